@@ -1,0 +1,44 @@
+"""pytest-llmversion: upgrade the LLM behind your product without a 2 a.m. incident.
+
+Import what you need from the submodules (``pytest_llmversion.checks``) or from here; the heavy
+parts load on first use so that importing the plugin stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Completion": "pytest_llmversion.providers.base",
+    "Request": "pytest_llmversion.providers.base",
+    "Usage": "pytest_llmversion.providers.base",
+    "ProviderError": "pytest_llmversion.providers.base",
+    "OutputParseError": "pytest_llmversion.parsing",
+    "LLMConfig": "pytest_llmversion.config",
+    "load_config": "pytest_llmversion.config",
+    "LLMClient": "pytest_llmversion.client",
+    "connect": "pytest_llmversion.client",
+    "ModelRef": "pytest_llmversion.modelref",
+    "Verdict": "pytest_llmversion.verdicts",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from pytest_llmversion.client import LLMClient, connect
+    from pytest_llmversion.config import LLMConfig, load_config
+    from pytest_llmversion.modelref import ModelRef
+    from pytest_llmversion.parsing import OutputParseError
+    from pytest_llmversion.providers.base import Completion, ProviderError, Request, Usage
+    from pytest_llmversion.verdicts import Verdict
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pytest_llmversion' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,90 @@
+"""``LLMClient``: what the ``llm`` fixture returns, and what application code can use in production.
+
+The client builds a :class:`Request` from a prompt (a string, a list of messages, or a registry
+prompt with its variables) and hands it to a *send* function: in tests, the item's runner (golden
+replay, recording, candidate calls); in production, the router (retries and fallbacks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.prompts import Prompt, PromptRegistry
+from pytest_llmversion.providers.base import PARAM_NAMES, Completion, Message, Request, build_messages
+
+Send = Callable[[Request], Completion]
+
+
+class LLMClient:
+    def __init__(
+        self,
+        model: ModelRef,
+        send: Send,
+        defaults: Mapping[str, Any] | None = None,
+        registry: Callable[[], PromptRegistry] | PromptRegistry | None = None,
+        prompt_model: ModelRef | None = None,
+    ) -> None:
+        self.model = model
+        self._send = send
+        self._defaults = {k: v for k, v in (defaults or {}).items() if v is not None}
+        self._registry = registry
+        #: The model whose prompt versions are used (the current model when measuring a model change alone).
+        self.prompt_model = prompt_model or model
+
+    def prompt(self, task: str) -> Prompt:
+        """The registry's prompt for ``task``, resolved for this client's model."""
+        registry = self._registry() if callable(self._registry) else self._registry
+        if registry is None:
+            raise LookupError("no prompt registry is configured (set prompts = \"prompts\" in [tool.llmversion])")
+        return registry.resolve(task, self.prompt_model)
+
+    def request(self, prompt: str | Prompt | Sequence[Mapping[str, str] | Message], /, **kwargs: Any) -> Request:
+        params = dict(self._defaults)
+        variables = {k: v for k, v in kwargs.items() if k not in PARAM_NAMES}
+        if isinstance(prompt, Prompt):
+            params.update(prompt.params)
+            messages = prompt.render(variables)
+            identity: Mapping[str, str] | None = prompt.identity
+        else:
+            if variables:
+                raise TypeError(
+                    f"llm.complete() got unexpected keyword(s) {', '.join(sorted(variables))}: "
+                    f"template variables need a prompt from llm.prompt(task); parameters are {', '.join(PARAM_NAMES)}"
+                )
+            messages, identity = build_messages(prompt), None
+        params.update({k: v for k, v in kwargs.items() if k in PARAM_NAMES})
+        return Request(messages, {k: v for k, v in params.items() if v is not None}, identity)
+
+    def complete(self, prompt: str | Prompt | Sequence[Mapping[str, str] | Message], /, **kwargs: Any) -> Completion:
+        """Send one request. ``kwargs`` are sampling parameters or the prompt's template variables."""
+        return self._send(self.request(prompt, **kwargs))
+
+    def __repr__(self) -> str:
+        return f"<LLMClient {self.model}>"
+
+
+def connect(
+    root: str | Path = ".",
+    *,
+    model: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> LLMClient:
+    """A production client from the project's ``[tool.llmversion]``: retries, fallbacks, prompt registry."""
+    from pytest_llmversion.config import load_config
+    from pytest_llmversion.providers import ProviderFactory
+
+    root_path = Path(root).resolve()
+    resolved = load_config(root_path, environ=environ, cli={"model": (model, "connect(model=...)")} if model else None)
+    config = resolved.config
+    if config.model is None:
+        raise LookupError("no model configured: set model in [tool.llmversion] or LLMVERSION_MODEL")
+    base = resolved.pyproject.parent if resolved.pyproject else root_path
+    factory = ProviderFactory(config, base)
+    ref = config.ref(config.model)
+    router = factory.router(ref)
+    defaults = {"temperature": config.temperature, "max_tokens": config.max_tokens, "seed": config.seed}
+    registry = PromptRegistry.load(config.prompts, base)
+    return LLMClient(ref, lambda request: router.complete(request), defaults, registry)

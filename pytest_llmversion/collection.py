@@ -1,0 +1,103 @@
+"""From a marked test function to its items: roles, cases, golden keys and item runners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llmversion.cases import Case, CasesFileError, load_cases
+from pytest_llmversion.goldens import GoldenKey
+from pytest_llmversion.itemrun import ItemPlan, ItemRole, ItemRun
+from pytest_llmversion.marker import MarkerError, MarkerSpec, parse_marker
+from pytest_llmversion.session import Collected, RunContext, golden_key
+
+
+@dataclass(frozen=True)
+class ItemParam:
+    """The value behind ``[current]``/``[case-candidate]`` in a test id."""
+
+    role: ItemRole
+    case: Case | None
+    spec: MarkerSpec
+
+    @property
+    def id(self) -> str:
+        return f"{self.case.id}-{self.role}" if self.case else self.role
+
+    def __repr__(self) -> str:
+        return self.id
+
+
+def item_params(ctx: RunContext, definition: pytest.Function, marker: pytest.Mark) -> list[ItemParam]:
+    nodeid = definition.nodeid
+    try:
+        spec = parse_marker(nodeid, marker.args, marker.kwargs)
+    except MarkerError as exc:
+        raise pytest.Collector.CollectError(str(exc)) from None
+    if ctx.current is None:
+        raise pytest.UsageError(
+            f"pytest-llmversion: {nodeid} is marked {marker.name} but no current model is configured; set model "
+            "in [tool.llmversion] of pyproject.toml, LLMVERSION_MODEL, or --current-model=provider/model-id"
+        )
+    cases: list[Case | None] = [None]
+    if spec.cases is not None:
+        path = definition.path.parent / spec.cases
+        try:
+            cases = list(load_cases(path))
+        except CasesFileError as exc:
+            raise pytest.Collector.CollectError(f"{nodeid}: {exc}".replace(str(ctx.rootpath) + "/", "")) from None
+    roles: list[ItemRole] = ["current", "candidate"] if ctx.candidate else ["current"]
+    return [ItemParam(role, case, spec) for case in cases for role in roles]
+
+
+def golden_key_for(ctx: RunContext, item: pytest.Item, param: ItemParam) -> GoldenKey:
+    callspec = getattr(item, "callspec", None)
+    full_id: str = callspec.id if callspec is not None else ""
+    user_params = full_id[: -len(param.id)].rstrip("-") if full_id.endswith(param.id) else ""
+    function = getattr(item, "originalname", item.name)
+    cls = getattr(item, "cls", None)
+    test_name = f"{cls.__name__}.{function}" if cls is not None else function
+    nodeid_base = item.nodeid.split("[", 1)[0]
+    return golden_key(item.path, ctx.config.goldens, test_name, user_params, param.case, nodeid_base)
+
+
+def note_collected(ctx: RunContext, collected: Collected, item: pytest.Item, param: ItemParam) -> None:
+    """Remember the golden this item uses; a module narrowed by ``file.py::test`` args is partial."""
+    if param.role != "current":
+        return
+    key = golden_key_for(ctx, item, param)
+    narrowed = _narrowed_files(tuple(item.config.args), item.config.invocation_params.dir)
+    collected.add(key.folder, key.path, partial=item.path in narrowed)
+
+
+@cache
+def _narrowed_files(args: tuple[str, ...], invocation_dir: Path) -> frozenset[Path]:
+    return frozenset((invocation_dir / arg.split("::", 1)[0]).resolve() for arg in args if "::" in arg)
+
+
+def item_run(ctx: RunContext, item: pytest.Item, param: ItemParam) -> ItemRun:
+    plan = ItemPlan(param.role, param.case, param.spec, golden_key_for(ctx, item, param), param.id)
+    return ctx.item_run(plan, item.nodeid)
+
+
+def setup_error_data(ctx: RunContext, item: pytest.Item, param: ItemParam, report: Any) -> dict[str, Any]:
+    """An item whose fixtures failed still appears in the report, as ERROR with the first line why."""
+    key = golden_key_for(ctx, item, param)
+    longrepr = str(report.longrepr).strip().splitlines()
+    model = ctx.current if param.role == "current" else ctx.candidate
+    return {
+        "nodeid": item.nodeid,
+        "test": key.test_nodeid,
+        "case": param.case.id if param.case else None,
+        "role": param.role,
+        "model": str(model),
+        "mode": ctx.mode,
+        "verdict": "ERROR",
+        "passed": False,
+        "golden": ctx.rel(key.path),
+        "message": longrepr[-1] if longrepr else "setup failed",
+    }

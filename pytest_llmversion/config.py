@@ -1,0 +1,223 @@
+"""``LLMConfig`` and where each value comes from: pyproject.toml < environment < command line.
+
+Errors are one line naming the key, the place it came from and what is allowed, never a pydantic
+traceback. Application code can load the same config with :func:`load_config` in production.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pytest_llmversion.modelref import BUILTIN_PROVIDERS, ModelRef, ModelRefError
+
+ENV_PREFIX = "LLMVERSION_"
+PYPROJECT_SOURCE = "pyproject.toml [tool.llmversion]"
+DEFAULT_SOURCE = "default"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line that names the culprit."""
+
+
+class ProviderSettings(BaseModel):
+    """``[tool.llmversion.providers.<name>]``: a named OpenAI-compatible endpoint, or a base_url override."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["openai", "anthropic", "gemini", "google-legacy"] | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None
+    #: For ``kind = "openai"``: Chat Completions (default) or the Responses API.
+    api: Literal["chat", "responses"] | None = None
+    api_version: str | None = None
+
+
+class LLMConfig(BaseModel):
+    """The project's LLM settings, as in ``[tool.llmversion]``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str | None = Field(None, description="the current model, a pinned 'provider/model-id'")
+    candidate_model: str | None = None
+    fallback_models: list[str] = Field(default_factory=list)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int | None = Field(1024, ge=1)
+    seed: int | None = None
+    tolerance: float = Field(0.0, ge=0.0, le=1.0, description="score drop allowed before REGRESSED")
+    samples: int = Field(1, ge=1, le=1000)
+    goldens: str = Field("__llm_goldens__", min_length=1, description="golden folder name beside test files")
+    prompts: str = Field("prompts", description="prompt registry folder")
+    scripted_models: str = Field("scripted_models", description="folder of scripted/<name>.yaml files")
+    report_dir: str = ".llmversion"
+    openai_api: Literal["chat", "responses"] = "chat"
+    timeout: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+    retry_base_delay: float = Field(0.5, ge=0)
+    retry_max_delay: float = Field(8.0, ge=0)
+    retry_after_cap: float = Field(30.0, ge=0)
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+
+    @field_validator("goldens", "report_dir")
+    @classmethod
+    def _relative_folder(cls, value: str) -> str:
+        if Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError("must be a relative folder name inside the project")
+        return value
+
+    def known_providers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*BUILTIN_PROVIDERS, *self.providers)))
+
+    def ref(self, text: str) -> ModelRef:
+        return ModelRef.parse(text, self.known_providers())
+
+
+#: Keys whose environment value is a comma-separated list.
+_LIST_KEYS = {"fallback_models"}
+#: Keys that cannot come from the environment (tables).
+_TABLE_KEYS = {"providers", "catalog"}
+
+
+@dataclass
+class ResolvedConfig:
+    """The validated config plus, for every key set anywhere, where its value came from."""
+
+    config: LLMConfig
+    sources: dict[str, str] = field(default_factory=dict)
+    pyproject: Path | None = None
+    #: Tables other issues own (``catalog``), kept raw and validated by their modules.
+    extra_tables: dict[str, Any] = field(default_factory=dict)
+
+    def source(self, key: str) -> str:
+        return self.sources.get(key, DEFAULT_SOURCE)
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above ``start``."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_pyproject_table(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    table = document.get("tool", {}).get("llmversion", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.llmversion] must be a table")
+    return table
+
+
+def env_values(environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
+    values: dict[str, tuple[Any, str]] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or raw == "":
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if key in _TABLE_KEYS:
+            continue
+        value: Any = [part.strip() for part in raw.split(",") if part.strip()] if key in _LIST_KEYS else raw
+        values[key] = (value, f"environment {name}")
+    return values
+
+
+def load_config(
+    root: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cli: Mapping[str, tuple[Any, str]] | None = None,
+    pyproject: Path | None = None,
+) -> ResolvedConfig:
+    """Merge pyproject.toml, ``LLMVERSION_*`` variables and command-line values, then validate.
+
+    ``cli`` maps a config key to (value, the option it came from), e.g. ``{"model": ("x/y", "--current-model")}``.
+    """
+    environ = os.environ if environ is None else environ
+    path = pyproject or find_pyproject(root)
+    merged: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    extra_tables: dict[str, Any] = {}
+    if path is not None:
+        for key, value in read_pyproject_table(path).items():
+            if key in ("catalog", "rollout", "previous"):
+                extra_tables[key] = value
+                continue
+            merged[key], sources[key] = value, PYPROJECT_SOURCE
+    for key, (value, source) in env_values(environ).items():
+        merged[key], sources[key] = value, source
+    for key, (value, option) in (cli or {}).items():
+        if value is not None:
+            merged[key], sources[key] = value, option
+    config = _validate(merged, sources)
+    resolved = ResolvedConfig(config, sources, path, extra_tables)
+    _validate_models(resolved)
+    return resolved
+
+
+def _validate(merged: dict[str, Any], sources: dict[str, str]) -> LLMConfig:
+    try:
+        return LLMConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, merged, sources)) from None
+
+
+def _explain(exc: ValidationError, merged: Mapping[str, Any], sources: Mapping[str, str]) -> str:
+    error = exc.errors()[0]
+    loc = [str(part) for part in error["loc"]]
+    key = loc[0] if loc else "?"
+    source = sources.get(key, DEFAULT_SOURCE)
+    dotted = ".".join(loc)
+    if error["type"] == "extra_forbidden":
+        scope = LLMConfig.model_fields if len(loc) == 1 else ProviderSettings.model_fields
+        hint = difflib.get_close_matches(loc[-1], list(scope), n=1)
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+        return f"pytest-llmversion: unknown key '{dotted}' in {source}{suggestion}"
+    value = merged.get(key)
+    for part in loc[1:]:
+        value = value.get(part) if isinstance(value, Mapping) else value
+    allowed = _allowed(error)
+    return f"pytest-llmversion: {dotted} = {value!r} from {source} is invalid: {error['msg']}{allowed}"
+
+
+def _allowed(error: Any) -> str:
+    ctx = error.get("ctx") or {}
+    if "expected" in ctx:
+        return f" (allowed: {ctx['expected']})"
+    bounds = [f"{word} {ctx[key]}" for key, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if key in ctx]
+    return f" (allowed: {' and '.join(bounds)})" if bounds else ""
+
+
+def _validate_models(resolved: ResolvedConfig) -> None:
+    config = resolved.config
+    keys: list[tuple[str, str | None]] = [("model", config.model), ("candidate_model", config.candidate_model)]
+    keys += [("fallback_models", ref) for ref in config.fallback_models]
+    for key, text in keys:
+        if text is None:
+            continue
+        try:
+            config.ref(text)
+        except ModelRefError as exc:
+            raise ConfigError(f"pytest-llmversion: {key} from {resolved.source(key)}: {exc}") from None
+    for name, settings in config.providers.items():
+        if name in BUILTIN_PROVIDERS and settings.kind not in (None, name):
+            raise ConfigError(
+                f"pytest-llmversion: providers.{name} from {PYPROJECT_SOURCE}: a built-in provider keeps its own "
+                f"kind; name the endpoint differently to use kind = {settings.kind!r}"
+            )
+        if name not in BUILTIN_PROVIDERS and settings.kind is None:
+            raise ConfigError(
+                f"pytest-llmversion: providers.{name} from {PYPROJECT_SOURCE} needs kind = \"openai\" "
+                f"(or anthropic, gemini) to say which wire protocol the endpoint speaks"
+            )

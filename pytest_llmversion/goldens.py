@@ -1,0 +1,254 @@
+"""Goldens on disk: where they live, what they hold, how they are read and written.
+
+``<test dir>/__llm_goldens__/<test_module>/<test_name>[/<case_id>].yaml``: one file per test or
+case, keyed by test and not by model, so promoting a candidate rewrites the same files and the diff
+shows old and new outputs side by side. Each file holds the canonical request itself, so reviewers
+see the prompt and a changed prompt is detected (STALE) instead of silently replayed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pytest_llmversion.checks import CheckResult
+from pytest_llmversion.parsing import extract_json
+from pytest_llmversion.providers.base import Completion, Request, Usage, fingerprint_of
+from pytest_llmversion.samples import SampleResult
+from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_file, write_atomic
+
+SCHEMA = 1
+_UNSAFE = re.compile(r'[<>:"/\\|?*\s]+')
+
+
+class GoldenError(ValueError):
+    """A golden that cannot be used; the message names the file and what is wrong."""
+
+
+def safe_name(name: str, limit: int = 100) -> str:
+    """A file-system-safe name; long names keep a hash suffix so they stay unique."""
+    cleaned = _UNSAFE.sub("-", name).strip("-.") or "_"
+    if len(cleaned) <= limit:
+        return cleaned
+    digest = hashlib.sha1(name.encode()).hexdigest()[:10]
+    return f"{cleaned[: limit - 11]}-{digest}"
+
+
+@dataclass(frozen=True)
+class GoldenKey:
+    """Which golden a test item reads: by test (and case), never by model."""
+
+    folder: Path  # <test dir>/<goldens>/<test module stem>
+    test: str  # test name with any user parametrisation, e.g. TestX.test_y[en]
+    case: str | None
+    test_nodeid: str  # tests/test_x.py::TestX::test_y[en], for people
+
+    @property
+    def path(self) -> Path:
+        if self.case is None:
+            return self.folder / f"{safe_name(self.test)}.yaml"
+        return self.folder / safe_name(self.test) / f"{safe_name(self.case)}.yaml"
+
+
+class GoldenCall(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    request: dict[str, Any] | None = None
+    fingerprint: str
+    usage: dict[str, int] = Field(default_factory=dict)
+    finish_reason: str = "stop"
+    model_served: str | None = None
+    output: str = ""
+
+
+class GoldenSample(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    score: float = 1.0
+    checks: list[dict[str, Any]] = Field(default_factory=list)
+    usage: dict[str, int] = Field(default_factory=dict)
+    finish_reason: str = "stop"
+    model_served: str | None = None
+    fingerprint: str | None = None
+    calls: list[GoldenCall] = Field(default_factory=list)
+    value: Any = None
+    parsed: Any = None
+    output: str | None = None
+
+
+class GoldenFile(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    schema_version: int = Field(alias="schema")
+    test: str
+    case: str | None = None
+    model: str
+    prompt: dict[str, str] | None = None
+    request: dict[str, Any] | None = None
+    fingerprint: str | None = None
+    samples: list[GoldenSample] = Field(min_length=1)
+
+    def recorded_call(self, sample_index: int, call_index: int) -> tuple[str, dict[str, Any] | None, Completion]:
+        """(fingerprint, canonical request, completion) of one recorded call; samples wrap around."""
+        sample = self.samples[sample_index % len(self.samples)]
+        if call_index == 0:
+            if self.fingerprint is None or sample.output is None:
+                raise IndexError(call_index)
+            fingerprint = sample.fingerprint or self.fingerprint
+            completion = _completion(self.model, sample.output, sample.usage, sample.finish_reason, sample.model_served)
+            return fingerprint, self.request, completion
+        call = sample.calls[call_index - 1]
+        completion = _completion(self.model, call.output, call.usage, call.finish_reason, call.model_served)
+        return call.fingerprint, call.request, completion
+
+    def calls_per_sample(self, sample_index: int) -> int:
+        sample = self.samples[sample_index % len(self.samples)]
+        return (1 if sample.output is not None and self.fingerprint else 0) + len(sample.calls)
+
+    def check_results(self, sample_index: int) -> list[CheckResult]:
+        return [CheckResult.from_dict(c) for c in self.samples[sample_index].checks]
+
+
+def _completion(model: str, text: str, usage: Mapping[str, int], finish: str, served: str | None) -> Completion:
+    model_id = model.partition("/")[2] or model
+    return Completion(
+        text=text,
+        model_requested=model,
+        model_served=served or model_id,
+        usage=Usage.from_dict(usage),
+        finish_reason=finish,
+        source="golden",
+    )
+
+
+def load_golden(path: Path) -> GoldenFile | None:
+    """The golden at ``path``, None when there is none; a broken file raises ``GoldenError``."""
+    if not path.is_file():
+        return None
+    try:
+        raw = load_yaml_file(path)
+    except YamlFileError as exc:
+        raise GoldenError(str(exc)) from None
+    if not isinstance(raw, dict):
+        raise GoldenError(f"{path}: not a pytest-llmversion golden (expected a mapping with schema, test, samples)")
+    schema = raw.get("schema")
+    if isinstance(schema, int) and schema > SCHEMA:
+        raise GoldenError(f"{path}: written by a newer pytest-llmversion (schema {schema}); upgrade the plugin")
+    try:
+        return GoldenFile.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        raise GoldenError(f"{path}: {where}: {error['msg']} (re-record it with --llm-record)") from None
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+
+def golden_document(key: GoldenKey, model: str, samples: list[SampleResult]) -> dict[str, Any]:
+    """The golden for ``samples`` of the current model, in the fixed, reviewable key order."""
+    first = next((s.exchanges[0] for s in samples if s.exchanges), None)
+    doc: dict[str, Any] = {"schema": SCHEMA, "test": key.test_nodeid}
+    if key.case is not None:
+        doc["case"] = key.case
+    doc["model"] = model
+    if first is not None and first.request.prompt:
+        doc["prompt"] = dict(first.request.prompt)
+    top_fingerprint = first.request.fingerprint() if first is not None else None
+    if first is not None:
+        doc["request"] = first.request.canonical()
+        doc["fingerprint"] = top_fingerprint
+    doc["samples"] = [_sample_document(sample, model, top_fingerprint) for sample in samples]
+    return doc
+
+
+def _sample_document(sample: SampleResult, model: str, top_fingerprint: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"score": round(sample.score, 4)}
+    if sample.checks:
+        out["checks"] = [c.to_dict() for c in sample.checks]
+    completions = sample.completions()
+    served_default = model.partition("/")[2]
+    if completions:
+        usage = Usage()
+        for completion in completions:
+            usage = usage + completion.usage
+        out["usage"] = usage.to_dict()
+        head = completions[0]
+        if head.finish_reason != "stop":
+            out["finish_reason"] = head.finish_reason
+        if head.model_served != served_default:
+            out["model_served"] = head.model_served
+        fingerprint = sample.exchanges[0].request.fingerprint()
+        if fingerprint != top_fingerprint:
+            out["fingerprint"] = fingerprint
+        if len(sample.exchanges) > 1:
+            out["calls"] = [_call_document(e.request, e.completion, served_default) for e in sample.exchanges[1:]]
+    if sample.has_value:
+        out["value"] = _sorted(sample.value)
+    if completions:
+        parsed = extract_json(completions[0].text)
+        if parsed is not None:
+            out["parsed"] = _sorted(parsed)
+        out["output"] = completions[0].text
+    return out
+
+
+def _call_document(request: Request, completion: Completion | None, served_default: str) -> dict[str, Any]:
+    assert completion is not None  # only passing samples are recorded
+    call: dict[str, Any] = {"request": request.canonical(), "fingerprint": request.fingerprint()}
+    call["usage"] = completion.usage.to_dict()
+    if completion.finish_reason != "stop":
+        call["finish_reason"] = completion.finish_reason
+    if completion.model_served != served_default:
+        call["model_served"] = completion.model_served
+    call["output"] = completion.text
+    return call
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _sorted(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list | tuple):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def golden_header(rerecord_nodeid: str) -> str:
+    return (
+        "pytest-llmversion golden: the blessed output of the current model for one test.\n"
+        "Review changes like code. Re-record: pytest --llm-record "
+        f'"{rerecord_nodeid}"'
+    )
+
+
+def render_golden(doc: Mapping[str, Any], rerecord_nodeid: str) -> str:
+    return dump_yaml(dict(doc), golden_header(rerecord_nodeid))
+
+
+def write_golden(path: Path, doc: Mapping[str, Any], rerecord_nodeid: str) -> bool:
+    """Write atomically; False when the file already holds exactly this content (no churn)."""
+    return write_atomic(path, render_golden(doc, rerecord_nodeid))
+
+
+def is_golden_file(path: Path) -> bool:
+    """Only files that say they are ours may ever be pruned."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return handle.readline().startswith("# pytest-llmversion golden")
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def golden_files(folder: Path) -> Iterable[Path]:
+    if folder.is_dir():
+        yield from sorted(p for p in folder.rglob("*.yaml") if not p.name.startswith("."))
+
+
+def canonical_fingerprint(canonical: Mapping[str, Any]) -> str:
+    return fingerprint_of(canonical)

@@ -1,0 +1,351 @@
+"""One LLM test item while it runs: which calls are replayed or sent live, its samples, its verdict.
+
+An item runs its test body in *phases*. A current item in replay mode has one phase that replays
+its golden. A candidate item first replays the golden through the same body and checks (the
+baseline, scored by today's code), then calls the candidate; the verdict compares the two. ``--llm-live``
+does the same for the current model (MATCH or DRIFT) and ``--llm-record`` calls it to write goldens.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pytest_llmversion.cases import Case
+from pytest_llmversion.checks import Check
+from pytest_llmversion.client import LLMClient
+from pytest_llmversion.goldens import GoldenError, GoldenFile, GoldenKey, golden_document, load_golden
+from pytest_llmversion.marker import MarkerSpec
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.providers.base import Completion, ProviderError, Request
+from pytest_llmversion.samples import Exchange, SampleResult
+from pytest_llmversion.verdicts import (
+    ItemOutcome,
+    Verdict,
+    check_deltas,
+    comparison_message,
+    judge_candidate,
+    judge_live_current,
+    mean,
+)
+from pytest_llmversion.yamlio import dump_yaml
+
+ItemRole = Literal["current", "candidate"]
+Mode = Literal["replay", "live", "record"]
+
+
+@dataclass(frozen=True)
+class ItemPlan:
+    """What collection decided for one item; lives in ``item.stash``."""
+
+    role: ItemRole
+    case: Case | None
+    spec: MarkerSpec
+    key: GoldenKey
+    param_id: str
+
+
+class ReplayProblem(Exception):
+    """The golden cannot answer this call; carries the verdict it implies."""
+
+    verdict = Verdict.ERROR
+
+
+class GoldenMissing(ReplayProblem):
+    verdict = Verdict.MISSING
+
+
+class GoldenStale(ReplayProblem):
+    verdict = Verdict.STALE
+
+
+class GoldenUnreadable(ReplayProblem):
+    verdict = Verdict.ERROR
+
+
+class ItemRun:
+    def __init__(
+        self,
+        plan: ItemPlan,
+        *,
+        nodeid: str,
+        mode: Mode,
+        model: ModelRef,
+        current: ModelRef,
+        samples: int,
+        tolerance: float,
+        candidate_prompt: Literal["current", "own"],
+        route: Callable[[ModelRef], Any],
+        client_factory: Callable[[ItemRun], LLMClient],
+        rel: Callable[[Any], str],
+    ) -> None:
+        self.plan = plan
+        self.nodeid = nodeid
+        self.mode = mode
+        self.model = model
+        self.current = current
+        self.samples_wanted = samples
+        self.tolerance = tolerance
+        self.candidate_prompt = candidate_prompt
+        self._route = route
+        self._rel = rel
+        self.phases: dict[str, list[SampleResult]] = {}
+        self._phase = ""
+        self._replaying = False
+        self._sample: SampleResult | None = None
+        self._problems: dict[str, ReplayProblem] = {}
+        self._first_error: dict[str, BaseException] = {}
+        self.golden: GoldenFile | None = None
+        self.golden_error: str | None = None
+        self.outcome: ItemOutcome | None = None
+        self.golden_doc: dict[str, Any] | None = None
+        self.client = client_factory(self)
+
+    # -- the send function the llm client uses ---------------------------------------------------
+
+    def send(self, request: Request) -> Completion:
+        sample = self._sample
+        if sample is None:
+            raise RuntimeError("llm.complete() was called outside the test body")
+        call_index = len(sample.exchanges)
+        try:
+            if self._replaying:
+                completion = self._replay(request, sample.index, call_index)
+            else:
+                completion = self._route(self.client.model).complete(request, sample_index=sample.index)
+        except (ReplayProblem, ProviderError) as exc:
+            sample.exchanges.append(Exchange(request, None, str(exc)))
+            if isinstance(exc, ReplayProblem):
+                self._problems.setdefault(self._phase, exc)
+            raise
+        sample.exchanges.append(Exchange(request, completion))
+        return completion
+
+    def _replay(self, request: Request, sample_index: int, call_index: int) -> Completion:
+        golden_path = self._rel(self.plan.key.path)
+        if self.golden_error is not None:
+            raise GoldenUnreadable(self.golden_error)
+        if self.golden is None:
+            raise GoldenMissing(
+                f"MISSING: no golden at {golden_path}\n  record it: pytest --llm-record \"{self.current_nodeid}\""
+            )
+        if call_index >= self.golden.calls_per_sample(sample_index):
+            raise GoldenStale(
+                f"STALE: the test now makes call {call_index + 1}, the golden {golden_path} recorded "
+                f"{self.golden.calls_per_sample(sample_index)}\n  re-record: pytest --llm-record \"{self.current_nodeid}\""
+            )
+        fingerprint, recorded, completion = self.golden.recorded_call(sample_index, call_index)
+        if fingerprint != request.fingerprint():
+            raise GoldenStale(self._stale_message(golden_path, recorded, request))
+        return completion
+
+    def _stale_message(self, golden_path: str, recorded: dict[str, Any] | None, request: Request) -> str:
+        old = dump_yaml(recorded or {}).splitlines()
+        new = dump_yaml(request.canonical()).splitlines()
+        diff = list(difflib.unified_diff(old, new, "golden", "now", lineterm="", n=1))[2:]
+        lines = [
+            "STALE: the golden was recorded for a different request than the test sends now",
+            f"  golden: {golden_path}",
+            "  request, golden (-) vs now (+):",
+            *(f"    {line}" for line in diff[:40]),
+            f"  if the change is intended, re-record: pytest --llm-record \"{self.current_nodeid}\"",
+        ]
+        return "\n".join(lines)
+
+    @property
+    def current_nodeid(self) -> str:
+        """The node id of this test's current item, the one ``--llm-record`` should run."""
+        if self.plan.role == "current" or not self.nodeid.endswith("candidate]"):
+            return self.nodeid
+        return self.nodeid[: -len("candidate]")] + "current]"
+
+    # -- checks ------------------------------------------------------------------------------------
+
+    def check(self, value: Any, checks: tuple[Check, ...]) -> list[Any]:
+        if self._sample is None:
+            raise RuntimeError("llm_golden.check() was called outside the test body")
+        for check in checks:
+            if not isinstance(check, Check):
+                raise TypeError(f"llm_golden.check() takes checks from pytest_llmversion.checks, got {check!r}")
+        results = [check(value) for check in checks]
+        self._sample.add_checks(value, results)
+        return results
+
+    # -- running the body --------------------------------------------------------------------------
+
+    def load_golden(self) -> None:
+        try:
+            self.golden = load_golden(self.plan.key.path)
+        except GoldenError as exc:
+            self.golden_error = str(exc)
+
+    def run(self, body: Callable[[], None], caught: tuple[type[BaseException], ...]) -> ItemOutcome:
+        role, mode = self.plan.role, self.mode
+        if not (role == "current" and mode == "record"):
+            self.load_golden()
+        golden_samples = len(self.golden.samples) if self.golden else 0
+        if role == "current" and mode == "replay":
+            self._run_phase("current", True, max(1, golden_samples), body, caught)
+        elif role == "current" and mode == "record":
+            self._run_phase("current", False, self.samples_wanted, body, caught)
+        else:
+            if golden_samples:
+                self._run_phase("baseline", True, golden_samples, body, caught)
+            self._run_phase(role, False, self.samples_wanted, body, caught)
+        self.outcome = self._judge()
+        return self.outcome
+
+    def _run_phase(
+        self, name: str, replaying: bool, count: int, body: Callable[[], None], caught: tuple[type[BaseException], ...]
+    ) -> None:
+        self._phase, self._replaying = name, replaying
+        self.client.model = self.current if name == "baseline" else self.model
+        own_prompt = name == "candidate" and self.candidate_prompt == "own"
+        self.client.prompt_model = self.model if own_prompt else self.current
+        samples = self.phases.setdefault(name, [])
+        for index in range(count):
+            self._sample = SampleResult(index)
+            samples.append(self._sample)
+            try:
+                body()
+            except caught as exc:
+                self._sample.fail(exc)
+                self._first_error.setdefault(name, exc)
+            if name in self._problems:
+                break
+        self._sample = None
+
+    # -- verdicts ----------------------------------------------------------------------------------
+
+    @property
+    def reraise(self) -> BaseException | None:
+        """The test's own exception, when the item failed for an ordinary reason pytest should show."""
+        if self.plan.role == "current" and self.outcome is not None and self.outcome.verdict is Verdict.FAILED:
+            error = self._first_error.get("current")
+            if error is not None and not isinstance(error, ReplayProblem | ProviderError):
+                return error
+        return None
+
+    def _judge(self) -> ItemOutcome:
+        role, mode = self.plan.role, self.mode
+        if role == "current" and mode == "replay":
+            return self._judge_replay()
+        if role == "current" and mode == "record":
+            return self._judge_record()
+        baseline = self.phases.get("baseline", [])
+        subject = self.phases.get(role, [])
+        problem = self._problems.get("baseline")
+        reason = None
+        if self.golden_error is not None:
+            reason = self.golden_error
+        elif self.golden is None:
+            reason = f"no golden at {self._rel(self.plan.key.path)}; record it: pytest --llm-record \"{self.current_nodeid}\""
+        elif problem is not None:
+            reason = str(problem)
+        if role == "current":
+            if reason is not None:
+                verdict = Verdict.MISSING if self.golden is None and self.golden_error is None else Verdict.ERROR
+                return ItemOutcome(verdict, False, mean([s.score for s in subject]), None, reason)
+            outcome = judge_live_current(baseline, subject, self.tolerance, self.model.model_id)
+            names = ("golden", str(self.current)), ("live", str(self.model))
+        else:
+            outcome = judge_candidate(baseline, subject, self.tolerance, no_baseline_reason=reason)
+            names = ("current", f"{self.current} (golden)"), ("candidate", str(self.model))
+        if not outcome.passed and outcome.verdict is not Verdict.ERROR:
+            outcome.message = comparison_message(
+                outcome,
+                baseline=(*names[0], baseline),
+                subject=(*names[1], subject),
+                tolerance=self.tolerance,
+            ) + (f"\n  {outcome.message}" if outcome.message and outcome.verdict is Verdict.NO_BASELINE else "")
+        return outcome
+
+    def _judge_replay(self) -> ItemOutcome:
+        samples = self.phases["current"]
+        problem = self._problems.get("current")
+        if problem is not None:
+            return ItemOutcome(problem.verdict, False, None, None, str(problem))
+        score = mean([s.score for s in samples])
+        if all(s.passed for s in samples):
+            return ItemOutcome(Verdict.MATCH, True, score, score)
+        return ItemOutcome(Verdict.FAILED, False, score, None, self._failure_message("golden replay", samples))
+
+    def _judge_record(self) -> ItemOutcome:
+        samples = self.phases["current"]
+        errored = next((s for s in samples if s.outcome == "provider_error"), None)
+        if errored is not None:
+            return ItemOutcome(Verdict.ERROR, False, None, None, errored.message)
+        score = mean([s.score for s in samples])
+        if not all(s.passed for s in samples):
+            message = self._failure_message("live answer", samples) + "\n  the golden was left as it was"
+            return ItemOutcome(Verdict.FAILED, False, score, None, message)
+        self.golden_doc = golden_document(self.plan.key, str(self.model), samples)
+        return ItemOutcome(Verdict.RECORDED, True, score, None)
+
+    def _failure_message(self, what: str, samples: list[SampleResult]) -> str:
+        failing = next(s for s in samples if not s.passed)
+        lines = [f"FAILED: the {what} of {self.model} does not pass this test's checks"]
+        if failing.message:
+            lines.append(f"  test body raised {failing.message}")
+        for result in failing.checks:
+            if not result.passed:
+                lines.append(f"  {result.name:<32} {result.score:.2f}   {result.detail}".rstrip())
+        outputs = failing.completions()
+        if outputs:
+            lines.append("  output:")
+            lines.extend(f"    {line}" for line in outputs[0].text.splitlines()[:20])
+        return "\n".join(lines)
+
+    # -- what travels on the test report -----------------------------------------------------------
+
+    def report_data(self) -> dict[str, Any]:
+        outcome = self.outcome
+        role = self.plan.role
+        subject = self.phases.get("current" if role == "current" else role, [])
+        baseline = self.phases.get("baseline", [])
+        completions = [c for s in subject for c in s.completions()]
+        usage: dict[str, int] = {"input_tokens": 0, "output_tokens": 0, "cached_tokens": 0}
+        for completion in completions:
+            for key, value in completion.usage.to_dict().items():
+                usage[key] += value
+        prompt = next((e.request.prompt for s in subject for e in s.exchanges if e.request.prompt), None)
+        data: dict[str, Any] = {
+            "nodeid": self.nodeid,
+            "test": self.plan.key.test_nodeid,
+            "case": self.plan.case.id if self.plan.case else None,
+            "role": role,
+            "model": str(self.model),
+            "mode": self.mode,
+            "models_served": sorted({c.model_served for c in completions}),
+            "verdict": outcome.verdict.value if outcome else Verdict.ERROR.value,
+            "passed": bool(outcome and outcome.passed),
+            "score": _round(outcome.score if outcome else None),
+            "baseline_score": _round(outcome.baseline_score if outcome else None),
+            "delta": _round(outcome.delta if outcome else None),
+            "checks": [d.to_dict() | {"passed": _passed(subject, d.name)} for d in check_deltas(baseline, subject)],
+            "usage": usage,
+            "latency_ms": [c.latency_ms for c in completions if c.source == "live"],
+            "calls": {"live": sum(c.source == "live" for c in completions), "replayed": sum(
+                c.source != "live" for s in (*subject, *baseline) for c in s.completions())},
+            "samples": len(subject),
+            "baseline_samples": len(baseline),
+            "tags": sorted({*self.plan.spec.tags, *(self.plan.case.tags if self.plan.case else ())}),
+            "golden": self._rel(self.plan.key.path),
+            "prompt": dict(prompt) if prompt else None,
+            "notes": list(outcome.notes) if outcome else [],
+            "message": (outcome.message.splitlines()[0] if outcome and outcome.message else ""),
+        }
+        if self.golden_doc is not None:
+            data["golden_doc"] = self.golden_doc
+            data["rerecord"] = self.current_nodeid
+        return data
+
+
+def _passed(samples: list[SampleResult], name: str) -> bool:
+    return all(r.passed for s in samples for r in s.checks if r.name == name)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

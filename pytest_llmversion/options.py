@@ -1,0 +1,139 @@
+"""Command-line options, and resolving them with pyproject.toml and the environment into a run.
+
+Precedence: command line > ``LLMVERSION_*`` environment > ``[tool.llmversion]`` > defaults. Every
+bad value is a ``pytest.UsageError`` of one line naming the option, variable or key at fault.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_llmversion.session import RunContext
+
+GROUP = "llmversion"
+
+HELP = {
+    "current_model": "Current model, 'provider/model-id' (overrides model in [tool.llmversion] and LLMVERSION_MODEL).",
+    "candidate_model": "Candidate model to judge against the goldens; adds a [candidate] item beside each [current] one.",
+    "record": "Call the current model and write the goldens of passing tests (review, then commit them).",
+    "live": "Call the current model instead of replaying goldens; report MATCH or DRIFT.",
+    "samples": "Runs of each test body per role (default: samples in [tool.llmversion], else 1).",
+    "tolerance": "Score drop a candidate may show before it is REGRESSED (default 0).",
+    "candidate_prompt": (
+        "Prompt versions for candidate items: 'current' uses the current model's prompt so the model change "
+        "is measured alone (default); 'own' uses the version tuned for the candidate."
+    ),
+    "prune": "Delete golden files that no collected test uses (they are only listed otherwise).",
+    "report": "Where to write the JSON report (default: <report_dir>/report.json, i.e. .llmversion/report.json).",
+}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value:g}")
+    return value
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup(GROUP, "pytest-llmversion: golden outputs and candidate-model regression gates")
+    group.addoption("--current-model", metavar="PROVIDER/MODEL", default=None, help=HELP["current_model"])
+    group.addoption("--candidate-model", metavar="PROVIDER/MODEL", default=None, help=HELP["candidate_model"])
+    group.addoption("--llm-record", action="store_true", default=False, help=HELP["record"])
+    group.addoption("--llm-live", action="store_true", default=False, help=HELP["live"])
+    group.addoption("--llm-samples", type=_positive_int, default=None, metavar="K", help=HELP["samples"])
+    group.addoption("--llm-tolerance", type=_fraction, default=None, metavar="FRACTION", help=HELP["tolerance"])
+    group.addoption(
+        "--llm-candidate-prompt", choices=("current", "own"), default="current", help=HELP["candidate_prompt"]
+    )
+    group.addoption("--llm-prune-unused", action="store_true", default=False, help=HELP["prune"])
+    group.addoption("--llm-report", metavar="PATH", default=None, help=HELP["report"])
+
+
+_OPTION_KEYS = {
+    "model": ("current_model", "--current-model"),
+    "candidate_model": ("candidate_model", "--candidate-model"),
+    "samples": ("llm_samples", "--llm-samples"),
+    "tolerance": ("llm_tolerance", "--llm-tolerance"),
+}
+
+
+def project_uses_plugin(config: pytest.Config) -> bool:
+    """Cheap test (no TOML parse, no pydantic) for whether to resolve the config at start-up."""
+    if any(config.getoption(dest) for dest, _ in _OPTION_KEYS.values()):
+        return True
+    if config.getoption("llm_record") or config.getoption("llm_live"):
+        return True
+    if any(name.startswith("LLMVERSION_") for name in os.environ):
+        return True
+    path = pyproject_of(config)
+    return path is not None and "[tool.llmversion" in path.read_text(encoding="utf-8", errors="replace")
+
+
+def pyproject_of(config: pytest.Config) -> Path | None:
+    """pytest's own config file when it is a pyproject.toml, else the nearest one above the rootdir."""
+    if config.inipath is not None and config.inipath.name == "pyproject.toml":
+        return config.inipath
+    for folder in (config.rootpath, *config.rootpath.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder / "pyproject.toml"
+    return None
+
+
+def build_context(config: pytest.Config) -> RunContext:
+    from pytest_llmversion.config import ConfigError, load_config
+    from pytest_llmversion.session import RunContext
+
+    if config.getoption("llm_record") and config.getoption("llm_live"):
+        raise pytest.UsageError("pytest-llmversion: --llm-record and --llm-live cannot be combined")
+    cli = {key: (config.getoption(dest), option) for key, (dest, option) in _OPTION_KEYS.items()}
+    try:
+        resolved = load_config(config.rootpath, cli=cli, pyproject=pyproject_of(config))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    settings = resolved.config
+    mode = "record" if config.getoption("llm_record") else "live" if config.getoption("llm_live") else "replay"
+    current = settings.ref(settings.model) if settings.model else None
+    candidate = settings.ref(settings.candidate_model) if settings.candidate_model else None
+    if candidate is not None and candidate == current:
+        candidate = None  # the same model twice would only duplicate every item
+    return RunContext(
+        resolved=resolved,
+        rootpath=config.rootpath,
+        mode=mode,
+        current=current,
+        candidate=candidate,
+        samples=settings.samples,
+        tolerance=settings.tolerance,
+        candidate_prompt=config.getoption("llm_candidate_prompt"),
+    )
+
+
+def header_lines(ctx: RunContext) -> list[str]:
+    resolved = ctx.resolved
+    parts = [f"current {ctx.current} ({resolved.source('model')})" if ctx.current else "current: not configured"]
+    if ctx.candidate:
+        parts.append(f"candidate {ctx.candidate} ({resolved.source('candidate_model')})")
+    parts.append(f"mode {ctx.mode}")
+    if ctx.samples > 1:
+        parts.append(f"samples {ctx.samples} ({resolved.source('samples')})")
+    return ["llmversion: " + ", ".join(parts)]

@@ -1,0 +1,261 @@
+"""pytest hooks and fixtures of pytest-llmversion. Each hook validates, then delegates.
+
+Loaded through the ``pytest11`` entry point ``llmversion`` (disable it with ``-p no:llmversion``).
+At start-up it imports pytest and the standard library only: a suite without ``llm_regression``
+tests never pays for pydantic, YAML or a provider SDK.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Generator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_llmversion import options
+from pytest_llmversion.marker import MARKER, MARKER_HELP
+
+if TYPE_CHECKING:
+    from pytest_llmversion.cases import Case
+    from pytest_llmversion.checks import Check, CheckResult
+    from pytest_llmversion.client import LLMClient
+    from pytest_llmversion.collection import ItemParam
+    from pytest_llmversion.config import LLMConfig
+    from pytest_llmversion.itemrun import ItemRun
+    from pytest_llmversion.modelref import ModelRef
+    from pytest_llmversion.reports.model import Report
+    from pytest_llmversion.session import Results, RunContext
+
+
+class LLMVersionState:
+    """Per-process state in ``config.stash``; registered as a plugin object for the report hooks."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.is_worker = hasattr(config, "workerinput")
+        self._context: RunContext | None = None
+        self.results: Results | None = None
+        self.report: Report | None = None
+        self.report_path: Path | None = None
+        self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
+
+    @property
+    def loaded(self) -> bool:
+        return self._context is not None
+
+    def context(self) -> RunContext:
+        if self._context is None:
+            from pytest_llmversion.session import Results
+
+            self._context = options.build_context(self.config)
+            self.results = Results()
+        return self._context
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """On the controller (or a plain run), gather each item's result from its report."""
+        data = getattr(report, "llmversion", None)
+        if data is not None and not self.is_worker:
+            self.context()
+            assert self.results is not None
+            self.results.add(data)
+
+
+STATE = pytest.StashKey[LLMVersionState]()
+ITEM_RUN = pytest.StashKey["ItemRun"]()
+ITEM_PARAM = pytest.StashKey["ItemParam"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """All options in one group: ``--current-model``, ``--candidate-model`` and ``--llm-*``."""
+    options.add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker; resolve the config at start-up when the project uses the plugin, so a
+    bad value stops the run with one line before anything is collected."""
+    config.addinivalue_line("markers", MARKER_HELP)
+    state = LLMVersionState(config)
+    config.stash[STATE] = state
+    config.pluginmanager.register(state, "llmversion-state")
+    if options.project_uses_plugin(config):
+        state.context()
+    if config.pluginmanager.hasplugin("xdist") or config.pluginmanager.hasplugin("xdist.plugin"):
+        from pytest_llmversion.xdist_support import XdistHooks
+
+        config.pluginmanager.register(XdistHooks(state), "llmversion-xdist")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    """Show the resolved models and where each one came from."""
+    state = config.stash[STATE]
+    return options.header_lines(state.context()) if state.loaded else None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize each ``llm_regression`` test by role (and case); runs last so the role ends the id."""
+    marker = metafunc.definition.get_closest_marker(MARKER)
+    if marker is None:
+        return
+    from pytest_llmversion.collection import item_params
+
+    params = item_params(metafunc.config.stash[STATE].context(), metafunc.definition, marker)
+    metafunc.fixturenames.append("_llm_item")
+    metafunc.parametrize("_llm_item", params, ids=[p.id for p in params], indirect=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Before ``-k``/``-m`` deselect anything, note the goldens collected tests use (for the unused
+    list) and add tags as keywords, so ``-k edge`` selects by tag."""
+    state = config.stash[STATE]
+    if not state.loaded:
+        return
+    from pytest_llmversion.collection import ItemParam, note_collected
+
+    assert state.results is not None
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        param = callspec.params.get("_llm_item") if callspec is not None else None
+        if isinstance(param, ItemParam):
+            item.stash[ITEM_PARAM] = param
+            item.extra_keyword_matches.update((*param.spec.tags, *(param.case.tags if param.case else ())))
+            note_collected(state.context(), state.results.collected, item, param)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run the body once per sample (fixtures set up once), then decide the item's verdict."""
+    run = pyfuncitem.stash.get(ITEM_RUN, None)
+    if run is None:
+        return None
+    function = pyfuncitem.obj
+    if inspect.iscoroutinefunction(function):
+        pytest.fail(f"{pyfuncitem.nodeid}: async llm_regression tests are not supported", pytrace=False)
+    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    outcome = run.run(lambda: function(**args), (Exception, pytest.fail.Exception))
+    pyfuncitem.user_properties += [("llm_verdict", outcome.verdict.value), ("llm_model", str(run.model))]
+    if not outcome.passed:
+        error = run.reraise
+        if error is not None:
+            raise error
+        pytest.fail(outcome.message, pytrace=False)
+    return True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """Results ride on the test report, so the xdist controller receives them unchanged."""
+    report = yield
+    if call.when == "call":
+        run = item.stash.get(ITEM_RUN, None)
+        if run is not None and run.outcome is not None:
+            report.llmversion = run.report_data()
+    elif call.when == "setup" and report.failed and ITEM_PARAM in item.stash:
+        from pytest_llmversion.collection import setup_error_data
+
+        ctx = item.config.stash[STATE].context()
+        report.llmversion = setup_error_data(ctx, item, item.stash[ITEM_PARAM], report)
+    return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Workers hand their collection to the controller; the controller writes goldens and the report."""
+    state = session.config.stash[STATE]
+    if not state.loaded or state.results is None:
+        return
+    if state.is_worker:
+        session.config.workeroutput["llmversion_collected"] = state.results.collected.to_payload()  # type: ignore[attr-defined]
+        return
+    if not state.results.items and not state.results.collected.expected:
+        return
+    from pytest_llmversion import reporting
+
+    ctx = state.context()
+    state.report_path = reporting.report_path(ctx, session.config.getoption("llm_report"))
+    state.report = reporting.finish(ctx, state.results, session, state.started_at, state.report_path)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The llmversion section: models, one row per candidate case, verdict counts, the gate."""
+    state = config.stash[STATE]
+    if state.is_worker or state.report is None or state.report_path is None:
+        return
+    from pytest_llmversion import reporting
+
+    terminalreporter.write_sep("=", "llmversion")
+    for line in reporting.terminal_lines(state.context(), state.report, state.report_path):
+        terminalreporter.write_line(line)
+
+
+# -- fixtures --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def _llm_item(request: pytest.FixtureRequest) -> ItemRun:
+    param = request.node.stash.get(ITEM_PARAM, None)
+    if param is None:
+        pytest.fail(f"{request.node.nodeid}: the llm fixtures need @pytest.mark.{MARKER} on the test", pytrace=False)
+    from pytest_llmversion.collection import item_run
+
+    run = item_run(request.config.stash[STATE].context(), request.node, param)
+    request.node.stash[ITEM_RUN] = run
+    return run
+
+
+@pytest.fixture
+def llm(_llm_item: ItemRun) -> LLMClient:
+    """A client bound to this item's model: ``llm.complete(prompt, **params)`` returns a Completion."""
+    return _llm_item.client
+
+
+@pytest.fixture
+def llm_model(_llm_item: ItemRun) -> ModelRef:
+    """The model reference of this item's role."""
+    return _llm_item.model
+
+
+@pytest.fixture
+def llm_role(_llm_item: ItemRun) -> str:
+    """``"current"`` or ``"candidate"``."""
+    return _llm_item.plan.role
+
+
+@pytest.fixture
+def llm_config(_llm_item: ItemRun, request: pytest.FixtureRequest) -> LLMConfig:
+    """The project's LLMConfig with this item's model in place, for application code that takes one."""
+    config: LLMConfig = request.config.stash[STATE].context().config
+    return config.model_copy(update={"model": str(_llm_item.model)})
+
+
+@pytest.fixture
+def llm_case(_llm_item: ItemRun) -> Case:
+    """This item's case from the marker's ``cases=`` file."""
+    case = _llm_item.plan.case
+    if case is None:
+        pytest.fail(f"{_llm_item.nodeid}: llm_case needs @pytest.mark.{MARKER}(cases=\"file.yaml\")", pytrace=False)
+    return case
+
+
+class GoldenChecker:
+    """``llm_golden.check(output, *checks)`` scores an output; the verdict is decided after the body."""
+
+    def __init__(self, run: ItemRun) -> None:
+        self._run = run
+
+    @property
+    def path(self) -> Path:
+        return self._run.plan.key.path
+
+    def check(self, output: Any, *checks: Check) -> list[CheckResult]:
+        return self._run.check(output, checks)
+
+
+@pytest.fixture
+def llm_golden(_llm_item: ItemRun) -> GoldenChecker:
+    """Checks outputs against this test's golden baseline."""
+    return GoldenChecker(_llm_item)

@@ -1,0 +1,243 @@
+"""The prompt registry: prompts per task, versioned, each version naming the models it was tuned for.
+
+``prompts/<task>.yaml``::
+
+    versions:
+      v1:
+        default: true
+        tuned_for: [openai/gpt-4o-2024-08-06]
+        system: You triage support tickets.
+        user: "Ticket: {{ticket}}"
+        params: {temperature: 0}
+
+Resolution for a model: the version tuned for exactly that model, else the one default; never "the
+last one in the file". Templates use ``{{name}}`` placeholders filled by safe substitution: no code
+runs, a missing or an unused variable is an error. A Python dict of task -> model -> prompt (the
+shape teams write by hand) is accepted too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.providers.base import PARAM_NAMES, Message
+from pytest_llmversion.yamlio import YamlFileError, load_yaml_file
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+class PromptError(ValueError):
+    """A registry problem; the message names the file (and version) at fault."""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    task: str
+    version: str
+    user: str
+    system: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    tuned_for: tuple[str, ...] = ()
+    default: bool = False
+    source: str = ""
+
+    @property
+    def variables(self) -> frozenset[str]:
+        return frozenset(_PLACEHOLDER.findall(self.user)) | frozenset(_PLACEHOLDER.findall(self.system or ""))
+
+    @property
+    def content_hash(self) -> str:
+        body = json.dumps({"system": self.system, "user": self.user, "params": dict(self.params)}, sort_keys=True)
+        return hashlib.sha256(body.encode()).hexdigest()[:12]
+
+    @property
+    def identity(self) -> dict[str, str]:
+        return {"task": self.task, "version": self.version, "hash": self.content_hash}
+
+    def render(self, values: Mapping[str, Any]) -> tuple[Message, ...]:
+        missing = sorted(self.variables - set(values))
+        unused = sorted(set(values) - self.variables)
+        where = f"prompt {self.task}@{self.version}"
+        if missing:
+            raise PromptError(f"{where} needs {', '.join(missing)}; pass them as keywords to llm.complete()")
+        if unused:
+            raise PromptError(
+                f"{where} has no placeholder for {', '.join(unused)} "
+                f"(placeholders: {', '.join(sorted(self.variables)) or 'none'})"
+            )
+
+        def fill(text: str) -> str:
+            return _PLACEHOLDER.sub(lambda m: _as_text(values[m.group(1)]), text)
+
+        messages = [Message("system", fill(self.system))] if self.system else []
+        messages.append(Message("user", fill(self.user)))
+        return tuple(messages)
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+class _VersionFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    default: bool = False
+    tuned_for: list[str] = Field(default_factory=list)
+    system: str | None = None
+    user: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    notes: str = ""
+
+
+class _TaskFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: str | None = None
+    description: str = ""
+    versions: dict[str, _VersionFile] = Field(min_length=1)
+
+
+@dataclass
+class Task:
+    name: str
+    versions: dict[str, Prompt]
+    source: str
+
+    @property
+    def defaults(self) -> list[Prompt]:
+        return [p for p in self.versions.values() if p.default]
+
+
+def _matches(tuned: str, model: ModelRef) -> bool:
+    return tuned == str(model) or tuned == model.model_id
+
+
+class PromptRegistry:
+    def __init__(self, tasks: Mapping[str, Task]) -> None:
+        self.tasks = dict(tasks)
+
+    def resolve(self, task: str, model: ModelRef) -> Prompt:
+        if task not in self.tasks:
+            known = ", ".join(sorted(self.tasks)) or "none"
+            raise PromptError(f"no prompt task {task!r} in the registry (tasks: {known})")
+        entry = self.tasks[task]
+        for prompt in entry.versions.values():
+            if any(_matches(t, model) for t in prompt.tuned_for):
+                return prompt
+        defaults = entry.defaults
+        if len(defaults) != 1:
+            raise PromptError(f"{entry.source}: task {task!r} needs exactly one default version, has {len(defaults)}")
+        return defaults[0]
+
+    def problems(self, known_model: Any = None) -> list[str]:
+        """Everything ``llmversion check`` reports about the registry, one line each."""
+        found: list[str] = []
+        for name, entry in sorted(self.tasks.items()):
+            defaults = entry.defaults
+            if len(defaults) != 1:
+                names = ", ".join(p.version for p in defaults) or "none"
+                found.append(f"{entry.source}: task {name!r} needs exactly one default version (has: {names})")
+            claimed: dict[str, str] = {}
+            for prompt in entry.versions.values():
+                for tuned in prompt.tuned_for:
+                    if tuned in claimed:
+                        found.append(
+                            f"{entry.source}: {tuned} is claimed by both {claimed[tuned]} and {prompt.version}"
+                        )
+                    claimed[tuned] = prompt.version
+                    if known_model is not None:
+                        problem = known_model(tuned)
+                        if problem:
+                            found.append(f"{entry.source}: version {prompt.version} is tuned for {tuned}: {problem}")
+                bad = sorted(set(prompt.params) - set(PARAM_NAMES))
+                if bad:
+                    found.append(f"{entry.source}: version {prompt.version}: unknown params {', '.join(bad)}")
+        return found
+
+    @classmethod
+    def load(cls, location: str, root: Path) -> PromptRegistry:
+        """A folder of ``<task>.yaml`` files, or ``module:ATTRIBUTE`` naming a Python dict."""
+        if ":" in location and not (root / location).exists():
+            return cls.from_python(location)
+        folder = root / location
+        if not folder.is_dir():
+            return cls({})
+        tasks: dict[str, Task] = {}
+        for path in sorted(folder.glob("*.y*ml")):
+            task = _load_task_file(path, root)
+            if task.name in tasks:
+                raise PromptError(f"{path}: task {task.name!r} is also defined in {tasks[task.name].source}")
+            tasks[task.name] = task
+        return cls(tasks)
+
+    @classmethod
+    def from_python(cls, target: str) -> PromptRegistry:
+        module_name, _, attribute = target.partition(":")
+        try:
+            value = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise PromptError(f"prompts = {target!r}: cannot import it ({exc})") from None
+        return cls.from_mapping(value, source=target)
+
+    @classmethod
+    def from_mapping(cls, registry: Mapping[str, Mapping[str, Mapping[str, Any]]], source: str = "<dict>") -> PromptRegistry:
+        """``{task: {model or "default": {"system", "user"?, "version"?, "params"?}}}``."""
+        tasks: dict[str, Task] = {}
+        for task, by_model in registry.items():
+            versions: dict[str, Prompt] = {}
+            for model, spec in by_model.items():
+                version = str(spec.get("version") or model)
+                existing = versions.get(version)
+                tuned = () if model == "default" else (model,)
+                if existing is not None:
+                    versions[version] = Prompt(
+                        task, version, existing.user, existing.system, existing.params,
+                        existing.tuned_for + tuned, existing.default or model == "default", source,
+                    )
+                    continue
+                versions[version] = Prompt(
+                    task,
+                    version,
+                    str(spec.get("user", "{{input}}")),
+                    spec.get("system"),
+                    dict(spec.get("params", {})),
+                    tuned,
+                    model == "default" or bool(spec.get("default")),
+                    source,
+                )
+            tasks[task] = Task(task, versions, f"{source}[{task!r}]")
+        return cls(tasks)
+
+    def all_prompts(self) -> Iterable[Prompt]:
+        for entry in self.tasks.values():
+            yield from entry.versions.values()
+
+
+def _load_task_file(path: Path, root: Path) -> Task:
+    shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    try:
+        raw = load_yaml_file(path)
+    except YamlFileError as exc:
+        raise PromptError(str(exc).replace(str(path), shown, 1)) from None
+    try:
+        parsed = _TaskFile.model_validate(raw if raw is not None else {})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        raise PromptError(f"{shown}: {where}: {error['msg']}") from None
+    name = parsed.task or path.stem
+    versions = {
+        version: Prompt(name, version, spec.user, spec.system, spec.params, tuple(spec.tuned_for), spec.default, shown)
+        for version, spec in parsed.versions.items()
+    }
+    return Task(name, versions, shown)

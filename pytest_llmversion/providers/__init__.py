@@ -1,0 +1,92 @@
+"""Provider adapters, built lazily: an SDK is imported only when a test uses its provider."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from pathlib import Path
+from typing import Any
+
+from pytest_llmversion.config import LLMConfig
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.providers.base import (
+    AuthError,
+    BadRequest,
+    Completion,
+    MalformedResponse,
+    ModelNotFound,
+    Provider,
+    ProviderError,
+    RateLimited,
+    Request,
+    Unavailable,
+    Usage,
+)
+from pytest_llmversion.providers.router import RetryPolicy, Router, RoutingFailed
+
+__all__ = [
+    "AuthError",
+    "BadRequest",
+    "Completion",
+    "MalformedResponse",
+    "ModelNotFound",
+    "Provider",
+    "ProviderError",
+    "ProviderFactory",
+    "RateLimited",
+    "Request",
+    "RetryPolicy",
+    "Router",
+    "RoutingFailed",
+    "Unavailable",
+    "Usage",
+]
+
+#: kind -> "module:factory" building an adapter from (name, settings, config).
+ADAPTERS: dict[str, str] = {
+    "openai": "pytest_llmversion.providers.openai_adapter:build",
+    "anthropic": "pytest_llmversion.providers.anthropic_adapter:build",
+    "gemini": "pytest_llmversion.providers.gemini_adapter:build",
+    "google-legacy": "pytest_llmversion.providers.google_legacy_adapter:build",
+}
+
+
+class ProviderFactory:
+    """One adapter per provider name for the whole run (adapters hold clients and connection pools)."""
+
+    def __init__(self, config: LLMConfig, root: Path) -> None:
+        self.config = config
+        self.root = root
+        self._providers: dict[str, Provider] = {}
+        self._lock = threading.Lock()
+
+    def provider(self, ref: ModelRef) -> Provider:
+        with self._lock:
+            if ref.provider not in self._providers:
+                self._providers[ref.provider] = self._build(ref.provider)
+            return self._providers[ref.provider]
+
+    def _build(self, name: str) -> Provider:
+        if name == "scripted":
+            from pytest_llmversion.providers.scripted import ScriptedProvider
+
+            return ScriptedProvider(self.root / self.config.scripted_models)
+        settings = self.config.providers.get(name)
+        kind = (settings.kind if settings else None) or name
+        target = ADAPTERS.get(kind)
+        if target is None:
+            raise ProviderError(f"no adapter for provider '{name}' (kind {kind!r})")
+        module_name, _, attr = target.partition(":")
+        module = importlib.import_module(module_name)
+        built: Any = getattr(module, attr)(name, settings, self.config)
+        return built  # type: ignore[no-any-return]
+
+    def policy(self) -> RetryPolicy:
+        c = self.config
+        return RetryPolicy(c.max_retries, c.retry_base_delay, c.retry_max_delay, c.retry_after_cap)
+
+    def router(self, ref: ModelRef, *, with_fallbacks: bool = True) -> Router:
+        chain = [ref]
+        if with_fallbacks:
+            chain += [self.config.ref(text) for text in self.config.fallback_models if text != str(ref)]
+        return Router(chain, self.provider, self.policy())

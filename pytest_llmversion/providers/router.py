@@ -1,0 +1,93 @@
+"""One retry policy for every provider, then the fallback chain.
+
+Retries: exponential backoff with jitter, honouring a provider's retry-after up to a cap, a bounded
+number of tries. Fallback: on RateLimited and Unavailable only; BadRequest, AuthError and
+ModelNotFound are answered at once, because another model would not fix them.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.providers.base import Completion, Provider, ProviderError, RateLimited, Request, Unavailable
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 2
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    retry_after_cap: float = 30.0
+    jitter: float = 0.25
+
+    def delay(self, retry: int, retry_after: float | None, rng: random.Random) -> float | None:
+        """Seconds to wait before retry number ``retry`` (0-based), or None to stop retrying."""
+        if retry >= self.max_retries:
+            return None
+        if retry_after is not None and retry_after > 0:
+            return retry_after if retry_after <= self.retry_after_cap else None
+        backoff = min(self.max_delay, self.base_delay * (2**retry))
+        return backoff * (1 - self.jitter * rng.random())
+
+
+class RoutingFailed(ProviderError):
+    """Every model in the chain failed; the message lists what each one said."""
+
+    kind = "routing_failed"
+
+    def __init__(self, failures: Sequence[tuple[str, ProviderError, int]]) -> None:
+        parts = [f"{ref}: {error} ({tries} {'try' if tries == 1 else 'tries'})" for ref, error, tries in failures]
+        super().__init__("; then ".join(parts), model=failures[0][0] if failures else None)
+        self.failures = list(failures)
+        self.last = failures[-1][1] if failures else None
+
+
+@dataclass
+class Router:
+    """Calls ``refs[0]`` with retries, then each fallback in turn; adapters are built on first use."""
+
+    refs: Sequence[ModelRef]
+    provider_for: Callable[[ModelRef], Provider]
+    policy: RetryPolicy = RetryPolicy()
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random | None = None
+
+    def complete(self, request: Request, *, sample_index: int = 0) -> Completion:
+        rng = self.rng or random.Random()
+        failures: list[tuple[str, ProviderError, int]] = []
+        primary = str(self.refs[0])
+        for ref in self.refs:
+            provider = self.provider_for(ref)
+            tries = 0
+            while True:
+                tries += 1
+                started = time.perf_counter()
+                try:
+                    completion = provider.complete(request, ref.model_id, sample_index=sample_index)
+                except ProviderError as error:
+                    if not isinstance(error, (RateLimited, Unavailable)):
+                        if failures:
+                            failures.append((str(ref), error, tries))
+                            raise RoutingFailed(failures) from error
+                        raise
+                    wait = self.policy.delay(tries - 1, error.retry_after, rng)
+                    if wait is None:
+                        failures.append((str(ref), error, tries))
+                        break
+                    self.sleep(wait)
+                    continue
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                fell_back = str(ref) != primary
+                return replace(
+                    completion,
+                    model_requested=str(ref),
+                    latency_ms=completion.latency_ms or round(elapsed_ms, 1),
+                    fallback_from=primary if fell_back else None,
+                    fallback_reason=RoutingFailed(failures).args[0] if fell_back else None,
+                    retries=tries - 1 + sum(n for _, _, n in failures),
+                )
+        raise RoutingFailed(failures)

@@ -1,0 +1,331 @@
+"""``scripted/<name>``: a deterministic fake model configured by ``<scripted_models>/<name>.yaml``.
+
+Rules match on the prompt and answer from a template. A file can ``extends`` another model and
+replace some of its rules by name, or transform every answer (wrap JSON in a code fence, drop or
+rename a field, add chatty prose, truncate), which is how a version change is imitated offline.
+Randomness is seeded per (seed, request fingerprint, sample index), so a replay is exact and
+samples differ. Errors can be injected on a schedule to exercise retries and fallbacks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pytest_llmversion.providers.base import (
+    ERROR_KINDS,
+    Completion,
+    ProviderError,
+    RateLimited,
+    Request,
+    Unavailable,
+    Usage,
+)
+from pytest_llmversion.yamlio import YamlFileError, load_yaml_file
+
+
+class ScriptError(ValueError):
+    """A scripted model file that cannot be used; names the file and the rule."""
+
+
+class Match(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contains: str | None = None
+    user_contains: str | None = None
+    system_contains: str | None = None
+    regex: str | None = None
+    any: list[Match] | None = None
+    all: list[Match] | None = None
+    param: dict[str, Any] | None = None
+
+    def matches(self, request: Request) -> dict[str, str] | None:
+        """Captured groups (possibly empty) when the request matches, else None."""
+        captured: dict[str, str] = {}
+        text_all = "\n".join(m.content for m in request.messages).lower()
+        if self.contains is not None and self.contains.lower() not in text_all:
+            return None
+        if self.user_contains is not None and self.user_contains.lower() not in request.last_user.lower():
+            return None
+        if self.system_contains is not None and self.system_contains.lower() not in (request.system or "").lower():
+            return None
+        if self.param is not None and any(request.params.get(k) != v for k, v in self.param.items()):
+            return None
+        if self.regex is not None:
+            found = re.search(self.regex, request.last_user, re.DOTALL)
+            if found is None:
+                return None
+            captured.update({k: v for k, v in found.groupdict().items() if v is not None})
+        if self.all is not None:
+            for sub in self.all:
+                got = sub.matches(request)
+                if got is None:
+                    return None
+                captured.update(got)
+        if self.any is not None:
+            for sub in self.any:
+                got = sub.matches(request)
+                if got is not None:
+                    captured.update(got)
+                    break
+            else:
+                return None
+        return captured
+
+
+class Transform(BaseModel):
+    """Edits applied to an answer: JSON field edits, then truncation, fence, prefix and suffix."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    drop_fields: list[str] = Field(default_factory=list)
+    rename_fields: dict[str, str] = Field(default_factory=dict)
+    set_fields: dict[str, Any] = Field(default_factory=dict)
+    truncate: int | None = Field(None, ge=0)
+    fence: bool | str = False
+    prefix: str = ""
+    suffix: str = ""
+
+    def apply(self, text: str) -> tuple[str, str | None]:
+        """The edited text and, when truncated, the finish reason ``length``."""
+        finish: str | None = None
+        if self.drop_fields or self.rename_fields or self.set_fields:
+            text = self._edit_json(text)
+        if self.truncate is not None and len(text) > self.truncate:
+            text, finish = text[: self.truncate], "length"
+        if self.fence:
+            lang = self.fence if isinstance(self.fence, str) else ""
+            text = f"```{lang}\n{text}\n```"
+        return f"{self.prefix}{text}{self.suffix}", finish
+
+    def _edit_json(self, text: str) -> str:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return text
+        if not isinstance(data, dict):
+            return text
+        for name in self.drop_fields:
+            data.pop(name, None)
+        for old, new in self.rename_fields.items():
+            if old in data:
+                data[new] = data.pop(old)
+        data.update(self.set_fields)
+        return json.dumps(data, ensure_ascii=False)
+
+
+class ErrorSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["rate_limited", "unavailable", "auth", "bad_request", "model_not_found", "malformed_response"]
+    message: str | None = None
+    retry_after: float | None = Field(None, ge=0)
+    #: Fail the first ``times`` matching calls, then answer.
+    times: int | None = Field(None, ge=1)
+    #: Fail every n-th matching call.
+    every: int | None = Field(None, ge=1)
+    #: Fail this fraction of matching calls (seeded).
+    probability: float | None = Field(None, ge=0, le=1)
+
+
+class Choice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    weight: float = Field(1.0, gt=0)
+    respond: str
+    transform: Transform | None = None
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    when: Match = Field(default_factory=Match)
+    respond: str | None = None
+    choices: list[Choice] | None = None
+    transform: Transform | None = None
+    error: ErrorSpec | None = None
+    usage: dict[str, int] | None = None
+    latency_ms: float | None = Field(None, ge=0)
+    finish_reason: str | None = None
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> Rule:
+        answers = sum(x is not None for x in (self.respond, self.choices))
+        if answers > 1:
+            raise ValueError("give either respond or choices, not both")
+        if answers == 0 and self.error is None:
+            raise ValueError("a rule needs respond, choices or error")
+        return self
+
+
+class ScriptFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    synthetic: bool = True
+    description: str = ""
+    served_as: str | None = None
+    extends: str | None = None
+    seed: int = 0
+    latency_ms: float = Field(0.0, ge=0)
+    latency_jitter_ms: float = Field(0.0, ge=0)
+    sleep: bool = False
+    chars_per_token: float = Field(4.0, gt=0)
+    transform: Transform | None = None
+    rules: list[Rule] = Field(default_factory=list)
+    default: Rule | None = None
+
+
+Match.model_rebuild()
+
+
+def render(template: str, variables: Mapping[str, str]) -> str:
+    """Fill ``{{name}}`` (raw) and ``{{name|json}}`` (JSON string literal) placeholders."""
+
+    def fill(match: re.Match[str]) -> str:
+        name, as_json = match.group(1), match.group(2)
+        value = variables.get(name, "")
+        return json.dumps(value, ensure_ascii=False) if as_json else value
+
+    return re.sub(r"\{\{\s*(\w+)\s*(\|\s*json)?\s*\}\}", fill, template)
+
+
+class ScriptedProvider:
+    """All scripted models of one project; answers ``scripted/<name>`` from ``<folder>/<name>.yaml``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._scripts: dict[str, tuple[ScriptFile, list[Rule]]] = {}
+        self._counters: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+
+    def script(self, name: str) -> tuple[ScriptFile, list[Rule]]:
+        if name not in self._scripts:
+            self._scripts[name] = self._load(name, ())
+        return self._scripts[name]
+
+    def _load(self, name: str, chain: tuple[str, ...]) -> tuple[ScriptFile, list[Rule]]:
+        path = self.folder / f"{name}.yaml"
+        if name in chain:
+            raise ScriptError(f"{path}: 'extends' loops back to {name!r} ({' -> '.join((*chain, name))})")
+        if not path.is_file():
+            known = sorted(p.stem for p in self.folder.glob("*.yaml")) if self.folder.is_dir() else []
+            raise ScriptError(
+                f"scripted model {name!r} has no file {path}"
+                + (f" (scripted models here: {', '.join(known)})" if known else "")
+            )
+        try:
+            raw = load_yaml_file(path)
+        except YamlFileError as exc:
+            raise ScriptError(str(exc)) from None
+        try:
+            script = ScriptFile.model_validate(raw if raw is not None else {})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+            raise ScriptError(f"{path}: {where}: {error['msg']}") from None
+        rules = list(script.rules)
+        if script.extends:
+            parent, parent_rules = self._load(script.extends, (*chain, name))
+            own = {rule.name: rule for rule in rules if rule.name}
+            inherited = [own.pop(rule.name, rule) if rule.name else rule for rule in parent_rules]
+            fresh = [rule for rule in rules if not rule.name or rule.name in own]
+            rules = fresh + inherited
+            if script.default is None:
+                script = script.model_copy(update={"default": parent.default})
+            if script.transform is None and parent.transform is not None and "transform" not in (raw or {}):
+                script = script.model_copy(update={"transform": parent.transform})
+        return script, rules
+
+    def complete(self, request: Request, model_id: str, *, sample_index: int = 0) -> Completion:
+        script, rules = self.script(model_id)
+        rng = random.Random(f"{script.seed}:{request.fingerprint()}:{sample_index}")
+        variables = {"input": request.last_user}
+        chosen: Rule | None = None
+        chosen_index = -1
+        for index, rule in enumerate(rules):
+            captured = rule.when.matches(request)
+            if captured is not None:
+                chosen, chosen_index = rule, index
+                variables.update(captured)
+                break
+        if chosen is None:
+            chosen = script.default
+        if chosen is None:
+            raise ProviderError(
+                f"scripted/{model_id}: no rule matches and there is no default "
+                f"(last user message: {request.last_user[:80]!r})",
+                model=f"scripted/{model_id}",
+            )
+        if chosen.error is not None:
+            self._maybe_fail(model_id, chosen_index, chosen.error, rng)
+            if chosen.respond is None and chosen.choices is None:
+                raise self._error(model_id, chosen.error)
+        text, transform = self._answer(chosen, rng)
+        text = render(text, variables)
+        finish_reason = chosen.finish_reason or "stop"
+        for step in (transform, chosen.transform, script.transform):
+            if step is not None:
+                text, finish = step.apply(text)
+                finish_reason = finish or finish_reason
+        latency = chosen.latency_ms if chosen.latency_ms is not None else script.latency_ms
+        latency += rng.uniform(0, script.latency_jitter_ms) if script.latency_jitter_ms else 0.0
+        if script.sleep and latency:
+            time.sleep(latency / 1000)
+        return Completion(
+            text=text,
+            model_requested=model_id,
+            model_served=script.served_as or model_id,
+            usage=self._usage(script, chosen, request, text),
+            latency_ms=round(latency, 1),
+            finish_reason=finish_reason,
+        )
+
+    @staticmethod
+    def _answer(rule: Rule, rng: random.Random) -> tuple[str, Transform | None]:
+        if rule.choices:
+            pick = rng.choices(rule.choices, weights=[c.weight for c in rule.choices])[0]
+            return pick.respond, pick.transform
+        return rule.respond or "", None
+
+    def _maybe_fail(self, model_id: str, index: int, spec: ErrorSpec, rng: random.Random) -> None:
+        with self._lock:
+            count = self._counters.get((model_id, index), 0) + 1
+            self._counters[(model_id, index)] = count
+        fail = spec.times is None and spec.every is None and spec.probability is None
+        fail = fail or (spec.times is not None and count <= spec.times)
+        fail = fail or (spec.every is not None and count % spec.every == 0)
+        fail = fail or (spec.probability is not None and rng.random() < spec.probability)
+        if fail:
+            raise self._error(model_id, spec)
+
+    @staticmethod
+    def _error(model_id: str, spec: ErrorSpec) -> ProviderError:
+        ref = f"scripted/{model_id}"
+        message = spec.message or f"{ref}: injected {spec.kind.replace('_', ' ')}"
+        cls = ERROR_KINDS[spec.kind]
+        if cls in (RateLimited, Unavailable):
+            return cls(message, model=ref, retry_after=spec.retry_after)
+        return cls(message, model=ref)
+
+    @staticmethod
+    def _usage(script: ScriptFile, rule: Rule, request: Request, text: str) -> Usage:
+        def estimate(chars: int) -> int:
+            return max(1, math.ceil(chars / script.chars_per_token))
+
+        given = rule.usage or {}
+        prompt_chars = sum(len(m.content) for m in request.messages)
+        return Usage(
+            input_tokens=given.get("input_tokens", estimate(prompt_chars)),
+            output_tokens=given.get("output_tokens", estimate(len(text))),
+            cached_tokens=given.get("cached_tokens", 0),
+        )

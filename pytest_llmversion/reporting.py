@@ -1,0 +1,43 @@
+"""Session end on the controller: goldens written, report built and saved, gate applied to the exit status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pytest_llmversion import __version__
+from pytest_llmversion.reports.model import Report
+from pytest_llmversion.reports.terminal import summary_lines
+from pytest_llmversion.session import Results, RunContext, finish_run
+
+
+def report_path(ctx: RunContext, option: str | None) -> Path:
+    if option:
+        path = Path(option)
+        return path if path.is_absolute() else ctx.rootpath / path
+    return ctx.base / ctx.config.report_dir / "report.json"
+
+
+def finish(
+    ctx: RunContext, results: Results, session: pytest.Session, started_at: str, path: Path
+) -> Report:
+    report = finish_run(
+        ctx,
+        results,
+        prune_unused=bool(session.config.getoption("llm_prune_unused")),
+        started_at=started_at,
+        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        pytest_version=pytest.__version__,
+        plugin_version=__version__,
+    )
+    if report.summary.gate == "fail" and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    report.run.exit_status = int(session.exitstatus)
+    report.write(path)
+    return report
+
+
+def terminal_lines(ctx: RunContext, report: Report, path: Path) -> list[str]:
+    return summary_lines(report, ctx.rel(path))

@@ -1,0 +1,1 @@
+"""Reports: the JSON model, the terminal summary."""

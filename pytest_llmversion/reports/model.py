@@ -1,0 +1,157 @@
+"""The JSON report (``.llmversion/report.json``): one schema, read back by ``llmversion`` commands."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pytest_llmversion.verdicts import Verdict
+from pytest_llmversion.yamlio import write_atomic
+
+REPORT_SCHEMA = 1
+FAILING_CURRENT = {Verdict.STALE, Verdict.MISSING, Verdict.DRIFT, Verdict.FAILED, Verdict.ERROR}
+FAILING_CANDIDATE = {Verdict.REGRESSED, Verdict.FORMAT_BREAK, Verdict.ERROR}
+
+
+class ReportCheck(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    kind: str
+    passed: bool
+    score: float
+    baseline: float | None = None
+    detail: str = ""
+
+
+class ReportItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    nodeid: str
+    test: str
+    case: str | None = None
+    role: Literal["current", "candidate"]
+    model: str
+    mode: str = "replay"
+    models_served: list[str] = Field(default_factory=list)
+    verdict: Verdict
+    passed: bool
+    score: float | None = None
+    baseline_score: float | None = None
+    delta: float | None = None
+    checks: list[ReportCheck] = Field(default_factory=list)
+    usage: dict[str, int] = Field(default_factory=dict)
+    latency_ms: list[float] = Field(default_factory=list)
+    calls: dict[str, int] = Field(default_factory=dict)
+    samples: int = 1
+    baseline_samples: int = 0
+    tags: list[str] = Field(default_factory=list)
+    golden: str | None = None
+    prompt: dict[str, str] | None = None
+    notes: list[str] = Field(default_factory=list)
+    message: str = ""
+
+
+class ModelInfo(BaseModel):
+    model: str
+    source: str
+
+
+class RunInfo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    plugin_version: str
+    pytest_version: str
+    started_at: str
+    finished_at: str
+    mode: str
+    current: ModelInfo | None = None
+    candidate: ModelInfo | None = None
+    tolerance: float
+    samples: int
+    config_file: str | None = None
+    exit_status: int | None = None
+
+
+class Summary(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    counts: dict[str, dict[str, int]] = Field(default_factory=dict)
+    pass_rate: float | None = None
+    passed: int = 0
+    total: int = 0
+    gate: Literal["pass", "fail"] = "pass"
+    gate_reasons: list[str] = Field(default_factory=list)
+    goldens_written: list[str] = Field(default_factory=list)
+    goldens_unchanged: int = 0
+    unused_goldens: list[str] = Field(default_factory=list)
+    pruned_goldens: list[str] = Field(default_factory=list)
+
+
+class Report(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    schema_version: int = Field(REPORT_SCHEMA, alias="schema")
+    run: RunInfo
+    items: list[ReportItem]
+    summary: Summary
+
+    def role_items(self, role: str) -> list[ReportItem]:
+        return [item for item in self.items if item.role == role]
+
+    def dump(self) -> str:
+        return self.model_dump_json(by_alias=True, indent=2) + "\n"
+
+    def write(self, path: Path) -> None:
+        write_atomic(path, self.dump())
+
+    @classmethod
+    def read(cls, path: Path) -> Report:
+        return cls.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def build_summary(items: Iterable[ReportItem], **extra: Any) -> Summary:
+    items = list(items)
+    counts: dict[str, Counter[str]] = {"current": Counter(), "candidate": Counter()}
+    for item in items:
+        counts[item.role][item.verdict.value] += 1
+    judged = [i for i in items if i.role == "candidate"] or [i for i in items if i.role == "current"]
+    passed = sum(i.passed for i in judged)
+    reasons = gate_reasons(items)
+    return Summary(
+        counts={role: dict(sorted(c.items())) for role, c in counts.items() if c},
+        pass_rate=round(passed / len(judged), 4) if judged else None,
+        passed=passed,
+        total=len(judged),
+        gate="fail" if reasons else "pass",
+        gate_reasons=reasons,
+        **extra,
+    )
+
+
+def gate_reasons(items: Iterable[ReportItem]) -> list[str]:
+    """Why the gate fails, one line per verdict that fails it, naming the items."""
+    failing: dict[tuple[str, str], list[str]] = {}
+    for item in items:
+        bad = FAILING_CANDIDATE if item.role == "candidate" else FAILING_CURRENT
+        if item.verdict in bad and not item.passed:
+            failing.setdefault((item.role, item.verdict.value), []).append(short_name(item))
+    reasons = []
+    for (role, verdict), names in sorted(failing.items()):
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        reasons.append(f"{len(names)} {role} {verdict}: {shown}")
+    return reasons
+
+
+def short_name(item: ReportItem | Mapping[str, Any]) -> str:
+    """``test_name[case]`` without the module path and the role."""
+    test = item.test if isinstance(item, ReportItem) else item["test"]
+    case = item.case if isinstance(item, ReportItem) else item.get("case")
+    name = test.rsplit("::", 1)[-1]
+    if case:
+        name = f"{name[:-1]}-{case}]" if name.endswith("]") else f"{name}[{case}]"
+    return name

@@ -1,0 +1,86 @@
+"""The terminal summary: current -> candidate, a row per case, counts per verdict, the gate."""
+
+from __future__ import annotations
+
+from pytest_llmversion.reports.model import Report, ReportItem, short_name
+from pytest_llmversion.verdicts import Verdict
+
+#: With more candidate rows than this, only the rows that changed are listed.
+MAX_ROWS = 40
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _delta(value: float | None) -> str:
+    return "" if value is None else f"{value:+.2f}"
+
+
+def _tokens(item: ReportItem) -> str:
+    total = item.usage.get("input_tokens", 0) + item.usage.get("output_tokens", 0)
+    return str(total) if total else "-"
+
+
+def _table(items: list[ReportItem], baseline_title: str, score_title: str) -> list[str]:
+    width = max([len(short_name(i)) for i in items] + [24])
+    lines = [f"  {'test':<{width}}  {baseline_title:>8}  {score_title:>9}  {'delta':>6}  {'verdict':<12}  {'tokens':>6}"]
+    for item in items:
+        lines.append(
+            f"  {short_name(item):<{width}}  {_score(item.baseline_score):>8}  {_score(item.score):>9}  "
+            f"{_delta(item.delta):>6}  {item.verdict.value:<12}  {_tokens(item):>6}"
+        )
+        for note in item.notes:
+            lines.append(f"  {'':<{width}}    note: {note}")
+    return lines
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def summary_lines(report: Report, report_path: str) -> list[str]:
+    run, summary = report.run, report.summary
+    lines: list[str] = []
+    if run.current:
+        lines.append(f"current    {run.current.model}  ({run.current.source})  mode: {run.mode}")
+    if run.candidate:
+        lines.append(f"candidate  {run.candidate.model}  ({run.candidate.source})")
+    candidates = report.role_items("candidate")
+    currents = report.role_items("current")
+    if candidates:
+        shown = candidates
+        if len(candidates) > MAX_ROWS:
+            shown = [i for i in candidates if i.verdict is not Verdict.UNCHANGED]
+            lines.append(f"({len(candidates) - len(shown)} UNCHANGED rows not listed; all are in {report_path})")
+        lines.append("")
+        lines += _table(shown, "baseline", "candidate")
+    unusual = [i for i in currents if i.verdict not in (Verdict.MATCH, Verdict.RECORDED)]
+    if unusual and not candidates:
+        lines.append("")
+        lines += _table(unusual[:MAX_ROWS], "golden", "current")
+    lines.append("")
+    if currents:
+        lines.append(f"current:   {_counts(summary.counts.get('current', {}))}")
+    if candidates:
+        lines.append(
+            f"candidate: {_counts(summary.counts.get('candidate', {}))} · pass rate "
+            f"{(summary.pass_rate or 0) * 100:.0f}% ({summary.passed}/{summary.total})"
+        )
+    if summary.goldens_written or summary.goldens_unchanged:
+        lines.append(
+            f"goldens: {len(summary.goldens_written)} written, {summary.goldens_unchanged} unchanged "
+            "(review them with git diff, then commit)"
+        )
+    if summary.unused_goldens:
+        verb = "removed" if summary.pruned_goldens else "unused"
+        lines.append(f"{len(summary.unused_goldens)} golden(s) {verb}, no collected test uses them:")
+        lines += [f"  {path}" for path in summary.unused_goldens[:20]]
+        if not summary.pruned_goldens:
+            lines.append("  delete them with: pytest --llm-prune-unused")
+    if summary.gate == "fail":
+        lines.append(f"gate: FAIL ({'; '.join(summary.gate_reasons)})")
+    else:
+        lines.append("gate: pass")
+    lines.append(f"report: {report_path}")
+    return lines

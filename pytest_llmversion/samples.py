@@ -1,0 +1,89 @@
+"""What one run of a test body produced: the calls it made, the checks it ran, how it ended."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pytest_llmversion.checks import CheckResult, to_plain
+from pytest_llmversion.parsing import OutputParseError
+from pytest_llmversion.providers.base import Completion, ProviderError, Request
+
+#: How a sample's body ended.
+Outcome = Literal["passed", "failed", "format_error", "provider_error", "no_baseline"]
+
+_PARSE_ERRORS: tuple[type[BaseException], ...] = (OutputParseError, json.JSONDecodeError)
+
+
+def classify_exception(exc: BaseException) -> Outcome:
+    """A provider failure is infrastructure; a parse failure is a format break; the rest is a failure."""
+    if isinstance(exc, ProviderError):
+        return "provider_error"
+    if isinstance(exc, _PARSE_ERRORS) or _is_validation_error(exc):
+        return "format_error"
+    return "failed"
+
+
+def _is_validation_error(exc: BaseException) -> bool:
+    # pydantic and jsonschema validation errors mean the output no longer has the expected shape.
+    module = type(exc).__module__
+    return type(exc).__name__ == "ValidationError" and module.split(".")[0] in ("pydantic", "pydantic_core", "jsonschema")
+
+
+@dataclass
+class Exchange:
+    request: Request
+    completion: Completion | None = None
+    error: str | None = None
+
+
+@dataclass
+class SampleResult:
+    index: int
+    exchanges: list[Exchange] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    #: The last checked value that was not a completion (already plain data), for the golden.
+    value: Any = None
+    has_value: bool = False
+    outcome: Outcome = "passed"
+    message: str = ""
+
+    def add_checks(self, value: Any, results: list[CheckResult]) -> None:
+        names = {r.name for r in self.checks}
+        for result in results:
+            name, n = result.name, 2
+            while name in names:  # the same check at two checkpoints stays distinguishable
+                name, n = f"{result.name}#{n}", n + 1
+            names.add(name)
+            self.checks.append(result if name == result.name else CheckResult(name, *_rest(result)))
+        if not isinstance(value, Completion):
+            self.value, self.has_value = to_plain(value), True
+
+    def fail(self, exc: BaseException) -> None:
+        self.outcome = classify_exception(exc)
+        self.message = f"{type(exc).__name__}: {exc}".strip()
+
+    @property
+    def format_ok(self) -> bool:
+        return self.outcome != "format_error" and all(c.passed for c in self.checks if c.kind == "format")
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed" and all(c.passed for c in self.checks)
+
+    @property
+    def score(self) -> float:
+        """Mean of the check scores; a body that failed scores 0, a body with no checks scores 1."""
+        if self.outcome != "passed":
+            return 0.0
+        if not self.checks:
+            return 1.0
+        return sum(c.score for c in self.checks) / len(self.checks)
+
+    def completions(self) -> list[Completion]:
+        return [e.completion for e in self.exchanges if e.completion is not None]
+
+
+def _rest(result: CheckResult) -> tuple[Any, ...]:
+    return (result.kind, result.passed, result.score, result.detail)

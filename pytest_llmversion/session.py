@@ -1,0 +1,232 @@
+"""The run: resolved models and mode, item runners, and what the controller does at session end.
+
+Nothing here imports pytest: the plugin module passes plain values in and reads plain values out,
+so everything can be tested directly.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pytest_llmversion.cases import Case
+from pytest_llmversion.client import LLMClient
+from pytest_llmversion.config import ResolvedConfig
+from pytest_llmversion.goldens import GoldenKey, golden_files, is_golden_file, write_golden
+from pytest_llmversion.itemrun import ItemPlan, ItemRun, Mode
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.prompts import PromptRegistry
+from pytest_llmversion.providers import ProviderFactory, Router
+from pytest_llmversion.reports.model import ModelInfo, Report, ReportItem, RunInfo, build_summary
+
+
+@dataclass
+class RunContext:
+    """Everything an LLM item needs to know about the run; one per pytest process."""
+
+    resolved: ResolvedConfig
+    rootpath: Path
+    mode: Mode
+    current: ModelRef | None
+    candidate: ModelRef | None
+    samples: int
+    tolerance: float
+    candidate_prompt: Literal["current", "own"] = "current"
+    _factory: ProviderFactory | None = None
+    _routers: dict[ModelRef, Router] = field(default_factory=dict)
+    _registry: PromptRegistry | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def base(self) -> Path:
+        """The project folder: where pyproject.toml is, else pytest's rootdir."""
+        return self.resolved.pyproject.parent if self.resolved.pyproject else self.rootpath
+
+    @property
+    def config(self) -> Any:
+        return self.resolved.config
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.rootpath))
+        except ValueError:
+            return str(path)
+
+    def factory(self) -> ProviderFactory:
+        with self._lock:
+            if self._factory is None:
+                self._factory = ProviderFactory(self.config, self.base)
+            return self._factory
+
+    def router(self, ref: ModelRef) -> Router:
+        if ref not in self._routers:
+            self._routers[ref] = self.factory().router(ref)
+        return self._routers[ref]
+
+    def registry(self) -> PromptRegistry:
+        if self._registry is None:
+            self._registry = PromptRegistry.load(self.config.prompts, self.base)
+        return self._registry
+
+    def defaults(self) -> dict[str, Any]:
+        c = self.config
+        return {"temperature": c.temperature, "max_tokens": c.max_tokens, "seed": c.seed}
+
+    def item_run(self, plan: ItemPlan, nodeid: str) -> ItemRun:
+        assert self.current is not None
+        model = self.current if plan.role == "current" else self.candidate
+        assert model is not None
+        spec = plan.spec
+        return ItemRun(
+            plan,
+            nodeid=nodeid,
+            mode=self.mode,
+            model=model,
+            current=self.current,
+            samples=spec.samples or self.samples,
+            tolerance=spec.tolerance if spec.tolerance is not None else self.tolerance,
+            candidate_prompt=self.candidate_prompt,
+            route=self.router,
+            client_factory=lambda run: LLMClient(model, run.send, self.defaults(), self.registry),
+            rel=self.rel,
+        )
+
+
+def golden_key(
+    test_file: Path, goldens: str, test_name: str, user_params: str, case: Case | None, nodeid_base: str
+) -> GoldenKey:
+    name = f"{test_name}[{user_params}]" if user_params else test_name
+    shown = f"{nodeid_base}[{user_params}]" if user_params else nodeid_base
+    return GoldenKey(test_file.parent / goldens / test_file.stem, name, case.id if case else None, shown)
+
+
+# -- session end (controller only) ------------------------------------------------------------------
+
+
+@dataclass
+class Collected:
+    """Which goldens the collected tests can use, per golden folder (sent from xdist workers too)."""
+
+    expected: dict[str, set[str]] = field(default_factory=dict)
+    partial: set[str] = field(default_factory=set)
+
+    def add(self, folder: Path, path: Path, partial: bool) -> None:
+        self.expected.setdefault(str(folder), set()).add(str(path))
+        if partial:
+            self.partial.add(str(folder))
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"expected": {k: sorted(v) for k, v in self.expected.items()}, "partial": sorted(self.partial)}
+
+    def merge(self, payload: Mapping[str, Any]) -> None:
+        for folder, paths in payload.get("expected", {}).items():
+            self.expected.setdefault(folder, set()).update(paths)
+        self.partial.update(payload.get("partial", ()))
+
+
+def unused_goldens(collected: Collected) -> list[Path]:
+    """Golden files no collected test can use: only in folders whose whole module was collected."""
+    unused: list[Path] = []
+    roots: set[Path] = set()
+    for folder, expected in sorted(collected.expected.items()):
+        roots.add(Path(folder).parent)
+        if folder in collected.partial:
+            continue
+        unused += [p for p in golden_files(Path(folder)) if str(p) not in expected and is_golden_file(p)]
+    for goldens_root in sorted(r for r in roots if r.is_dir()):
+        # a folder whose test module is gone can never be used again
+        for module_folder in sorted(p for p in goldens_root.iterdir() if p.is_dir()):
+            if not (goldens_root.parent / f"{module_folder.name}.py").exists():
+                unused += [p for p in golden_files(module_folder) if is_golden_file(p)]
+    return unused
+
+
+@dataclass
+class GoldenWrites:
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def write_recorded_goldens(items: Iterable[Mapping[str, Any]], rootpath: Path) -> GoldenWrites:
+    """Write the golden of every item that recorded and passed; each file whole, atomically."""
+    result = GoldenWrites()
+    for item in items:
+        doc = item.get("golden_doc")
+        if not doc:
+            continue
+        path = rootpath / item["golden"]
+        changed = write_golden(path, doc, item.get("rerecord", item["nodeid"]))
+        (result.written if changed else result.unchanged).append(item["golden"])
+    return result
+
+
+def prune(paths: Iterable[Path]) -> list[Path]:
+    removed = []
+    for path in paths:
+        if is_golden_file(path):
+            path.unlink()
+            removed.append(path)
+            parent = path.parent
+            while parent.name and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+    return removed
+
+
+@dataclass
+class Results:
+    """What the controller gathers from the test reports (identical with and without xdist)."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    collected: Collected = field(default_factory=Collected)
+
+    def add(self, data: Mapping[str, Any]) -> None:
+        self.items.append(dict(data))
+
+
+def finish_run(
+    ctx: RunContext,
+    results: Results,
+    *,
+    prune_unused: bool,
+    started_at: str,
+    finished_at: str,
+    pytest_version: str,
+    plugin_version: str,
+) -> Report:
+    """Controller, session end: write recorded goldens, find unused ones, build the report."""
+    items = [ReportItem.model_validate(_without(item, "golden_doc", "rerecord")) for item in results.items]
+    items.sort(key=lambda i: (i.role != "candidate", i.nodeid))
+    writes = write_recorded_goldens(results.items, ctx.rootpath)
+    unused = unused_goldens(results.collected)
+    removed = prune(unused) if prune_unused else []
+    summary = build_summary(
+        items,
+        goldens_written=writes.written,
+        goldens_unchanged=len(writes.unchanged),
+        unused_goldens=[ctx.rel(p) for p in unused],
+        pruned_goldens=[ctx.rel(p) for p in removed],
+    )
+    resolved = ctx.resolved
+    run = RunInfo(
+        plugin_version=plugin_version,
+        pytest_version=pytest_version,
+        started_at=started_at,
+        finished_at=finished_at,
+        mode=ctx.mode,
+        current=ModelInfo(model=str(ctx.current), source=resolved.source("model")) if ctx.current else None,
+        candidate=(
+            ModelInfo(model=str(ctx.candidate), source=resolved.source("candidate_model")) if ctx.candidate else None
+        ),
+        tolerance=ctx.tolerance,
+        samples=ctx.samples,
+        config_file=ctx.rel(resolved.pyproject) if resolved.pyproject else None,
+    )
+    return Report(run=run, items=items, summary=summary)
+
+
+def _without(data: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in keys}

@@ -1,0 +1,228 @@
+"""Per-item verdicts, and the one-screen message that says what changed.
+
+Current items: MATCH, DRIFT, STALE, MISSING, FAILED (the golden no longer passes the test's checks),
+RECORDED, ERROR. Candidate items: UNCHANGED, IMPROVED, REGRESSED, FORMAT_BREAK, FLAKY, ERROR, and
+NO_BASELINE when there is no usable golden to compare with.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pytest_llmversion.samples import SampleResult
+
+EPSILON = 1e-9
+DIFF_LINES = 40
+
+
+class Verdict(StrEnum):
+    MATCH = "MATCH"
+    DRIFT = "DRIFT"
+    STALE = "STALE"
+    MISSING = "MISSING"
+    FAILED = "FAILED"
+    RECORDED = "RECORDED"
+    UNCHANGED = "UNCHANGED"
+    IMPROVED = "IMPROVED"
+    REGRESSED = "REGRESSED"
+    FORMAT_BREAK = "FORMAT_BREAK"
+    FLAKY = "FLAKY"
+    NO_BASELINE = "NO_BASELINE"
+    ERROR = "ERROR"
+
+
+@dataclass
+class CheckDelta:
+    name: str
+    kind: str
+    baseline: float | None
+    subject: float
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "baseline": None if self.baseline is None else round(self.baseline, 4),
+            "score": round(self.subject, 4),
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class ItemOutcome:
+    verdict: Verdict
+    passed: bool
+    score: float | None = None
+    baseline_score: float | None = None
+    message: str = ""
+    notes: list[str] = field(default_factory=list)
+    moved: list[CheckDelta] = field(default_factory=list)
+
+    @property
+    def delta(self) -> float | None:
+        if self.score is None or self.baseline_score is None:
+            return None
+        return self.score - self.baseline_score
+
+
+def mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def check_deltas(baseline: Sequence[SampleResult], subject: Sequence[SampleResult]) -> list[CheckDelta]:
+    """Per check: mean score on the baseline and the subject, with the subject's first failure detail."""
+
+    def by_name(samples: Sequence[SampleResult]) -> dict[str, list[Any]]:
+        table: dict[str, list[Any]] = {}
+        for sample in samples:
+            for result in sample.checks:
+                table.setdefault(result.name, []).append(result)
+        return table
+
+    base, subj = by_name(baseline), by_name(subject)
+    deltas = []
+    for name, results in subj.items():
+        detail = next((r.detail for r in results if not r.passed), results[-1].detail)
+        base_scores = [r.score for r in base.get(name, [])]
+        deltas.append(
+            CheckDelta(name, results[0].kind, mean(base_scores) if base_scores else None,
+                       mean([r.score for r in results]), detail)
+        )
+    return deltas
+
+
+def judge_candidate(
+    baseline: Sequence[SampleResult],
+    subject: Sequence[SampleResult],
+    tolerance: float,
+    *,
+    no_baseline_reason: str | None = None,
+) -> ItemOutcome:
+    """Judge candidate samples against the golden baseline's samples (scored by the same checks)."""
+    score = mean([s.score for s in subject])
+    errored = [s for s in subject if s.outcome == "provider_error"]
+    if errored:
+        return ItemOutcome(Verdict.ERROR, False, None, None, errored[0].message)
+    fallback = next((c for s in subject for c in s.completions() if c.fallback_from), None)
+    if fallback is not None:
+        return ItemOutcome(
+            Verdict.ERROR, False, None, None,
+            f"answered by fallback {fallback.model_requested}, not the candidate {fallback.fallback_from} "
+            f"({fallback.fallback_reason}); a fallback's answer is never scored as the candidate's",
+        )
+    if no_baseline_reason is not None or not baseline:
+        passed = all(s.passed for s in subject)
+        return ItemOutcome(Verdict.NO_BASELINE, passed, score, None, no_baseline_reason or "no baseline samples")
+    base_score = mean([s.score for s in baseline])
+    moved = [d for d in check_deltas(baseline, subject) if d.baseline is None or abs(d.subject - d.baseline) > EPSILON]
+    outcome = ItemOutcome(Verdict.UNCHANGED, True, score, base_score, moved=moved)
+    format_broke = all(s.format_ok for s in baseline) and not all(s.format_ok for s in subject)
+    if format_broke:
+        outcome.verdict, outcome.passed = Verdict.FORMAT_BREAK, False
+    elif score < base_score - tolerance - EPSILON:
+        outcome.verdict, outcome.passed = Verdict.REGRESSED, False
+    elif score > base_score + tolerance + EPSILON:
+        outcome.verdict = Verdict.IMPROVED
+    return outcome
+
+
+def judge_live_current(
+    baseline: Sequence[SampleResult], subject: Sequence[SampleResult], tolerance: float, requested_id: str
+) -> ItemOutcome:
+    """``--llm-live``: the pinned current model called again, compared with its golden."""
+    compared = judge_candidate(baseline, subject, tolerance)
+    if compared.verdict is Verdict.ERROR:
+        return compared
+    outcome = ItemOutcome(Verdict.MATCH, True, compared.score, compared.baseline_score, moved=compared.moved)
+    served = {c.model_served for s in subject for c in s.completions()} - {requested_id}
+    if served:
+        outcome.verdict, outcome.passed = Verdict.DRIFT, False
+        outcome.notes.append(f"the provider served {', '.join(sorted(served))} for pinned {requested_id}")
+    if compared.verdict in (Verdict.FORMAT_BREAK, Verdict.REGRESSED):
+        outcome.verdict, outcome.passed = Verdict.DRIFT, False
+        outcome.notes.append("format break" if compared.verdict is Verdict.FORMAT_BREAK else "scores dropped")
+    elif outputs_of(baseline) != outputs_of(subject):
+        outcome.verdict = Verdict.DRIFT
+        outcome.notes.append("output text changed; scores held")
+    return outcome
+
+
+def outputs_of(samples: Sequence[SampleResult]) -> list[str]:
+    return [c.text for s in samples for c in s.completions()]
+
+
+# -- messages --------------------------------------------------------------------------------------
+
+
+def _pretty_json(text: str) -> list[str] | None:
+    try:
+        return json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+    except (json.JSONDecodeError, TypeError):
+        return None
+
+
+def output_diff(old: str, new: str, old_name: str, new_name: str) -> list[str]:
+    """A unified diff of two outputs; when both are JSON, re-indented with sorted keys so a
+    changed field is one line, else the raw text (so a new code fence or prose shows as such)."""
+    pretty_old, pretty_new = _pretty_json(old), _pretty_json(new)
+    if pretty_old is None or pretty_new is None:
+        pretty_old, pretty_new = old.splitlines() or [""], new.splitlines() or [""]
+    return unified(pretty_old, pretty_new, old_name, new_name)[2:]
+
+
+def unified(old: list[str], new: list[str], old_name: str, new_name: str) -> list[str]:
+    lines = list(difflib.unified_diff(old, new, old_name, new_name, lineterm="", n=2))
+    if len(lines) > DIFF_LINES:
+        lines = [*lines[:DIFF_LINES], f"... ({len(lines) - DIFF_LINES} more diff lines)"]
+    return lines
+
+
+def fmt_score(value: float | None) -> str:
+    return "  -  " if value is None else f"{value:.2f}"
+
+
+def comparison_message(
+    outcome: ItemOutcome,
+    *,
+    baseline: tuple[str, str, Sequence[SampleResult]],
+    subject: tuple[str, str, Sequence[SampleResult]],
+    tolerance: float,
+) -> str:
+    """Baseline vs subject in one screen: scores, checks that moved, the output diff.
+
+    ``baseline`` and ``subject`` are (name, label, samples), e.g. ("golden", "openai/gpt-4o-...", [...]).
+    """
+    (base_name, base_label, base_samples), (subj_name, subj_label, subj_samples) = baseline, subject
+    head = {
+        Verdict.REGRESSED: "the candidate scores lower than the golden",
+        Verdict.FORMAT_BREAK: "a format check that passed on the golden fails on the candidate",
+        Verdict.DRIFT: "the pinned current model no longer answers as its golden",
+        Verdict.NO_BASELINE: "no usable golden to compare with",
+    }.get(outcome.verdict, outcome.verdict.value.lower())
+    lines = [f"{outcome.verdict.value}: {head}"]
+    delta = outcome.delta
+    change = f"  ({delta:+.2f}, tolerance {tolerance:.2f})" if delta is not None else ""
+    lines.append(f"  {base_name:<10} {base_label:<44} score {fmt_score(outcome.baseline_score)}")
+    lines.append(f"  {subj_name:<10} {subj_label:<44} score {fmt_score(outcome.score)}{change}")
+    lines.extend(f"  note: {note}" for note in outcome.notes)
+    failures = [s.message for s in subj_samples if s.outcome != "passed" and s.message]
+    if failures:
+        lines.append(f"  test body raised {failures[0]}")
+    if outcome.moved:
+        lines.append("  checks that moved:")
+        for d in outcome.moved:
+            lines.append(f"    {d.name:<32} {fmt_score(d.baseline)} -> {fmt_score(d.subject)}   {d.detail}".rstrip())
+    base_out, subj_out = outputs_of(base_samples), outputs_of(subj_samples)
+    if base_out and subj_out and base_out[0] != subj_out[0]:
+        lines.append(f"  output, {base_name} (-) vs {subj_name} (+):")
+        lines.extend(f"    {line}" for line in output_diff(base_out[0], subj_out[0], base_name, subj_name))
+    elif subj_out and not base_out:
+        lines.append(f"  {subj_name} output:")
+        lines.extend(f"    {line}" for line in subj_out[0].splitlines()[:DIFF_LINES])
+    return "\n".join(lines)

@@ -1,0 +1,101 @@
+"""YAML as a reviewable interface: literal blocks, fixed key order, LF endings, safe loading, atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class YamlFileError(ValueError):
+    """A YAML file that cannot be read; the message names the file and the line."""
+
+
+class _ReviewDumper(yaml.SafeDumper):
+    """Multi-line strings as ``|`` blocks, no anchors/aliases, keys in insertion order."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        # PyYAML falls back to a quoted scalar by itself when a literal block cannot hold the text.
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_ReviewDumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(data: Any, header: str = "") -> str:
+    body = yaml.dump(
+        data,
+        Dumper=_ReviewDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=4096,
+        default_flow_style=False,
+        indent=2,
+    )
+    text = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()) + body
+    return text.replace("\r\n", "\n")
+
+
+def load_yaml_text(text: str, path: Path | str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        hint = " (did a merge leave conflict markers?)" if "<<<<<<<" in text or ">>>>>>>" in text else ""
+        raise YamlFileError(f"{path}: not valid YAML{where}: {problem}{hint}") from None
+
+
+def load_yaml_file(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise YamlFileError(f"{path}: not UTF-8 text") from None
+    return load_yaml_text(text.replace("\r\n", "\n"), path)
+
+
+def item_lines(text: str) -> list[int]:
+    """The 1-based line where each item of a top-level YAML sequence starts (empty if none)."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)  # noqa: S506
+    except yaml.YAMLError:
+        return []
+    if isinstance(node, yaml.SequenceNode):
+        return [int(item.start_mark.line) + 1 for item in node.value]
+    return []
+
+
+def write_atomic(path: Path, text: str) -> bool:
+    """Write ``text`` to ``path`` whole (temp file in the same folder + rename); False if unchanged."""
+    data = text.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return True
