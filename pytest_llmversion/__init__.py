@@ -24,7 +24,20 @@ _EXPORTS = {
     "Verdict": "pytest_llmversion.verdicts",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "Completion",
+    "LLMClient",
+    "LLMConfig",
+    "ModelRef",
+    "OutputParseError",
+    "ProviderError",
+    "Request",
+    "Usage",
+    "Verdict",
+    "__version__",
+    "connect",
+    "load_config",
+]
 
 if TYPE_CHECKING:
     from pytest_llmversion.client import LLMClient, connect

@@ -451,7 +451,7 @@ class _Custom(Check):
         self.fn = fn
         self.kind = kind
         self.threshold = threshold
-        self.name = name or getattr(fn, "__name__", "custom")
+        self.name = name or str(getattr(fn, "__name__", "custom"))
 
     def evaluate(self, value: Any) -> CheckResult:
         outcome = self.fn(value)

@@ -32,7 +32,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     where = resolved.pyproject or "(no pyproject.toml found; defaults only)"
     problems: list[str] = []
     if config.model is None:
-        problems.append("no current model: set model = \"provider/model-id\" in [tool.llmversion]")
+        problems.append('no current model: set model = "provider/model-id" in [tool.llmversion]')
     try:
         registry = PromptRegistry.load(config.prompts, root)
         problems += registry.problems()

@@ -38,7 +38,7 @@ class LLMClient:
         """The registry's prompt for ``task``, resolved for this client's model."""
         registry = self._registry() if callable(self._registry) else self._registry
         if registry is None:
-            raise LookupError("no prompt registry is configured (set prompts = \"prompts\" in [tool.llmversion])")
+            raise LookupError('no prompt registry is configured (set prompts = "prompts" in [tool.llmversion])')
         return registry.resolve(task, self.prompt_model)
 
     def request(self, prompt: str | Prompt | Sequence[Mapping[str, str] | Message], /, **kwargs: Any) -> Request:

@@ -195,7 +195,9 @@ def _allowed(error: Any) -> str:
     ctx = error.get("ctx") or {}
     if "expected" in ctx:
         return f" (allowed: {ctx['expected']})"
-    bounds = [f"{word} {ctx[key]}" for key, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if key in ctx]
+    bounds = [
+        f"{word} {ctx[key]}" for key, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if key in ctx
+    ]
     return f" (allowed: {' and '.join(bounds)})" if bounds else ""
 
 
@@ -218,6 +220,6 @@ def _validate_models(resolved: ResolvedConfig) -> None:
             )
         if name not in BUILTIN_PROVIDERS and settings.kind is None:
             raise ConfigError(
-                f"pytest-llmversion: providers.{name} from {PYPROJECT_SOURCE} needs kind = \"openai\" "
+                f'pytest-llmversion: providers.{name} from {PYPROJECT_SOURCE} needs kind = "openai" '
                 f"(or anthropic, gemini) to say which wire protocol the endpoint speaks"
             )

@@ -129,12 +129,13 @@ class ItemRun:
             raise GoldenUnreadable(self.golden_error)
         if self.golden is None:
             raise GoldenMissing(
-                f"MISSING: no golden at {golden_path}\n  record it: pytest --llm-record \"{self.current_nodeid}\""
+                f'MISSING: no golden at {golden_path}\n  record it: pytest --llm-record "{self.current_nodeid}"'
             )
         if call_index >= self.golden.calls_per_sample(sample_index):
             raise GoldenStale(
                 f"STALE: the test now makes call {call_index + 1}, the golden {golden_path} recorded "
-                f"{self.golden.calls_per_sample(sample_index)}\n  re-record: pytest --llm-record \"{self.current_nodeid}\""
+                f"{self.golden.calls_per_sample(sample_index)}\n"
+                f'  re-record: pytest --llm-record "{self.current_nodeid}"'
             )
         fingerprint, recorded, completion = self.golden.recorded_call(sample_index, call_index)
         if fingerprint != request.fingerprint():
@@ -150,7 +151,7 @@ class ItemRun:
             f"  golden: {golden_path}",
             "  request, golden (-) vs now (+):",
             *(f"    {line}" for line in diff[:40]),
-            f"  if the change is intended, re-record: pytest --llm-record \"{self.current_nodeid}\"",
+            f'  if the change is intended, re-record: pytest --llm-record "{self.current_nodeid}"',
         ]
         return "\n".join(lines)
 
@@ -241,7 +242,9 @@ class ItemRun:
         if self.golden_error is not None:
             reason = self.golden_error
         elif self.golden is None:
-            reason = f"no golden at {self._rel(self.plan.key.path)}; record it: pytest --llm-record \"{self.current_nodeid}\""
+            reason = (
+                f'no golden at {self._rel(self.plan.key.path)}; record it: pytest --llm-record "{self.current_nodeid}"'
+            )
         elif problem is not None:
             reason = str(problem)
         if role == "current":
@@ -327,8 +330,10 @@ class ItemRun:
             "checks": [d.to_dict() | {"passed": _passed(subject, d.name)} for d in check_deltas(baseline, subject)],
             "usage": usage,
             "latency_ms": [c.latency_ms for c in completions if c.source == "live"],
-            "calls": {"live": sum(c.source == "live" for c in completions), "replayed": sum(
-                c.source != "live" for s in (*subject, *baseline) for c in s.completions())},
+            "calls": {
+                "live": sum(c.source == "live" for c in completions),
+                "replayed": sum(c.source != "live" for s in (*subject, *baseline) for c in s.completions()),
+            },
             "samples": len(subject),
             "baseline_samples": len(baseline),
             "tags": sorted({*self.plan.spec.tags, *(self.plan.case.tags if self.plan.case else ())}),

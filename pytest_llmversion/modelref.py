@@ -31,8 +31,7 @@ class ModelRef:
         provider, sep, model_id = text.strip().partition("/")
         if not sep or not provider or not model_id:
             raise ModelRefError(
-                f"{text!r} is not a model reference: expected 'provider/model-id', "
-                f"e.g. 'openai/gpt-4o-2024-11-20'"
+                f"{text!r} is not a model reference: expected 'provider/model-id', e.g. 'openai/gpt-4o-2024-11-20'"
             )
         known = tuple(known_providers)
         if provider not in known:

@@ -9,18 +9,21 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
+    from pytest_llmversion.itemrun import Mode
     from pytest_llmversion.session import RunContext
 
 GROUP = "llmversion"
 
 HELP = {
     "current_model": "Current model, 'provider/model-id' (overrides model in [tool.llmversion] and LLMVERSION_MODEL).",
-    "candidate_model": "Candidate model to judge against the goldens; adds a [candidate] item beside each [current] one.",
+    "candidate_model": (
+        "Candidate model to judge against the goldens; adds a [candidate] item beside each [current] one."
+    ),
     "record": "Call the current model and write the goldens of passing tests (review, then commit them).",
     "live": "Call the current model instead of replaying goldens; report MATCH or DRIFT.",
     "samples": "Runs of each test body per role (default: samples in [tool.llmversion], else 1).",
@@ -111,7 +114,7 @@ def build_context(config: pytest.Config) -> RunContext:
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     settings = resolved.config
-    mode = "record" if config.getoption("llm_record") else "live" if config.getoption("llm_live") else "replay"
+    mode: Mode = "record" if config.getoption("llm_record") else "live" if config.getoption("llm_live") else "replay"
     current = settings.ref(settings.model) if settings.model else None
     candidate = settings.ref(settings.candidate_model) if settings.candidate_model else None
     if candidate is not None and candidate == current:

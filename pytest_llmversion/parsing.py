@@ -28,7 +28,7 @@ def describe_shape(text: str) -> str | None:
         lang = fence.group(1) or "plain"
         where = "wrapped in" if stripped.startswith("```") else "inside prose, in"
         return f"the JSON is {where} a ```{lang} code fence"
-    if stripped[0] not in "[{\"0123456789-tfn" and extract_json(stripped) is not None:
+    if stripped[0] not in '[{"0123456789-tfn' and extract_json(stripped) is not None:
         return "the JSON is surrounded by prose"
     return None
 

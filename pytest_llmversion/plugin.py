@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pytest_llmversion.cases import Case
     from pytest_llmversion.checks import Check, CheckResult
     from pytest_llmversion.client import LLMClient
-    from pytest_llmversion.collection import ItemParam
+    from pytest_llmversion.collection import ItemParam  # noqa: F401 - named in a StashKey string
     from pytest_llmversion.config import LLMConfig
     from pytest_llmversion.itemrun import ItemRun
     from pytest_llmversion.modelref import ModelRef
@@ -237,7 +237,7 @@ def llm_case(_llm_item: ItemRun) -> Case:
     """This item's case from the marker's ``cases=`` file."""
     case = _llm_item.plan.case
     if case is None:
-        pytest.fail(f"{_llm_item.nodeid}: llm_case needs @pytest.mark.{MARKER}(cases=\"file.yaml\")", pytrace=False)
+        pytest.fail(f'{_llm_item.nodeid}: llm_case needs @pytest.mark.{MARKER}(cases="file.yaml")', pytrace=False)
     return case
 
 

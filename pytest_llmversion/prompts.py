@@ -190,7 +190,9 @@ class PromptRegistry:
         return cls.from_mapping(value, source=target)
 
     @classmethod
-    def from_mapping(cls, registry: Mapping[str, Mapping[str, Mapping[str, Any]]], source: str = "<dict>") -> PromptRegistry:
+    def from_mapping(
+        cls, registry: Mapping[str, Mapping[str, Mapping[str, Any]]], source: str = "<dict>"
+    ) -> PromptRegistry:
         """``{task: {model or "default": {"system", "user"?, "version"?, "params"?}}}``."""
         tasks: dict[str, Task] = {}
         for task, by_model in registry.items():
@@ -201,8 +203,14 @@ class PromptRegistry:
                 tuned = () if model == "default" else (model,)
                 if existing is not None:
                     versions[version] = Prompt(
-                        task, version, existing.user, existing.system, existing.params,
-                        existing.tuned_for + tuned, existing.default or model == "default", source,
+                        task,
+                        version,
+                        existing.user,
+                        existing.system,
+                        existing.params,
+                        existing.tuned_for + tuned,
+                        existing.default or model == "default",
+                        source,
                     )
                     continue
                 versions[version] = Prompt(

@@ -20,9 +20,7 @@ def report_path(ctx: RunContext, option: str | None) -> Path:
     return ctx.base / ctx.config.report_dir / "report.json"
 
 
-def finish(
-    ctx: RunContext, results: Results, session: pytest.Session, started_at: str, path: Path
-) -> Report:
+def finish(ctx: RunContext, results: Results, session: pytest.Session, started_at: str, path: Path) -> Report:
     report = finish_run(
         ctx,
         results,

@@ -28,7 +28,11 @@ def classify_exception(exc: BaseException) -> Outcome:
 def _is_validation_error(exc: BaseException) -> bool:
     # pydantic and jsonschema validation errors mean the output no longer has the expected shape.
     module = type(exc).__module__
-    return type(exc).__name__ == "ValidationError" and module.split(".")[0] in ("pydantic", "pydantic_core", "jsonschema")
+    return type(exc).__name__ == "ValidationError" and module.split(".")[0] in (
+        "pydantic",
+        "pydantic_core",
+        "jsonschema",
+    )
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pytest_llmversion.cases import Case
 from pytest_llmversion.client import LLMClient
-from pytest_llmversion.config import ResolvedConfig
+from pytest_llmversion.config import LLMConfig, ResolvedConfig
 from pytest_llmversion.goldens import GoldenKey, golden_files, is_golden_file, write_golden
 from pytest_llmversion.itemrun import ItemPlan, ItemRun, Mode
 from pytest_llmversion.modelref import ModelRef
@@ -46,7 +46,7 @@ class RunContext:
         return self.resolved.pyproject.parent if self.resolved.pyproject else self.rootpath
 
     @property
-    def config(self) -> Any:
+    def config(self) -> LLMConfig:
         return self.resolved.config
 
     def rel(self, path: Path) -> str:

@@ -91,8 +91,13 @@ def check_deltas(baseline: Sequence[SampleResult], subject: Sequence[SampleResul
         detail = next((r.detail for r in results if not r.passed), results[-1].detail)
         base_scores = [r.score for r in base.get(name, [])]
         deltas.append(
-            CheckDelta(name, results[0].kind, mean(base_scores) if base_scores else None,
-                       mean([r.score for r in results]), detail)
+            CheckDelta(
+                name,
+                results[0].kind,
+                mean(base_scores) if base_scores else None,
+                mean([r.score for r in results]),
+                detail,
+            )
         )
     return deltas
 
@@ -112,7 +117,10 @@ def judge_candidate(
     fallback = next((c for s in subject for c in s.completions() if c.fallback_from), None)
     if fallback is not None:
         return ItemOutcome(
-            Verdict.ERROR, False, None, None,
+            Verdict.ERROR,
+            False,
+            None,
+            None,
             f"answered by fallback {fallback.model_requested}, not the candidate {fallback.fallback_from} "
             f"({fallback.fallback_reason}); a fallback's answer is never scored as the candidate's",
         )

@@ -99,7 +99,7 @@ def build_messages(prompt: str | Sequence[Mapping[str, str] | Message]) -> tuple
         role = item["role"]
         if role not in ("system", "user", "assistant"):
             raise ValueError(f"message {index} has role {role!r}; use system, user or assistant")
-        messages.append(Message(role, str(item["content"])))
+        messages.append(Message(role, str(item["content"])))  # type: ignore[arg-type]
     if not messages:
         raise ValueError("a request needs at least one message")
     return tuple(messages)

@@ -13,7 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from pytest_llmversion.modelref import ModelRef
-from pytest_llmversion.providers.base import Completion, Provider, ProviderError, RateLimited, Request, Unavailable
+from pytest_llmversion.providers.base import (
+    Completion,
+    Provider,
+    ProviderError,
+    RateLimited,
+    Request,
+    Unavailable,
+)
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,7 @@ class RetryPolicy:
             return None
         if retry_after is not None and retry_after > 0:
             return retry_after if retry_after <= self.retry_after_cap else None
-        backoff = min(self.max_delay, self.base_delay * (2**retry))
+        backoff = min(self.max_delay, self.base_delay * (2.0**retry))
         return backoff * (1 - self.jitter * rng.random())
 
 

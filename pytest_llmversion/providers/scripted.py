@@ -33,8 +33,10 @@ from pytest_llmversion.providers.base import (
 from pytest_llmversion.yamlio import YamlFileError, load_yaml_file
 
 
-class ScriptError(ValueError):
+class ScriptError(ProviderError):
     """A scripted model file that cannot be used; names the file and the rule."""
+
+    kind = "script_error"
 
 
 class Match(BaseModel):

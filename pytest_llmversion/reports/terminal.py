@@ -24,7 +24,9 @@ def _tokens(item: ReportItem) -> str:
 
 def _table(items: list[ReportItem], baseline_title: str, score_title: str) -> list[str]:
     width = max([len(short_name(i)) for i in items] + [24])
-    lines = [f"  {'test':<{width}}  {baseline_title:>8}  {score_title:>9}  {'delta':>6}  {'verdict':<12}  {'tokens':>6}"]
+    lines = [
+        f"  {'test':<{width}}  {baseline_title:>8}  {score_title:>9}  {'delta':>6}  {'verdict':<12}  {'tokens':>6}"
+    ]
     for item in items:
         lines.append(
             f"  {short_name(item):<{width}}  {_score(item.baseline_score):>8}  {_score(item.score):>9}  "

@@ -1,0 +1,111 @@
+"""Shared harness: a throw-away user project driven with pytester, as a user would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Import the C-backed libraries here, in the outer process: pytester's in-process runs drop modules
+# they imported, and a re-imported PyYAML no longer matches its C parser's node classes.
+import pydantic  # noqa: F401
+import yaml  # noqa: F401
+
+pytest_plugins = ["pytester"]
+
+#: Environment that would leak into a run: model settings, CI detection, provider keys and endpoints.
+_SCRUB_PREFIXES = ("LLMVERSION_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "PYTEST_XDIST_")
+_SCRUB_NAMES = ("CI", "GITHUB_ACTIONS", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts with no CI flag, no provider keys and no LLMVERSION_* settings."""
+    for name in list(os.environ):
+        if name.startswith(_SCRUB_PREFIXES) or name in _SCRUB_NAMES:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+M1 = """\
+# synthetic: a hand-written stand-in for a model version
+rules:
+  - name: city
+    when: {regex: "(?P<name>[A-Z]\\\\w+ \\\\w+) was born in (?P<city>\\\\w+)"}
+    respond: '{"name": "{{name}}", "city": "{{city}}"}'
+default:
+  respond: "I don't know."
+"""
+
+ENTITY_TEST = """\
+import pytest
+from pytest_llmversion import checks
+
+@pytest.mark.llm_regression(tags=["happy-path"])
+def test_extracts_city(llm, llm_golden):
+    out = llm.complete("Ada Lovelace was born in London.")
+    llm_golden.check(out, checks.valid_json(), checks.json_field("city", "London"))
+"""
+
+
+class LLMProject:
+    """A user's project under pytester: pyproject, scripted models, tests, and how to read results."""
+
+    def __init__(self, pytester: pytest.Pytester) -> None:
+        self.pytester = pytester
+        self.path: Path = pytester.path
+        self.config: dict[str, Any] = {"model": "scripted/m1", "scripted_models": "models"}
+        self.write_config()
+        self.model("m1", M1)
+
+    def write_config(self, extra: str = "", **values: Any) -> None:
+        self.config.update(values)
+        lines = ["[tool.llmversion]"]
+        for key, value in self.config.items():
+            if value is not None:
+                lines.append(f"{key} = {json.dumps(value)}")
+        self.pytester.makepyprojecttoml("\n".join(lines) + "\n" + textwrap.dedent(extra))
+
+    def model(self, name: str, text: str) -> Path:
+        path = self.path / "models" / f"{name}.yaml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    def test_file(self, source: str, name: str = "test_llm.py") -> Path:
+        path = self.path / "tests" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+        return path
+
+    def write(self, relpath: str, text: str) -> Path:
+        path = self.path / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    def run(self, *args: str) -> pytest.RunResult:
+        return self.pytester.runpytest("-p", "no:cacheprovider", "-o", "console_output_style=classic", *args)
+
+    def run_subprocess(self, *args: str) -> pytest.RunResult:
+        return self.pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+
+    def report(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.path / ".llmversion" / "report.json").read_text())
+        return data
+
+    def verdicts(self) -> dict[str, str]:
+        """nodeid -> verdict, from the JSON report."""
+        return {item["nodeid"]: item["verdict"] for item in self.report()["items"]}
+
+    def golden(self, relpath: str) -> Path:
+        return self.path / "tests" / "__llm_goldens__" / relpath
+
+
+@pytest.fixture
+def llm_project(pytester: pytest.Pytester) -> LLMProject:
+    return LLMProject(pytester)
