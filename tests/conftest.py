@@ -8,11 +8,10 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 # Import the C-backed libraries here, in the outer process: pytester's in-process runs drop modules
 # they imported, and a re-imported PyYAML no longer matches its C parser's node classes.
 import pydantic  # noqa: F401
+import pytest
 import yaml  # noqa: F401
 
 pytest_plugins = ["pytester"]

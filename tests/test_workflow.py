@@ -48,5 +48,6 @@ def test_record_then_replay_then_candidate_format_break(llm_project: LLMProject)
     report = llm_project.report()
     candidate = next(i for i in report["items"] if i["role"] == "candidate")
     assert candidate["verdict"] == "FORMAT_BREAK"
-    assert candidate["baseline_score"] == 1.0 and candidate["score"] == 0.0
+    assert candidate["baseline_score"] == 1.0
+    assert candidate["score"] == 0.0
     assert report["summary"]["gate"] == "fail"
