@@ -79,6 +79,17 @@ def _narrowed_files(args: tuple[str, ...], invocation_dir: Path) -> frozenset[Pa
     return frozenset((invocation_dir / arg.split("::", 1)[0]).resolve() for arg in args if "::" in arg)
 
 
+def count_compared(ctx: RunContext, items: list[pytest.Item]) -> int:
+    """Candidate items that will be compared with samples (k >= 2): the family the per-case test corrects for."""
+    count = 0
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        param = callspec.params.get("_llm_item") if callspec is not None else None
+        if isinstance(param, ItemParam) and param.role == "candidate" and ctx.item_samples(param.spec) >= 2:
+            count += 1
+    return count
+
+
 def item_run(ctx: RunContext, item: pytest.Item, param: ItemParam) -> ItemRun:
     plan = ItemPlan(param.role, param.case, param.spec, golden_key_for(ctx, item, param), param.id)
     return ctx.item_run(plan, item.nodeid)

@@ -14,13 +14,16 @@ from typing import Any, Literal
 
 from pytest_llmversion.cases import Case
 from pytest_llmversion.client import LLMClient
+from pytest_llmversion.comparison import GatePolicy
 from pytest_llmversion.config import LLMConfig, ResolvedConfig
 from pytest_llmversion.goldens import GoldenKey, golden_files, is_golden_file, write_golden
 from pytest_llmversion.itemrun import ItemPlan, ItemRun, Mode
+from pytest_llmversion.marker import MarkerSpec
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts import PromptRegistry
 from pytest_llmversion.providers import ProviderFactory, Router
 from pytest_llmversion.reports.model import ModelInfo, Report, ReportItem, RunInfo, build_summary
+from pytest_llmversion.suite_gate import suite_statistics
 
 
 @dataclass
@@ -35,6 +38,9 @@ class RunContext:
     samples: int
     tolerance: float
     candidate_prompt: Literal["current", "own"] = "current"
+    policy: GatePolicy = field(default_factory=GatePolicy)
+    #: Compared candidate cases (samples >= 2) among the collected items: the m of the per-case q / m.
+    family_size: int = 0
     _factory: ProviderFactory | None = None
     _routers: dict[ModelRef, Router] = field(default_factory=dict)
     _registry: PromptRegistry | None = None
@@ -75,6 +81,9 @@ class RunContext:
         c = self.config
         return {"temperature": c.temperature, "max_tokens": c.max_tokens, "seed": c.seed}
 
+    def item_samples(self, spec: MarkerSpec) -> int:
+        return spec.samples or self.samples
+
     def item_run(self, plan: ItemPlan, nodeid: str) -> ItemRun:
         assert self.current is not None
         model = self.current if plan.role == "current" else self.candidate
@@ -86,12 +95,15 @@ class RunContext:
             mode=self.mode,
             model=model,
             current=self.current,
-            samples=spec.samples or self.samples,
+            samples=self.item_samples(spec),
             tolerance=spec.tolerance if spec.tolerance is not None else self.tolerance,
             candidate_prompt=self.candidate_prompt,
             route=self.router,
             client_factory=lambda run: LLMClient(model, run.send, self.defaults(), self.registry),
             rel=self.rel,
+            policy=self.policy,
+            threshold=spec.threshold if spec.threshold is not None else self.policy.threshold,
+            family_size=max(1, self.family_size),
         )
 
 
@@ -203,8 +215,10 @@ def finish_run(
     writes = write_recorded_goldens(results.items, ctx.rootpath)
     unused = unused_goldens(results.collected)
     removed = prune(unused) if prune_unused else []
+    statistics = suite_statistics(items, ctx.policy)
     summary = build_summary(
         items,
+        statistics,
         goldens_written=writes.written,
         goldens_unchanged=len(writes.unchanged),
         unused_goldens=[ctx.rel(p) for p in unused],
@@ -223,6 +237,12 @@ def finish_run(
         ),
         tolerance=ctx.tolerance,
         samples=ctx.samples,
+        max_samples=ctx.policy.max_samples,
+        baseline=ctx.policy.baseline,
+        threshold=ctx.policy.threshold,
+        alpha=ctx.policy.alpha,
+        margin=ctx.policy.margin,
+        noninferiority=ctx.policy.noninferiority,
         config_file=ctx.rel(resolved.pyproject) if resolved.pyproject else None,
     )
     return Report(run=run, items=items, summary=summary)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pytest_llmversion.reports.statistics import SuiteStatistics
 from pytest_llmversion.verdicts import Verdict
 from pytest_llmversion.yamlio import write_atomic
 
@@ -54,6 +55,8 @@ class ReportItem(BaseModel):
     prompt: dict[str, str] | None = None
     notes: list[str] = Field(default_factory=list)
     message: str = ""
+    #: Compared candidate cases (samples >= 2): counts, p-values, intervals (comparison.CaseStats).
+    stats: dict[str, Any] | None = None
 
 
 class ModelInfo(BaseModel):
@@ -73,6 +76,12 @@ class RunInfo(BaseModel):
     candidate: ModelInfo | None = None
     tolerance: float
     samples: int
+    max_samples: int | None = None
+    baseline: str | None = None
+    threshold: float | None = None
+    alpha: float | None = None
+    margin: float | None = None
+    noninferiority: bool | None = None
     config_file: str | None = None
     exit_status: int | None = None
 
@@ -90,6 +99,7 @@ class Summary(BaseModel):
     goldens_unchanged: int = 0
     unused_goldens: list[str] = Field(default_factory=list)
     pruned_goldens: list[str] = Field(default_factory=list)
+    statistics: SuiteStatistics | None = None
 
 
 class Report(BaseModel):
@@ -114,14 +124,14 @@ class Report(BaseModel):
         return cls.model_validate_json(path.read_text(encoding="utf-8"))
 
 
-def build_summary(items: Iterable[ReportItem], **extra: Any) -> Summary:
+def build_summary(items: Iterable[ReportItem], statistics: SuiteStatistics | None = None, **extra: Any) -> Summary:
     items = list(items)
     counts: dict[str, Counter[str]] = {"current": Counter(), "candidate": Counter()}
     for item in items:
         counts[item.role][item.verdict.value] += 1
     judged = [i for i in items if i.role == "candidate"] or [i for i in items if i.role == "current"]
     passed = sum(i.passed for i in judged)
-    reasons = gate_reasons(items)
+    reasons = gate_reasons(items) + (statistics.gate_reasons if statistics else [])
     return Summary(
         counts={role: dict(sorted(c.items())) for role, c in counts.items() if c},
         pass_rate=round(passed / len(judged), 4) if judged else None,
@@ -129,6 +139,7 @@ def build_summary(items: Iterable[ReportItem], **extra: Any) -> Summary:
         total=len(judged),
         gate="fail" if reasons else "pass",
         gate_reasons=reasons,
+        statistics=statistics,
         **extra,
     )
 
