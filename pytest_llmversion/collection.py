@@ -79,15 +79,18 @@ def _narrowed_files(args: tuple[str, ...], invocation_dir: Path) -> frozenset[Pa
     return frozenset((invocation_dir / arg.split("::", 1)[0]).resolve() for arg in args if "::" in arg)
 
 
-def count_compared(ctx: RunContext, items: list[pytest.Item]) -> int:
-    """Candidate items that will be compared with samples (k >= 2): the family the per-case test corrects for."""
-    count = 0
+def count_compared(ctx: RunContext, items: list[pytest.Item]) -> dict[str, int]:
+    """Items per role that will be compared with samples (k >= 2): the family each per-case test corrects
+    for. Current items are compared only under ``--llm-live`` (with their goldens)."""
+    counts = {"candidate": 0, "current": 0}
     for item in items:
         callspec = getattr(item, "callspec", None)
         param = callspec.params.get("_llm_item") if callspec is not None else None
-        if isinstance(param, ItemParam) and param.role == "candidate" and ctx.item_samples(param.spec) >= 2:
-            count += 1
-    return count
+        if not isinstance(param, ItemParam) or ctx.item_samples(param.spec) < 2:
+            continue
+        if param.role == "candidate" or ctx.mode == "live":
+            counts[param.role] += 1
+    return counts
 
 
 def item_run(ctx: RunContext, item: pytest.Item, param: ItemParam) -> ItemRun:

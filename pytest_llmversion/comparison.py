@@ -131,6 +131,8 @@ class CaseStats:
     p_regression: float
     p_improvement: float
     golden_samples: int = 0
+    #: Why the current model could not be called for samples the golden lacks (replay-only runs).
+    replay_only: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -156,6 +158,7 @@ class CaseStats:
             "threshold": self.threshold,
             "baseline": self.baseline,
             "golden_samples": self.golden_samples,
+            "replay_only": self.replay_only,
             "current": a.to_dict(),
             "candidate": b.to_dict(),
             "topped_up": self.topped_up,
@@ -248,6 +251,11 @@ def pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
 
 
+def signed_pp(value: float, digits: int = 0) -> str:
+    """A difference in percentage points with a real minus sign: ``−55``, ``+3``."""
+    return f"{value * 100:+.{digits}f}".replace("-", "−")
+
+
 def fmt_p(value: float) -> str:
     return f"{value:.2g}" if value >= 1e-3 else f"{value:.1e}"
 
@@ -258,21 +266,27 @@ def compared_message(
     *,
     baseline: tuple[str, Sequence[SampleResult]],
     candidate: tuple[str, Sequence[SampleResult]],
+    names: tuple[str, str] = ("current", "candidate"),
+    verdict: str | None = None,
 ) -> str:
-    """One screen: pass counts per model, the difference and the test, failing checks, an output diff."""
+    """One screen: pass counts per model, the difference and the test, failing checks, an output diff.
+
+    ``names`` are the two sides' short names ("golden", "live" for ``--llm-live``).
+    """
     (base_label, base_samples), (cand_label, cand_samples) = baseline, candidate
+    base_name, cand_name = names
     a, b = case.current, case.candidate
     head = {
-        Verdict.REGRESSED: "the candidate passes this case less often than the current model",
-        Verdict.FORMAT_BREAK: "the candidate's output breaks a format check the current model's passes",
+        Verdict.REGRESSED: f"the {cand_name} answers pass this case less often than the {base_name} ones",
+        Verdict.FORMAT_BREAK: f"the {cand_name} answers break a format check the {base_name} ones pass",
     }.get(outcome.verdict, outcome.verdict.value.lower())
-    lines = [f"{outcome.verdict.value}: {head}"]
-    lines.append(f"  current    {base_label:<44} {a.passes:>3}/{a.samples:<3} pass  {pct(a.rate)}")
-    lines.append(f"  candidate  {cand_label:<44} {b.passes:>3}/{b.samples:<3} pass  {pct(b.rate)}")
+    lines = [f"{verdict or outcome.verdict.value}: {head}"]
+    lines.append(f"  {base_name:<10} {base_label:<44} {a.passes:>3}/{a.samples:<3} pass  {pct(a.rate)}")
+    lines.append(f"  {cand_name:<10} {cand_label:<44} {b.passes:>3}/{b.samples:<3} pass  {pct(b.rate)}")
     ci = case.difference_ci
     if case.difference is not None and ci is not None:
         lines.append(
-            f"  Δ {case.difference * 100:+.0f} pp (95% CI {ci[0] * 100:+.0f} … {ci[1] * 100:+.0f}); one-sided exact "
+            f"  Δ {signed_pp(case.difference)} pp (95% CI {signed_pp(ci[0])} … {signed_pp(ci[1])}); one-sided exact "
             f"test p={fmt_p(case.p_regression)} ≤ {fmt_p(case.alpha_case)} "
             f"(= {case.alpha_case * case.family_size * 100:g}% / {case.family_size} compared cases)"
         )
@@ -283,13 +297,13 @@ def compared_message(
         lines.append(f"  test body raised {failures[0]}")
     rows = _failing_checks(base_samples, cand_samples)
     if rows:
-        lines.append("  checks that failed (current · candidate samples):")
+        lines.append(f"  checks that failed ({base_name} · {cand_name} samples):")
         lines.extend(f"    {name:<32} {n_a:>3} · {n_b:<3} {detail}".rstrip() for name, n_a, n_b, detail in rows)
     good = next((s for s in base_samples if s.counted and s.passes(case.threshold) and s.completions()), None)
     bad = next((s for s in failing if s.completions()), None)
     if good is not None and bad is not None and good.completions()[0].text != bad.completions()[0].text:
-        lines.append("  output, a passing current sample (-) vs a failing candidate sample (+):")
-        diff = output_diff(good.completions()[0].text, bad.completions()[0].text, "current", "candidate")
+        lines.append(f"  output, a passing {base_name} sample (-) vs a failing {cand_name} sample (+):")
+        diff = output_diff(good.completions()[0].text, bad.completions()[0].text, base_name, cand_name)
         lines.extend(f"    {line}" for line in diff)
     return "\n".join(lines)
 

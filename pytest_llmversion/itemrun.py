@@ -200,12 +200,13 @@ class ItemRun:
 
     @property
     def compared(self) -> bool:
-        """A candidate item with two or more samples per model: judged by exact tests on pass counts."""
-        return self.plan.role == "candidate" and self.samples_wanted >= 2
+        """Two or more samples of a candidate, or of the current model under ``--llm-live``: judged by
+        exact tests on pass counts against the baseline's samples."""
+        return self.samples_wanted >= 2 and (self.plan.role == "candidate" or self.mode == "live")
 
     @property
     def live_baseline(self) -> bool:
-        return self.policy.baseline == "live"
+        return self.plan.role == "candidate" and self.policy.baseline == "live"
 
     def run(self, body: Callable[[], None], caught: tuple[type[BaseException], ...]) -> ItemOutcome:
         role, mode = self.plan.role, self.mode
@@ -287,8 +288,8 @@ class ItemRun:
         if not self.live_baseline and index < golden_samples:
             self._run_sample("baseline", index, True, body, caught)
             return
-        if self._baseline_live_blocked is not None:
-            return
+        if self.plan.role == "current" or self._baseline_live_blocked is not None:
+            return  # --llm-live compares the current model with its golden: that is all the baseline there is
         sample = self._run_sample("baseline", index, False, body, caught)
         if sample.outcome == "provider_error" and not sample.transient:
             self._baseline_live_blocked = sample.message
@@ -328,6 +329,8 @@ class ItemRun:
             if reason is not None:
                 verdict = Verdict.MISSING if self.golden is None and self.golden_error is None else Verdict.ERROR
                 return ItemOutcome(verdict, False, mean([s.score for s in subject]), None, reason)
+            if self.compared:
+                return self._judge_live_compared(baseline, subject)
             outcome = judge_live_current(baseline, subject, self.tolerance, self.model.model_id)
             names = ("golden", str(self.current)), ("live", str(self.model))
         elif self.compared and reason is None:
@@ -357,7 +360,9 @@ class ItemRun:
             return f"golden {replayed} + live {live}"
         return "live" if live else "golden"
 
-    def _judge_compared(self, baseline: list[SampleResult], subject: list[SampleResult]) -> ItemOutcome:
+    def _judge_compared(
+        self, baseline: list[SampleResult], subject: list[SampleResult], live_current: bool = False
+    ) -> ItemOutcome:
         golden_samples = len(self.golden.samples) if self.golden else 0
         outcome, case = judge_case(
             baseline,
@@ -375,6 +380,7 @@ class ItemRun:
             )
             outcome.notes.append(note)
             case.notes.append(note)
+            case.replay_only = self._baseline_live_blocked
         self.case_stats = case
         if not outcome.passed and outcome.verdict is not Verdict.ERROR:
             outcome.message = compared_message(
@@ -382,7 +388,28 @@ class ItemRun:
                 case,
                 baseline=(f"{self.current} ({self._baseline_label(baseline)})", baseline),
                 candidate=(str(self.model), subject),
+                names=("golden", "live") if live_current else ("current", "candidate"),
+                verdict="DRIFT" if live_current else None,
             )
+        return outcome
+
+    def _judge_live_compared(self, baseline: list[SampleResult], subject: list[SampleResult]) -> ItemOutcome:
+        """``--llm-live`` with samples: DRIFT when the pass rate dropped significantly or another model answered."""
+        compared = self._judge_compared(baseline, subject, live_current=True)
+        if compared.verdict is Verdict.ERROR:
+            return compared
+        outcome = ItemOutcome(Verdict.MATCH, True, compared.score, compared.baseline_score, notes=compared.notes)
+        served = {c.model_served for s in subject for c in s.completions()} - {self.model.model_id}
+        if served:
+            outcome.verdict, outcome.passed = Verdict.DRIFT, False
+            outcome.notes.append(f"the provider served {', '.join(sorted(served))} for pinned {self.model.model_id}")
+        if not compared.passed:
+            outcome.verdict, outcome.passed = Verdict.DRIFT, False
+            outcome.message = compared.message
+        elif compared.verdict is not Verdict.UNCHANGED:
+            outcome.notes.append(f"pass rate against the golden: {compared.verdict.value}")
+        if not outcome.passed and not outcome.message:
+            outcome.message = "DRIFT: " + "; ".join(outcome.notes)
         return outcome
 
     def _judge_replay(self) -> ItemOutcome:

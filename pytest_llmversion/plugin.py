@@ -135,7 +135,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     from pytest_llmversion.collection import count_compared
 
     ctx = state.context()
-    ctx.family_size = count_compared(ctx, session.items)
+    ctx.family_sizes = count_compared(ctx, session.items)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -39,8 +39,8 @@ class RunContext:
     tolerance: float
     candidate_prompt: Literal["current", "own"] = "current"
     policy: GatePolicy = field(default_factory=GatePolicy)
-    #: Compared candidate cases (samples >= 2) among the collected items: the m of the per-case q / m.
-    family_size: int = 0
+    #: Compared items (samples >= 2) per role among the collected items: the m of the per-case q / m.
+    family_sizes: dict[str, int] = field(default_factory=dict)
     _factory: ProviderFactory | None = None
     _routers: dict[ModelRef, Router] = field(default_factory=dict)
     _registry: PromptRegistry | None = None
@@ -103,7 +103,7 @@ class RunContext:
             rel=self.rel,
             policy=self.policy,
             threshold=spec.threshold if spec.threshold is not None else self.policy.threshold,
-            family_size=max(1, self.family_size),
+            family_size=max(1, self.family_sizes.get(plan.role, 0)),
         )
 
 

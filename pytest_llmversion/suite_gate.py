@@ -65,6 +65,10 @@ def suite_statistics(items: Sequence[ReportItem], policy: GatePolicy) -> SuiteSt
         baseline=str(first.get("baseline", policy.baseline)),
         topped_up=sum(bool(i.stats and i.stats["topped_up"]) for i in usable),
         threshold=policy.threshold,
+        replay_only=sum(bool(i.stats and i.stats.get("replay_only")) for i in compared),
+        replay_only_reason=next(
+            (i.stats["replay_only"] for i in compared if i.stats and i.stats.get("replay_only")), None
+        ),
         samples=SampleCounts(
             current=sum(_arms(i)[0]["samples"] for i in compared),
             candidate=sum(_arms(i)[1]["samples"] for i in compared),
@@ -158,16 +162,17 @@ def _effect_size(result: SuiteStatistics, usable: Sequence[ReportItem], policy: 
     result.difference = Difference(
         mean=paired.mean,
         se=paired.se,
-        low=paired.low,
-        high=paired.high,
+        # a difference of pass rates lies in [-1, 1]; clipping the t interval there keeps its coverage
+        low=max(-1.0, paired.low),
+        high=min(1.0, paired.high),
         confidence=paired.confidence,
         r=paired.r,
         se_unpaired=paired.se_unpaired,
         se_clustered=stats.se_clustered(differences, clusters, small_sample=True) if distinct >= 2 else None,
         clusters=distinct,
     )
-    result.noninferiority.lower = paired.low
-    result.noninferiority.status = stats.noninferiority(paired.low, paired.high, policy.margin)
+    result.noninferiority.lower = result.difference.low
+    result.noninferiority.status = stats.noninferiority(result.difference.low, result.difference.high, policy.margin)
 
 
 def _resolution(

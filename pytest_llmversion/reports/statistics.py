@@ -85,6 +85,9 @@ class SuiteStatistics(_Section):
     baseline: str
     topped_up: int
     threshold: float | None = None
+    #: Cases compared with the golden's samples alone, and why the current model was not called.
+    replay_only: int = 0
+    replay_only_reason: str | None = None
     samples: SampleCounts
     calls: CallCounts
     pass_rate: PassRates | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_llmversion.comparison import fmt_p
+from pytest_llmversion.comparison import fmt_p, signed_pp
 from pytest_llmversion.reports.model import Report, ReportItem, short_name
 from pytest_llmversion.reports.statistics import SuiteStatistics
 from pytest_llmversion.verdicts import Verdict
@@ -15,11 +15,7 @@ LISTED = (Verdict.REGRESSED, Verdict.FORMAT_BREAK, Verdict.IMPROVED, Verdict.ERR
 
 
 def _pp(value: float) -> str:
-    return f"{value * 100:+.1f} pp".replace("-", "−")
-
-
-def _whole_pp(value: float) -> str:
-    return f"{value * 100:+.0f}".replace("-", "−")
+    return f"{signed_pp(value, 1)} pp"
 
 
 def _counts(arm: dict[str, Any]) -> str:
@@ -35,7 +31,7 @@ def case_line(item: ReportItem, label: str, width: int) -> str:
     parts = [f"  {label:<11}{short_name(item):<{width}}  {counts:<15}"]
     ci = case.get("difference_ci95")
     if case.get("difference") is not None and ci:
-        parts.append(f"Δ {_whole_pp(case['difference'])} pp [{_whole_pp(ci[0])}, {_whole_pp(ci[1])}]".ljust(24))
+        parts.append(f"Δ {signed_pp(case['difference'])} pp [{signed_pp(ci[0])}, {signed_pp(ci[1])}]".ljust(24))
     parts.append(f"p={fmt_p(case['p_regression'])}".ljust(10))
     if case.get("q_regression") is not None:
         parts.append(f"(BH q={fmt_p(case['q_regression'])})")
@@ -55,6 +51,11 @@ def statistics_lines(report: Report) -> list[str]:
         return []
     compared = [i for i in report.items if i.role == "candidate" and i.stats is not None]
     lines = [_samples_line(stats)]
+    if stats.replay_only:
+        lines.append(
+            f"baseline    {stats.replay_only} case(s) compared with the golden's samples alone: the current model "
+            f"could not be called for more ({stats.replay_only_reason})"
+        )
     if stats.pass_rate is not None:
         rates = stats.pass_rate
         rate = f"pass rate   current {rates.current * 100:.1f}%  candidate {rates.candidate * 100:.1f}%"
