@@ -256,6 +256,11 @@ def signed_pp(value: float, digits: int = 0) -> str:
     return f"{value * 100:+.{digits}f}".replace("-", "−")
 
 
+def fmt_level(value: float) -> str:
+    """A significance level, to three digits (0.0125, 0.000833)."""
+    return f"{value:.3g}"
+
+
 def fmt_p(value: float) -> str:
     return f"{value:.2g}" if value >= 1e-3 else f"{value:.1e}"
 
@@ -287,7 +292,7 @@ def compared_message(
     if case.difference is not None and ci is not None:
         lines.append(
             f"  Δ {signed_pp(case.difference)} pp (95% CI {signed_pp(ci[0])} … {signed_pp(ci[1])}); one-sided exact "
-            f"test p={fmt_p(case.p_regression)} ≤ {fmt_p(case.alpha_case)} "
+            f"test p={fmt_p(case.p_regression)} ≤ {fmt_level(case.alpha_case)} "
             f"(= {case.alpha_case * case.family_size * 100:g}% / {case.family_size} compared cases)"
         )
     lines.extend(f"  note: {note}" for note in outcome.notes)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pytest_llmversion import stats
-from pytest_llmversion.comparison import GatePolicy, fmt_p
+from pytest_llmversion.comparison import GatePolicy, fmt_level, fmt_p, signed_pp
 from pytest_llmversion.reports.model import ReportItem
 from pytest_llmversion.reports.statistics import (
     Budget,
@@ -106,7 +106,7 @@ def _apply_bh(usable: Sequence[ReportItem], family: int, policy: GatePolicy) -> 
         item.stats["q_regression"], item.stats["q_improvement"] = q_reg, q_imp
         if q_reg <= policy.q and item.verdict not in FAILING:
             item.verdict, item.passed, item.stats["decided"] = Verdict.REGRESSED, False, "suite"
-            own, level = fmt_p(item.stats["p_regression"]), fmt_p(item.stats["alpha_case"])
+            own, level = fmt_p(item.stats["p_regression"]), fmt_level(item.stats["alpha_case"])
             item.notes.append(
                 f"REGRESSED at session end: BH q={fmt_p(q_reg)} ≤ {policy.q:g} across {family} compared cases "
                 f"(its own p={own} was above the per-item {level})"
@@ -201,6 +201,6 @@ def _gate_reasons(result: SuiteStatistics, policy: GatePolicy) -> list[str]:
         )
     ni = result.noninferiority
     if policy.noninferiority and ni.status != "met":
-        lower = "not computed (fewer than 2 compared cases)" if ni.lower is None else f"{ni.lower * 100:+.1f} pp"
+        lower = "not computed (fewer than 2 compared cases)" if ni.lower is None else f"{signed_pp(ni.lower, 1)} pp"
         reasons.append(f"non-inferiority within {policy.margin * 100:g} pp not shown: lower bound {lower}")
     return reasons

@@ -81,15 +81,15 @@ def test_samples_find_the_broken_case_and_call_the_coin_flip_flaky(llm_project: 
             "REGRESSED: the candidate answers pass this case less often than the current ones",
             "  current    scripted/cur (golden 5 + live 15) *  20/20  pass  100%",
             "  candidate  scripted/cand *   0/20  pass  0%",
-            "  Δ −100 pp (95% CI −100 … −77); one-sided exact test p=7.3e-12 ≤ 0.0083 (= 2.5% / 3 compared cases)",
+            "  Δ −100 pp (95% CI −100 … −77); one-sided exact test p=7.3e-12 ≤ 0.00833 (= 2.5% / 3 compared cases)",
             "    equals(PASS) *   0 · 20  *",
             "samples     3 cases · 5 samples/model (* topped up to 20) · * samples, * live calls *",
             "cases       1 regressed · 0 improved · 1 unchanged · 1 flaky",
-            "  REGRESSED  test_answer?breaks? * 20/20 → 0/20 * Δ −100 pp ?−100, −77? * p=7.3e-12 * (BH q=2.2e-11)",
-            "  flaky *    test_answer?coin? *",
+            "  REGRESSED    test_answer?breaks? * 20/20 → 0/20 * Δ −100 pp ?−100, −77? * p=7.3e-12 * (BH q=2.2e-11)",
+            "  flaky *      test_answer?coin? *",
             "suite test  exact stratified (first 5 samples/case): p=*",
             "gate: FAIL (1 candidate REGRESSED: test_answer?breaks?; suite test: *)",
-            "  false-alarm budget 5%: 2.5% suite test + 2.5% per case (each case at 0.0083 = 2.5% / 3 while it runs)",
+            "  false-alarm budget 5%: 2.5% suite test + 2.5% per case (each case at 0.00833 = 2.5% / 3 while it runs)",
         ]
     )
     items = candidate_items(llm_project)
@@ -196,3 +196,264 @@ def test_a_golden_sample_is_never_served_twice(llm_project: LLMProject) -> None:
     assert current[0] == "golden"
     assert set(current[1:]) == {"live"}  # samples the golden lacks are called, not replayed again
     assert candidate_items(llm_project)["coin"]["stats"]["golden_samples"] == 1
+
+
+DRIFTING = """\
+# synthetic
+rules:
+  - name: drift
+    when: {user_contains: drift}
+    respond: PASS
+default: {respond: PASS}
+"""
+
+DRIFTED = """\
+# synthetic: every case a little worse, none broken
+extends: cur
+seed: 3
+rules:
+  - name: drift
+    when: {user_contains: drift}
+    choices: [{weight: 85, respond: PASS}, {weight: 15, respond: FAIL}]
+"""
+
+
+def test_the_suite_test_fails_a_diffuse_drop_no_single_case_shows(llm_project: LLMProject) -> None:
+    project(llm_project, cases="".join(f"- {{id: c{i}, input: drift {i}}}\n" for i in range(16)))
+    llm_project.model("cur", DRIFTING)
+    llm_project.model("cand", DRIFTED)
+    args = ("-k", "candidate", "--candidate-model=scripted/cand", "--llm-baseline=live", "--llm-samples=5")
+    result = llm_project.run(*args)
+    result.assert_outcomes(passed=16)  # every case passes its own test ...
+    result.stdout.fnmatch_lines(
+        [
+            "cases       0 regressed · 0 improved · * unchanged · * flaky",
+            "suite test  exact stratified (first 5 samples/case): p=* ≤ 0.025  (passes 80/80 → */80)",
+            "gate: FAIL (suite test: the candidate passed */80 stage-one samples, the current model 80/80; exact "
+            "stratified p=* ≤ 0.025)",
+        ]
+    )
+    report = llm_project.report()  # ... and the gate fails the run at session end, saying why
+    assert report["summary"]["gate"] == "fail"
+    assert report["run"]["exit_status"] == 1
+    suite = report["summary"]["statistics"]["suite_test"]
+    assert suite["failed"] is True
+    assert suite["p"] <= 0.025
+    assert report["summary"]["statistics"]["difference"]["high"] < 0
+
+
+def test_noninferiority_is_reported_and_gates_only_when_asked(llm_project: LLMProject) -> None:
+    project(llm_project, cases="- {id: coin, input: coin one}\n- {id: coin2, input: coin two}\n")
+    args = ("-k", "candidate", "--candidate-model=scripted/cand", "--llm-baseline=live", "--llm-samples=5")
+    reported = llm_project.run(*args, "--llm-margin=0.01")
+    reported.stdout.fnmatch_lines(["non-inferiority (δ=1 pp): inconclusive (lower bound −*)", "gate: pass"])
+    assert llm_project.report()["summary"]["statistics"]["noninferiority"]["gating"] is False
+
+    gated = llm_project.run(*args, "--llm-margin=0.01", "--llm-noninferiority")
+    gated.stdout.fnmatch_lines(
+        [
+            "non-inferiority (δ=1 pp, gating): inconclusive (lower bound −*)",
+            "gate: FAIL (non-inferiority within 1 pp not shown: lower bound −*)",
+        ]
+    )
+    noninferiority = llm_project.report()["summary"]["statistics"]["noninferiority"]
+    assert noninferiority["gating"] is True
+    assert noninferiority["margin"] == 0.01
+    assert noninferiority["status"] == "inconclusive"
+
+
+SCORED = """\
+# synthetic
+default: {respond: "0.9"}
+"""
+
+SCORED_LOWER = """\
+# synthetic
+seed: 5
+default: {respond: "0.3"}
+"""
+
+SCORE_TEST = """\
+import pytest
+from pytest_llmversion import checks
+
+def quality(out):
+    return float(out.text)
+
+@pytest.mark.llm_regression(threshold=0.5)
+def test_binarised(llm, llm_golden):
+    llm_golden.check(llm.complete("rate this"), checks.custom(quality, threshold=0.0))
+
+@pytest.mark.llm_regression
+def test_every_check_passes(llm, llm_golden):
+    llm_golden.check(llm.complete("rate this"), checks.custom(quality, threshold=0.0))
+"""
+
+
+def test_continuous_scores_are_binarised_at_the_threshold(llm_project: LLMProject) -> None:
+    project(llm_project, test=SCORE_TEST)
+    llm_project.model("cur", SCORED)
+    llm_project.model("cand", SCORED_LOWER)
+    args = ("-k", "candidate", "--candidate-model=scripted/cand", "--llm-baseline=live", "--llm-samples=5")
+    result = llm_project.run(*args, "--llm-max-samples=8")
+    result.assert_outcomes(passed=1, failed=1)
+    verdicts = {i["test"].rsplit("::", 1)[1]: i for i in llm_project.report()["items"]}
+    binarised = verdicts["test_binarised"]
+    assert binarised["verdict"] == "REGRESSED"  # 0.3 < 0.5: every candidate sample fails
+    assert binarised["stats"]["threshold"] == 0.5
+    assert binarised["stats"]["candidate"]["samples"] == 8  # --llm-max-samples
+    # without a threshold a sample passes when its checks pass, and this check always does
+    assert verdicts["test_every_check_passes"]["verdict"] == "UNCHANGED"
+
+    llm_project.write_config(threshold=0.5)  # a project-wide default
+    llm_project.run(*args).assert_outcomes(failed=2)
+
+
+FENCED = """\
+# synthetic
+extends: cur
+seed: 9
+transform: {fence: json}
+"""
+
+JSON_MODEL = """\
+# synthetic
+default: {respond: '{"city": "London"}'}
+"""
+
+JSON_TEST = """\
+import pytest
+from pytest_llmversion import checks
+
+@pytest.mark.llm_regression(samples=5)
+def test_city(llm, llm_golden):
+    llm_golden.check(llm.complete("Where?"), checks.valid_json(), checks.json_field("city", "London"))
+
+@pytest.mark.llm_regression
+def test_city_once(llm, llm_golden):
+    llm_golden.check(llm.complete("Where, once?"), checks.valid_json())
+"""
+
+
+def test_marker_samples_and_a_format_break_judged_by_counts(llm_project: LLMProject) -> None:
+    project(llm_project, test=JSON_TEST)
+    llm_project.model("cur", JSON_MODEL)
+    llm_project.model("cand", FENCED)
+    llm_project.run("--llm-record").assert_outcomes(passed=2)
+    assert llm_project.golden("test_llm/test_city.yaml").read_text().count("- score:") == 5  # marker samples=5
+    result = llm_project.run("--candidate-model=scripted/cand")
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "FORMAT_BREAK: the candidate answers break a format check the current ones pass",
+            "*test_city_once * 1.00 * 0.00 * -1.00  FORMAT_BREAK*",  # samples=1: the table as before
+            "samples     1 case · 5 samples/model (1 case topped up to 20) *",
+            "cases       0 regressed · 0 improved · 0 unchanged · 0 flaky · 1 format break",
+            "  FORMAT_BREAK test_city * 20/20 → 0/20 *",
+        ]
+    )
+    city = next(i for i in llm_project.report()["items"] if i["nodeid"].endswith("test_city[candidate]"))
+    assert city["stats"]["candidate"]["format_failures"] == 20
+    assert city["stats"]["family_size"] == 1
+
+
+AUTH_FAILS = """\
+# synthetic: the current model's key is missing in CI
+rules:
+  - when: {}
+    error: {kind: auth, message: "no API key in OPENAI_API_KEY"}
+"""
+
+STANDALONE_CANDIDATE = """\
+# synthetic
+seed: 7
+rules:
+  - name: breaks
+    when: {user_contains: breaks}
+    respond: FAIL
+default: {respond: PASS}
+"""
+
+
+def test_replay_only_compares_with_what_the_golden_has_and_says_so(llm_project: LLMProject) -> None:
+    project(llm_project, cases="- {id: breaks, input: breaks one}\n")
+    llm_project.run("--llm-record", "--llm-samples=5").assert_outcomes(passed=1)
+    llm_project.model("cur", AUTH_FAILS)
+    llm_project.model("cand", STANDALONE_CANDIDATE)
+    result = llm_project.run("--candidate-model=scripted/cand", "--llm-samples=5")
+    result.stdout.fnmatch_lines(
+        [
+            "baseline    1 case compared with the golden's samples alone: the current model could not be called "
+            "for more (AuthError: no API key in OPENAI_API_KEY)",
+        ]
+    )
+    item = candidate_items(llm_project)["breaks"]
+    assert item["stats"]["current"]["samples"] == 5  # the golden's
+    assert item["stats"]["current"]["live_calls"] == 0
+    assert item["stats"]["candidate"]["samples"] == 20  # the candidate is still topped up
+    assert item["stats"]["replay_only"] == "AuthError: no API key in OPENAI_API_KEY"
+    assert item["verdict"] == "REGRESSED"  # 5/5 -> 0/20 is p = 1/C(25, 5) = 1.9e-5 <= 0.025
+    assert any("compared with what the golden has" in note for note in item["notes"])
+
+
+FAILS_SOMETIMES = """\
+# synthetic
+extends: cur
+seed: 11
+rules:
+  - name: steady
+    when: {user_contains: steady}
+    respond: PASS
+    error: {kind: unavailable, probability: 0.4}
+"""
+
+
+def test_provider_failures_are_not_counted_as_model_failures(llm_project: LLMProject) -> None:
+    project(llm_project, cases="- {id: steady, input: steady one}\n")
+    llm_project.write_config(max_retries=0)
+    llm_project.model("cand", FAILS_SOMETIMES)
+    args = ("-k", "candidate", "--candidate-model=scripted/cand", "--llm-baseline=live", "--llm-samples=5")
+    llm_project.run(*args).assert_outcomes(passed=1)
+    item = candidate_items(llm_project)["steady"]
+    candidate = item["stats"]["candidate"]
+    assert candidate["errors"] > 0
+    assert candidate["passes"] == candidate["samples"] == 5 - candidate["errors"]
+    assert item["verdict"] == "UNCHANGED"
+    assert any("candidate sample(s) not counted (RoutingFailed" in note for note in item["notes"])
+
+
+def test_llm_live_with_samples_flags_a_drop_not_a_coin_flip(llm_project: LLMProject) -> None:
+    project(llm_project)
+    llm_project.run("--llm-record", "--llm-samples=5").assert_outcomes(passed=3)
+    live = llm_project.run("--llm-live", "--llm-samples=5")
+    live.assert_outcomes(passed=3)
+    assert set(llm_project.verdicts().values()) == {"MATCH"}
+
+    llm_project.model("cur", CURRENT.replace("    respond: PASS\ndefault", "    respond: FAIL\ndefault"))
+    drifted = llm_project.run("--llm-live", "--llm-samples=5")
+    drifted.assert_outcomes(passed=2, failed=1)
+    drifted.stdout.fnmatch_lines(
+        [
+            "DRIFT: the live answers pass this case less often than the golden ones",
+            "  golden     scripted/cur (golden) *   5/5   pass  100%",
+            "  live       scripted/cur *   0/20  pass  0%",
+        ]
+    )
+
+
+def test_verdicts_are_the_same_under_xdist(llm_project: LLMProject) -> None:
+    project(llm_project)
+    llm_project.run("--llm-record", "--llm-samples=5").assert_outcomes(passed=3)
+    llm_project.run("--candidate-model=scripted/cand", "--llm-samples=5")
+    alone = llm_project.report()
+    llm_project.run_subprocess("-n", "2", "--candidate-model=scripted/cand", "--llm-samples=5")
+    spread = llm_project.report()
+
+    def essentials(report: dict[str, Any]) -> dict[str, Any]:
+        return {
+            i["nodeid"]: (i["verdict"], i["stats"] and (i["stats"]["p_regression"], i["stats"]["family_size"]))
+            for i in report["items"]
+        }
+
+    assert essentials(spread) == essentials(alone)
+    assert spread["summary"]["statistics"] == alone["summary"]["statistics"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_llmversion.comparison import fmt_p, signed_pp
+from pytest_llmversion.comparison import fmt_level, fmt_p, signed_pp
 from pytest_llmversion.reports.model import Report, ReportItem, short_name
 from pytest_llmversion.reports.statistics import SuiteStatistics
 from pytest_llmversion.verdicts import Verdict
@@ -26,9 +26,9 @@ def case_line(item: ReportItem, label: str, width: int) -> str:
     case = item.stats or {}
     current, candidate = case.get("current", {}), case.get("candidate", {})
     if not current.get("samples") or not candidate.get("samples"):
-        return f"  {label:<11}{short_name(item):<{width}}  {item.message}".rstrip()
+        return f"  {label:<13}{short_name(item):<{width}}  {item.message}".rstrip()
     counts = f"{_counts(current)} → {_counts(candidate)}"
-    parts = [f"  {label:<11}{short_name(item):<{width}}  {counts:<15}"]
+    parts = [f"  {label:<13}{short_name(item):<{width}}  {counts:<15}"]
     ci = case.get("difference_ci95")
     if case.get("difference") is not None and ci:
         parts.append(f"Δ {signed_pp(case['difference'])} pp [{signed_pp(ci[0])}, {signed_pp(ci[1])}]".ljust(24))
@@ -53,8 +53,8 @@ def statistics_lines(report: Report) -> list[str]:
     lines = [_samples_line(stats)]
     if stats.replay_only:
         lines.append(
-            f"baseline    {stats.replay_only} case(s) compared with the golden's samples alone: the current model "
-            f"could not be called for more ({stats.replay_only_reason})"
+            f"baseline    {_plural(stats.replay_only, 'case')} compared with the golden's samples alone: "
+            f"the current model could not be called for more ({stats.replay_only_reason})"
         )
     if stats.pass_rate is not None:
         rates = stats.pass_rate
@@ -92,12 +92,16 @@ def statistics_lines(report: Report) -> list[str]:
     return lines
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _samples_line(stats: SuiteStatistics) -> str:
-    topped = f" ({stats.topped_up} case{'s' if stats.topped_up != 1 else ''} topped up to {stats.max_samples})"
+    topped = f" ({_plural(stats.topped_up, 'case')} topped up to {stats.max_samples})"
     calls = stats.calls
     live = calls.current_live + calls.candidate_live
     return (
-        f"samples     {stats.cases} cases · {stats.k} samples/model{topped if stats.topped_up else ''} · "
+        f"samples     {_plural(stats.cases, 'case')} · {stats.k} samples/model{topped if stats.topped_up else ''} · "
         f"{stats.samples.current + stats.samples.candidate} samples, {live} live calls "
         f"(current {calls.current_live}, candidate {calls.candidate_live}), {calls.replayed} replayed"
     )
@@ -128,7 +132,8 @@ def _tests_lines(stats: SuiteStatistics) -> list[str]:
         lines.append(f"resolution  caught {resolution.power * 100:.0f}% of the time: " + ", or ".join(seen))
     else:
         lines.append(
-            f"resolution  too few samples to flag any one case at {fmt_p(stats.alpha_case)}; raise --llm-max-samples"
+            f"resolution  too few samples to flag any one case at {fmt_level(stats.alpha_case)}; "
+            "raise --llm-max-samples"
         )
     return lines
 
@@ -137,5 +142,5 @@ def budget_line(stats: SuiteStatistics) -> str:
     b = stats.budget
     return (
         f"false-alarm budget {b.alpha * 100:g}%: {b.suite * 100:g}% suite test + {b.per_case * 100:g}% per case "
-        f"(each case at {fmt_p(stats.alpha_case)} = {b.per_case * 100:g}% / {stats.family_size} while it runs)"
+        f"(each case at {fmt_level(stats.alpha_case)} = {b.per_case * 100:g}% / {stats.family_size} while it runs)"
     )
