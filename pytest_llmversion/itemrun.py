@@ -341,6 +341,7 @@ class ItemRun:
             "prompt": dict(prompt) if prompt else None,
             "notes": list(outcome.notes) if outcome else [],
             "message": (outcome.message.splitlines()[0] if outcome and outcome.message else ""),
+            "error": next((s.message for s in subject if s.message), None),
         }
         if self.golden_doc is not None:
             data["golden_doc"] = self.golden_doc
