@@ -53,8 +53,10 @@ def main() -> int:
     report = json.loads((HERE / ".llmversion" / "report.json").read_text())
     step("3. What the failed gate means")
     summary = report["summary"]
-    print(f"Gate: {summary['gate'].upper()}. Candidate pass rate {summary['pass_rate'] * 100:.0f}% "
-          f"({summary['passed']}/{summary['total']}); the gate fails on any case that breaks or regresses,")
+    print(
+        f"Gate: {summary['gate'].upper()}. Candidate pass rate {summary['pass_rate'] * 100:.0f}% "
+        f"({summary['passed']}/{summary['total']}); the gate fails on any case that breaks or regresses,"
+    )
     print("because an average hides a single broken case.\n")
     for item in report["items"]:
         if item["role"] == "candidate" and not item["passed"]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pytest_llmversion.cases import Case
@@ -80,6 +81,7 @@ class ItemRun:
         route: Callable[[ModelRef], Any],
         client_factory: Callable[[ItemRun], LLMClient],
         rel: Callable[[Any], str],
+        golden_cache: Path | None = None,
     ) -> None:
         self.plan = plan
         self.nodeid = nodeid
@@ -90,7 +92,8 @@ class ItemRun:
         self.tolerance = tolerance
         self.candidate_prompt = candidate_prompt
         self._route = route
-        self._rel = rel
+        self.golden_rel = rel(plan.key.path)
+        self.golden_cache = golden_cache
         self.phases: dict[str, list[SampleResult]] = {}
         self._phase = ""
         self._replaying = False
@@ -124,7 +127,7 @@ class ItemRun:
         return completion
 
     def _replay(self, request: Request, sample_index: int, call_index: int) -> Completion:
-        golden_path = self._rel(self.plan.key.path)
+        golden_path = self.golden_rel
         if self.golden_error is not None:
             raise GoldenUnreadable(self.golden_error)
         if self.golden is None:
@@ -177,10 +180,11 @@ class ItemRun:
     # -- running the body --------------------------------------------------------------------------
 
     def load_golden(self) -> None:
+        path = self.plan.key.path
         try:
-            self.golden = load_golden(self.plan.key.path)
+            self.golden = load_golden(path, self.golden_cache)
         except GoldenError as exc:
-            self.golden_error = str(exc)
+            self.golden_error = str(exc).replace(str(path), self.golden_rel, 1)
 
     def run(self, body: Callable[[], None], caught: tuple[type[BaseException], ...]) -> ItemOutcome:
         role, mode = self.plan.role, self.mode
@@ -242,9 +246,7 @@ class ItemRun:
         if self.golden_error is not None:
             reason = self.golden_error
         elif self.golden is None:
-            reason = (
-                f'no golden at {self._rel(self.plan.key.path)}; record it: pytest --llm-record "{self.current_nodeid}"'
-            )
+            reason = f'no golden at {self.golden_rel}; record it: pytest --llm-record "{self.current_nodeid}"'
         elif problem is not None:
             reason = str(problem)
         if role == "current":
@@ -337,7 +339,7 @@ class ItemRun:
             "samples": len(subject),
             "baseline_samples": len(baseline),
             "tags": sorted({*self.plan.spec.tags, *(self.plan.case.tags if self.plan.case else ())}),
-            "golden": self._rel(self.plan.key.path),
+            "golden": self.golden_rel,
             "prompt": dict(prompt) if prompt else None,
             "notes": list(outcome.notes) if outcome else [],
             "message": (outcome.message.splitlines()[0] if outcome and outcome.message else ""),

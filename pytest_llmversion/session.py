@@ -92,6 +92,7 @@ class RunContext:
             route=self.router,
             client_factory=lambda run: LLMClient(model, run.send, self.defaults(), self.registry),
             rel=self.rel,
+            golden_cache=self.base / self.config.report_dir / "cache" / "goldens",
         )
 
 

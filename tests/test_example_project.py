@@ -41,7 +41,10 @@ def test_demo_candidate_shows_every_kind_of_verdict(pytester: pytest.Pytester, e
     assert found.pop("test_triage[spanish-account-candidate]") == "IMPROVED"
     assert set(found.values()) == {"UNCHANGED"}
     assert len(found) == 8
-    gate = "gate: FAIL (1 candidate FORMAT_BREAK: test_triage[export-crash]; 1 candidate REGRESSED: test_triage[api-outage])"
+    gate = (
+        "gate: FAIL (1 candidate FORMAT_BREAK: test_triage[export-crash]; "
+        "1 candidate REGRESSED: test_triage[api-outage])"
+    )
     assert gate in result.outlines
 
 

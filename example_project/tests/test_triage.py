@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import pytest
-
-from pytest_llmversion import checks
 from triage import Triage, draft_reply, route, triage_ticket
 from triage.app import PRIORITIES
+
+from pytest_llmversion import checks
 
 TRIAGE_SCHEMA = {
     "title": "triage",
