@@ -91,6 +91,7 @@ class GoldenFile(BaseModel):
     test: str
     case: str | None = None
     model: str
+    synthetic: bool = False
     prompt: dict[str, str] | None = None
     request: dict[str, Any] | None = None
     fingerprint: str | None = None
@@ -182,6 +183,8 @@ def golden_document(key: GoldenKey, model: str, samples: list[SampleResult]) -> 
     if key.case is not None:
         doc["case"] = key.case
     doc["model"] = model
+    if model.startswith("scripted/"):
+        doc["synthetic"] = True  # answered by a scripted stand-in, not a real model
     if first is not None and first.request.prompt:
         doc["prompt"] = dict(first.request.prompt)
     top_fingerprint = first.request.fingerprint() if first is not None else None
@@ -243,16 +246,19 @@ def _sorted(value: Any) -> Any:
     return value
 
 
-def golden_header(rerecord_nodeid: str) -> str:
-    return (
+def golden_header(rerecord_nodeid: str, synthetic: bool = False) -> str:
+    header = (
         "pytest-llmversion golden: the blessed output of the current model for one test.\n"
         "Review changes like code. Re-record: pytest --llm-record "
         f'"{rerecord_nodeid}"'
     )
+    if synthetic:
+        header += "\nSYNTHETIC: answered by a scripted stand-in model, not by a real model."
+    return header
 
 
 def render_golden(doc: Mapping[str, Any], rerecord_nodeid: str) -> str:
-    return dump_yaml(dict(doc), golden_header(rerecord_nodeid))
+    return dump_yaml(dict(doc), golden_header(rerecord_nodeid, bool(doc.get("synthetic"))))
 
 
 def write_golden(path: Path, doc: Mapping[str, Any], rerecord_nodeid: str) -> bool:
