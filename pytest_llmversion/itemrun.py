@@ -104,6 +104,9 @@ class ItemRun:
         self.golden_error: str | None = None
         self.outcome: ItemOutcome | None = None
         self.golden_doc: dict[str, Any] | None = None
+        #: A candidate's answers in golden form, for ``llmversion promote``.
+        self.candidate_doc: dict[str, Any] | None = None
+        self.prompt_change: dict[str, str] | None = None
         self.client = client_factory(self)
 
     # -- the send function the llm client uses ---------------------------------------------------
@@ -133,6 +136,12 @@ class ItemRun:
         if self.golden is None:
             raise GoldenMissing(
                 f'MISSING: no golden at {golden_path}\n  record it: pytest --llm-record "{self.current_nodeid}"'
+            )
+        if self.golden.model != str(self.current):
+            raise GoldenStale(
+                f"STALE: the golden {golden_path} was recorded by {self.golden.model}, but the current model is "
+                f'{self.current}\n  re-record it (pytest --llm-record "{self.current_nodeid}") or promote a '
+                "candidate run (llmversion promote)"
             )
         if call_index >= self.golden.calls_per_sample(sample_index):
             raise GoldenStale(
@@ -258,6 +267,9 @@ class ItemRun:
         else:
             outcome = judge_candidate(baseline, subject, self.tolerance, no_baseline_reason=reason)
             names = ("current", f"{self.current} (golden)"), ("candidate", str(self.model))
+            self._note_prompt_change(outcome, subject)
+            if subject and all(s.exchanges and s.outcome != "provider_error" for s in subject):
+                self.candidate_doc = golden_document(self.plan.key, str(self.model), subject)
         if not outcome.passed and outcome.verdict is not Verdict.ERROR:
             outcome.message = comparison_message(
                 outcome,
@@ -266,6 +278,17 @@ class ItemRun:
                 tolerance=self.tolerance,
             ) + (f"\n  {outcome.message}" if outcome.message and outcome.verdict is Verdict.NO_BASELINE else "")
         return outcome
+
+    def _note_prompt_change(self, outcome: ItemOutcome, subject: list[SampleResult]) -> None:
+        """One change at a time: say so when the candidate also used another prompt version."""
+        before = self.golden.prompt if self.golden else None
+        after = next((dict(e.request.prompt) for s in subject for e in s.exchanges if e.request.prompt), None)
+        if before and after and before.get("hash") != after.get("hash"):
+            self.prompt_change = {"task": after["task"], "from": before["version"], "to": after["version"]}
+            outcome.notes.append(
+                f"prompt changed too: {after['task']} {before['version']} -> {after['version']}; "
+                "this comparison mixes a model change with a prompt change"
+            )
 
     def _judge_replay(self) -> ItemOutcome:
         samples = self.phases["current"]
@@ -347,7 +370,12 @@ class ItemRun:
         }
         if self.golden_doc is not None:
             data["golden_doc"] = self.golden_doc
+        if self.candidate_doc is not None:
+            data["candidate_doc"] = self.candidate_doc
+        if self.golden_doc is not None or self.candidate_doc is not None:
             data["rerecord"] = self.current_nodeid
+        if self.prompt_change is not None:
+            data["prompt_change"] = self.prompt_change
         return data
 
 

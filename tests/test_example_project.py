@@ -4,20 +4,11 @@ each kind of verdict, and the demo script explains the failed gate and exits 0."
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "example_project"
-
-
-@pytest.fixture
-def example(pytester: pytest.Pytester) -> Path:
-    shutil.copytree(EXAMPLE, pytester.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".llmversion"))
-    return pytester.path
 
 
 def verdicts(root: Path) -> dict[str, str]:
