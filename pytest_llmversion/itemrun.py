@@ -17,6 +17,7 @@ import difflib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pytest_llmversion.cases import Case
@@ -87,6 +88,7 @@ class ItemRun:
         route: Callable[[ModelRef], Any],
         client_factory: Callable[[ItemRun], LLMClient],
         rel: Callable[[Any], str],
+        golden_cache: Path | None = None,
         policy: GatePolicy | None = None,
         threshold: float | None = None,
         family_size: int = 1,
@@ -100,7 +102,8 @@ class ItemRun:
         self.tolerance = tolerance
         self.candidate_prompt = candidate_prompt
         self._route = route
-        self._rel = rel
+        self.golden_rel = rel(plan.key.path)
+        self.golden_cache = golden_cache
         self.phases: dict[str, list[SampleResult]] = {}
         self._phase = ""
         self._replaying = False
@@ -117,6 +120,9 @@ class ItemRun:
         self.case_stats: CaseStats | None = None
         #: Why the current model is not called live for baseline samples the golden lacks, once it failed.
         self._baseline_live_blocked: str | None = None
+        #: A candidate's answers in golden form, for ``llmversion promote``.
+        self.candidate_doc: dict[str, Any] | None = None
+        self.prompt_change: dict[str, str] | None = None
         self.client = client_factory(self)
 
     # -- the send function the llm client uses ---------------------------------------------------
@@ -140,12 +146,18 @@ class ItemRun:
         return completion
 
     def _replay(self, request: Request, sample_index: int, call_index: int) -> Completion:
-        golden_path = self._rel(self.plan.key.path)
+        golden_path = self.golden_rel
         if self.golden_error is not None:
             raise GoldenUnreadable(self.golden_error)
         if self.golden is None:
             raise GoldenMissing(
                 f'MISSING: no golden at {golden_path}\n  record it: pytest --llm-record "{self.current_nodeid}"'
+            )
+        if self.golden.model != str(self.current):
+            raise GoldenStale(
+                f"STALE: the golden {golden_path} was recorded by {self.golden.model}, but the current model is "
+                f'{self.current}\n  re-record it (pytest --llm-record "{self.current_nodeid}") or promote a '
+                "candidate run (llmversion promote)"
             )
         if call_index >= self.golden.calls_per_sample(sample_index):
             raise GoldenStale(
@@ -193,10 +205,11 @@ class ItemRun:
     # -- running the body --------------------------------------------------------------------------
 
     def load_golden(self) -> None:
+        path = self.plan.key.path
         try:
-            self.golden = load_golden(self.plan.key.path)
+            self.golden = load_golden(path, self.golden_cache)
         except GoldenError as exc:
-            self.golden_error = str(exc)
+            self.golden_error = str(exc).replace(str(path), self.golden_rel, 1)
 
     @property
     def compared(self) -> bool:
@@ -320,9 +333,7 @@ class ItemRun:
         elif self.golden_error is not None:
             reason = self.golden_error
         elif self.golden is None:
-            reason = (
-                f'no golden at {self._rel(self.plan.key.path)}; record it: pytest --llm-record "{self.current_nodeid}"'
-            )
+            reason = f'no golden at {self.golden_rel}; record it: pytest --llm-record "{self.current_nodeid}"'
         elif problem is not None:
             reason = str(problem)
         if role == "current":
@@ -338,6 +349,9 @@ class ItemRun:
         else:
             outcome = judge_candidate(baseline, subject, self.tolerance, no_baseline_reason=reason)
             names = ("current", f"{self.current} ({self._baseline_label(baseline)})"), ("candidate", str(self.model))
+            self._note_prompt_change(outcome, subject)
+            if subject and all(s.exchanges and s.outcome != "provider_error" for s in subject):
+                self.candidate_doc = golden_document(self.plan.key, str(self.model), subject)
             golden_samples = len(self.golden.samples) if self.golden else 0
             if golden_samples > 1 and self.samples_wanted == 1 and not self.live_baseline:
                 outcome.notes.append(
@@ -381,6 +395,11 @@ class ItemRun:
             outcome.notes.append(note)
             case.notes.append(note)
             case.replay_only = self._baseline_live_blocked
+        if not live_current:
+            self._note_prompt_change(outcome, subject)
+            counted = [s for s in subject if s.counted and s.exchanges]
+            if counted:  # every counted sample becomes the new golden's, should the candidate be promoted
+                self.candidate_doc = golden_document(self.plan.key, str(self.model), counted)
         self.case_stats = case
         if not outcome.passed and outcome.verdict is not Verdict.ERROR:
             outcome.message = compared_message(
@@ -411,6 +430,17 @@ class ItemRun:
         if not outcome.passed and not outcome.message:
             outcome.message = "DRIFT: " + "; ".join(outcome.notes)
         return outcome
+
+    def _note_prompt_change(self, outcome: ItemOutcome, subject: list[SampleResult]) -> None:
+        """One change at a time: say so when the candidate also used another prompt version."""
+        before = self.golden.prompt if self.golden else None
+        after = next((dict(e.request.prompt) for s in subject for e in s.exchanges if e.request.prompt), None)
+        if before and after and before.get("hash") != after.get("hash"):
+            self.prompt_change = {"task": after["task"], "from": before["version"], "to": after["version"]}
+            outcome.notes.append(
+                f"prompt changed too: {after['task']} {before['version']} -> {after['version']}; "
+                "this comparison mixes a model change with a prompt change"
+            )
 
     def _judge_replay(self) -> ItemOutcome:
         samples = self.phases["current"]
@@ -499,14 +529,20 @@ class ItemRun:
             "baseline_samples": len(baseline),
             "stats": self.case_stats.to_dict() if self.case_stats is not None else None,
             "tags": sorted({*self.plan.spec.tags, *(self.plan.case.tags if self.plan.case else ())}),
-            "golden": self._rel(self.plan.key.path),
+            "golden": self.golden_rel,
             "prompt": dict(prompt) if prompt else None,
             "notes": list(outcome.notes) if outcome else [],
             "message": (outcome.message.splitlines()[0] if outcome and outcome.message else ""),
+            "error": next((s.message for s in subject if s.message), None),
         }
         if self.golden_doc is not None:
             data["golden_doc"] = self.golden_doc
+        if self.candidate_doc is not None:
+            data["candidate_doc"] = self.candidate_doc
+        if self.golden_doc is not None or self.candidate_doc is not None:
             data["rerecord"] = self.current_nodeid
+        if self.prompt_change is not None:
+            data["prompt_change"] = self.prompt_change
         return data
 
 

@@ -53,8 +53,11 @@ class ReportItem(BaseModel):
     tags: list[str] = Field(default_factory=list)
     golden: str | None = None
     prompt: dict[str, str] | None = None
+    prompt_change: dict[str, str] | None = None
+    candidate_golden: str | None = None
     notes: list[str] = Field(default_factory=list)
     message: str = ""
+    error: str | None = None
     #: Compared candidate cases (samples >= 2): counts, p-values, intervals (comparison.CaseStats).
     stats: dict[str, Any] | None = None
 
@@ -83,6 +86,8 @@ class RunInfo(BaseModel):
     margin: float | None = None
     noninferiority: bool | None = None
     config_file: str | None = None
+    config_hash: str | None = None
+    rootdir: str | None = None
     exit_status: int | None = None
 
 
