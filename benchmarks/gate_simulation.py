@@ -28,6 +28,7 @@ import math
 import multiprocessing
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -110,12 +111,9 @@ def model_yaml(rates: list[float], seed: int) -> str:
 _PROJECT: Path | None = None
 
 
-def _make_project() -> None:
+def _make_project(parent: Path) -> None:
     global _PROJECT
-    # tmpfs where there is one: each suite writes its report and candidate goldens with fsync, and
-    # the disk is not what this benchmark measures
-    shm = Path("/dev/shm")
-    folder = Path(tempfile.mkdtemp(prefix="llmversion-gate-sim-", dir=shm if shm.is_dir() else None))
+    folder = Path(tempfile.mkdtemp(prefix="worker-", dir=parent))
     (folder / "models").mkdir()
     (folder / "tests").mkdir()
     (folder / "pyproject.toml").write_text(
@@ -228,12 +226,19 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results: list[dict[str, Any]] = []
     context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    with context.Pool(args.workers, initializer=_make_project, maxtasksperchild=200) as pool:
-        for done, result in enumerate(pool.imap_unordered(run_suite, tasks), 1):
-            results.append(result)
-            if done % 50 == 0 or done == len(tasks):
-                elapsed = time.perf_counter() - started
-                print(f"  {done}/{len(tasks)} suites, {elapsed:.0f} s", file=sys.stderr, flush=True)
+    # tmpfs where there is one: each suite writes its report and candidate goldens with fsync, and
+    # the disk is not what this benchmark measures
+    shm = Path("/dev/shm")
+    parent = Path(tempfile.mkdtemp(prefix="llmversion-gate-sim-", dir=shm if shm.is_dir() else None))
+    try:
+        with context.Pool(args.workers, _make_project, (parent,), maxtasksperchild=200) as pool:
+            for done, result in enumerate(pool.imap_unordered(run_suite, tasks), 1):
+                results.append(result)
+                if done % 50 == 0 or done == len(tasks):
+                    elapsed = time.perf_counter() - started
+                    print(f"  {done}/{len(tasks)} suites, {elapsed:.0f} s", file=sys.stderr, flush=True)
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
     print("\n".join(table(results, chosen, args.baseline)))
     print(f"\n{len(results)} simulated suites in {time.perf_counter() - started:.0f} s with {args.workers} workers")
     if args.json:
