@@ -457,3 +457,17 @@ def test_verdicts_are_the_same_under_xdist(llm_project: LLMProject) -> None:
 
     assert essentials(spread) == essentials(alone)
     assert spread["summary"]["statistics"] == alone["summary"]["statistics"]
+
+
+def test_an_improvement_is_listed_with_its_own_test(llm_project: LLMProject) -> None:
+    project(llm_project, cases="- {id: breaks, input: breaks one}\n")
+    llm_project.model("cur", CURRENT.replace("    respond: PASS\ndefault", "    respond: FAIL\ndefault"))
+    llm_project.model("cand", CANDIDATE.replace("respond: FAIL", "respond: PASS"))
+    args = ("-k", "candidate", "--candidate-model=scripted/cand", "--llm-baseline=live", "--llm-samples=5")
+    llm_project.run(*args).stdout.fnmatch_lines(
+        [
+            "cases       0 regressed · 1 improved · 0 unchanged · 0 flaky",
+            "  IMPROVED     test_answer?breaks? * 0/20 → 20/20 * Δ +100 pp ?+77, +100? * p=7.3e-12  (BH q=7.3e-12)",
+            "gate: pass",
+        ]
+    )

@@ -32,9 +32,11 @@ def case_line(item: ReportItem, label: str, width: int) -> str:
     ci = case.get("difference_ci95")
     if case.get("difference") is not None and ci:
         parts.append(f"Δ {signed_pp(case['difference'])} pp [{signed_pp(ci[0])}, {signed_pp(ci[1])}]".ljust(24))
-    parts.append(f"p={fmt_p(case['p_regression'])}".ljust(10))
-    if case.get("q_regression") is not None:
-        parts.append(f"(BH q={fmt_p(case['q_regression'])})")
+    # an improvement is tested in its own direction: show that test's p and q
+    direction = "improvement" if item.verdict is Verdict.IMPROVED else "regression"
+    parts.append(f"p={fmt_p(case[f'p_{direction}'])}".ljust(10))
+    if case.get(f"q_{direction}") is not None:
+        parts.append(f"(BH q={fmt_p(case[f'q_{direction}'])})")
     return " ".join(parts).rstrip()
 
 
