@@ -471,3 +471,26 @@ def test_an_improvement_is_listed_with_its_own_test(llm_project: LLMProject) -> 
             "gate: pass",
         ]
     )
+
+
+def test_a_fixed_seed_is_flagged_because_samples_must_be_independent(llm_project: LLMProject) -> None:
+    project(llm_project)
+    llm_project.write_config(seed=42)
+    result = llm_project.run("--co", "--llm-samples=5")
+    result.stdout.fnmatch_lines(
+        [
+            "llmversion: seed = 42 is fixed; a provider that honours it may answer every sample alike, and the "
+            "statistics assume independent samples",
+        ]
+    )
+
+
+def test_without_a_golden_the_candidate_is_sampled_once_and_has_no_baseline(llm_project: LLMProject) -> None:
+    project(llm_project, cases="- {id: steady, input: steady one}\n")
+    result = llm_project.run("-k", "candidate", "--candidate-model=scripted/cand", "--llm-samples=5")
+    result.assert_outcomes(passed=1)
+    item = candidate_items(llm_project)["steady"]
+    assert item["verdict"] == "NO_BASELINE"
+    assert item["samples"] == 1  # no point drawing more: there is nothing to compare them with
+    assert item["stats"] is None
+    assert "record it: pytest --llm-record" in item["message"]
