@@ -57,6 +57,8 @@ class ReportItem(BaseModel):
     notes: list[str] = Field(default_factory=list)
     message: str = ""
     error: str | None = None
+    output: str | None = None
+    baseline_output: str | None = None
 
 
 class ModelInfo(BaseModel):
