@@ -129,6 +129,35 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render a saved report as Markdown (stdout by default) or HTML."""
+    from pydantic import ValidationError
+
+    from pytest_llmversion.config import load_config
+    from pytest_llmversion.reports.html import render_html
+    from pytest_llmversion.reports.markdown import render_markdown
+    from pytest_llmversion.reports.model import Report
+    from pytest_llmversion.yamlio import write_atomic
+
+    root = _project_root(Path(args.root))
+    path = Path(args.report) if args.report else root / load_config(root).config.report_dir / "report.json"
+    if not path.is_file():
+        print(f"llmversion: no report at {path}; run pytest first", file=sys.stderr)
+        return 1
+    try:
+        report = Report.read(path)
+    except (ValidationError, ValueError) as exc:
+        print(f"llmversion: {path} is not a pytest-llmversion report ({type(exc).__name__})", file=sys.stderr)
+        return 1
+    if args.html:
+        write_atomic(Path(args.html), render_html(report))
+    if args.md:
+        write_atomic(Path(args.md), render_markdown(report))
+    if not args.html and not args.md:
+        print(render_markdown(report), end="")
+    return 0 if report.summary.gate == "pass" or not args.fail_on_gate else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmversion", description="pytest-llmversion: govern LLM model migrations.")
     parser.add_argument("--version", action="version", version=f"llmversion {__version__}")
@@ -141,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--force", action="store_true", help="promote although the gate failed (recorded)")
     promote.add_argument("--dry-run", action="store_true", help="check everything, change nothing")
     promote.set_defaults(func=cmd_promote)
+    report = commands.add_parser("report", help="render the last report as Markdown or HTML")
+    report.add_argument("--report", help="report.json to read (default: <report_dir>/report.json)")
+    report.add_argument("--md", metavar="PATH", help="write Markdown here (default: print it)")
+    report.add_argument("--html", metavar="PATH", help="write a self-contained HTML page here")
+    report.add_argument("--fail-on-gate", action="store_true", help="exit 1 when the report's gate failed")
+    report.set_defaults(func=cmd_report)
     rollback = commands.add_parser("rollback", help="undo the last promotion exactly")
     rollback.set_defaults(func=cmd_rollback)
     return parser

@@ -37,6 +37,7 @@ from pytest_llmversion.verdicts import (
     judge_candidate,
     judge_live_current,
     mean,
+    outputs_of,
 )
 from pytest_llmversion.yamlio import dump_yaml
 
@@ -534,6 +535,8 @@ class ItemRun:
             "notes": list(outcome.notes) if outcome else [],
             "message": (outcome.message.splitlines()[0] if outcome and outcome.message else ""),
             "error": next((s.message for s in subject if s.message), None),
+            "output": _clip(next(iter(outputs_of(subject)), None)),
+            "baseline_output": _clip(next(iter(outputs_of(baseline)), None)),
         }
         if self.golden_doc is not None:
             data["golden_doc"] = self.golden_doc
@@ -548,6 +551,13 @@ class ItemRun:
 
 def _passed(samples: list[SampleResult], name: str) -> bool:
     return all(r.passed for s in samples for r in s.checks if r.name == name)
+
+
+def _clip(text: str | None, limit: int = 20_000) -> str | None:
+    """Outputs ride on reports for the Markdown and HTML views; a huge one is cut, and says so."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[:limit] + f"\n... ({len(text) - limit} more characters)"
 
 
 def _round(value: float | None) -> float | None:

@@ -74,8 +74,11 @@ def test_samples_find_the_broken_case_and_call_the_coin_flip_flaky(llm_project: 
     assert golden.count("- score:") == 5
     assert "passed: false" in golden  # failing samples are the baseline too
 
-    result = llm_project.run("--candidate-model=scripted/cand", "--llm-samples=5")
+    result = llm_project.run("--candidate-model=scripted/cand", "--llm-samples=5", "--llm-report-md=summary.md")
     result.assert_outcomes(passed=5, failed=1)
+    markdown = (llm_project.path / "summary.md").read_text()
+    assert "cases       1 regressed · 0 improved · 1 unchanged · 1 flaky\n" in markdown
+    assert "false-alarm budget 5%: 2.5% suite test + 2.5% per case" in markdown
     result.stdout.fnmatch_lines(
         [
             "REGRESSED: the candidate answers pass this case less often than the current ones",

@@ -58,6 +58,8 @@ class ReportItem(BaseModel):
     notes: list[str] = Field(default_factory=list)
     message: str = ""
     error: str | None = None
+    output: str | None = None
+    baseline_output: str | None = None
     #: Compared candidate cases (samples >= 2): counts, p-values, intervals (comparison.CaseStats).
     stats: dict[str, Any] | None = None
 
@@ -165,8 +167,8 @@ def gate_reasons(items: Iterable[ReportItem]) -> list[str]:
 
 def short_name(item: ReportItem | Mapping[str, Any]) -> str:
     """``test_name[case]`` without the module path and the role."""
-    test = item.test if isinstance(item, ReportItem) else item["test"]
-    case = item.case if isinstance(item, ReportItem) else item.get("case")
+    test = item["test"] if isinstance(item, Mapping) else item.test
+    case = item.get("case") if isinstance(item, Mapping) else item.case
     name = test.rsplit("::", 1)[-1]
     if case:
         name = f"{name[:-1]}-{case}]" if name.endswith("]") else f"{name}[{case}]"
