@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import textwrap
+import types
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +90,10 @@ class LLMProject:
         return path
 
     def run(self, *args: str) -> pytest.RunResult:
-        return self.pytester.runpytest("-p", "no:cacheprovider", "-o", "console_output_style=classic", *args)
+        try:
+            return self.pytester.runpytest("-p", "no:cacheprovider", "-o", "console_output_style=classic", *args)
+        finally:
+            _forget_dropped_submodules()
 
     def run_subprocess(self, *args: str) -> pytest.RunResult:
         return self.pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
@@ -103,6 +108,16 @@ class LLMProject:
 
     def golden(self, relpath: str) -> Path:
         return self.path / "tests" / "__llm_goldens__" / relpath
+
+
+def _forget_dropped_submodules() -> None:
+    """pytester drops the modules a run imported from sys.modules, but ``pytest_llmversion.<name>`` attributes
+    stay on the package, and ``from pytest_llmversion import reporting`` would hand the next run last run's
+    module (whose pydantic classes no longer match the fresh ones). Forget them, as a new process would."""
+    package = sys.modules.get("pytest_llmversion")
+    for name, value in list(vars(package).items()) if package else ():
+        if isinstance(value, types.ModuleType) and f"pytest_llmversion.{name}" not in sys.modules:
+            delattr(package, name)
 
 
 @pytest.fixture
