@@ -175,7 +175,9 @@ def merge(
             merged_origin = origin
         else:
             merged_origin = f"{entry.origin} + {origin}"
-        sources = tuple(dict.fromkeys((*source, *entry.sources)))
+        # the page a retirement date was read from comes first: the extras' when they set or add it
+        first, then = (source, entry.sources) if "retires" in fields or not entry.sources else (entry.sources, source)
+        sources = tuple(dict.fromkeys((*first, *then)))
         out[ref] = CatalogEntry(**{**_fields(entry), **fields, "sources": sources, "origin": merged_origin})
     return out
 

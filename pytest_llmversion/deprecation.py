@@ -139,3 +139,26 @@ def describe(lc: Lifecycle, role: str, *, candidate: str | None = None, replay_o
 
 def _days(n: int | None) -> str:
     return "1 day" if n == 1 else f"{n} days"
+
+
+def table(rows: list[tuple[str, Lifecycle, str]]) -> list[str]:
+    """A fixed-width table of (role, lifecycle, kind), most pressing first."""
+    header = ("role", "model", "kind", "retires", "days", "state", "successor")
+    body = [
+        (
+            role,
+            lc.ref,
+            kind,
+            lc.retires.isoformat() if lc.retires else "-",
+            "-" if lc.days_left is None else str(lc.days_left),
+            lc.state.upper() if lc.pressing else lc.state,
+            lc.successor or "-",
+        )
+        for role, lc, kind in rows
+    ]
+    widths = [max(len(row[i]) for row in (header, *body)) for i in range(len(header))]
+    right = {4}
+    return [
+        "  ".join(cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+        for row in (header, *body)
+    ]
