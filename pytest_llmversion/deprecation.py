@@ -101,14 +101,15 @@ def _replace(base: Lifecycle, state: State, days: int | None = None) -> Lifecycl
 
 
 def ready_successor(entry: CatalogEntry, catalog: Catalog, on: date, hops: int = 6) -> str | None:
-    """The successor, or its successor when that one has already been retired (at most ``hops`` steps)."""
+    """The successor, or its successor when that one has already been retired (at most ``hops`` steps);
+    an alias with a known target is given as the pinned snapshot, ready for ``--candidate-model``."""
     current = entry.successor
     seen = {entry.ref}
     while current and hops > 0 and current not in seen:
         seen.add(current)
         nxt = catalog.get(current)
         if nxt is None or nxt.retires is None or nxt.retires > on or not nxt.successor:
-            return current
+            return nxt.alias_of if nxt is not None and nxt.kind == "alias" and nxt.alias_of else current
         current, hops = nxt.successor, hops - 1
     return current
 

@@ -31,7 +31,7 @@ from pytest_llmversion.cost import (
 from pytest_llmversion.deprecation import ClockError, Lifecycle, describe, lifecycle, today
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.pinning import PinStatus, pin_status
-from pytest_llmversion.reports.governance import CostReport, Estimate, GovernanceInfo, ModelStatus, usd
+from pytest_llmversion.reports.governance import CostReport, Estimate, GovernanceInfo, ModelStatus, amount, usd
 from pytest_llmversion.reports.model import ReportItem
 
 _SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv", "build", "dist"}
@@ -140,7 +140,7 @@ def start(
         gov.estimate = _check_budget(config.budget_usd, models, catalog, golden_roots, config.goldens, config.samples)
         gov.notices.append(
             f"budget: estimated {usd(gov.estimate.cost_usd)} for {gov.estimate.calls} live calls "
-            f"(from {gov.estimate.goldens} goldens) within --llm-budget-usd={config.budget_usd:g}"
+            f"(from {gov.estimate.goldens} goldens) within --llm-budget-usd={amount(config.budget_usd)}"
         )
     return gov
 
@@ -172,20 +172,22 @@ def _check_pinning(gov: Governance, role: str, ref: ModelRef, pin: PinStatus, re
                 f'with kind = "pinned" under [tool.llmversion.catalog."{ref}"]'
             )
         return
-    target = f", which resolves to {pin.resolves_to} today" if pin.resolves_to else ""
-    what = "a rolling model, updated continuously" if pin.kind == "rolling" else f"{_article(pin.kind)} {pin.kind}"
+    what = "a rolling id, updated continuously" if pin.kind == "rolling" else f"{_article(pin.kind)} {pin.kind}"
+    if pin.resolves_to:
+        what += f" (today it resolves to {pin.resolves_to})"
     if role == "candidate":
         pinned = f"; judge the pinned snapshot instead: --candidate-model={pin.resolves_to}" if pin.resolves_to else ""
-        gov.notices.append(f"WARNING: candidate {ref} is {what}{target}: its result will not reproduce{pinned}")
-        return
-    if resolved.config.allow_unpinned:
-        gov.notices.append(f"WARNING: {role} {ref} is {what}{target}, allowed by allow_unpinned")
+        gov.notices.append(f"WARNING: candidate {ref} is {what}: its result will not reproduce{pinned}")
         return
     key = "model" if role == "current" else "fallback_models"
+    if resolved.config.allow_unpinned:
+        how = resolved.source("allow_unpinned")
+        gov.notices.append(f"WARNING: {role} model {ref} is {what}, allowed by {how}; its goldens will not reproduce")
+        return
     fix = f'pin it: {key} = "{pin.resolves_to}"' if pin.resolves_to else "pin it to a dated snapshot"
     raise GovernanceError(
-        f"pytest-llmversion: {role} model {ref} ({resolved.source(key)}) is {what}, not a pinned "
-        f"snapshot{target}; goldens recorded from it would not reproduce. {fix} (or run with --llm-allow-unpinned)"
+        f"pytest-llmversion: {role} model {ref} ({resolved.source(key)}) is {what}, not a pinned snapshot: "
+        f"goldens recorded from it would not reproduce; {fix} (or run with --llm-allow-unpinned)"
     )
 
 
@@ -219,15 +221,16 @@ def _check_budget(
     unpriced = [model for model, cost in result.by_model.items() if cost is None]
     if unpriced:
         raise GovernanceError(
-            f"pytest-llmversion: --llm-budget-usd={budget:g} cannot be checked: no price for {', '.join(unpriced)}; "
-            f'add input_per_mtok and output_per_mtok under [tool.llmversion.catalog."{unpriced[0]}"]'
+            f"pytest-llmversion: --llm-budget-usd={amount(budget)} cannot be checked: no price for "
+            f"{', '.join(unpriced)}; add input_per_mtok and output_per_mtok under "
+            f'[tool.llmversion.catalog."{unpriced[0]}"]'
         )
     assert result.cost_usd is not None
     if result.cost_usd > budget:
         parts = ", ".join(f"{model} {usd(cost)}" for model, cost in result.by_model.items())
         raise GovernanceError(
             f"pytest-llmversion: estimated cost {usd(result.cost_usd)} of {result.calls} live calls is above "
-            f"--llm-budget-usd={budget:g} ({parts}; from the token counts of {result.goldens} goldens); "
+            f"--llm-budget-usd={amount(budget)} ({parts}; from the token counts of {result.goldens} goldens); "
             "raise the budget, lower --llm-samples or select fewer tests"
         )
     return result

@@ -115,6 +115,11 @@ def usd(value: float | None) -> str:
     return f"${value:.6f}"
 
 
+def amount(value: float) -> str:
+    """A number as typed on a command line: 0.00001, not 1e-05."""
+    return f"{value:.8f}".rstrip("0").rstrip(".")
+
+
 def pct(ratio: float | None) -> str:
     return "n/a" if ratio is None else f"x{ratio:.2f} ({(ratio - 1) * 100:+.1f}%)"
 
