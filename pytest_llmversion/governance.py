@@ -282,7 +282,9 @@ def finish(gov: Governance, items: Sequence[ReportItem]) -> tuple[CostReport, li
         by_role.setdefault(item.role, []).append(item)
     for role, ref in (("current", models.current), ("candidate", models.candidate)):
         if ref is not None and by_role.get(role):
-            report.roles[role] = role_cost(role, str(ref), by_role[role], gov.catalog)
+            cost = role_cost(role, str(ref), by_role[role], gov.catalog)
+            if cost.tokens or cost.calls_live:  # a role whose items never got an answer has nothing to price
+                report.roles[role] = cost
     if models.candidate is not None and "candidate" in report.roles:
         report.comparison = compare(
             by_role["candidate"], report.roles.get("current"), report.roles["candidate"], str(models.current)
