@@ -2,7 +2,8 @@
 
 Three layers, the later winning: the bundled ``pytest_llmversion/data/catalog.json`` (built by
 ``scripts/build_catalog.py`` from LiteLLM's price file plus ``data/catalog_extra.yaml``), or instead a
-project's own ``<report_dir>/catalog.json`` written by ``llmversion catalog import``; then the entries in
+project's own file written by ``llmversion catalog import`` (``catalog_file``, by default
+``<report_dir>/catalog.json``); then the entries in
 ``[tool.llmversion.catalog."provider/id"]``, which change single fields or add models (scripted test
 doubles included). Loaded only when a run or a command needs it, never at plugin import.
 """
@@ -22,7 +23,6 @@ from pytest_llmversion.modelref import BUILTIN_PROVIDERS, ModelRef, ModelRefErro
 from pytest_llmversion.pinning import KINDS, classify
 
 CATALOG_SCHEMA = 1
-PROJECT_CATALOG = "catalog.json"
 OVERRIDE_TABLE = "[tool.llmversion.catalog]"
 OVERRIDE_SOURCE = "pyproject.toml [tool.llmversion.catalog]"
 #: Providers that share one catalogue namespace.
@@ -173,20 +173,24 @@ def parse_catalog(text: str, where: str, path: Path | None = None) -> Catalog:
     return Catalog(entries, label, path, provenance)
 
 
-def project_catalog_path(base: Path, report_dir: str) -> Path:
-    return base / report_dir / PROJECT_CATALOG
-
-
 def load_catalog(
-    base: Path | None = None,
-    report_dir: str = ".llmversion",
+    path: Path | None = None,
     overrides: Any = None,
     known_providers: Iterable[str] = BUILTIN_PROVIDERS,
+    *,
+    shown: str | None = None,
+    required_by: str | None = None,
 ) -> Catalog:
-    """The project's imported catalogue if it has one, else the bundled one; then the pyproject overrides."""
-    path = project_catalog_path(base, report_dir) if base is not None else None
+    """The project's catalogue file when there is one (it must, when ``required_by`` a setting), else the
+    bundled one; then the pyproject overrides. ``shown`` is how the file is named in messages."""
+    shown = shown or str(path)
     if path is not None and path.is_file():
-        catalog = parse_catalog(path.read_text(encoding="utf-8"), str(path.relative_to(base or path.parent)), path)
+        catalog = parse_catalog(path.read_text(encoding="utf-8"), shown, path)
+    elif path is not None and required_by:
+        raise CatalogError(
+            f"pytest-llmversion: {shown}: no such catalogue ({required_by}); write it with: "
+            f"llmversion catalog import FILE"
+        )
     else:
         catalog = parse_catalog(bundled_text(), "bundled catalogue")
     if overrides:

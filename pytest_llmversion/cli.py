@@ -128,14 +128,16 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
     """Turn a newer LiteLLM price file into the project's catalogue, read instead of the bundled one."""
     from datetime import date
 
-    from pytest_llmversion.catalog import CatalogError, parse_catalog, project_catalog_path
+    from pytest_llmversion.catalog import CatalogError, parse_catalog
     from pytest_llmversion.catalog_build import build_from_file
     from pytest_llmversion.config import ConfigError, load_config
     from pytest_llmversion.deprecation import ClockError, today
+    from pytest_llmversion.governance import catalog_file
 
     root = _project_root(Path(args.root))
     try:
-        report_dir = load_config(root).config.report_dir
+        resolved = load_config(root)
+        default_output, chosen = catalog_file(resolved, root)
         as_of = date.fromisoformat(args.as_of) if args.as_of else today()
     except (ConfigError, ClockError) as exc:
         print(exc, file=sys.stderr)
@@ -143,7 +145,7 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"llmversion: --as-of {args.as_of!r} is not a date (expected YYYY-MM-DD)", file=sys.stderr)
         return 2
-    output = Path(args.output) if args.output else project_catalog_path(root, report_dir)
+    output = Path(args.output) if args.output else default_output
     try:
         text = build_from_file(Path(args.file), as_of=as_of, litellm_version=args.litellm_version)
         catalog = parse_catalog(text, str(output))
@@ -155,9 +157,11 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
     kept = catalog.provenance["litellm"]["models_kept"]
     print(f"llmversion: wrote {output}: {len(catalog.entries)} models ({kept} from {args.file}), as of {as_of}")
     if not args.output:
-        print(
-            "  pytest and llmversion now read it instead of the bundled catalogue; commit it, or delete it to go back"
-        )
+        print("  pytest and llmversion now read it instead of the bundled catalogue (delete it to go back)")
+        if chosen is None:
+            folder = resolved.config.report_dir
+            print(f"  {folder}/ is usually git-ignored: to share the catalogue with CI, import it to a")
+            print('  committed path and name it in [tool.llmversion]: catalog_file = "llm/catalog.json"')
     return 0
 
 
@@ -182,7 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="refresh the catalogue from a newer LiteLLM model_prices_and_context_window.json"
     )
     importer.add_argument("file", metavar="FILE", help="LiteLLM's model_prices_and_context_window.json")
-    importer.add_argument("--output", help="where to write (default: <report_dir>/catalog.json, read by the plugin)")
+    importer.add_argument(
+        "--output", help="where to write (default: catalog_file, else <report_dir>/catalog.json: read by the plugin)"
+    )
     importer.add_argument("--as-of", help="the day the file was downloaded (default: today)")
     importer.add_argument("--litellm-version", help="the LiteLLM version the file comes from, for the provenance")
     importer.set_defaults(func=cmd_catalog_import)

@@ -72,10 +72,13 @@ class LLMConfig(BaseModel):
     max_latency_increase: float | None = Field(None, gt=-100, description="percent the candidate p50 may be slower")
     max_token_increase: float | None = Field(None, gt=-100, description="percent more tokens the candidate may use")
     budget_usd: float | None = Field(None, gt=0, description="refuse to start when the estimated live cost is higher")
+    catalog_file: str | None = Field(None, description="the project's catalogue; default <report_dir>/catalog.json")
 
-    @field_validator("goldens", "report_dir")
+    @field_validator("goldens", "report_dir", "catalog_file")
     @classmethod
-    def _relative_folder(cls, value: str) -> str:
+    def _relative_folder(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         if Path(value).is_absolute() or ".." in Path(value).parts:
             raise ValueError("must be a relative folder name inside the project")
         return value

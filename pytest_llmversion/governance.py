@@ -91,11 +91,21 @@ class Governance:
         )
 
 
+def catalog_file(resolved: ResolvedConfig, base: Path) -> tuple[Path, str | None]:
+    """The project's own catalogue: ``catalog_file`` (which must then exist), else ``<report_dir>/catalog.json``."""
+    config = resolved.config
+    if config.catalog_file:
+        return base / config.catalog_file, f"catalog_file from {resolved.source('catalog_file')}"
+    return base / config.report_dir / "catalog.json", None
+
+
 def load(resolved: ResolvedConfig, base: Path) -> Catalog:
     """The project's catalogue with its overrides; a bad override or file is one line."""
+    path, required_by = catalog_file(resolved, base)
+    shown = path.relative_to(base).as_posix()
+    overrides = resolved.extra_tables.get("catalog")
     try:
-        config = resolved.config
-        return load_catalog(base, config.report_dir, resolved.extra_tables.get("catalog"), config.known_providers())
+        return load_catalog(path, overrides, resolved.config.known_providers(), shown=shown, required_by=required_by)
     except CatalogError as exc:
         raise GovernanceError(str(exc)) from None
 
@@ -285,6 +295,10 @@ def finish(gov: Governance, items: Sequence[ReportItem]) -> tuple[CostReport, li
             cost = role_cost(role, str(ref), by_role[role], gov.catalog)
             if cost.tokens or cost.calls_live:  # a role whose items never got an answer has nothing to price
                 report.roles[role] = cost
+    live = [cost for cost in report.roles.values() if cost.calls_live]
+    report.live_calls = sum(cost.calls_live for cost in live)
+    unknown = any(cost.cost_usd is None for cost in live)
+    report.spent_usd = None if unknown else round(sum(cost.cost_usd or 0.0 for cost in live), 8)
     if models.candidate is not None and "candidate" in report.roles:
         report.comparison = compare(
             by_role["candidate"], report.roles.get("current"), report.roles["candidate"], str(models.current)

@@ -158,13 +158,20 @@ def test_project_catalogue_replaces_the_bundled_one(tmp_path: Path) -> None:
     (tmp_path / ".llmversion").mkdir()
     text = build_from_file(SUBSET, as_of=date(2027, 1, 10), litellm_version="1.999.0")
     (tmp_path / ".llmversion" / "catalog.json").write_text(text)
-    catalog = load_catalog(tmp_path)
+    path = tmp_path / ".llmversion" / "catalog.json"
+    catalog = load_catalog(path, shown=".llmversion/catalog.json")
     assert catalog.label == ".llmversion/catalog.json (litellm 1.999.0, as of 2027-01-10)"
-    bundled = load_catalog(tmp_path / "elsewhere")
+    bundled = load_catalog(tmp_path / "elsewhere.json")
     assert bundled.label == "bundled catalogue (litellm 1.110.2, as of 2026-11-24)"
-    (tmp_path / ".llmversion" / "catalog.json").write_text("{not json")
+    with pytest.raises(CatalogError) as info:
+        load_catalog(tmp_path / "llm" / "catalog.json", shown="llm/catalog.json", required_by="catalog_file from x")
+    assert str(info.value) == (
+        "pytest-llmversion: llm/catalog.json: no such catalogue (catalog_file from x); write it with: "
+        "llmversion catalog import FILE"
+    )
+    path.write_text("{not json")
     with pytest.raises(CatalogError, match=r"^\.llmversion/catalog\.json: not valid JSON at line 1: "):
-        load_catalog(tmp_path)
+        load_catalog(path, shown=".llmversion/catalog.json")
 
 
 def test_the_catalogue_is_not_loaded_at_plugin_import(pytester: pytest.Pytester) -> None:

@@ -79,7 +79,9 @@ def test_catalog_import_writes_the_project_catalogue(project: Path, capsys: pyte
     written = project / ".llmversion" / "catalog.json"
     assert capsys.readouterr().out.splitlines() == [
         f"llmversion: wrote {written}: 174 models (165 from {SUBSET}), as of 2027-01-05",
-        "  pytest and llmversion now read it instead of the bundled catalogue; commit it, or delete it to go back",
+        "  pytest and llmversion now read it instead of the bundled catalogue (delete it to go back)",
+        "  .llmversion/ is usually git-ignored: to share the catalogue with CI, import it to a",
+        '  committed path and name it in [tool.llmversion]: catalog_file = "llm/catalog.json"',
     ]
     provenance = json.loads(written.read_text())["provenance"]
     assert (provenance["generated"], provenance["litellm"]["version"]) == ("2027-01-05", "1.120.0")
@@ -94,3 +96,17 @@ def test_catalog_import_of_a_bad_file_is_one_line(project: Path, capsys: pytest.
     assert main(["catalog", "import", "prices.json"]) == 2
     assert capsys.readouterr().err.startswith("llmversion: prices.json: not a LiteLLM price file")
     assert not (project / ".llmversion" / "catalog.json").exists()
+
+
+def test_catalog_file_names_a_committed_catalogue(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with (project / "pyproject.toml").open("a") as handle:
+        handle.write('catalog_file = "llm/catalog.json"\n')
+    assert main(["deprecations"]) == 2
+    assert capsys.readouterr().err == (
+        "pytest-llmversion: llm/catalog.json: no such catalogue (catalog_file from pyproject.toml "
+        "[tool.llmversion]); write it with: llmversion catalog import FILE\n"
+    )
+    assert main(["catalog", "import", str(SUBSET), "--as-of", "2027-01-05"]) == 0
+    assert (project / "llm" / "catalog.json").is_file()
+    assert main(["deprecations"]) == 1
+    assert "(llm/catalog.json (litellm 1.110.2, as of 2027-01-05))" in capsys.readouterr().out

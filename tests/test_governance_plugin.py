@@ -252,12 +252,14 @@ def test_cost_lines_per_role_and_ratio(priced: LLMProject) -> None:
             "  current    scripted/cur  tokens 1,000 in / 200 out from goldens  cost $0.004000  latency: no live calls",
             "  candidate  scripted/cand  tokens 1,000 in / 300 out live  cost $0.003400  "
             "latency p50 150 ms, p95 150 ms (1 live calls)",
+            "  this run: 1 live calls, $0.003400 spent (replayed goldens are free)",
             "  candidate/current per case (1 cases): tokens x1.08 (+8.3%), cost x0.85 (-15.0%), latency: no live "
             "current latency (its answers were replayed from goldens; add --llm-live to call it too)",
             "gate: pass",
         ]
     )
     cost = priced.report()["summary"]["cost"]
+    assert (cost["live_calls"], cost["spent_usd"]) == (1, pytest.approx(0.0034))
     assert cost["roles"]["current"]["cost_usd"] == pytest.approx(0.004)
     assert cost["roles"]["current"]["token_source"] == "golden"
     assert cost["roles"]["candidate"]["cost_usd"] == pytest.approx(0.0034)
@@ -280,8 +282,10 @@ def test_unknown_price_is_unknown_with_a_hint_never_zero(llm_project: LLMProject
         ]
     )
     assert "$0.0" not in result.stdout.str()
-    role = llm_project.report()["summary"]["cost"]["roles"]["current"]
-    assert (role["cost_usd"], role["unpriced"]) == (None, ["scripted/m1"])
+    cost = llm_project.report()["summary"]["cost"]
+    assert (cost["roles"]["current"]["cost_usd"], cost["roles"]["current"]["unpriced"]) == (None, ["scripted/m1"])
+    assert (cost["live_calls"], cost["spent_usd"]) == (1, None)
+    result.stdout.fnmatch_lines(["  this run: 1 live calls, unknown spent (replayed goldens are free)"])
 
 
 def test_latency_compares_live_calls_only(priced: LLMProject) -> None:

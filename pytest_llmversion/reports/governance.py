@@ -98,6 +98,9 @@ class BudgetCheck(BaseModel):
 
 class CostReport(BaseModel):
     roles: dict[str, RoleCost] = Field(default_factory=dict)
+    #: What this run's live calls cost (replayed goldens cost nothing); None when a price is unknown.
+    live_calls: int = 0
+    spent_usd: float | None = None
     comparison: Comparison | None = None
     budgets: list[BudgetCheck] = Field(default_factory=list)
 
@@ -146,6 +149,9 @@ def cost_lines(report: CostReport | None) -> list[str]:
         return []
     lines = ["cost and latency (latency from live calls only):"]
     lines += [_role_line(role, cost) for role, cost in report.roles.items()]
+    lines.append(
+        f"  this run: {report.live_calls} live calls, {usd(report.spent_usd)} spent (replayed goldens are free)"
+    )
     unpriced = sorted({m for cost in report.roles.values() for m in cost.unpriced})
     comparison = report.comparison
     if comparison is not None:
