@@ -35,6 +35,8 @@ HELP = {
     ),
     "prune": "Delete golden files that no collected test uses (they are only listed otherwise).",
     "report": "Where to write the JSON report (default: <report_dir>/report.json, i.e. .llmversion/report.json).",
+    "report_md": 'Also write the report as Markdown (e.g. "$GITHUB_STEP_SUMMARY" or a PR comment file).',
+    "report_html": "Also write the report as one self-contained HTML page with side-by-side diffs.",
     "allow_unpinned": (
         "Run even when the current model or a fallback is an alias or rolling id (goldens from it will not reproduce)."
     ),
@@ -104,6 +106,8 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption("--llm-prune-unused", action="store_true", default=False, help=HELP["prune"])
     group.addoption("--llm-report", metavar="PATH", default=None, help=HELP["report"])
+    group.addoption("--llm-report-md", metavar="PATH", default=None, help=HELP["report_md"])
+    group.addoption("--llm-report-html", metavar="PATH", default=None, help=HELP["report_html"])
     group.addoption("--llm-allow-unpinned", action="store_const", const=True, default=None, help=HELP["allow_unpinned"])
     for name in ("max_cost_increase", "max_latency_increase", "max_token_increase"):
         option = "--llm-" + name.replace("_", "-")

@@ -60,8 +60,13 @@ class ReportItem(BaseModel):
     tags: list[str] = Field(default_factory=list)
     golden: str | None = None
     prompt: dict[str, str] | None = None
+    prompt_change: dict[str, str] | None = None
+    candidate_golden: str | None = None
     notes: list[str] = Field(default_factory=list)
     message: str = ""
+    error: str | None = None
+    output: str | None = None
+    baseline_output: str | None = None
 
 
 class ModelInfo(BaseModel):
@@ -82,6 +87,8 @@ class RunInfo(BaseModel):
     tolerance: float
     samples: int
     config_file: str | None = None
+    config_hash: str | None = None
+    rootdir: str | None = None
     exit_status: int | None = None
     governance: GovernanceInfo | None = None
 
