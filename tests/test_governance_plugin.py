@@ -244,7 +244,7 @@ def test_bad_clock_override_is_one_line(llm_project: LLMProject, monkeypatch: py
 
 
 def test_cost_lines_per_role_and_ratio(priced: LLMProject) -> None:
-    result = priced.run("--candidate-model=scripted/cand")
+    result = priced.run("--candidate-model=scripted/cand", "--llm-report-md=summary.md")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
         [
@@ -269,6 +269,9 @@ def test_cost_lines_per_role_and_ratio(priced: LLMProject) -> None:
     assert cost["comparison"]["latency_p50_ratio"] is None
     candidate = next(i for i in priced.report()["items"] if i["role"] == "candidate")
     assert (candidate["cost_usd"], candidate["baseline_cost_usd"]) == (pytest.approx(0.0034), pytest.approx(0.004))
+    markdown = (priced.path / "summary.md").read_text()
+    assert "| current | scripted/cur | 1,000 / 200 (goldens) | $0.004000 | – |" in markdown
+    assert "| candidate | scripted/cand | 1,000 / 300 | $0.003400 | 150 ms / 150 ms |" in markdown
 
 
 def test_unknown_price_is_unknown_with_a_hint_never_zero(llm_project: LLMProject) -> None:

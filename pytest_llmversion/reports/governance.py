@@ -177,3 +177,32 @@ def governance_lines(info: GovernanceInfo | None) -> list[str]:
     if info is None:
         return []
     return [f"models: {notice}" for notice in info.notices]
+
+
+def markdown_lines(info: GovernanceInfo | None, report: CostReport | None) -> list[str]:
+    """Model notices and the cost table, for the Markdown report (CI step summary, PR comment)."""
+    lines = [f"- {notice}" for notice in (info.notices if info else [])]
+    if lines:
+        lines.append("")
+    if report is None or not report.roles:
+        return lines
+    lines += ["| role | model | tokens in / out | cost | latency p50 / p95 |", "| --- | --- | ---: | ---: | ---: |"]
+    for role, cost in report.roles.items():
+        latency = f"{_ms(cost.latency_p50_ms)} / {_ms(cost.latency_p95_ms)}" if cost.latency_calls else "–"
+        source = " (goldens)" if cost.token_source == "golden" else ""
+        lines.append(
+            f"| {role} | {cost.model} | {cost.input_tokens:,} / {cost.output_tokens:,}{source} | "
+            f"{usd(cost.cost_usd)} | {latency} |"
+        )
+    comparison = report.comparison
+    if comparison is not None:
+        latency = (
+            f"latency p50 {pct(comparison.latency_p50_ratio)}"
+            if comparison.latency_p50_ratio is not None
+            else f"latency: {comparison.latency_note}"
+        )
+        lines += [
+            "",
+            f"Candidate/current: tokens {pct(comparison.token_ratio)}, cost {pct(comparison.cost_ratio)}, {latency}.",
+        ]
+    return [*lines, ""]
