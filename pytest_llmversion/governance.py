@@ -194,7 +194,10 @@ def _check_pinning(gov: Governance, role: str, ref: ModelRef, pin: PinStatus, re
         how = resolved.source("allow_unpinned")
         gov.notices.append(f"WARNING: {role} model {ref} is {what}, allowed by {how}; its goldens will not reproduce")
         return
-    fix = f'pin it: {key} = "{pin.resolves_to}"' if pin.resolves_to else "pin it to a dated snapshot"
+    if pin.resolves_to:
+        fix = f'pin it: {key} = "{pin.resolves_to}"' if role == "current" else f'list "{pin.resolves_to}" instead'
+    else:
+        fix = "pin it to a dated snapshot"
     raise GovernanceError(
         f"pytest-llmversion: {role} model {ref} ({resolved.source(key)}) is {what}, not a pinned snapshot: "
         f"goldens recorded from it would not reproduce; {fix} (or run with --llm-allow-unpinned)"

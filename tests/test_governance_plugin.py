@@ -79,18 +79,28 @@ def test_alias_current_model_stops_the_run_naming_the_pinned_snapshot(llm_projec
 
 
 @pytest.mark.parametrize(
-    ("fallback", "shown"),
+    ("fallback", "shown", "fix"),
     [
-        ("anthropic/claude-3-5-sonnet-latest", "an alias (today it resolves to anthropic/claude-3-5-sonnet-20241022)"),
-        ("gemini/gemini-1.5-pro-latest", "an alias (today it resolves to gemini/gemini-1.5-pro-002)"),
-        ("openai/chatgpt-4o-latest", "a rolling id, updated continuously"),
+        (
+            "anthropic/claude-3-5-sonnet-latest",
+            "an alias (today it resolves to anthropic/claude-3-5-sonnet-20241022)",
+            'list "anthropic/claude-3-5-sonnet-20241022" instead',
+        ),
+        (
+            "gemini/gemini-1.5-pro-latest",
+            "an alias (today it resolves to gemini/gemini-1.5-pro-002)",
+            'list "gemini/gemini-1.5-pro-002" instead',
+        ),
+        ("openai/chatgpt-4o-latest", "a rolling id, updated continuously", "pin it to a dated snapshot"),
     ],
 )
-def test_unpinned_fallback_stops_the_run(llm_project: LLMProject, fallback: str, shown: str) -> None:
+def test_unpinned_fallback_stops_the_run(llm_project: LLMProject, fallback: str, shown: str, fix: str) -> None:
     llm_project.write_config(fallback_models=[fallback])
     llm_project.test_file(ENTITY_TEST)
-    line = usage_error(llm_project.run())
-    assert f"fallback model {fallback} (pyproject.toml [tool.llmversion]) is {shown}, not a pinned snapshot" in line
+    assert usage_error(llm_project.run()) == (
+        f"ERROR: pytest-llmversion: fallback model {fallback} (pyproject.toml [tool.llmversion]) is {shown}, not a "
+        f"pinned snapshot: goldens recorded from it would not reproduce; {fix} (or run with --llm-allow-unpinned)"
+    )
 
 
 def test_an_id_the_catalogue_does_not_know_is_judged_by_the_naming_rules(llm_project: LLMProject) -> None:
