@@ -167,8 +167,8 @@ def gate_reasons(items: Iterable[ReportItem]) -> list[str]:
 
 def short_name(item: ReportItem | Mapping[str, Any]) -> str:
     """``test_name[case]`` without the module path and the role."""
-    test = item.test if isinstance(item, ReportItem) else item["test"]
-    case = item.case if isinstance(item, ReportItem) else item.get("case")
+    test = item["test"] if isinstance(item, Mapping) else item.test
+    case = item.get("case") if isinstance(item, Mapping) else item.case
     name = test.rsplit("::", 1)[-1]
     if case:
         name = f"{name[:-1]}-{case}]" if name.endswith("]") else f"{name}[{case}]"
