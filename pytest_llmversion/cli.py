@@ -33,10 +33,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     problems: list[str] = []
     if config.model is None:
         problems.append('no current model: set model = "provider/model-id" in [tool.llmversion]')
+    from pytest_llmversion import governance
+
+    catalog = None
+    try:
+        catalog = governance.load(resolved, root)
+    except governance.GovernanceError as exc:
+        problems.append(str(exc).removeprefix("pytest-llmversion: "))
     registry = PromptRegistry({})
     try:
         registry = PromptRegistry.load(config.prompts, root)
-        problems += registry.problems()
+        problems += registry.problems(known_model=_unknown_model(config, catalog))
         if registry.tasks:
             from pytest_llmversion.prompt_usage import scan_project
 
@@ -65,6 +72,30 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unknown_model(config: object, catalog: object) -> object:
+    """For the registry check: why a ``tuned_for`` model is unknown, or None when it is fine."""
+    from pytest_llmversion.catalog import Catalog
+    from pytest_llmversion.config import LLMConfig
+    from pytest_llmversion.modelref import BUILTIN_PROVIDERS, ModelRefError
+
+    assert isinstance(config, LLMConfig)
+
+    def problem(text: str) -> str | None:
+        if "/" not in text:
+            return None  # a bare model id matches any provider's model of that name
+        try:
+            ref = config.ref(text)
+        except ModelRefError as exc:
+            return str(exc)
+        if ref.provider == "scripted" or ref.provider not in BUILTIN_PROVIDERS:
+            return None  # test doubles and your own endpoints are not in any catalogue
+        if isinstance(catalog, Catalog) and catalog.get(ref) is None:
+            return "the catalogue does not know this model (a typo, or add it under [tool.llmversion.catalog])"
+        return None
+
+    return problem
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     """Make the candidate of the last run the current model; its answers become the goldens."""
     from pytest_llmversion.promotion import PromotionError, apply_promotion, plan_promotion
@@ -90,8 +121,10 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def _checklist(plan: object, backup: Path) -> str:
-    from pytest_llmversion.checklist import Facts, checklist, render
+    from pytest_llmversion import governance
+    from pytest_llmversion.checklist import Facts, catalogue_facts, checklist, render
     from pytest_llmversion.config import load_config
+    from pytest_llmversion.deprecation import today
     from pytest_llmversion.modelref import ModelRef
     from pytest_llmversion.promotion import PromotionPlan
     from pytest_llmversion.prompts import PromptRegistry
@@ -102,6 +135,7 @@ def _checklist(plan: object, backup: Path) -> str:
     new = ModelRef.parse(plan.new_model, resolved.config.known_providers())
     registry = PromptRegistry.load(resolved.config.prompts, plan.project)
     tuned = any(t in (str(new), new.model_id) for p in registry.all_prompts() for t in p.tuned_for)
+    pinned, alert = catalogue_facts(governance.load(resolved, plan.project), new, today())
     facts = Facts(
         report=plan.report,
         new_model=plan.new_model,
@@ -109,6 +143,8 @@ def _checklist(plan: object, backup: Path) -> str:
         rollout_percent=Rollout.from_table(resolved.extra_tables.get("rollout")).candidate_percent,
         registry_tuned=tuned,
         backup_kept=(backup / "manifest.json").is_file() and resolved.config.previous_model == plan.old_model,
+        pinned=pinned,
+        deprecation=alert,
     )
     return render(checklist(facts))
 

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
 import shutil
-import sys
 import textwrap
-import types
 from pathlib import Path
 from typing import Any
 
-# Import the C-backed libraries here, in the outer process: pytester's in-process runs drop modules
-# they imported, and a re-imported PyYAML no longer matches its C parser's node classes.
+# Import the plugin's lazily loaded modules (and the C-backed libraries they use) here, once, in the
+# outer process. pytester's in-process runs drop from sys.modules what they imported, but a package
+# keeps its submodule attributes: the next run would mix last run's pydantic classes with fresh ones,
+# and a re-imported PyYAML no longer matches its C parser. A new process never sees either.
 import pydantic  # noqa: F401
 import pytest
 import yaml  # noqa: F401
+
+import pytest_llmversion
+
+for _module in pkgutil.walk_packages(pytest_llmversion.__path__, "pytest_llmversion."):
+    if not _module.name.endswith("__main__"):
+        importlib.import_module(_module.name)
 
 pytest_plugins = ["pytester"]
 
@@ -91,10 +99,7 @@ class LLMProject:
         return path
 
     def run(self, *args: str) -> pytest.RunResult:
-        try:
-            return self.pytester.runpytest("-p", "no:cacheprovider", "-o", "console_output_style=classic", *args)
-        finally:
-            _forget_dropped_submodules()
+        return self.pytester.runpytest("-p", "no:cacheprovider", "-o", "console_output_style=classic", *args)
 
     def run_subprocess(self, *args: str) -> pytest.RunResult:
         return self.pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
@@ -111,26 +116,21 @@ class LLMProject:
         return self.path / "tests" / "__llm_goldens__" / relpath
 
 
-def _forget_dropped_submodules() -> None:
-    """pytester drops the modules a run imported from sys.modules, but ``pytest_llmversion.<name>`` attributes
-    stay on the package, and ``from pytest_llmversion import reporting`` would hand the next run last run's
-    module (whose pydantic classes no longer match the fresh ones). Forget them, as a new process would."""
-    package = sys.modules.get("pytest_llmversion")
-    for name, value in list(vars(package).items()) if package else ():
-        if isinstance(value, types.ModuleType) and f"pytest_llmversion.{name}" not in sys.modules:
-            delattr(package, name)
-
-
 @pytest.fixture
 def llm_project(pytester: pytest.Pytester) -> LLMProject:
     return LLMProject(pytester)
 
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "example_project"
+DEMO_TODAY = "2026-11-24"
 
 
 @pytest.fixture
-def example(pytester: pytest.Pytester) -> Path:
-    """A copy of example_project/ as pytester's working folder (its reports and caches stay out of the repo)."""
+def example(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of example_project/ as pytester's working folder (its reports and caches stay out of the repo).
+
+    The clock is pinned, as the demo pins it, so the synthetic retirement date stays 51 days away.
+    """
     shutil.copytree(EXAMPLE, pytester.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".llmversion"))
+    monkeypatch.setenv("LLMVERSION_TODAY", DEMO_TODAY)
     return pytester.path
