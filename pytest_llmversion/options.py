@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from pytest_llmversion.config import ResolvedConfig
     from pytest_llmversion.itemrun import Mode
+    from pytest_llmversion.recordings import RecordMode
     from pytest_llmversion.session import RunContext
 
 GROUP = "llmversion"
@@ -34,6 +36,11 @@ HELP = {
     ),
     "prune": "Delete golden files that no collected test uses (they are only listed otherwise).",
     "report": "Where to write the JSON report (default: <report_dir>/report.json, i.e. .llmversion/report.json).",
+    "record_mode": (
+        "Recordings of candidate calls in <report_dir>/recordings, as pytest-recording: none = replay only, "
+        "once = replay if recorded else call and record, new = replay and record what is missing, all = call and "
+        "re-record (default: none when CI is set, else once)."
+    ),
 }
 
 
@@ -70,6 +77,7 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption("--llm-prune-unused", action="store_true", default=False, help=HELP["prune"])
     group.addoption("--llm-report", metavar="PATH", default=None, help=HELP["report"])
+    group.addoption("--llm-record-mode", choices=("none", "once", "new", "all"), default=None, help=HELP["record_mode"])
 
 
 _OPTION_KEYS = {
@@ -77,6 +85,7 @@ _OPTION_KEYS = {
     "candidate_model": ("candidate_model", "--candidate-model"),
     "samples": ("llm_samples", "--llm-samples"),
     "tolerance": ("llm_tolerance", "--llm-tolerance"),
+    "record_mode": ("llm_record_mode", "--llm-record-mode"),
 }
 
 
@@ -119,8 +128,11 @@ def build_context(config: pytest.Config) -> RunContext:
     candidate = settings.ref(settings.candidate_model) if settings.candidate_model else None
     if candidate is not None and candidate == current:
         candidate = None  # the same model twice would only duplicate every item
+    record_mode, record_mode_source = _record_mode(resolved)
     return RunContext(
         resolved=resolved,
+        record_mode=record_mode,
+        record_mode_source=record_mode_source,
         rootpath=config.rootpath,
         mode=mode,
         current=current,
@@ -131,12 +143,24 @@ def build_context(config: pytest.Config) -> RunContext:
     )
 
 
+def _record_mode(resolved: ResolvedConfig) -> tuple[RecordMode, str]:
+    """The record mode and where it came from (option, variable, pyproject, or the CI-dependent default)."""
+    from pytest_llmversion.recordings import default_record_mode
+
+    if resolved.config.record_mode is not None:
+        return resolved.config.record_mode, resolved.source("record_mode")
+    mode = default_record_mode(os.environ)
+    return mode, "the default when CI is set" if mode == "none" else "the default"
+
+
 def header_lines(ctx: RunContext) -> list[str]:
     resolved = ctx.resolved
     parts = [f"current {ctx.current} ({resolved.source('model')})" if ctx.current else "current: not configured"]
     if ctx.candidate:
         parts.append(f"candidate {ctx.candidate} ({resolved.source('candidate_model')})")
     parts.append(f"mode {ctx.mode}")
+    if ctx.candidate:
+        parts.append(f"recordings {ctx.record_mode} ({ctx.record_mode_source})")
     if ctx.samples > 1:
         parts.append(f"samples {ctx.samples} ({resolved.source('samples')})")
     return ["llmversion: " + ", ".join(parts)]

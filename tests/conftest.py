@@ -14,7 +14,7 @@ import pydantic  # noqa: F401
 import pytest
 import yaml  # noqa: F401
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "emulated"]
 
 #: Environment that would leak into a run: model settings, CI detection, provider keys and endpoints.
 _SCRUB_PREFIXES = ("LLMVERSION_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "PYTEST_XDIST_")

@@ -90,6 +90,9 @@ class Summary(BaseModel):
     goldens_unchanged: int = 0
     unused_goldens: list[str] = Field(default_factory=list)
     pruned_goldens: list[str] = Field(default_factory=list)
+    recordings_written: list[str] = Field(default_factory=list)
+    served_model_warnings: list[str] = Field(default_factory=list)
+    provider_notices: list[str] = Field(default_factory=list)
 
 
 class Report(BaseModel):
