@@ -96,7 +96,8 @@ class RunContext:
             route=self.router,
             client_factory=lambda run: LLMClient(model, run.send, self.defaults(), self.registry),
             rel=self.rel,
-            recorder=self.recorder(plan, model) if plan.role == "candidate" else None,
+            # scripted models are local and deterministic: a recording of one would only hide edits to its file
+            recorder=self.recorder(plan, model) if plan.role == "candidate" and model.provider != "scripted" else None,
         )
 
     def recorder(self, plan: ItemPlan, model: ModelRef) -> ItemRecorder:

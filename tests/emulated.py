@@ -35,9 +35,15 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def emu(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    """The module's emulator, reset for this test, with canary keys in the environment."""
-    emulator.reset()
+def canary_keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Provider keys in the environment that no real provider knows."""
     for name, value in CANARY_KEYS.items():
         monkeypatch.setenv(name, value)
+    return CANARY_KEYS
+
+
+@pytest.fixture
+def emu(emulator: Emulator, canary_keys: dict[str, str]) -> Emulator:
+    """The module's emulator, reset for this test, with canary keys in the environment."""
+    emulator.reset()
     return emulator

@@ -162,7 +162,8 @@ def test_fault_schedules_pick_which_calls_fail(emu: Emulator) -> None:
             outcomes.append(429)
     assert outcomes == [200, 200, 429, 200, 200, 429]
 
-    emu.reset()
+    emu.clear_faults()
+    emu.clear_requests()
     emu.add_fault(Fault.http(503, probability=0.5))
     statuses = []
     for _ in range(40):
@@ -177,12 +178,14 @@ def test_connection_faults_and_slow_answers(emu: Emulator) -> None:
     emu.add_model("m", respond="ok")
     client = openai.OpenAI(api_key=KEY, base_url=emu.openai_base_url, max_retries=0, timeout=0.3)
     for fault in (Fault.reset(first=1), Fault.truncated(first=1), Fault.slow(600, first=1)):
-        emu.reset()
+        emu.clear_faults()
+        emu.clear_requests()
         emu.add_fault(fault)
         with pytest.raises(openai.APIConnectionError):
             chat(client, "m")
         assert chat(client, "m").choices[0].message.content == "ok"  # the schedule let the next call through
-    emu.reset()
+    emu.clear_faults()
+    emu.clear_requests()
     emu.add_fault(Fault.malformed(first=1))
     with pytest.raises(json.JSONDecodeError):
         chat(openai_client(emu), "m")

@@ -161,7 +161,10 @@ def unavailable(ref: str, exc: BaseException, timeout: float | None = None) -> U
     if "Timeout" in name or isinstance(exc, TimeoutError):
         after = f" after {timeout:g}s" if timeout is not None else ""
         return Unavailable(f"{ref}: timed out{after} ({name})", model=ref)
-    verb = "could not connect" if "Connect" in name or isinstance(exc, ConnectionRefusedError) else "connection failed"
+    text = str(exc)
+    refused = name == "ConnectError" or isinstance(exc, ConnectionRefusedError)
+    refused = refused or "refused" in text.lower() or "NewConnectionError" in text
+    verb = "could not connect" if refused else "connection failed"
     return Unavailable(f"{ref}: {verb}: {redact(str(exc)) or name} ({name})", model=ref)
 
 

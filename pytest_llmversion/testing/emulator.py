@@ -219,11 +219,13 @@ class Emulator:
             self._settings[name] = ModelSettings(served_as, latency_ms, system_fingerprint)
 
     def reset(self) -> None:
-        """Forget faults, received requests and sample counters (models stay defined)."""
+        """Back to a fresh start: no faults, no received requests, no models given in code."""
         self.faults.clear()
         self.clear_requests()
         with self._lock:
             self._samples.clear()
+            self._settings.clear()
+            self.scripts = ScriptedProvider(self.scripts.folder)
 
     def add_fault(self, fault: Fault) -> None:
         self.faults.add(fault)
