@@ -182,8 +182,7 @@ class ItemRecorder:
             return None
         calls = list(self._new)
         if self.mode == "new" and self._existing is not None:
-            calls = [c.model_dump(exclude_defaults=True) for c in self._existing.calls] + calls
-            calls = [_ordered_call(c) for c in calls]
+            calls = [_ordered_call(c.model_dump()) for c in self._existing.calls] + calls
         doc: dict[str, Any] = {"schema": SCHEMA, "test": self.test}
         if self.case is not None:
             doc["case"] = self.case

@@ -282,3 +282,12 @@ def test_llm_emulator_fixture_lets_users_test_their_own_sdk_code(llm_project: LL
         """
     )
     llm_project.run().assert_outcomes(passed=1)
+
+
+def test_fault_specs_from_the_command_line() -> None:
+    assert Fault.parse("status=429,every=3,retry_after=0.5,model=m") == Fault.http(
+        429, every=3, retry_after=0.5, model="m"
+    )
+    assert Fault.parse("kind=slow,delay_ms=300,probability=0.1") == Fault.slow(300, probability=0.1)
+    with pytest.raises(ValueError, match="unknown field 'evry'"):
+        Fault.parse("kind=reset,evry=2")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 
 import pytest
 from conftest import ENTITY_TEST, M1, LLMProject
@@ -160,3 +161,17 @@ def test_a_deprecated_model_under_w_error_is_a_notice_not_a_crash(llm_project: L
         ["notice: anthropic/claude-sonnet-4-5: The model 'claude-sonnet-4-5' is deprecated and will reach end-of-life*"]
     )
     assert llm_project.report()["summary"]["provider_notices"]
+
+
+def test_no_sdk_is_imported_until_a_test_uses_its_provider(llm_project: LLMProject) -> None:
+    llm_project.test_file(ENTITY_TEST)
+    script = (
+        "import sys, pytest\n"
+        "pytest.main(['--help'])\n"
+        "pytest.main(['-q', '--llm-record'])\n"
+        "sdks = sorted({m.split('.')[0] for m in sys.modules} & {'openai', 'anthropic', 'httpx2'})\n"
+        "print('SDKS', sdks, 'google.genai' in sys.modules, 'google.generativeai' in sys.modules)\n"
+    )
+    result = llm_project.pytester.run(sys.executable, "-c", script)
+    result.stdout.fnmatch_lines(["SDKS [] False False"])
+    assert llm_project.verdicts() == {CURRENT: "RECORDED"}

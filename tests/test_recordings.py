@@ -111,6 +111,7 @@ def test_new_adds_missing_samples_all_calls_again_once_refuses(project: LLMProje
     assert len(emu.requests()) == 2  # only sample 1 was called
     calls = yaml.safe_load((project.path / RECORDING).read_text())["calls"]
     assert [c["sample"] for c in calls] == [0, 1]
+    assert all(c["usage"]["input_tokens"] > 0 for c in calls)  # the kept call is whole
 
     assert candidate_run(project, "--llm-samples=2", "--llm-record-mode=all")[1] == "UNCHANGED"
     assert len(emu.requests()) == 4

@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,9 @@ class ReceivedRequest:
     status: int
     fault: str | None = None
     stream: bool = False
+    #: ``time.monotonic()`` when the request arrived, and when its answer (or error) started going out.
+    received_at: float = 0.0
+    answered_at: float = 0.0
 
     @property
     def api_key(self) -> str | None:
@@ -95,6 +98,7 @@ class _Call:
     fault: str | None = None
     stream: bool = False
     logged: bool = False
+    received_at: float = field(default_factory=time.monotonic)
 
 
 class Emulator:
@@ -276,6 +280,8 @@ class Emulator:
             call.status,
             call.fault,
             call.stream,
+            call.received_at,
+            time.monotonic(),
         )
         with self._lock:
             self._received.append(received)
