@@ -248,3 +248,10 @@ def test_retry_after_headers_in_milliseconds_seconds_or_a_date() -> None:
     assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"}, now=1445412480.0) == 10.0
     assert retry_after_seconds({"retry-after": "soon"}) is None
     assert retry_after_seconds({}) is None
+
+
+def test_gemini_api_version_comes_from_the_provider_table(emu: Emulator) -> None:
+    emu.add_model("gemini-2.5-flash", respond="ok")
+    settings = ProviderSettings(base_url=emu.url, api_version="v1")
+    assert gemini_adapter.build("gemini", settings, CONFIG).complete(REQUEST, "gemini-2.5-flash").text == "ok"
+    assert emu.requests()[-1].path == "/v1/models/gemini-2.5-flash:generateContent"
