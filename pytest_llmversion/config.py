@@ -60,6 +60,9 @@ class LLMConfig(BaseModel):
     scripted_models: str = Field("scripted_models", description="folder of scripted/<name>.yaml files")
     report_dir: str = ".llmversion"
     openai_api: Literal["chat", "responses"] = "chat"
+    record_mode: Literal["none", "once", "new", "all"] | None = Field(
+        None, description="recordings of candidate calls; default none when CI is set, else once"
+    )
     timeout: float = Field(60.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
     retry_base_delay: float = Field(0.5, ge=0)

@@ -21,6 +21,7 @@ from pytest_llmversion.goldens import GoldenError, GoldenFile, GoldenKey, golden
 from pytest_llmversion.marker import MarkerSpec
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request
+from pytest_llmversion.recordings import ItemRecorder
 from pytest_llmversion.samples import Exchange, SampleResult
 from pytest_llmversion.verdicts import (
     ItemOutcome,
@@ -83,6 +84,7 @@ class ItemRun:
         client_factory: Callable[[ItemRun], LLMClient],
         rel: Callable[[Any], str],
         golden_cache: Path | None = None,
+        recorder: ItemRecorder | None = None,
     ) -> None:
         self.plan = plan
         self.nodeid = nodeid
@@ -95,6 +97,8 @@ class ItemRun:
         self._route = route
         self.golden_rel = rel(plan.key.path)
         self.golden_cache = golden_cache
+        self._rel = rel
+        self.recorder = recorder
         self.phases: dict[str, list[SampleResult]] = {}
         self._phase = ""
         self._replaying = False
@@ -121,7 +125,7 @@ class ItemRun:
             if self._replaying:
                 completion = self._replay(request, sample.index, call_index)
             else:
-                completion = self._route(self.client.model).complete(request, sample_index=sample.index)
+                completion = self._call_live(request, sample.index)
         except (ReplayProblem, ProviderError) as exc:
             sample.exchanges.append(Exchange(request, None, str(exc)))
             if isinstance(exc, ReplayProblem):
@@ -129,6 +133,14 @@ class ItemRun:
             raise
         sample.exchanges.append(Exchange(request, completion))
         return completion
+
+    def _call_live(self, request: Request, sample_index: int) -> Completion:
+        """Through the router; a candidate item's recorder may answer from its recording instead."""
+        route = self._route(self.client.model)
+        if self.recorder is None or self._phase != "candidate":
+            completion: Completion = route.complete(request, sample_index=sample_index)
+            return completion
+        return self.recorder.complete(route, request, sample_index)
 
     def _replay(self, request: Request, sample_index: int, call_index: int) -> Completion:
         golden_path = self.golden_rel
@@ -381,6 +393,32 @@ class ItemRun:
             data["rerecord"] = self.current_nodeid
         if self.prompt_change is not None:
             data["prompt_change"] = self.prompt_change
+        data |= self._provider_data(completions)
+        return data
+
+    def _provider_data(self, completions: list[Completion]) -> dict[str, Any]:
+        """What the providers said besides the answers: SDK notices, a served model other than the one asked
+        for (alias drift), and the recording to write at session end."""
+        data: dict[str, Any] = {}
+        notices = sorted({notice for c in completions for notice in c.notices})
+        if notices:
+            data["provider_notices"] = notices
+        served = sorted(
+            {
+                c.model_served
+                for c in completions
+                if c.source != "golden" and c.fallback_from is None and c.model_served != self.model.model_id
+            }
+        )
+        if served:
+            data["served_instead"] = served
+        if self.recorder is not None:
+            data["recording"] = self.recorder.shown
+            if self.recorder.replayed:
+                data["replayed_from_recording"] = self.recorder.replayed
+            document = self.recorder.document()
+            if document is not None:
+                data["recording_doc"] = document
         return data
 
 

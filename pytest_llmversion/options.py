@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from pytest_llmversion.config import ResolvedConfig
     from pytest_llmversion.governance import Governance
     from pytest_llmversion.itemrun import Mode
+    from pytest_llmversion.recordings import RecordMode
     from pytest_llmversion.session import RunContext
 
 GROUP = "llmversion"
@@ -49,6 +51,11 @@ HELP = {
     "budget_usd": (
         "Refuse to start when this run's live calls, estimated from the goldens' token counts and the catalogue's "
         "prices, would cost more than USD."
+    ),
+    "record_mode": (
+        "Recordings of candidate calls in <report_dir>/recordings, as pytest-recording: none = replay only, "
+        "once = replay if recorded else call and record, new = replay and record what is missing, all = call and "
+        "re-record (default: none when CI is set, else once)."
     ),
 }
 
@@ -113,6 +120,7 @@ def add_options(parser: pytest.Parser) -> None:
         option = "--llm-" + name.replace("_", "-")
         group.addoption(option, type=_percent, default=None, metavar="PCT", help=HELP[name])
     group.addoption("--llm-budget-usd", type=_usd, default=None, metavar="USD", help=HELP["budget_usd"])
+    group.addoption("--llm-record-mode", choices=("none", "once", "new", "all"), default=None, help=HELP["record_mode"])
 
 
 _OPTION_KEYS = {
@@ -125,6 +133,7 @@ _OPTION_KEYS = {
     "max_latency_increase": ("llm_max_latency_increase", "--llm-max-latency-increase"),
     "max_token_increase": ("llm_max_token_increase", "--llm-max-token-increase"),
     "budget_usd": ("llm_budget_usd", "--llm-budget-usd"),
+    "record_mode": ("llm_record_mode", "--llm-record-mode"),
 }
 
 
@@ -134,7 +143,7 @@ def project_uses_plugin(config: pytest.Config) -> bool:
         return True
     if config.getoption("llm_record") or config.getoption("llm_live"):
         return True
-    if any(name.startswith("LLMVERSION_") for name in os.environ):
+    if any(name.startswith("LLMVERSION_") and name != "LLMVERSION_TODAY" for name in os.environ):
         return True
     path = pyproject_of(config)
     return path is not None and "[tool.llmversion" in path.read_text(encoding="utf-8", errors="replace")
@@ -167,8 +176,11 @@ def build_context(config: pytest.Config) -> RunContext:
     candidate = settings.ref(settings.candidate_model) if settings.candidate_model else None
     if candidate is not None and candidate == current:
         candidate = None  # the same model twice would only duplicate every item
+    record_mode, record_mode_source = _record_mode(resolved)
     ctx = RunContext(
         resolved=resolved,
+        record_mode=record_mode,
+        record_mode_source=record_mode_source,
         rootpath=config.rootpath,
         mode=mode,
         current=current,
@@ -196,12 +208,24 @@ def start_governance(config: pytest.Config, ctx: RunContext) -> Governance:
         raise pytest.UsageError(str(exc)) from None
 
 
+def _record_mode(resolved: ResolvedConfig) -> tuple[RecordMode, str]:
+    """The record mode and where it came from (option, variable, pyproject, or the CI-dependent default)."""
+    from pytest_llmversion.recordings import default_record_mode
+
+    if resolved.config.record_mode is not None:
+        return resolved.config.record_mode, resolved.source("record_mode")
+    mode = default_record_mode(os.environ)
+    return mode, "the default when CI is set" if mode == "none" else "the default"
+
+
 def header_lines(ctx: RunContext) -> list[str]:
     resolved = ctx.resolved
     parts = [f"current {ctx.current} ({resolved.source('model')})" if ctx.current else "current: not configured"]
     if ctx.candidate:
         parts.append(f"candidate {ctx.candidate} ({resolved.source('candidate_model')})")
     parts.append(f"mode {ctx.mode}")
+    if ctx.candidate:
+        parts.append(f"recordings {ctx.record_mode} ({ctx.record_mode_source})")
     if ctx.samples > 1:
         parts.append(f"samples {ctx.samples} ({resolved.source('samples')})")
     notices = ctx.governance.notices if ctx.governance is not None else []

@@ -8,7 +8,7 @@ tests never pays for pydantic, YAML or a provider SDK.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from pytest_llmversion.modelref import ModelRef
     from pytest_llmversion.reports.model import Report
     from pytest_llmversion.session import Results, RunContext
+    from pytest_llmversion.testing import Emulator
 
 
 class LLMVersionState:
@@ -263,3 +264,15 @@ class GoldenChecker:
 def llm_golden(_llm_item: ItemRun) -> GoldenChecker:
     """Checks outputs against this test's golden baseline."""
     return GoldenChecker(_llm_item)
+
+
+@pytest.fixture
+def llm_emulator(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """A loopback emulator of the OpenAI, Anthropic and Gemini APIs for this test (stopped after it), answering
+    from the project's scripted models; point an SDK at ``llm_emulator.openai_base_url`` or ``.url``."""
+    from pytest_llmversion.testing.fixture import running_emulator
+
+    state = request.config.stash[STATE]
+    models = state.context().base / state.context().config.scripted_models if state.loaded else None
+    with running_emulator(models, monkeypatch) as emulator:
+        yield emulator

@@ -25,7 +25,9 @@ from pytest_llmversion.itemrun import ItemPlan, ItemRun, Mode
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts import PromptRegistry
 from pytest_llmversion.providers import ProviderFactory, Router
+from pytest_llmversion.recordings import ItemRecorder, RecordMode, recording_path, write_recordings
 from pytest_llmversion.reports.model import ModelInfo, Report, ReportItem, RunInfo, build_summary
+from pytest_llmversion.reports.provider_notes import provider_notices, served_model_warnings
 
 
 @dataclass
@@ -42,6 +44,8 @@ class RunContext:
     candidate_prompt: Literal["current", "own"] = "current"
     #: Catalogue, pinning, deprecations and budgets; set on the controller at start-up.
     governance: Governance | None = None
+    record_mode: RecordMode = "none"
+    record_mode_source: str = "default"
     _factory: ProviderFactory | None = None
     _routers: dict[ModelRef, Router] = field(default_factory=dict)
     _registry: PromptRegistry | None = None
@@ -100,7 +104,16 @@ class RunContext:
             client_factory=lambda run: LLMClient(model, run.send, self.defaults(), self.registry),
             rel=self.rel,
             golden_cache=self.base / self.config.report_dir / "cache" / "goldens",
+            # scripted models are local and deterministic: a recording of one would only hide edits to its file
+            recorder=self.recorder(plan, model) if plan.role == "candidate" and model.provider != "scripted" else None,
         )
+
+    def recorder(self, plan: ItemPlan, model: ModelRef) -> ItemRecorder:
+        root = self.base / self.config.report_dir / "recordings"
+        path = recording_path(root, self.base, model, plan.key)
+        case = plan.case.id if plan.case else None
+        source = self.record_mode_source
+        return ItemRecorder(path, self.rel(path), self.record_mode, model, plan.key.test_nodeid, case, source)
 
 
 def golden_key(
@@ -227,10 +240,12 @@ def finish_run(
     """Controller, session end: write recorded goldens, find unused ones, build the report."""
     write_candidate_goldens(results.items, ctx)
     items = [
-        ReportItem.model_validate(_without(item, "golden_doc", "candidate_doc", "rerecord")) for item in results.items
+        ReportItem.model_validate(_without(item, "golden_doc", "candidate_doc", "rerecord", "recording_doc"))
+        for item in results.items
     ]
     items.sort(key=lambda i: (i.role != "candidate", i.nodeid))
     writes = write_recorded_goldens(results.items, ctx.rootpath)
+    recordings = write_recordings(results.items, ctx.rootpath)
     unused = unused_goldens(results.collected)
     removed = prune(unused) if prune_unused else []
     cost, budget_reasons = finish_governance(ctx.governance, items) if ctx.governance else (None, [])
@@ -242,6 +257,9 @@ def finish_run(
         goldens_unchanged=len(writes.unchanged),
         unused_goldens=[ctx.rel(p) for p in unused],
         pruned_goldens=[ctx.rel(p) for p in removed],
+        recordings_written=recordings,
+        served_model_warnings=served_model_warnings(items),
+        provider_notices=provider_notices(items),
     )
     resolved = ctx.resolved
     run = RunInfo(

@@ -25,7 +25,10 @@ for _module in pkgutil.walk_packages(pytest_llmversion.__path__, "pytest_llmvers
     if not _module.name.endswith("__main__"):
         importlib.import_module(_module.name)
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "emulated"]
+
+#: The date every test runs on, unless it sets its own (the demo uses it too).
+DEMO_TODAY = "2026-11-24"
 
 #: Environment that would leak into a run: model settings, CI detection, provider keys and endpoints.
 _SCRUB_PREFIXES = ("LLMVERSION_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "PYTEST_XDIST_")
@@ -39,6 +42,8 @@ def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith(_SCRUB_PREFIXES) or name in _SCRUB_NAMES:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # the catalogue's retirement dates must not make a test rot as the calendar moves
+    monkeypatch.setenv("LLMVERSION_TODAY", DEMO_TODAY)
 
 
 M1 = """\
@@ -122,7 +127,6 @@ def llm_project(pytester: pytest.Pytester) -> LLMProject:
 
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "example_project"
-DEMO_TODAY = "2026-11-24"
 
 
 @pytest.fixture

@@ -207,8 +207,24 @@ class ScriptedProvider:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._scripts: dict[str, tuple[ScriptFile, list[Rule]]] = {}
+        self._defined: dict[str, Mapping[str, Any]] = {}
         self._counters: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
+
+    def define(self, name: str, script: Mapping[str, Any]) -> None:
+        """Add (or replace) a model from a mapping shaped like a scripted YAML file, e.g. for the emulator."""
+        with self._lock:
+            self._defined[name] = dict(script)
+            self._scripts.clear()  # a model that extends this one must see the new rules
+        try:
+            self.script(name)  # validate now, so a bad rule fails where it was given
+        except ScriptError:
+            with self._lock:
+                del self._defined[name]
+            raise
+
+    def has(self, name: str) -> bool:
+        return name in self._defined or (self.folder / f"{name}.yaml").is_file()
 
     def script(self, name: str) -> tuple[ScriptFile, list[Rule]]:
         if name not in self._scripts:
@@ -219,16 +235,20 @@ class ScriptedProvider:
         path = self.folder / f"{name}.yaml"
         if name in chain:
             raise ScriptError(f"{path}: 'extends' loops back to {name!r} ({' -> '.join((*chain, name))})")
-        if not path.is_file():
+        if name in self._defined:
+            raw: Any = self._defined[name]
+            path = Path(f"<scripted model {name!r} given in code>")
+        elif not path.is_file():
             known = sorted(p.stem for p in self.folder.glob("*.yaml")) if self.folder.is_dir() else []
             raise ScriptError(
                 f"scripted model {name!r} has no file {path}"
                 + (f" (scripted models here: {', '.join(known)})" if known else "")
             )
-        try:
-            raw = load_yaml_file(path)
-        except YamlFileError as exc:
-            raise ScriptError(str(exc)) from None
+        else:
+            try:
+                raw = load_yaml_file(path)
+            except YamlFileError as exc:
+                raise ScriptError(str(exc)) from None
         try:
             script = ScriptFile.model_validate(raw if raw is not None else {})
         except ValidationError as exc:

@@ -107,6 +107,9 @@ class Summary(BaseModel):
     unused_goldens: list[str] = Field(default_factory=list)
     pruned_goldens: list[str] = Field(default_factory=list)
     cost: CostReport | None = None
+    recordings_written: list[str] = Field(default_factory=list)
+    served_model_warnings: list[str] = Field(default_factory=list)
+    provider_notices: list[str] = Field(default_factory=list)
 
 
 class Report(BaseModel):
