@@ -45,13 +45,20 @@ class PromotionPlan:
     forced: list[str] = field(default_factory=list)
 
 
-def plan_promotion(project: Path, report_path: Path | None = None, *, force: bool = False) -> PromotionPlan:
+def _project_config(project: Path) -> ResolvedConfig:
+    """The project's config as written in pyproject.toml (the environment must not change a promotion)."""
     try:
         resolved = load_config(project, environ={})
     except ConfigError as exc:
         raise PromotionError(str(exc)) from None
     if resolved.pyproject is None:
         raise PromotionError(f"no pyproject.toml at or above {project}")
+    return resolved
+
+
+def plan_promotion(project: Path, report_path: Path | None = None, *, force: bool = False) -> PromotionPlan:
+    resolved = _project_config(project)
+    assert resolved.pyproject is not None
     config = resolved.config
     project = resolved.pyproject.parent
     report_path = report_path or project / config.report_dir / "report.json"
@@ -212,12 +219,8 @@ def _promoted_pyproject(plan: PromotionPlan, now: datetime) -> str:
 
 def rollback(project: Path) -> dict[str, Any]:
     """Restore the files of the latest promotion byte for byte; returns its manifest."""
-    try:
-        resolved = load_config(project, environ={})
-    except ConfigError as exc:
-        raise PromotionError(str(exc)) from None
-    if resolved.pyproject is None:
-        raise PromotionError(f"no pyproject.toml at or above {project}")
+    resolved = _project_config(project)
+    assert resolved.pyproject is not None
     config_dir = resolved.pyproject.parent
     folder = config_dir / resolved.config.report_dir / "rollback"
     backups = sorted(p for p in folder.glob("*") if (p / "manifest.json").is_file()) if folder.is_dir() else []
