@@ -39,7 +39,7 @@ def item_params(ctx: RunContext, definition: pytest.Function, marker: pytest.Mar
     except MarkerError as exc:
         raise pytest.Collector.CollectError(str(exc)) from None
     if ctx.current is None:
-        raise pytest.UsageError(
+        raise pytest.Collector.CollectError(
             f"pytest-llmversion: {nodeid} is marked {marker.name} but no current model is configured; set model "
             "in [tool.llmversion] of pyproject.toml, LLMVERSION_MODEL, or --current-model=provider/model-id"
         )

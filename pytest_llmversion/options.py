@@ -136,6 +136,8 @@ def header_lines(ctx: RunContext) -> list[str]:
     parts = [f"current {ctx.current} ({resolved.source('model')})" if ctx.current else "current: not configured"]
     if ctx.candidate:
         parts.append(f"candidate {ctx.candidate} ({resolved.source('candidate_model')})")
+    elif resolved.config.candidate_model and ctx.current:
+        parts.append(f"candidate {ctx.current} is the current model, so no [candidate] items")
     parts.append(f"mode {ctx.mode}")
     if ctx.samples > 1:
         parts.append(f"samples {ctx.samples} ({resolved.source('samples')})")
