@@ -51,7 +51,7 @@ def load_cases(path: Path) -> list[Case]:
     if not isinstance(raw, list) or not raw:
         raise CasesFileError(f"{path}: expected a non-empty list of cases, each with 'id' and 'input'")
     cases: list[Case] = []
-    lines = item_lines(text) if path.suffix != ".json" else []
+    lines = json_item_lines(text) if path.suffix == ".json" else item_lines(text)
     first_seen: dict[str, str] = {}
     for index, item in enumerate(raw):
         where = f"{path}:{lines[index]}" if index < len(lines) else str(path)
@@ -79,3 +79,30 @@ def load_cases(path: Path) -> list[Case]:
         extra = {k: v for k, v in item.items() if k not in _KNOWN_KEYS}
         cases.append(Case(case_id, item["input"], item.get("expected"), tuple(tags), extra))
     return cases
+
+
+def json_item_lines(text: str) -> list[int]:
+    """The 1-based line where each item of a top-level JSON array starts (empty if it is not one)."""
+    decoder = json.JSONDecoder()
+
+    def skip_space(index: int) -> int:
+        while index < len(text) and text[index] in " \t\r\n":
+            index += 1
+        return index
+
+    index = skip_space(0)
+    if not text.startswith("[", index):
+        return []
+    lines: list[int] = []
+    index = skip_space(index + 1)
+    while index < len(text) and text[index] != "]":
+        lines.append(text.count("\n", 0, index) + 1)
+        try:
+            _, index = decoder.raw_decode(text, index)
+        except json.JSONDecodeError:
+            break
+        index = skip_space(index)
+        if not text.startswith(",", index):
+            break
+        index = skip_space(index + 1)
+    return lines
