@@ -66,12 +66,14 @@ def golden_key_for(ctx: RunContext, item: pytest.Item, param: ItemParam) -> Gold
 
 
 def note_collected(ctx: RunContext, collected: Collected, item: pytest.Item, param: ItemParam) -> None:
-    """Remember the golden this item uses; a module narrowed by ``file.py::test`` args is partial."""
+    """Remember the golden this item uses; a module narrowed by ``file.py::test`` args or ``--lf`` is partial."""
     if param.role != "current":
         return
     key = golden_key_for(ctx, item, param)
     narrowed = _narrowed_files(tuple(item.config.args), item.config.invocation_params.dir)
-    collected.add(key.folder, key.path, partial=item.path in narrowed)
+    # --lf drops passing tests while modules are collected, before this hook sees them
+    last_failed_only = bool(item.config.getoption("lf", False))
+    collected.add(key.folder, key.path, partial=last_failed_only or item.path in narrowed)
 
 
 @cache
