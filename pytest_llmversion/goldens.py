@@ -101,7 +101,8 @@ class GoldenFile(BaseModel):
             if self.fingerprint is None or sample.output is None:
                 raise IndexError(call_index)
             fingerprint = sample.fingerprint or self.fingerprint
-            completion = _completion(self.model, sample.output, sample.usage, sample.finish_reason, sample.model_served)
+            usage = _first_call_usage(sample)
+            completion = _completion(self.model, sample.output, usage, sample.finish_reason, sample.model_served)
             return fingerprint, self.request, completion
         call = sample.calls[call_index - 1]
         completion = _completion(self.model, call.output, call.usage, call.finish_reason, call.model_served)
@@ -113,6 +114,16 @@ class GoldenFile(BaseModel):
 
     def check_results(self, sample_index: int) -> list[CheckResult]:
         return [CheckResult.from_dict(c) for c in self.samples[sample_index].checks]
+
+
+def _first_call_usage(sample: GoldenSample) -> dict[str, int]:
+    """A sample's ``usage`` is the total of all its calls (what reviewers want to see); the first call's
+    own usage is that total minus the calls listed after it."""
+    usage = dict(sample.usage)
+    for call in sample.calls:
+        for key, value in call.usage.items():
+            usage[key] = max(0, usage.get(key, 0) - value)
+    return usage
 
 
 def _completion(model: str, text: str, usage: Mapping[str, int], finish: str, served: str | None) -> Completion:
