@@ -31,6 +31,10 @@ class GoldenError(ValueError):
     """A golden that cannot be used; the message names the file and what is wrong."""
 
 
+class GoldenTooNew(GoldenError):
+    """A golden written by a newer plugin: upgrading fixes it, re-recording would lose it."""
+
+
 def safe_name(name: str, limit: int = 100) -> str:
     """A file-system-safe name; long names keep a hash suffix so they stay unique."""
     cleaned = _UNSAFE.sub("-", name).strip("-.") or "_"
@@ -150,13 +154,13 @@ def load_golden(path: Path) -> GoldenFile | None:
         raise GoldenError(f"{path}: not a pytest-llmversion golden (expected a mapping with schema, test, samples)")
     schema = raw.get("schema")
     if isinstance(schema, int) and schema > SCHEMA:
-        raise GoldenError(f"{path}: written by a newer pytest-llmversion (schema {schema}); upgrade the plugin")
+        raise GoldenTooNew(f"{path}: written by a newer pytest-llmversion (schema {schema}); upgrade the plugin")
     try:
         return GoldenFile.model_validate(raw)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        raise GoldenError(f"{path}: {where}: {error['msg']} (re-record it with --llm-record)") from None
+        raise GoldenError(f"{path}: {where}: {error['msg']}") from None
 
 
 # -- writing ---------------------------------------------------------------------------------------

@@ -16,7 +16,14 @@ from typing import Any, Literal
 from pytest_llmversion.cases import Case
 from pytest_llmversion.checks import Check
 from pytest_llmversion.client import LLMClient
-from pytest_llmversion.goldens import GoldenError, GoldenFile, GoldenKey, golden_document, load_golden
+from pytest_llmversion.goldens import (
+    GoldenError,
+    GoldenFile,
+    GoldenKey,
+    GoldenTooNew,
+    golden_document,
+    load_golden,
+)
 from pytest_llmversion.marker import MarkerSpec
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request
@@ -177,10 +184,17 @@ class ItemRun:
     # -- running the body --------------------------------------------------------------------------
 
     def load_golden(self) -> None:
+        path = self.plan.key.path
         try:
-            self.golden = load_golden(self.plan.key.path)
+            self.golden = load_golden(path)
         except GoldenError as exc:
-            self.golden_error = str(exc)
+            problem = str(exc).replace(str(path), self._rel(path), 1)
+            fix = (
+                ""
+                if isinstance(exc, GoldenTooNew)
+                else f'; fix it, or re-record: pytest --llm-record "{self.current_nodeid}"'
+            )
+            self.golden_error = problem + fix
 
     def run(self, body: Callable[[], None], caught: tuple[type[BaseException], ...]) -> ItemOutcome:
         role, mode = self.plan.role, self.mode
