@@ -467,7 +467,9 @@ class _Custom(Check):
         if isinstance(outcome, bool):
             return self.ok(detail) if outcome else self.fail(detail or "returned False")
         score = float(outcome)
-        return self.ok(detail, score) if score >= self.threshold else self.fail(detail, score)
+        if score >= self.threshold:
+            return self.ok(detail, score)
+        return self.fail(detail or f"scored {score:.2f} (threshold {self.threshold:g})", score)
 
 
 def custom(
