@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import entry_points, metadata
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,13 @@ def test_the_plugin_is_activated_by_its_pytest11_entry_point_and_ships_py_typed(
     plugins = {ep.name: ep.value for ep in entry_points(group="pytest11")}
     assert plugins["llmversion"] == "pytest_llmversion.plugin"
     assert (Path(pytest_llmversion.__file__).parent / "py.typed").is_file()
+
+
+def test_the_distribution_declares_its_dependencies_and_provider_extras() -> None:
+    meta = metadata("pytest-llmversion")
+    requires = {re.split(r"[<>=;\[ ]", r, maxsplit=1)[0].lower() for r in meta.get_all("Requires-Dist") or []}
+    assert {"pytest", "pydantic", "jsonschema", "deepdiff", "pyyaml"} <= requires
+    assert {"openai", "anthropic", "gemini", "all"} <= set(meta.get_all("Provides-Extra") or [])
 
 
 def test_check_says_ok_and_shows_the_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

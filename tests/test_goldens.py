@@ -160,6 +160,24 @@ def test_a_golden_has_a_fixed_key_order_literal_blocks_and_a_schema_version(llm_
     assert llm_project.verdicts() == {"tests/test_llm.py::test_summary[current]": "MATCH"}
 
 
+def test_goldens_are_written_at_session_end_and_keep_the_parsed_json_with_sorted_keys(llm_project: LLMProject) -> None:
+    llm_project.test_file(
+        ENTITY_TEST
+        + """
+@pytest.mark.llm_regression
+def test_runs_second(llm):
+    from pathlib import Path
+    assert not (Path(__file__).parent / "__llm_goldens__").exists(), "no golden is written while tests run"
+    llm.complete("hello")
+"""
+    )
+    llm_project.run("--llm-record").assert_outcomes(passed=2)
+    golden = llm_project.golden("test_llm/test_extracts_city.yaml").read_text()
+    assert "  parsed:\n    city: London\n    name: Ada Lovelace\n" in golden
+    assert golden.endswith("""  output: '{"name": "Ada Lovelace", "city": "London"}'\n""")
+    assert llm_project.golden("test_llm/test_runs_second.yaml").is_file()
+
+
 def test_re_recording_the_same_output_leaves_every_file_untouched(llm_project: LLMProject) -> None:
     llm_project.model(
         "m1",
@@ -449,3 +467,23 @@ def test_a_narrowed_run_never_takes_the_goldens_of_deselected_tests_for_unused(
     assert set(with_unused.report()["summary"]["unused_goldens"]) <= set(UNUSED)
     for test in ("test_renamed", "test_check_fails", "test_assert_fails"):
         assert with_unused.golden(f"test_llm/{test}.yaml").is_file()
+
+
+def test_the_golden_of_a_removed_case_is_unused(llm_project: LLMProject) -> None:
+    llm_project.write("tests/cases/people.yaml", "- id: ada\n  input: Ada\n- id: alan\n  input: Alan\n")
+    llm_project.test_file(
+        """\
+        import pytest
+
+        @pytest.mark.llm_regression(cases="cases/people.yaml")
+        def test_people(llm, llm_case):
+            llm.complete(llm_case.input)
+        """
+    )
+    llm_project.run("--llm-record").assert_outcomes(passed=2)
+    llm_project.write("tests/cases/people.yaml", "- id: ada\n  input: Ada\n")
+    result = llm_project.run("--llm-prune-unused")
+    result.stdout.fnmatch_lines(
+        ["1 golden(s) removed, no collected test uses them:", "  tests/__llm_goldens__/test_llm/test_people/alan.yaml"]
+    )
+    assert sorted(p.name for p in llm_project.golden("test_llm/test_people").iterdir()) == ["ada.yaml"]

@@ -211,3 +211,12 @@ def test_without_llm_tests_there_is_no_report(llm_project: LLMProject) -> None:
     result.assert_outcomes(passed=1)
     assert "= llmversion =" not in result.stdout.str()
     assert not (llm_project.path / ".llmversion").exists()
+
+
+def test_collect_only_keeps_the_last_report(project: LLMProject) -> None:
+    project.run("--candidate-model=scripted/m2")
+    before = (project.path / ".llmversion" / "report.json").read_bytes()
+    result = project.run("--co", "--candidate-model=scripted/m2", "--llm-prune-unused")
+    result.stdout.fnmatch_lines(["*8 tests collected*"])
+    assert "= llmversion =" not in result.stdout.str()
+    assert (project.path / ".llmversion" / "report.json").read_bytes() == before
