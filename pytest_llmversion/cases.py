@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,17 @@ def load_cases(path: Path) -> list[Case]:
     if not isinstance(raw, list) or not raw:
         raise CasesFileError(f"{path}: expected a non-empty list of cases, each with 'id' and 'input'")
     cases: list[Case] = []
-    lines = json_item_lines(text) if path.suffix == ".json" else item_lines(text)
-    first_seen: dict[str, str] = {}
+    first_seen: dict[str, int] = {}
+    lines: list[int] = []
+
+    def at(index: int) -> str:
+        # line numbers need a second parse, so they are computed only for an error message
+        if not lines:
+            lines.extend(json_item_lines(text) if path.suffix == ".json" else item_lines(text))
+        return f"{path}:{lines[index]}" if index < len(lines) else str(path)
+
     for index, item in enumerate(raw):
-        where = f"{path}:{lines[index]}" if index < len(lines) else str(path)
+        where = _Where(at, index)
         if not isinstance(item, dict):
             raise CasesFileError(f"{where}: case {index + 1} must be a mapping with 'id' and 'input'")
         case_id = item.get("id")
@@ -67,8 +75,8 @@ def load_cases(path: Path) -> list[Case]:
                 f"because it names a golden file"
             )
         if case_id in first_seen:
-            raise CasesFileError(f"{where}: duplicate case id {case_id!r} (first at {first_seen[case_id]})")
-        first_seen[case_id] = where
+            raise CasesFileError(f"{where}: duplicate case id {case_id!r} (first at {at(first_seen[case_id])})")
+        first_seen[case_id] = index
         if "input" not in item:
             raise CasesFileError(f"{where}: case {case_id!r} has no 'input'")
         tags = item.get("tags") or []
@@ -79,6 +87,16 @@ def load_cases(path: Path) -> list[Case]:
         extra = {k: v for k, v in item.items() if k not in _KNOWN_KEYS}
         cases.append(Case(case_id, item["input"], item.get("expected"), tuple(tags), extra))
     return cases
+
+
+class _Where:
+    """Formats as ``file:line`` of one case, computing line numbers only when a message needs them."""
+
+    def __init__(self, at: Callable[[int], str], index: int) -> None:
+        self._at, self._index = at, index
+
+    def __str__(self) -> str:
+        return self._at(self._index)
 
 
 def json_item_lines(text: str) -> list[int]:

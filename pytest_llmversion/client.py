@@ -70,11 +70,17 @@ def connect(
     root: str | Path = ".",
     *,
     model: str | None = None,
+    rollout_key: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> LLMClient:
-    """A production client from the project's ``[tool.llmversion]``: retries, fallbacks, prompt registry."""
+    """A production client from the project's ``[tool.llmversion]``: retries, fallbacks, prompt registry.
+
+    With ``rollout_key`` (a user, tenant or ticket id) and ``[tool.llmversion.rollout]
+    candidate_percent``, that share of keys is served by ``candidate_model``, always the same keys.
+    """
     from pytest_llmversion.config import load_config
     from pytest_llmversion.providers import ProviderFactory
+    from pytest_llmversion.rollout import Rollout, select_model
 
     root_path = Path(root).resolve()
     resolved = load_config(root_path, environ=environ, cli={"model": (model, "connect(model=...)")} if model else None)
@@ -83,7 +89,11 @@ def connect(
         raise LookupError("no model configured: set model in [tool.llmversion] or LLMVERSION_MODEL")
     base = resolved.pyproject.parent if resolved.pyproject else root_path
     factory = ProviderFactory(config, base)
-    ref = config.ref(config.model)
+    chosen = config.model
+    if rollout_key is not None:
+        rollout = Rollout.from_table(resolved.extra_tables.get("rollout"))
+        chosen = select_model(config.model, config.candidate_model, rollout, rollout_key)
+    ref = config.ref(chosen)
     router = factory.router(ref)
     defaults = {"temperature": config.temperature, "max_tokens": config.max_tokens, "seed": config.seed}
     registry = PromptRegistry.load(config.prompts, base)

@@ -65,11 +65,10 @@ def golden_key_for(ctx: RunContext, item: pytest.Item, param: ItemParam) -> Gold
     return golden_key(item.path, ctx.config.goldens, test_name, user_params, param.case, nodeid_base)
 
 
-def note_collected(ctx: RunContext, collected: Collected, item: pytest.Item, param: ItemParam) -> None:
+def note_collected(collected: Collected, item: pytest.Item, param: ItemParam, key: GoldenKey) -> None:
     """Remember the golden this item uses; a module narrowed by ``file.py::test`` args or ``--lf`` is partial."""
     if param.role != "current":
         return
-    key = golden_key_for(ctx, item, param)
     narrowed = _narrowed_files(tuple(item.config.args), item.config.invocation_params.dir)
     # --lf drops passing tests while modules are collected, before this hook sees them
     last_failed_only = bool(item.config.getoption("lf", False))
@@ -81,14 +80,14 @@ def _narrowed_files(args: tuple[str, ...], invocation_dir: Path) -> frozenset[Pa
     return frozenset((invocation_dir / arg.split("::", 1)[0]).resolve() for arg in args if "::" in arg)
 
 
-def item_run(ctx: RunContext, item: pytest.Item, param: ItemParam) -> ItemRun:
-    plan = ItemPlan(param.role, param.case, param.spec, golden_key_for(ctx, item, param), param.id)
-    return ctx.item_run(plan, item.nodeid)
+def item_run(ctx: RunContext, item: pytest.Item, param: ItemParam, key: GoldenKey) -> ItemRun:
+    return ctx.item_run(ItemPlan(param.role, param.case, param.spec, key, param.id), item.nodeid)
 
 
-def setup_error_data(ctx: RunContext, item: pytest.Item, param: ItemParam, report: Any) -> dict[str, Any]:
+def setup_error_data(
+    ctx: RunContext, item: pytest.Item, param: ItemParam, key: GoldenKey, report: Any
+) -> dict[str, Any]:
     """An item whose fixtures failed still appears in the report, as ERROR with the first line why."""
-    key = golden_key_for(ctx, item, param)
     longrepr = str(report.longrepr).strip().splitlines()
     model = ctx.current if param.role == "current" else ctx.candidate
     return {

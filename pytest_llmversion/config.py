@@ -48,6 +48,8 @@ class LLMConfig(BaseModel):
 
     model: str | None = Field(None, description="the current model, a pinned 'provider/model-id'")
     candidate_model: str | None = None
+    #: Set by ``llmversion promote``: the model before the last promotion, for an instant rollback.
+    previous_model: str | None = None
     fallback_models: list[str] = Field(default_factory=list)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_tokens: int | None = Field(1024, ge=1)
@@ -93,8 +95,10 @@ class ResolvedConfig:
     config: LLMConfig
     sources: dict[str, str] = field(default_factory=dict)
     pyproject: Path | None = None
-    #: Tables other issues own (``catalog``), kept raw and validated by their modules.
+    #: Tables other modules own (``catalog``, ``rollout``), kept raw and validated by those modules.
     extra_tables: dict[str, Any] = field(default_factory=dict)
+    #: The raw ``[tool.llmversion]`` table as read from pyproject.toml.
+    table: dict[str, Any] = field(default_factory=dict)
 
     def source(self, key: str) -> str:
         return self.sources.get(key, DEFAULT_SOURCE)
@@ -150,9 +154,11 @@ def load_config(
     merged: dict[str, Any] = {}
     sources: dict[str, str] = {}
     extra_tables: dict[str, Any] = {}
+    table: dict[str, Any] = {}
     if path is not None:
-        for key, value in read_pyproject_table(path).items():
-            if key in ("catalog", "rollout", "previous"):
+        table = read_pyproject_table(path)
+        for key, value in table.items():
+            if key in ("catalog", "rollout"):
                 extra_tables[key] = value
                 continue
             merged[key], sources[key] = value, PYPROJECT_SOURCE
@@ -162,7 +168,7 @@ def load_config(
         if value is not None:
             merged[key], sources[key] = value, option
     config = _validate(merged, sources)
-    resolved = ResolvedConfig(config, sources, path, extra_tables)
+    resolved = ResolvedConfig(config, sources, path, extra_tables, table)
     _validate_models(resolved)
     return resolved
 

@@ -8,6 +8,8 @@ see the prompt and a changed prompt is detected (STALE) instead of silently repl
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -21,7 +23,7 @@ from pytest_llmversion.checks import CheckResult
 from pytest_llmversion.parsing import extract_json
 from pytest_llmversion.providers.base import Completion, Request, Usage, fingerprint_of
 from pytest_llmversion.samples import SampleResult
-from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_file, write_atomic
+from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_text, write_atomic
 
 SCHEMA = 1
 _UNSAFE = re.compile(r'[<>:"/\\|?*\s]+')
@@ -53,7 +55,7 @@ class GoldenKey:
     case: str | None
     test_nodeid: str  # tests/test_x.py::TestX::test_y[en], for people
 
-    @property
+    @functools.cached_property
     def path(self) -> Path:
         if self.case is None:
             return self.folder / f"{safe_name(self.test)}.yaml"
@@ -93,6 +95,7 @@ class GoldenFile(BaseModel):
     test: str
     case: str | None = None
     model: str
+    synthetic: bool = False
     prompt: dict[str, str] | None = None
     request: dict[str, Any] | None = None
     fingerprint: str | None = None
@@ -142,14 +145,36 @@ def _completion(model: str, text: str, usage: Mapping[str, int], finish: str, se
     )
 
 
-def load_golden(path: Path) -> GoldenFile | None:
-    """The golden at ``path``, None when there is none; a broken file raises ``GoldenError``."""
-    if not path.is_file():
-        return None
+def load_golden(path: Path, cache: Path | None = None) -> GoldenFile | None:
+    """The golden at ``path``, None when there is none; a broken file raises ``GoldenError``.
+
+    ``cache`` is a folder of parsed goldens keyed by the hash of the file's bytes: YAML parsing is
+    the slowest step of a replayed item, and a content-addressed entry can never be stale.
+    """
     try:
-        raw = load_yaml_file(path)
+        data = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+    entry = cache / f"{hashlib.sha1(data).hexdigest()}.json" if cache is not None else None
+    if entry is not None:
+        try:
+            return GoldenFile.model_validate_json(entry.read_bytes())
+        except (OSError, ValidationError):
+            pass
+    try:
+        raw = load_yaml_text(data.decode("utf-8").replace("\r\n", "\n"), path)
+    except UnicodeDecodeError:
+        raise GoldenError(f"{path}: not UTF-8 text") from None
     except YamlFileError as exc:
         raise GoldenError(str(exc)) from None
+    golden = _validate_golden(raw, path)
+    if entry is not None:
+        with contextlib.suppress(OSError):  # a read-only checkout still replays, without the cache
+            write_atomic(entry, golden.model_dump_json(by_alias=True))
+    return golden
+
+
+def _validate_golden(raw: Any, path: Path) -> GoldenFile:
     if not isinstance(raw, dict):
         raise GoldenError(f"{path}: not a pytest-llmversion golden (expected a mapping with schema, test, samples)")
     schema = raw.get("schema")
@@ -173,6 +198,8 @@ def golden_document(key: GoldenKey, model: str, samples: list[SampleResult]) -> 
     if key.case is not None:
         doc["case"] = key.case
     doc["model"] = model
+    if model.startswith("scripted/"):
+        doc["synthetic"] = True  # answered by a scripted stand-in, not a real model
     if first is not None and first.request.prompt:
         doc["prompt"] = dict(first.request.prompt)
     top_fingerprint = first.request.fingerprint() if first is not None else None
@@ -234,16 +261,19 @@ def _sorted(value: Any) -> Any:
     return value
 
 
-def golden_header(rerecord_nodeid: str) -> str:
-    return (
+def golden_header(rerecord_nodeid: str, synthetic: bool = False) -> str:
+    header = (
         "pytest-llmversion golden: the blessed output of the current model for one test.\n"
         "Review changes like code. Re-record: pytest --llm-record "
         f'"{rerecord_nodeid}"'
     )
+    if synthetic:
+        header += "\nSYNTHETIC: answered by a scripted stand-in model, not by a real model."
+    return header
 
 
 def render_golden(doc: Mapping[str, Any], rerecord_nodeid: str) -> str:
-    return dump_yaml(dict(doc), golden_header(rerecord_nodeid))
+    return dump_yaml(dict(doc), golden_header(rerecord_nodeid, bool(doc.get("synthetic"))))
 
 
 def write_golden(path: Path, doc: Mapping[str, Any], rerecord_nodeid: str) -> bool:

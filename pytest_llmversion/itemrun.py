@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pytest_llmversion.cases import Case
@@ -36,6 +37,7 @@ from pytest_llmversion.verdicts import (
     judge_candidate,
     judge_live_current,
     mean,
+    outputs_of,
 )
 from pytest_llmversion.yamlio import dump_yaml
 
@@ -87,6 +89,7 @@ class ItemRun:
         route: Callable[[ModelRef], Any],
         client_factory: Callable[[ItemRun], LLMClient],
         rel: Callable[[Any], str],
+        golden_cache: Path | None = None,
     ) -> None:
         self.plan = plan
         self.nodeid = nodeid
@@ -97,7 +100,8 @@ class ItemRun:
         self.tolerance = tolerance
         self.candidate_prompt = candidate_prompt
         self._route = route
-        self._rel = rel
+        self.golden_rel = rel(plan.key.path)
+        self.golden_cache = golden_cache
         self.phases: dict[str, list[SampleResult]] = {}
         self._phase = ""
         self._replaying = False
@@ -108,6 +112,9 @@ class ItemRun:
         self.golden_error: str | None = None
         self.outcome: ItemOutcome | None = None
         self.golden_doc: dict[str, Any] | None = None
+        #: A candidate's answers in golden form, for ``llmversion promote``.
+        self.candidate_doc: dict[str, Any] | None = None
+        self.prompt_change: dict[str, str] | None = None
         self.client = client_factory(self)
 
     # -- the send function the llm client uses ---------------------------------------------------
@@ -131,12 +138,18 @@ class ItemRun:
         return completion
 
     def _replay(self, request: Request, sample_index: int, call_index: int) -> Completion:
-        golden_path = self._rel(self.plan.key.path)
+        golden_path = self.golden_rel
         if self.golden_error is not None:
             raise GoldenUnreadable(self.golden_error)
         if self.golden is None:
             raise GoldenMissing(
                 f'MISSING: no golden at {golden_path}\n  record it: pytest --llm-record "{self.current_nodeid}"'
+            )
+        if self.golden.model != str(self.current):
+            raise GoldenStale(
+                f"STALE: the golden {golden_path} was recorded by {self.golden.model}, but the current model is "
+                f'{self.current}\n  re-record it (pytest --llm-record "{self.current_nodeid}") or promote a '
+                "candidate run (llmversion promote)"
             )
         if call_index >= self.golden.calls_per_sample(sample_index):
             raise GoldenStale(
@@ -186,9 +199,9 @@ class ItemRun:
     def load_golden(self) -> None:
         path = self.plan.key.path
         try:
-            self.golden = load_golden(path)
+            self.golden = load_golden(path, self.golden_cache)
         except GoldenError as exc:
-            problem = str(exc).replace(str(path), self._rel(path), 1)
+            problem = str(exc).replace(str(path), self.golden_rel, 1)
             fix = (
                 ""
                 if isinstance(exc, GoldenTooNew)
@@ -256,9 +269,7 @@ class ItemRun:
         if self.golden_error is not None:
             reason = self.golden_error
         elif self.golden is None:
-            reason = (
-                f'no golden at {self._rel(self.plan.key.path)}; record it: pytest --llm-record "{self.current_nodeid}"'
-            )
+            reason = f'no golden at {self.golden_rel}; record it: pytest --llm-record "{self.current_nodeid}"'
         elif problem is not None:
             reason = str(problem)
         if role == "current":
@@ -270,6 +281,9 @@ class ItemRun:
         else:
             outcome = judge_candidate(baseline, subject, self.tolerance, no_baseline_reason=reason)
             names = ("current", f"{self.current} (golden)"), ("candidate", str(self.model))
+            self._note_prompt_change(outcome, subject)
+            if subject and all(s.exchanges and s.outcome != "provider_error" for s in subject):
+                self.candidate_doc = golden_document(self.plan.key, str(self.model), subject)
         if not outcome.passed and outcome.verdict is not Verdict.ERROR:
             outcome.message = comparison_message(
                 outcome,
@@ -278,6 +292,17 @@ class ItemRun:
                 tolerance=self.tolerance,
             ) + (f"\n  {outcome.message}" if outcome.message and outcome.verdict is Verdict.NO_BASELINE else "")
         return outcome
+
+    def _note_prompt_change(self, outcome: ItemOutcome, subject: list[SampleResult]) -> None:
+        """One change at a time: say so when the candidate also used another prompt version."""
+        before = self.golden.prompt if self.golden else None
+        after = next((dict(e.request.prompt) for s in subject for e in s.exchanges if e.request.prompt), None)
+        if before and after and before.get("hash") != after.get("hash"):
+            self.prompt_change = {"task": after["task"], "from": before["version"], "to": after["version"]}
+            outcome.notes.append(
+                f"prompt changed too: {after['task']} {before['version']} -> {after['version']}; "
+                "this comparison mixes a model change with a prompt change"
+            )
 
     def _judge_replay(self) -> ItemOutcome:
         samples = self.phases["current"]
@@ -351,19 +376,34 @@ class ItemRun:
             "samples": len(subject),
             "baseline_samples": len(baseline),
             "tags": sorted({*self.plan.spec.tags, *(self.plan.case.tags if self.plan.case else ())}),
-            "golden": self._rel(self.plan.key.path),
+            "golden": self.golden_rel,
             "prompt": dict(prompt) if prompt else None,
             "notes": list(outcome.notes) if outcome else [],
             "message": (outcome.message.splitlines()[0] if outcome and outcome.message else ""),
+            "error": next((s.message for s in subject if s.message), None),
+            "output": _clip(next(iter(outputs_of(subject)), None)),
+            "baseline_output": _clip(next(iter(outputs_of(baseline)), None)),
         }
         if self.golden_doc is not None:
             data["golden_doc"] = self.golden_doc
+        if self.candidate_doc is not None:
+            data["candidate_doc"] = self.candidate_doc
+        if self.golden_doc is not None or self.candidate_doc is not None:
             data["rerecord"] = self.current_nodeid
+        if self.prompt_change is not None:
+            data["prompt_change"] = self.prompt_change
         return data
 
 
 def _passed(samples: list[SampleResult], name: str) -> bool:
     return all(r.passed for s in samples for r in s.checks if r.name == name)
+
+
+def _clip(text: str | None, limit: int = 20_000) -> str | None:
+    """Outputs ride on reports for the Markdown and HTML views; a huge one is cut, and says so."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[:limit] + f"\n... ({len(text) - limit} more characters)"
 
 
 def _round(value: float | None) -> float | None:

@@ -34,6 +34,8 @@ HELP = {
     ),
     "prune": "Delete golden files that no collected test uses (they are only listed otherwise).",
     "report": "Where to write the JSON report (default: <report_dir>/report.json, i.e. .llmversion/report.json).",
+    "report_md": 'Also write the report as Markdown (e.g. "$GITHUB_STEP_SUMMARY" or a PR comment file).',
+    "report_html": "Also write the report as one self-contained HTML page with side-by-side diffs.",
 }
 
 
@@ -70,6 +72,8 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption("--llm-prune-unused", action="store_true", default=False, help=HELP["prune"])
     group.addoption("--llm-report", metavar="PATH", default=None, help=HELP["report"])
+    group.addoption("--llm-report-md", metavar="PATH", default=None, help=HELP["report_md"])
+    group.addoption("--llm-report-html", metavar="PATH", default=None, help=HELP["report_html"])
 
 
 _OPTION_KEYS = {

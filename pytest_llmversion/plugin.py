@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pytest_llmversion.client import LLMClient
     from pytest_llmversion.collection import ItemParam  # noqa: F401 - named in a StashKey string
     from pytest_llmversion.config import LLMConfig
+    from pytest_llmversion.goldens import GoldenKey  # noqa: F401 - named in a StashKey string
     from pytest_llmversion.itemrun import ItemRun
     from pytest_llmversion.modelref import ModelRef
     from pytest_llmversion.reports.model import Report
@@ -66,6 +67,7 @@ class LLMVersionState:
 STATE = pytest.StashKey[LLMVersionState]()
 ITEM_RUN = pytest.StashKey["ItemRun"]()
 ITEM_PARAM = pytest.StashKey["ItemParam"]()
+ITEM_KEY = pytest.StashKey["GoldenKey"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -114,16 +116,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     state = config.stash[STATE]
     if not state.loaded:
         return
-    from pytest_llmversion.collection import ItemParam, note_collected
+    from pytest_llmversion.collection import ItemParam, golden_key_for, note_collected
 
+    ctx = state.context()
     assert state.results is not None
     for item in items:
         callspec = getattr(item, "callspec", None)
         param = callspec.params.get("_llm_item") if callspec is not None else None
         if isinstance(param, ItemParam):
+            key = item.stash[ITEM_KEY] = golden_key_for(ctx, item, param)
             item.stash[ITEM_PARAM] = param
             item.extra_keyword_matches.update((*param.spec.tags, *(param.case.tags if param.case else ())))
-            note_collected(state.context(), state.results.collected, item, param)
+            note_collected(state.results.collected, item, param, key)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -158,7 +162,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         from pytest_llmversion.collection import setup_error_data
 
         ctx = item.config.stash[STATE].context()
-        report.llmversion = setup_error_data(ctx, item, item.stash[ITEM_PARAM], report)
+        report.llmversion = setup_error_data(ctx, item, item.stash[ITEM_PARAM], item.stash[ITEM_KEY], report)
     return report
 
 
@@ -204,7 +208,7 @@ def _llm_item(request: pytest.FixtureRequest) -> ItemRun:
         pytest.fail(f"{request.node.nodeid}: the llm fixtures need @pytest.mark.{MARKER} on the test", pytrace=False)
     from pytest_llmversion.collection import item_run
 
-    run = item_run(request.config.stash[STATE].context(), request.node, param)
+    run = item_run(request.config.stash[STATE].context(), request.node, param, request.node.stash[ITEM_KEY])
     request.node.stash[ITEM_RUN] = run
     return run
 

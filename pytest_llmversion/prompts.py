@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import PARAM_NAMES, Message
-from pytest_llmversion.yamlio import YamlFileError, load_yaml_file
+from pytest_llmversion.yamlio import YamlFileError, duplicate_keys, load_yaml_file
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
@@ -226,6 +226,22 @@ class PromptRegistry:
             tasks[task] = Task(task, versions, f"{source}[{task!r}]")
         return cls(tasks)
 
+    def unprovided_variables(self, usage: Mapping[str, Any]) -> list[str]:
+        """Template variables no caller passes (``usage`` from ``prompt_usage.scan_project``)."""
+        found = []
+        for name, entry in sorted(self.tasks.items()):
+            callers = usage.get(name)
+            if callers is None or callers.open_ended:
+                continue  # no caller found in the code, or one passes **kwargs: nothing to compare
+            for prompt in entry.versions.values():
+                missing = sorted(prompt.variables - callers.variables)
+                if missing:
+                    found.append(
+                        f"{entry.source}: version {prompt.version} uses {', '.join('{{' + m + '}}' for m in missing)}, "
+                        f"which no caller passes (callers: {', '.join(callers.places[:3])})"
+                    )
+        return found
+
     def all_prompts(self) -> Iterable[Prompt]:
         for entry in self.tasks.values():
             yield from entry.versions.values()
@@ -237,6 +253,10 @@ def _load_task_file(path: Path, root: Path) -> Task:
         raw = load_yaml_file(path)
     except YamlFileError as exc:
         raise PromptError(str(exc).replace(str(path), shown, 1)) from None
+    duplicate = duplicate_keys(path.read_text(encoding="utf-8"))
+    if duplicate:
+        key, line = duplicate[0]
+        raise PromptError(f"{shown}:{line}: {key!r} appears twice in the same mapping (a duplicate version?)")
     try:
         parsed = _TaskFile.model_validate(raw if raw is not None else {})
     except ValidationError as exc:

@@ -11,6 +11,7 @@ from pytest_llmversion import __version__
 from pytest_llmversion.reports.model import Report
 from pytest_llmversion.reports.terminal import summary_lines
 from pytest_llmversion.session import Results, RunContext, finish_run
+from pytest_llmversion.yamlio import write_atomic
 
 
 def report_path(ctx: RunContext, option: str | None) -> Path:
@@ -38,7 +39,25 @@ def finish(ctx: RunContext, results: Results, session: pytest.Session, started_a
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     report.run.exit_status = int(session.exitstatus)
     report.write(path)
+    write_views(report, ctx, session.config.getoption("llm_report_md"), session.config.getoption("llm_report_html"))
     return report
+
+
+def write_views(report: Report, ctx: RunContext, markdown: str | None, page: str | None) -> None:
+    """The Markdown and HTML views, on request."""
+    if markdown:
+        from pytest_llmversion.reports.markdown import render_markdown
+
+        write_atomic(_resolve(ctx, markdown), render_markdown(report))
+    if page:
+        from pytest_llmversion.reports.html import render_html
+
+        write_atomic(_resolve(ctx, page), render_html(report))
+
+
+def _resolve(ctx: RunContext, option: str) -> Path:
+    path = Path(option)
+    return path if path.is_absolute() else ctx.rootpath / path
 
 
 def terminal_lines(ctx: RunContext, report: Report, path: Path) -> list[str]:

@@ -6,6 +6,9 @@ so everything can be tested directly.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -92,6 +95,7 @@ class RunContext:
             route=self.router,
             client_factory=lambda run: LLMClient(model, run.send, self.defaults(), self.registry),
             rel=self.rel,
+            golden_cache=self.base / self.config.report_dir / "cache" / "goldens",
         )
 
 
@@ -163,6 +167,25 @@ def write_recorded_goldens(items: Iterable[Mapping[str, Any]], rootpath: Path) -
     return result
 
 
+def write_candidate_goldens(items: list[dict[str, Any]], ctx: RunContext) -> None:
+    """Keep each candidate item's answers, in golden form, for ``llmversion promote``.
+
+    They go to ``<report_dir>/candidate/<golden path>``; the folder holds only this run's files, and
+    each report item names its file in ``candidate_golden``.
+    """
+    folder = ctx.base / ctx.config.report_dir / "candidate"
+    if not any(item.get("role") == "candidate" for item in items):
+        return
+    if folder.is_dir():
+        shutil.rmtree(folder)
+    for item in items:
+        doc = item.get("candidate_doc")
+        if doc:
+            path = folder / item["golden"]
+            write_golden(path, doc, item.get("rerecord", item["nodeid"]))
+            item["candidate_golden"] = ctx.rel(path)
+
+
 def prune(paths: Iterable[Path]) -> list[Path]:
     removed = []
     for path in paths:
@@ -198,7 +221,10 @@ def finish_run(
     plugin_version: str,
 ) -> Report:
     """Controller, session end: write recorded goldens, find unused ones, build the report."""
-    items = [ReportItem.model_validate(_without(item, "golden_doc", "rerecord")) for item in results.items]
+    write_candidate_goldens(results.items, ctx)
+    items = [
+        ReportItem.model_validate(_without(item, "golden_doc", "candidate_doc", "rerecord")) for item in results.items
+    ]
     items.sort(key=lambda i: (i.role != "candidate", i.nodeid))
     writes = write_recorded_goldens(results.items, ctx.rootpath)
     unused = unused_goldens(results.collected)
@@ -224,8 +250,16 @@ def finish_run(
         tolerance=ctx.tolerance,
         samples=ctx.samples,
         config_file=ctx.rel(resolved.pyproject) if resolved.pyproject else None,
+        config_hash=config_hash(resolved.table),
+        rootdir=str(ctx.rootpath),
     )
     return Report(run=run, items=items, summary=summary)
+
+
+def config_hash(table: Mapping[str, Any]) -> str:
+    """Identifies the ``[tool.llmversion]`` a report was made with (the candidate aside)."""
+    kept = {k: v for k, v in table.items() if k not in ("candidate_model", "previous_model")}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _without(data: Mapping[str, Any], *keys: str) -> dict[str, Any]:

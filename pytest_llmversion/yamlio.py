@@ -80,6 +80,29 @@ def item_lines(text: str) -> list[int]:
     return []
 
 
+def duplicate_keys(text: str) -> list[tuple[str, int]]:
+    """Keys repeated within one mapping, with their 1-based line: YAML loaders keep the last silently."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return []
+    found: list[tuple[str, int]] = []
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in seen:
+                        found.append((key.value, key.start_mark.line + 1))
+                    seen.add(key.value)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return sorted(found, key=lambda kv: kv[1])
+
+
 def write_atomic(path: Path, text: str) -> bool:
     """Write ``text`` to ``path`` whole (temp file in the same folder + rename); False if unchanged."""
     data = text.encode("utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -114,3 +115,13 @@ class LLMProject:
 @pytest.fixture
 def llm_project(pytester: pytest.Pytester) -> LLMProject:
     return LLMProject(pytester)
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "example_project"
+
+
+@pytest.fixture
+def example(pytester: pytest.Pytester) -> Path:
+    """A copy of example_project/ as pytester's working folder (its reports and caches stay out of the repo)."""
+    shutil.copytree(EXAMPLE, pytester.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".llmversion"))
+    return pytester.path

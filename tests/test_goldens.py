@@ -33,9 +33,11 @@ def test_summary(llm, llm_golden):
 SUMMARY_GOLDEN = """\
 # pytest-llmversion golden: the blessed output of the current model for one test.
 # Review changes like code. Re-record: pytest --llm-record "tests/test_llm.py::test_summary[current]"
+# SYNTHETIC: answered by a scripted stand-in model, not by a real model.
 schema: 1
 test: tests/test_llm.py::test_summary
 model: scripted/m1
+synthetic: true
 request:
   messages:
   - role: user
@@ -92,10 +94,10 @@ rules:
 
 
 def snapshot(project: LLMProject) -> dict[str, tuple[bytes, int]]:
-    """Every file under the project's golden folders: (bytes, mtime in ns)."""
+    """Every file under the golden folders of the tests: (bytes, mtime in ns)."""
     return {
         str(path.relative_to(project.path)): (path.read_bytes(), path.stat().st_mtime_ns)
-        for path in sorted(project.path.rglob("__llm_goldens__/**/*"))
+        for path in sorted((project.path / "tests").rglob("__llm_goldens__/**/*"))
         if path.is_file()
     }
 

@@ -34,7 +34,7 @@ def test_plain():
     pass
 """
 
-#: On a worker, any file write by the plugin is logged and refused: only the controller may write.
+#: On a worker, writing a golden or the report is logged and refused: only the controller may.
 WORKERS_MUST_NOT_WRITE = """\
 from pathlib import Path
 
@@ -43,13 +43,17 @@ def pytest_configure(config):
         return
     import pytest_llmversion.goldens, pytest_llmversion.reports.model, pytest_llmversion.yamlio
 
-    def refuse(path, text):
-        with open(Path(str(config.rootpath)) / "worker-writes.log", "a") as log:
-            log.write(f"{path}\\n")
-        raise RuntimeError(f"a worker wrote {path}")
+    original = pytest_llmversion.yamlio.write_atomic
+
+    def guarded(path, text):
+        if "__llm_goldens__" in str(path) or Path(path).name == "report.json":
+            with open(Path(str(config.rootpath)) / "worker-writes.log", "a") as log:
+                log.write(f"{path}\\n")
+            raise RuntimeError(f"a worker wrote {path}")
+        return original(path, text)
 
     for module in (pytest_llmversion.goldens, pytest_llmversion.reports.model, pytest_llmversion.yamlio):
-        module.write_atomic = refuse
+        module.write_atomic = guarded
 """
 
 CANDIDATE = """\
@@ -77,7 +81,7 @@ def project(llm_project: LLMProject) -> LLMProject:
 def goldens(project: LLMProject) -> dict[str, bytes]:
     return {
         str(p.relative_to(project.path)): p.read_bytes()
-        for p in sorted(project.path.rglob("__llm_goldens__/**/*.yaml"))
+        for p in sorted((project.path / "tests").rglob("__llm_goldens__/**/*.yaml"))
     }
 
 

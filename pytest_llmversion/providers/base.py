@@ -50,7 +50,12 @@ class Request:
         return {"messages": [m.to_dict() for m in self.messages], "params": params}
 
     def fingerprint(self) -> str:
-        return fingerprint_of(self.canonical())
+        # computed once: a replayed item asks for it on every lookup
+        cached: str | None = self.__dict__.get("_fingerprint")
+        if cached is None:
+            cached = fingerprint_of(self.canonical())
+            object.__setattr__(self, "_fingerprint", cached)
+        return cached
 
     @property
     def system(self) -> str | None:
@@ -157,7 +162,10 @@ class Completion:
     retries: int = 0
 
     def json(self) -> Any:
-        """Parse the text as JSON, strictly: a fenced or chatty answer raises ``OutputParseError``."""
+        """Parse the text as JSON, strictly: a fenced or chatty answer raises ``OutputParseError``.
+
+        Each call returns a fresh object, so callers may change what they get.
+        """
         return parse_json(self.text)
 
     def with_source(self, source: Source) -> Completion:

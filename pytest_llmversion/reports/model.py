@@ -52,8 +52,13 @@ class ReportItem(BaseModel):
     tags: list[str] = Field(default_factory=list)
     golden: str | None = None
     prompt: dict[str, str] | None = None
+    prompt_change: dict[str, str] | None = None
+    candidate_golden: str | None = None
     notes: list[str] = Field(default_factory=list)
     message: str = ""
+    error: str | None = None
+    output: str | None = None
+    baseline_output: str | None = None
 
 
 class ModelInfo(BaseModel):
@@ -74,6 +79,8 @@ class RunInfo(BaseModel):
     tolerance: float
     samples: int
     config_file: str | None = None
+    config_hash: str | None = None
+    rootdir: str | None = None
     exit_status: int | None = None
 
 
@@ -149,8 +156,8 @@ def gate_reasons(items: Iterable[ReportItem]) -> list[str]:
 
 def short_name(item: ReportItem | Mapping[str, Any]) -> str:
     """``test_name[case]`` without the module path and the role."""
-    test = item.test if isinstance(item, ReportItem) else item["test"]
-    case = item.case if isinstance(item, ReportItem) else item.get("case")
+    test = item["test"] if isinstance(item, Mapping) else item.test
+    case = item.get("case") if isinstance(item, Mapping) else item.case
     name = test.rsplit("::", 1)[-1]
     if case:
         name = f"{name[:-1]}-{case}]" if name.endswith("]") else f"{name}[{case}]"

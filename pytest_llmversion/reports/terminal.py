@@ -28,12 +28,15 @@ def _table(items: list[ReportItem], baseline_title: str, score_title: str) -> li
         f"  {'test':<{width}}  {baseline_title:>8}  {score_title:>9}  {'delta':>6}  {'verdict':<12}  {'tokens':>6}"
     ]
     for item in items:
+        change = item.prompt_change
+        suffix = f"  prompt changed too ({change['from']} -> {change['to']})" if change else ""
         lines.append(
             f"  {short_name(item):<{width}}  {_score(item.baseline_score):>8}  {_score(item.score):>9}  "
-            f"{_delta(item.delta):>6}  {item.verdict.value:<12}  {_tokens(item):>6}"
+            f"{_delta(item.delta):>6}  {item.verdict.value:<12}  {_tokens(item):>6}{suffix}"
         )
         for note in item.notes:
-            lines.append(f"  {'':<{width}}    note: {note}")
+            if not note.startswith("prompt changed too"):
+                lines.append(f"  {'':<{width}}    note: {note}")
     return lines
 
 
@@ -62,6 +65,13 @@ def summary_lines(report: Report, report_path: str) -> list[str]:
         lines.append("")
         lines += _table(unusual[:MAX_ROWS], "golden", "current")
     lines.append("")
+    changed = [i for i in candidates if i.prompt_change]
+    if changed:
+        lines.append(
+            f"warning: {len(changed)} of {len(candidates)} candidate items also used another prompt version, so "
+            "their comparison mixes a model change with a prompt change; --llm-candidate-prompt=current "
+            "measures the model change alone"
+        )
     if currents:
         lines.append(f"current:   {_counts(summary.counts.get('current', {}))}")
     if candidates:

@@ -1,0 +1,54 @@
+"""The example project works as the README says: goldens replay offline, the demo candidate shows
+each kind of verdict, and the demo script explains the failed gate and exits 0."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def verdicts(root: Path) -> dict[str, str]:
+    report = json.loads((root / ".llmversion" / "report.json").read_text())
+    return {item["nodeid"].split("::", 1)[1]: item["verdict"] for item in report["items"]}
+
+
+def test_committed_goldens_replay_offline(pytester: pytest.Pytester, example: Path) -> None:
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=12)
+    assert set(verdicts(example).values()) == {"MATCH"}
+    assert len(verdicts(example)) == 11
+
+
+def test_demo_candidate_shows_every_kind_of_verdict(pytester: pytest.Pytester, example: Path) -> None:
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--candidate-model=scripted/triage-2024-11")
+    assert result.ret == 1
+    found = {k: v for k, v in verdicts(example).items() if k.endswith("candidate]")}
+    assert found.pop("test_triage[export-crash-candidate]") == "FORMAT_BREAK"
+    assert found.pop("test_triage[api-outage-candidate]") == "REGRESSED"
+    assert found.pop("test_triage[spanish-account-candidate]") == "IMPROVED"
+    assert set(found.values()) == {"UNCHANGED"}
+    assert len(found) == 8
+    gate = (
+        "gate: FAIL (1 candidate FORMAT_BREAK: test_triage[export-crash]; "
+        "1 candidate REGRESSED: test_triage[api-outage])"
+    )
+    assert gate in result.outlines
+
+
+def test_candidate_prompt_own_fixes_the_format_break(pytester: pytest.Pytester, example: Path) -> None:
+    pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--candidate-model=scripted/triage-2024-11", "--llm-candidate-prompt=own"
+    )
+    assert verdicts(example)["test_triage[export-crash-candidate]"] == "UNCHANGED"
+
+
+def test_demo_script_explains_the_gate_and_exits_zero(example: Path) -> None:
+    done = subprocess.run([sys.executable, "demo.py"], cwd=example, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Gate: FAIL" in done.stdout
+    assert "the JSON is wrapped in a ```json code fence" in done.stdout
+    assert "priority: 1.00 -> 0.50 (priority high, expected urgent)" in done.stdout
