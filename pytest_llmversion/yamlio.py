@@ -26,7 +26,14 @@ class _ReviewDumper(yaml.SafeDumper):
         return True
 
 
+#: Characters YAML reads as line breaks (besides "\n"); text holding them is double-quoted.
+_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if any(ch in value for ch in _OTHER_BREAKS):
+        # only a double-quoted scalar escapes them; any other style reads them back as "\n"
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     if "\n" in value:
         # PyYAML falls back to a quoted scalar by itself when a literal block cannot hold the text.
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
