@@ -7,6 +7,7 @@ import os
 import stat
 
 import pytest
+import yaml
 from conftest import ENTITY_TEST, LLMProject
 
 SUMMARY_MODEL = """\
@@ -214,6 +215,35 @@ def test_re_recording_the_same_output_leaves_every_file_untouched(llm_project: L
     result.stdout.fnmatch_lines(["goldens: 0 written, 1 unchanged (review them with git diff, then commit)"])
     assert snapshot(llm_project) == before
     assert not [p for p in golden.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "two lines\nwith a trailing space \n",
+        "  indented\n\tand a tab\n\n",
+        "ünïcødé 🎉\n# not a comment\n- not a list",
+        "windows\r\nline ends",
+        "next\x85line\nand a new line",
+        "null",
+    ],
+    ids=["trailing-space", "indent-tab", "unicode-yaml-lookalikes", "crlf", "unicode-line-breaks", "null-word"],
+)
+def test_any_output_text_replays_exactly(llm_project: LLMProject, text: str) -> None:
+    llm_project.model("m1", yaml.safe_dump({"default": {"respond": text}}))
+    llm_project.test_file(
+        f"""\
+        import pytest
+
+        @pytest.mark.llm_regression
+        def test_exact(llm):
+            assert llm.complete("anything").text == {text!r}
+        """
+    )
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+    llm_project.model("m1", FAILING_MODEL)
+    llm_project.run().assert_outcomes(passed=1)
+    assert llm_project.verdicts() == {"tests/test_llm.py::test_exact[current]": "MATCH"}
 
 
 def test_replay_answers_from_the_golden_without_calling_the_model(llm_project: LLMProject) -> None:
