@@ -233,3 +233,25 @@ def test_the_entity_example_runs_under_strict_mode(llm_project: LLMProject) -> N
     llm_project.model("m2", FENCED)
     llm_project.run("--llm-record", "--strict").assert_outcomes(passed=1)
     llm_project.run("--candidate-model=scripted/m2", "--strict").assert_outcomes(passed=1, failed=1)
+
+
+def test_recording_with_a_candidate_on_the_command_line_is_refused_with_the_next_step(recorded: LLMProject) -> None:
+    result = recorded.run("--llm-record", "--candidate-model=scripted/m2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: pytest-llmversion: --llm-record writes the current model's goldens at the end of the run, so a "
+            "candidate has nothing to be judged against yet; record first, then run: pytest --candidate-model="
+            "scripted/m2"
+        ]
+    )
+
+
+def test_recording_leaves_out_a_configured_candidate_and_says_so(recorded: LLMProject) -> None:
+    recorded.write_config(candidate_model="scripted/m2")
+    result = recorded.run("--llm-record", "-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        ["llmversion: current scripted/m1 (*), candidate scripted/m2 not run while recording, mode record"]
+    )
+    assert {item["role"] for item in recorded.report()["items"]} == {"current"}
