@@ -89,6 +89,8 @@ def setup_error_data(
 ) -> dict[str, Any]:
     """An item whose fixtures failed still appears in the report, as ERROR with the first line why."""
     longrepr = str(report.longrepr).strip().splitlines()
+    # the exception line (RuntimeError: database is down), not where it was raised
+    crash = getattr(getattr(report.longrepr, "reprcrash", None), "message", None)
     model = ctx.current if param.role == "current" else ctx.candidate
     return {
         "nodeid": item.nodeid,
@@ -100,5 +102,5 @@ def setup_error_data(
         "verdict": "ERROR",
         "passed": False,
         "golden": ctx.rel(key.path),
-        "message": longrepr[-1] if longrepr else "setup failed",
+        "message": f"setup failed: {crash or (longrepr[-1] if longrepr else 'no details')}".splitlines()[0],
     }
