@@ -220,3 +220,24 @@ def test_collect_only_keeps_the_last_report(project: LLMProject) -> None:
     result.stdout.fnmatch_lines(["*8 tests collected*"])
     assert "= llmversion =" not in result.stdout.str()
     assert (project.path / ".llmversion" / "report.json").read_bytes() == before
+
+
+def test_an_item_whose_fixture_fails_is_reported_as_error_with_the_exception(llm_project: LLMProject) -> None:
+    llm_project.test_file(
+        """\
+        import pytest
+
+        @pytest.fixture
+        def database():
+            raise RuntimeError("database is down")
+
+        @pytest.mark.llm_regression
+        def test_lookup(llm, database):
+            llm.complete("hello")
+        """
+    )
+    result = llm_project.run()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["  test_lookup * ERROR *", "gate: FAIL (1 current ERROR: test_lookup)"])
+    item = llm_project.report()["items"][0]
+    assert (item["verdict"], item["message"]) == ("ERROR", "setup failed: RuntimeError: database is down")
