@@ -7,6 +7,7 @@ what a user sees when a script injects errors or is broken is exercised through 
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -229,6 +230,14 @@ def test_latency_and_usage_are_reported_as_scripted_or_estimated(models: Path) -
     estimated = provider.complete(request("x" * 40), "m")
     assert (estimated.usage.input_tokens, estimated.usage.output_tokens) == (10, 3)  # ceil(chars / 4)
     assert estimated.latency_ms == 120
+
+
+def test_sleep_makes_the_latency_real(models: Path) -> None:
+    write(models, "slow", "latency_ms: 60\nsleep: true\ndefault: {respond: ok}\n")
+    started = time.perf_counter()
+    completion = ScriptedProvider(models).complete(request("x"), "slow")
+    assert time.perf_counter() - started >= 0.06
+    assert completion.latency_ms == 60
 
 
 # -- error injection ------------------------------------------------------------------------------------
