@@ -212,7 +212,7 @@ def test_junitxml_carries_the_verdict_and_model_as_properties(recorded: LLMProje
     }
 
 
-def test_a_marked_test_that_never_calls_the_model_still_has_a_golden(llm_project: LLMProject) -> None:
+def test_a_marked_test_is_judged_even_if_it_never_calls_the_model(llm_project: LLMProject) -> None:
     llm_project.test_file(
         """\
         import pytest
@@ -220,12 +220,20 @@ def test_a_marked_test_that_never_calls_the_model_still_has_a_golden(llm_project
         @pytest.mark.llm_regression
         def test_no_call(llm):
             assert llm.model.provider == "scripted"
+
+        @pytest.mark.llm_regression
+        def test_no_llm_fixture():
+            assert True
         """
     )
-    llm_project.run("--llm-record").assert_outcomes(passed=1)
-    assert llm_project.verdicts() == {"tests/test_llm.py::test_no_call[current]": "RECORDED"}
-    llm_project.run().assert_outcomes(passed=1)
-    assert llm_project.verdicts() == {"tests/test_llm.py::test_no_call[current]": "MATCH"}
+    llm_project.run("--llm-record").assert_outcomes(passed=2)
+    assert llm_project.verdicts() == {
+        "tests/test_llm.py::test_no_call[current]": "RECORDED",
+        "tests/test_llm.py::test_no_llm_fixture[current]": "RECORDED",
+    }
+    assert llm_project.golden("test_llm/test_no_llm_fixture.yaml").is_file()
+    llm_project.run().assert_outcomes(passed=2)
+    assert set(llm_project.verdicts().values()) == {"MATCH"}
 
 
 def test_the_entity_example_runs_under_strict_mode(llm_project: LLMProject) -> None:
