@@ -67,10 +67,21 @@ class LLMConfig(BaseModel):
     retry_max_delay: float = Field(8.0, ge=0)
     retry_after_cap: float = Field(30.0, ge=0)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    # model governance (catalogue, pinning, deprecations, cost and latency budgets)
+    allow_unpinned: bool = Field(False, description="run even when the current model or a fallback is an alias")
+    deprecation_warn_days: int = Field(90, ge=0, description="plan-migration warning this many days before retirement")
+    deprecation_urgent_days: int = Field(30, ge=0, description="URGENT this many days before retirement")
+    max_cost_increase: float | None = Field(None, gt=-100, description="percent the candidate may cost more")
+    max_latency_increase: float | None = Field(None, gt=-100, description="percent the candidate p50 may be slower")
+    max_token_increase: float | None = Field(None, gt=-100, description="percent more tokens the candidate may use")
+    budget_usd: float | None = Field(None, gt=0, description="refuse to start when the estimated live cost is higher")
+    catalog_file: str | None = Field(None, description="the project's catalogue; default <report_dir>/catalog.json")
 
-    @field_validator("goldens", "report_dir")
+    @field_validator("goldens", "report_dir", "catalog_file")
     @classmethod
-    def _relative_folder(cls, value: str) -> str:
+    def _relative_folder(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         if Path(value).is_absolute() or ".." in Path(value).parts:
             raise ValueError("must be a relative folder name inside the project")
         return value
@@ -86,6 +97,8 @@ class LLMConfig(BaseModel):
 _LIST_KEYS = {"fallback_models"}
 #: Keys that cannot come from the environment (tables).
 _TABLE_KEYS = {"providers", "catalog"}
+#: ``LLMVERSION_*`` variables that are not config keys (LLMVERSION_TODAY pins the governance clock).
+_NOT_CONFIG = {"today"}
 
 
 @dataclass
@@ -131,7 +144,7 @@ def env_values(environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
         if not name.startswith(ENV_PREFIX) or raw == "":
             continue
         key = name[len(ENV_PREFIX) :].lower()
-        if key in _TABLE_KEYS:
+        if key in _TABLE_KEYS or key in _NOT_CONFIG:
             continue
         value: Any = [part.strip() for part in raw.split(",") if part.strip()] if key in _LIST_KEYS else raw
         values[key] = (value, f"environment {name}")

@@ -369,6 +369,8 @@ class ItemRun:
             "checks": [d.to_dict() | {"passed": _passed(subject, d.name)} for d in check_deltas(baseline, subject)],
             "usage": usage,
             "latency_ms": [c.latency_ms for c in completions if c.source == "live"],
+            "usage_by_model": _usage_by_model(completions),
+            "baseline_usage": _usage_total([c for s in baseline for c in s.completions()]),
             "calls": {
                 "live": sum(c.source == "live" for c in completions),
                 "replayed": sum(c.source != "live" for s in (*subject, *baseline) for c in s.completions()),
@@ -393,6 +395,22 @@ class ItemRun:
         if self.prompt_change is not None:
             data["prompt_change"] = self.prompt_change
         return data
+
+
+def _usage_by_model(completions: list[Completion]) -> dict[str, dict[str, int]]:
+    """Usage per model that answered (``provider/id``), so each call is priced at its own model's rate."""
+    by_model: dict[str, list[Completion]] = {}
+    for completion in completions:
+        by_model.setdefault(completion.model_requested, []).append(completion)
+    return {model: _usage_total(answers) for model, answers in by_model.items()}
+
+
+def _usage_total(completions: list[Completion]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for completion in completions:
+        for key, value in completion.usage.to_dict().items():
+            total[key] = total.get(key, 0) + value
+    return total
 
 
 def _passed(samples: list[SampleResult], name: str) -> bool:

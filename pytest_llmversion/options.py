@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from pytest_llmversion.governance import Governance
     from pytest_llmversion.itemrun import Mode
     from pytest_llmversion.session import RunContext
 
@@ -36,6 +37,19 @@ HELP = {
     "report": "Where to write the JSON report (default: <report_dir>/report.json, i.e. .llmversion/report.json).",
     "report_md": 'Also write the report as Markdown (e.g. "$GITHUB_STEP_SUMMARY" or a PR comment file).',
     "report_html": "Also write the report as one self-contained HTML page with side-by-side diffs.",
+    "allow_unpinned": (
+        "Run even when the current model or a fallback is an alias or rolling id (goldens from it will not reproduce)."
+    ),
+    "max_cost_increase": "Fail the gate when the candidate costs more than PCT percent above the current model.",
+    "max_latency_increase": (
+        "Fail the gate when the candidate's p50 latency is more than PCT percent above the current model's "
+        "(live calls only: add --llm-live so the current model is called too)."
+    ),
+    "max_token_increase": "Fail the gate when the candidate uses more than PCT percent more tokens than the current.",
+    "budget_usd": (
+        "Refuse to start when this run's live calls, estimated from the goldens' token counts and the catalogue's "
+        "prices, would cost more than USD."
+    ),
 }
 
 
@@ -59,6 +73,26 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _percent(text: str) -> float:
+    try:
+        value = float(text.strip().rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage (e.g. 20 for +20%)") from None
+    if value <= -100:
+        raise argparse.ArgumentTypeError(f"must be more than -100, got {value:g}")
+    return value
+
+
+def _usd(text: str) -> float:
+    try:
+        value = float(text.strip().lstrip("$"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount in USD (e.g. 5 or 0.50)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {value:g}")
+    return value
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup(GROUP, "pytest-llmversion: golden outputs and candidate-model regression gates")
     group.addoption("--current-model", metavar="PROVIDER/MODEL", default=None, help=HELP["current_model"])
@@ -74,6 +108,11 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--llm-report", metavar="PATH", default=None, help=HELP["report"])
     group.addoption("--llm-report-md", metavar="PATH", default=None, help=HELP["report_md"])
     group.addoption("--llm-report-html", metavar="PATH", default=None, help=HELP["report_html"])
+    group.addoption("--llm-allow-unpinned", action="store_const", const=True, default=None, help=HELP["allow_unpinned"])
+    for name in ("max_cost_increase", "max_latency_increase", "max_token_increase"):
+        option = "--llm-" + name.replace("_", "-")
+        group.addoption(option, type=_percent, default=None, metavar="PCT", help=HELP[name])
+    group.addoption("--llm-budget-usd", type=_usd, default=None, metavar="USD", help=HELP["budget_usd"])
 
 
 _OPTION_KEYS = {
@@ -81,6 +120,11 @@ _OPTION_KEYS = {
     "candidate_model": ("candidate_model", "--candidate-model"),
     "samples": ("llm_samples", "--llm-samples"),
     "tolerance": ("llm_tolerance", "--llm-tolerance"),
+    "allow_unpinned": ("llm_allow_unpinned", "--llm-allow-unpinned"),
+    "max_cost_increase": ("llm_max_cost_increase", "--llm-max-cost-increase"),
+    "max_latency_increase": ("llm_max_latency_increase", "--llm-max-latency-increase"),
+    "max_token_increase": ("llm_max_token_increase", "--llm-max-token-increase"),
+    "budget_usd": ("llm_budget_usd", "--llm-budget-usd"),
 }
 
 
@@ -132,7 +176,7 @@ def build_context(config: pytest.Config) -> RunContext:
                 f"{candidate}"
             )
         candidate = None
-    return RunContext(
+    ctx = RunContext(
         resolved=resolved,
         rootpath=config.rootpath,
         mode=mode,
@@ -142,6 +186,23 @@ def build_context(config: pytest.Config) -> RunContext:
         tolerance=settings.tolerance,
         candidate_prompt=config.getoption("llm_candidate_prompt"),
     )
+    if not hasattr(config, "workerinput"):  # the controller decides; workers only run items
+        ctx.governance = start_governance(config, ctx)
+    return ctx
+
+
+def start_governance(config: pytest.Config, ctx: RunContext) -> Governance:
+    """Catalogue, pinning, deprecations and the cost estimate, before anything is collected or called."""
+    from pytest_llmversion.governance import GovernanceError, RunModels, start
+
+    settings = ctx.config
+    models = RunModels(ctx.mode, ctx.current, ctx.candidate, tuple(settings.ref(t) for t in settings.fallback_models))
+    here = config.invocation_params.dir
+    roots = [here / arg.split("::", 1)[0] for arg in config.args] or [ctx.rootpath]
+    try:
+        return start(ctx.resolved, ctx.base, models, golden_roots=roots)
+    except GovernanceError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def header_lines(ctx: RunContext) -> list[str]:
@@ -156,4 +217,5 @@ def header_lines(ctx: RunContext) -> list[str]:
     parts.append(f"mode {ctx.mode}")
     if ctx.samples > 1:
         parts.append(f"samples {ctx.samples} ({resolved.source('samples')})")
-    return ["llmversion: " + ", ".join(parts)]
+    notices = ctx.governance.notices if ctx.governance is not None else []
+    return ["llmversion: " + ", ".join(parts), *(f"llmversion: {notice}" for notice in notices)]

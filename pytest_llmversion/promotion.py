@@ -19,7 +19,7 @@ from typing import Any
 import tomlkit
 from pydantic import ValidationError
 
-from pytest_llmversion.config import ConfigError, load_config
+from pytest_llmversion.config import ConfigError, ResolvedConfig, load_config
 from pytest_llmversion.goldens import GoldenError, is_golden_file, load_golden
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts import PromptError, PromptRegistry
@@ -69,6 +69,7 @@ def plan_promotion(project: Path, report_path: Path | None = None, *, force: boo
             f"{run.current.model if run.current else '?'}); run the candidate evaluation again"
         )
     plan = PromotionPlan(project, resolved.pyproject, report, str(config.model), run.candidate.model)
+    _check_pinned(plan, resolved, force)
     if report.summary.gate != "pass":
         if not force:
             raise PromotionError(
@@ -91,6 +92,26 @@ def plan_promotion(project: Path, report_path: Path | None = None, *, force: boo
     _check_coverage(plan, config.goldens, force)
     _check_prompts(plan, config.prompts, force)
     return plan
+
+
+def _check_pinned(plan: PromotionPlan, resolved: ResolvedConfig, force: bool) -> None:
+    """Production must never run an unpinned alias: the new current model has to be a snapshot."""
+    from pytest_llmversion import governance
+    from pytest_llmversion.pinning import pin_status
+
+    try:
+        catalog = governance.load(resolved, plan.project)
+    except governance.GovernanceError as exc:
+        raise PromotionError(str(exc).removeprefix("pytest-llmversion: ")) from None
+    config = resolved.config
+    status = pin_status(config.ref(plan.new_model), catalog)
+    if not status.checked or status.pinned or config.allow_unpinned:
+        return
+    target = f" (today it resolves to {status.resolves_to})" if status.resolves_to else ""
+    message = f"the candidate {plan.new_model} is {status.kind}{target}, not a pinned snapshot"
+    if not force:
+        raise PromotionError(f"{message}; evaluate and promote a pinned id instead")
+    plan.forced.append(message)
 
 
 def _read_report(path: Path, project: Path) -> Report:

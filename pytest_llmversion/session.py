@@ -19,6 +19,8 @@ from pytest_llmversion.cases import Case
 from pytest_llmversion.client import LLMClient
 from pytest_llmversion.config import LLMConfig, ResolvedConfig
 from pytest_llmversion.goldens import GoldenKey, golden_files, is_golden_file, write_golden
+from pytest_llmversion.governance import Governance
+from pytest_llmversion.governance import finish as finish_governance
 from pytest_llmversion.itemrun import ItemPlan, ItemRun, Mode
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts import PromptRegistry
@@ -38,6 +40,8 @@ class RunContext:
     samples: int
     tolerance: float
     candidate_prompt: Literal["current", "own"] = "current"
+    #: Catalogue, pinning, deprecations and budgets; set on the controller at start-up.
+    governance: Governance | None = None
     _factory: ProviderFactory | None = None
     _routers: dict[ModelRef, Router] = field(default_factory=dict)
     _registry: PromptRegistry | None = None
@@ -229,8 +233,11 @@ def finish_run(
     writes = write_recorded_goldens(results.items, ctx.rootpath)
     unused = unused_goldens(results.collected)
     removed = prune(unused) if prune_unused else []
+    cost, budget_reasons = finish_governance(ctx.governance, items) if ctx.governance else (None, [])
     summary = build_summary(
         items,
+        extra_reasons=budget_reasons,
+        cost=cost,
         goldens_written=writes.written,
         goldens_unchanged=len(writes.unchanged),
         unused_goldens=[ctx.rel(p) for p in unused],
@@ -252,6 +259,7 @@ def finish_run(
         config_file=ctx.rel(resolved.pyproject) if resolved.pyproject else None,
         config_hash=config_hash(resolved.table),
         rootdir=str(ctx.rootpath),
+        governance=ctx.governance.info() if ctx.governance else None,
     )
     return Report(run=run, items=items, summary=summary)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pytest_llmversion.reports.governance import markdown_lines
 from pytest_llmversion.reports.model import Report, ReportItem, short_name
 from pytest_llmversion.verdicts import Verdict, output_diff
 
@@ -61,6 +62,7 @@ def render_markdown(report: Report) -> str:
     if summary.pass_rate is not None:
         lines.append(f"Pass rate {summary.pass_rate * 100:.0f}% ({summary.passed}/{summary.total}).")
         lines.append("")
+    lines += markdown_lines(run.governance, summary.cost)
     for item in shown:
         if item.passed:
             continue

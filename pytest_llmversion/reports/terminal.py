@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pytest_llmversion.reports.governance import cost_lines, governance_lines
 from pytest_llmversion.reports.model import Report, ReportItem, short_name
 from pytest_llmversion.verdicts import Verdict
 
@@ -90,6 +91,7 @@ def summary_lines(report: Report, report_path: str) -> list[str]:
         lines += [f"  {path}" for path in summary.unused_goldens[:20]]
         if not summary.pruned_goldens:
             lines.append("  delete them with: pytest --llm-prune-unused")
+    lines += governance_lines(run.governance) + cost_lines(summary.cost)
     if summary.gate == "fail":
         lines.append(f"gate: FAIL ({'; '.join(summary.gate_reasons)})")
     else:
