@@ -73,7 +73,7 @@ def test_check_shows_where_an_environment_model_came_from(
             'model = "openai/gpt-4o-2024-08-06"\ntemperature = 3\n',
             {},
             2,
-            "pytest-llmversion: temperature = 3 from pyproject.toml [tool.llmversion] is invalid: "
+            "llmversion: temperature = 3 from pyproject.toml [tool.llmversion] is invalid: "
             "Input should be less than or equal to 2; allowed: a number from 0 to 2",
             id="bad-value",
         ),
@@ -81,7 +81,7 @@ def test_check_shows_where_an_environment_model_came_from(
             'model = "opneai/gpt-4o-2024-08-06"\n',
             {},
             2,
-            "pytest-llmversion: model from pyproject.toml [tool.llmversion]: unknown provider 'opneai' in "
+            "llmversion: model from pyproject.toml [tool.llmversion]: unknown provider 'opneai' in "
             "'opneai/gpt-4o-2024-08-06' (did you mean 'openai'?); known providers: anthropic, gemini, google-legacy, "
             "openai, scripted (add others under [tool.llmversion.providers.<name>])",
             id="unknown-provider",
@@ -90,7 +90,7 @@ def test_check_shows_where_an_environment_model_came_from(
             'model = "openai/gpt-4o-2024-08-06"\n',
             {"LLMVERSION_TIMEOUT": "soon"},
             2,
-            "pytest-llmversion: timeout = 'soon' from environment LLMVERSION_TIMEOUT is invalid: "
+            "llmversion: timeout = 'soon' from environment LLMVERSION_TIMEOUT is invalid: "
             "Input should be a valid number, unable to parse string as a number; allowed: a number > 0",
             id="bad-env",
         ),
@@ -135,6 +135,6 @@ def test_the_console_script_fails_with_a_non_zero_exit_and_one_line(tmp_path: Pa
     assert done.returncode != 0
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
-        "pytest-llmversion: model from pyproject.toml [tool.llmversion]: 'gpt-4o' is not a model reference: "
+        "llmversion: model from pyproject.toml [tool.llmversion]: 'gpt-4o' is not a model reference: "
         "expected 'provider/model-id', e.g. 'openai/gpt-4o-2024-11-20'"
     ]

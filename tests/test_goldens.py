@@ -447,7 +447,7 @@ def with_unused(llm_project: LLMProject) -> LLMProject:
     return llm_project
 
 
-UNUSED = ["tests/__llm_goldens__/test_llm/test_passes.yaml", "tests/__llm_goldens__/test_gone/test_extracts_city.yaml"]
+UNUSED = ["tests/__llm_goldens__/test_gone/test_extracts_city.yaml", "tests/__llm_goldens__/test_llm/test_passes.yaml"]
 
 
 def test_unused_goldens_are_listed_and_kept(with_unused: LLMProject) -> None:
