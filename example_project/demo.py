@@ -31,8 +31,14 @@ def step(title: str) -> None:
     print(f"\n{bold}== {title}{plain}", flush=True)
 
 
+#: The models and their retirement date are synthetic; the demo pins "today" so the story it tells
+#: (the current model retires in 51 days) does not change as the calendar moves.
+DEMO_TODAY = "2026-11-24"
+
+
 def pytest(*args: str) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLMVERSION_") and k != "CI"}
+    env["LLMVERSION_TODAY"] = DEMO_TODAY
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
     print(f"$ pytest {' '.join(args)}", flush=True)
     return subprocess.run(command, cwd=HERE, env=env, check=False).returncode
@@ -70,6 +76,12 @@ def main() -> int:
     improved = [i["case"] for i in report["items"] if i["verdict"] == "IMPROVED"]
     if improved:
         print(f"- {', '.join(improved)}: IMPROVED, the candidate scores higher than today's model here.")
+    comparison = (summary.get("cost") or {}).get("comparison") or {}
+    if comparison.get("cost_ratio"):
+        print(
+            f"- cost: the candidate would cost x{comparison['cost_ratio']:.2f} per case at the same traffic "
+            f"(tokens x{comparison['token_ratio']:.2f}); a budget such as --llm-max-cost-increase=10 gates on it."
+        )
     print("\nNext steps a team would take:")
     print(f"  pytest --candidate-model={CANDIDATE} --llm-candidate-prompt=own")
     print("      measures the prompt version tuned for the candidate (prompts/triage.yaml v2: no code fences);")

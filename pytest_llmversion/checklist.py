@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
+from pytest_llmversion.catalog import Catalog
+from pytest_llmversion.deprecation import lifecycle
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.pinning import pin_status
 from pytest_llmversion.reports.model import Report
 from pytest_llmversion.verdicts import Verdict
 
@@ -40,6 +45,22 @@ class Facts:
     #: (retirement date known?, what)
     deprecation: tuple[bool | None, str] = (None, "deprecation date not checked")
     extra: list[Callable[[], Line]] = field(default_factory=list)
+
+
+def catalogue_facts(
+    catalog: Catalog, model: ModelRef, on: date
+) -> tuple[tuple[bool | None, str], tuple[bool | None, str]]:
+    """(pinned?, why) and (can deprecation alerts fire?, what) for ``model``, from the catalogue."""
+    pin = pin_status(model, catalog)
+    pinned = (pin.pinned if pin.checked else None, f"{pin.kind}, per the {pin.basis}" if pin.checked else pin.basis)
+    entry = catalog.get(model)
+    if entry is None:
+        alert = (False, f'not in the catalogue; add [tool.llmversion.catalog."{model}"] so alerts can fire')
+    else:
+        life = lifecycle(str(model), catalog, on)
+        when = f"retires {life.retires}" if life.retires else "no retirement announced yet"
+        alert = (True, f"{when}; `llmversion deprecations` watches it")
+    return pinned, alert
 
 
 def _tags(report: Report) -> set[str]:

@@ -10,8 +10,10 @@ With two or more samples per model a case is judged on pass counts, not on one a
 * the item fails at once when p <= q / m (``q`` half the gate's budget, ``m`` the number of compared
   cases collected): Bonferroni, the first step of the Benjamini-Hochberg procedure the session end runs.
 
-Provider failures and answers from a fallback model are not evidence about the model: they are
-dropped from the counts and reported.
+Provider failures that a later call may not repeat (rate limits, outages, after the router's retries)
+and answers from a fallback model are not evidence about the model: they are dropped from the counts
+and reported. A lasting failure (authentication, unknown model, bad request, no recording) makes the
+item an ERROR.
 """
 
 from __future__ import annotations
@@ -224,6 +226,13 @@ def judge_case(
             first = next(s for s in samples if not s.counted)
             why = f"answered by fallback {first.fallback.model_requested}" if first.fallback else first.message
             case.notes.append(f"{counts.errors} {name} sample(s) not counted ({why})")
+    # Auth, an unknown model, a bad request, a missing recording: no retry fixes these, and comparing the
+    # samples that happened to run before would hide the problem. Outages and rate limits are dropped.
+    lasting = next((s for s in (*candidate, *baseline) if s.outcome == "provider_error" and not s.transient), None)
+    if lasting is not None:
+        outcome = ItemOutcome(Verdict.ERROR, False, b.rate, a.rate, lasting.message)
+        outcome.notes.extend(case.notes)
+        return outcome, case
     if not b.samples or not a.samples:
         which, samples = ("candidate", candidate) if not b.samples else ("current", baseline)
         first_error = next((s for s in samples if not s.counted), None)

@@ -12,7 +12,8 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -66,16 +67,30 @@ class LLMConfig(BaseModel):
     scripted_models: str = Field("scripted_models", description="folder of scripted/<name>.yaml files")
     report_dir: str = ".llmversion"
     openai_api: Literal["chat", "responses"] = "chat"
+    record_mode: Literal["none", "once", "new", "all"] | None = Field(
+        None, description="recordings of candidate calls; default none when CI is set, else once"
+    )
     timeout: float = Field(60.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
     retry_base_delay: float = Field(0.5, ge=0)
     retry_max_delay: float = Field(8.0, ge=0)
     retry_after_cap: float = Field(30.0, ge=0)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    # model governance (catalogue, pinning, deprecations, cost and latency budgets)
+    allow_unpinned: bool = Field(False, description="run even when the current model or a fallback is an alias")
+    deprecation_warn_days: int = Field(90, ge=0, description="plan-migration warning this many days before retirement")
+    deprecation_urgent_days: int = Field(30, ge=0, description="URGENT this many days before retirement")
+    max_cost_increase: float | None = Field(None, gt=-100, description="percent the candidate may cost more")
+    max_latency_increase: float | None = Field(None, gt=-100, description="percent the candidate p50 may be slower")
+    max_token_increase: float | None = Field(None, gt=-100, description="percent more tokens the candidate may use")
+    budget_usd: float | None = Field(None, gt=0, description="refuse to start when the estimated live cost is higher")
+    catalog_file: str | None = Field(None, description="the project's catalogue; default <report_dir>/catalog.json")
 
-    @field_validator("goldens", "report_dir")
+    @field_validator("goldens", "report_dir", "catalog_file")
     @classmethod
-    def _relative_folder(cls, value: str) -> str:
+    def _relative_folder(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         if Path(value).is_absolute() or ".." in Path(value).parts:
             raise ValueError("must be a relative folder name inside the project")
         return value
@@ -91,6 +106,8 @@ class LLMConfig(BaseModel):
 _LIST_KEYS = {"fallback_models"}
 #: Keys that cannot come from the environment (tables).
 _TABLE_KEYS = {"providers", "catalog"}
+#: ``LLMVERSION_*`` variables that are not config keys (LLMVERSION_TODAY pins the governance clock).
+_NOT_CONFIG = {"today"}
 
 
 @dataclass
@@ -136,7 +153,7 @@ def env_values(environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
         if not name.startswith(ENV_PREFIX) or raw == "":
             continue
         key = name[len(ENV_PREFIX) :].lower()
-        if key in _TABLE_KEYS:
+        if key in _TABLE_KEYS or key in _NOT_CONFIG:
             continue
         value: Any = [part.strip() for part in raw.split(",") if part.strip()] if key in _LIST_KEYS else raw
         values[key] = (value, f"environment {name}")
@@ -191,26 +208,59 @@ def _explain(exc: ValidationError, merged: Mapping[str, Any], sources: Mapping[s
     key = loc[0] if loc else "?"
     source = sources.get(key, DEFAULT_SOURCE)
     dotted = ".".join(loc)
+    scope: type[BaseModel] = LLMConfig if len(loc) == 1 else ProviderSettings
     if error["type"] == "extra_forbidden":
-        scope = LLMConfig.model_fields if len(loc) == 1 else ProviderSettings.model_fields
-        hint = difflib.get_close_matches(loc[-1], list(scope), n=1)
+        hint = difflib.get_close_matches(loc[-1], list(scope.model_fields), n=1)
         suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
         return f"pytest-llmversion: unknown key '{dotted}' in {source}{suggestion}"
     value = merged.get(key)
     for part in loc[1:]:
         value = value.get(part) if isinstance(value, Mapping) else value
-    allowed = _allowed(error)
-    return f"pytest-llmversion: {dotted} = {value!r} from {source} is invalid: {error['msg']}{allowed}"
+    problem = str(error["msg"]).removeprefix("Value error, ")
+    # literal and validator messages already say what is allowed
+    says_allowed = error["type"] in ("literal_error", "value_error")
+    allowed = allowed_values(scope, loc[-1]) if len(loc) in (1, 3) and not says_allowed else None
+    return f"pytest-llmversion: {dotted} = {value!r} from {source} is invalid: {problem}" + (
+        f"; allowed: {allowed}" if allowed else ""
+    )
 
 
-def _allowed(error: Any) -> str:
-    ctx = error.get("ctx") or {}
-    if "expected" in ctx:
-        return f" (allowed: {ctx['expected']})"
-    bounds = [
-        f"{word} {ctx[key]}" for key, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if key in ctx
-    ]
-    return f" (allowed: {' and '.join(bounds)})" if bounds else ""
+#: What a key accepts, where its type alone would not say it well.
+_ALLOWED_TEXT = {
+    "model": "'provider/model-id', e.g. 'openai/gpt-4o-2024-08-06'",
+    "candidate_model": "'provider/model-id', e.g. 'openai/gpt-4o-2024-11-20'",
+    "fallback_models": "a list of 'provider/model-id' strings",
+    "goldens": "a relative folder name inside the project",
+    "report_dir": "a relative folder name inside the project",
+}
+
+
+def allowed_values(model: type[BaseModel], name: str) -> str | None:
+    """A short description of what ``name`` accepts, from its type and bounds: 'a number from 0 to 2'."""
+    if model is LLMConfig and name in _ALLOWED_TEXT:
+        return _ALLOWED_TEXT[name]
+    field_info = model.model_fields.get(name)
+    if field_info is None:
+        return None
+    annotation: Any = field_info.annotation
+    if get_origin(annotation) in (Union, UnionType):
+        annotation = next((arg for arg in get_args(annotation) if arg is not type(None)), annotation)
+    if get_origin(annotation) is Literal:
+        return "one of " + ", ".join(repr(arg) for arg in get_args(annotation))
+    if annotation is bool:
+        return "true or false"
+    if annotation in (int, float):
+        bounds = {type(m).__name__.lower(): getattr(m, type(m).__name__.lower()) for m in field_info.metadata}
+        noun = "a whole number" if annotation is int else "a number"
+        if "ge" in bounds and "le" in bounds:
+            return f"{noun} from {bounds['ge']:g} to {bounds['le']:g}"
+        limits = [f"{word} {bounds[key]:g}" for key, word in (("ge", ">="), ("gt", ">"), ("le", "<=")) if key in bounds]
+        return f"{noun} {' and '.join(limits)}" if limits else noun
+    if annotation is str:
+        return "a string"
+    if get_origin(annotation) is list:
+        return "a list of strings"
+    return None
 
 
 def _validate_models(resolved: ResolvedConfig) -> None:

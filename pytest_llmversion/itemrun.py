@@ -24,10 +24,18 @@ from pytest_llmversion.cases import Case
 from pytest_llmversion.checks import Check
 from pytest_llmversion.client import LLMClient
 from pytest_llmversion.comparison import CaseStats, GatePolicy, compared_message, judge_case, stage_one_differs
-from pytest_llmversion.goldens import GoldenError, GoldenFile, GoldenKey, golden_document, load_golden
+from pytest_llmversion.goldens import (
+    GoldenError,
+    GoldenFile,
+    GoldenKey,
+    GoldenTooNew,
+    golden_document,
+    load_golden,
+)
 from pytest_llmversion.marker import MarkerSpec
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request
+from pytest_llmversion.recordings import ItemRecorder
 from pytest_llmversion.samples import Exchange, SampleResult
 from pytest_llmversion.verdicts import (
     ItemOutcome,
@@ -90,6 +98,7 @@ class ItemRun:
         client_factory: Callable[[ItemRun], LLMClient],
         rel: Callable[[Any], str],
         golden_cache: Path | None = None,
+        recorder: ItemRecorder | None = None,
         policy: GatePolicy | None = None,
         threshold: float | None = None,
         family_size: int = 1,
@@ -105,6 +114,8 @@ class ItemRun:
         self._route = route
         self.golden_rel = rel(plan.key.path)
         self.golden_cache = golden_cache
+        self._rel = rel
+        self.recorder = recorder
         self.phases: dict[str, list[SampleResult]] = {}
         self._phase = ""
         self._replaying = False
@@ -137,7 +148,7 @@ class ItemRun:
             if self._replaying:
                 completion = self._replay(request, sample.index, call_index)
             else:
-                completion = self._route(self.client.model).complete(request, sample_index=sample.index)
+                completion = self._call_live(request, sample.index)
         except (ReplayProblem, ProviderError) as exc:
             sample.exchanges.append(Exchange(request, None, str(exc)))
             if isinstance(exc, ReplayProblem):
@@ -145,6 +156,14 @@ class ItemRun:
             raise
         sample.exchanges.append(Exchange(request, completion))
         return completion
+
+    def _call_live(self, request: Request, sample_index: int) -> Completion:
+        """Through the router; a candidate item's recorder may answer from its recording instead."""
+        route = self._route(self.client.model)
+        if self.recorder is None or self._phase != "candidate":
+            completion: Completion = route.complete(request, sample_index=sample_index)
+            return completion
+        return self.recorder.complete(route, request, sample_index)
 
     def _replay(self, request: Request, sample_index: int, call_index: int) -> Completion:
         golden_path = self.golden_rel
@@ -210,7 +229,13 @@ class ItemRun:
         try:
             self.golden = load_golden(path, self.golden_cache)
         except GoldenError as exc:
-            self.golden_error = str(exc).replace(str(path), self.golden_rel, 1)
+            problem = str(exc).replace(str(path), self.golden_rel, 1)
+            fix = (
+                ""
+                if isinstance(exc, GoldenTooNew)
+                else f'; fix it, or re-record: pytest --llm-record "{self.current_nodeid}"'
+            )
+            self.golden_error = problem + fix
 
     @property
     def compared(self) -> bool:
@@ -288,25 +313,30 @@ class ItemRun:
         first_baseline = hashlib.sha256(f"{self.nodeid}#{index}".encode()).digest()[0] % 2 == 0
         for name in ("baseline", self.plan.role) if first_baseline else (self.plan.role, "baseline"):
             if name == "baseline":
-                self._baseline_sample(index, body, caught)
+                sample = self._baseline_sample(index, body, caught)
                 if "baseline" in self._problems:
                     return False  # the golden cannot be replayed (stale, unreadable): the verdict says so
             else:
                 sample = self._run_sample(name, index, False, body, caught)
-                if sample.outcome == "provider_error" and not sample.transient:
-                    return False  # auth, unknown model, bad request: more calls would fail alike
+            if sample is not None and sample.outcome == "provider_error" and not sample.transient:
+                return False  # auth, unknown model, bad request: more calls would fail alike
         return True
 
-    def _baseline_sample(self, index: int, body: Callable[[], None], caught: tuple[type[BaseException], ...]) -> None:
+    def _baseline_sample(
+        self, index: int, body: Callable[[], None], caught: tuple[type[BaseException], ...]
+    ) -> SampleResult | None:
         golden_samples = len(self.golden.samples) if self.golden else 0
         if not self.live_baseline and index < golden_samples:
-            self._run_sample("baseline", index, True, body, caught)
-            return
+            return self._run_sample("baseline", index, True, body, caught)
         if self.plan.role == "current" or self._baseline_live_blocked is not None:
-            return  # --llm-live compares the current model with its golden: that is all the baseline there is
+            return None  # --llm-live compares the current model with its golden: that is all the baseline there is
         sample = self._run_sample("baseline", index, False, body, caught)
-        if sample.outcome == "provider_error" and not sample.transient:
+        if sample.outcome == "provider_error" and not sample.transient and not self.live_baseline:
+            # replay-only (no key in CI, say): compare with what the golden holds; this try was no sample
             self._baseline_live_blocked = sample.message
+            self.phases["baseline"].remove(sample)
+            return None
+        return sample
 
     # -- verdicts ----------------------------------------------------------------------------------
 
@@ -522,6 +552,8 @@ class ItemRun:
             "checks": [d.to_dict() | {"passed": _passed(subject, d.name)} for d in check_deltas(baseline, subject)],
             "usage": usage,
             "latency_ms": [c.latency_ms for c in completions if c.source == "live"],
+            "usage_by_model": _usage_by_model(completions),
+            "baseline_usage": _usage_total([c for s in baseline for c in s.completions()]),
             "calls": {
                 "live": sum(c.source == "live" for c in completions),
                 "replayed": sum(c.source != "live" for s in (*subject, *baseline) for c in s.completions()),
@@ -546,7 +578,49 @@ class ItemRun:
             data["rerecord"] = self.current_nodeid
         if self.prompt_change is not None:
             data["prompt_change"] = self.prompt_change
+        data |= self._provider_data(completions)
         return data
+
+    def _provider_data(self, completions: list[Completion]) -> dict[str, Any]:
+        """What the providers said besides the answers: SDK notices, a served model other than the one asked
+        for (alias drift), and the recording to write at session end."""
+        data: dict[str, Any] = {}
+        notices = sorted({notice for c in completions for notice in c.notices})
+        if notices:
+            data["provider_notices"] = notices
+        served = sorted(
+            {
+                c.model_served
+                for c in completions
+                if c.source != "golden" and c.fallback_from is None and c.model_served != self.model.model_id
+            }
+        )
+        if served:
+            data["served_instead"] = served
+        if self.recorder is not None:
+            data["recording"] = self.recorder.shown
+            if self.recorder.replayed:
+                data["replayed_from_recording"] = self.recorder.replayed
+            document = self.recorder.document()
+            if document is not None:
+                data["recording_doc"] = document
+        return data
+
+
+def _usage_by_model(completions: list[Completion]) -> dict[str, dict[str, int]]:
+    """Usage per model that answered (``provider/id``), so each call is priced at its own model's rate."""
+    by_model: dict[str, list[Completion]] = {}
+    for completion in completions:
+        by_model.setdefault(completion.model_requested, []).append(completion)
+    return {model: _usage_total(answers) for model, answers in by_model.items()}
+
+
+def _usage_total(completions: list[Completion]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for completion in completions:
+        for key, value in completion.usage.to_dict().items():
+            total[key] = total.get(key, 0) + value
+    return total
 
 
 def _passed(samples: list[SampleResult], name: str) -> bool:

@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from pytest_llmversion.config import ResolvedConfig
+    from pytest_llmversion.governance import Governance
     from pytest_llmversion.itemrun import Mode
+    from pytest_llmversion.recordings import RecordMode
     from pytest_llmversion.session import RunContext
 
 GROUP = "llmversion"
@@ -49,6 +52,24 @@ HELP = {
     "report": "Where to write the JSON report (default: <report_dir>/report.json, i.e. .llmversion/report.json).",
     "report_md": 'Also write the report as Markdown (e.g. "$GITHUB_STEP_SUMMARY" or a PR comment file).',
     "report_html": "Also write the report as one self-contained HTML page with side-by-side diffs.",
+    "allow_unpinned": (
+        "Run even when the current model or a fallback is an alias or rolling id (goldens from it will not reproduce)."
+    ),
+    "max_cost_increase": "Fail the gate when the candidate costs more than PCT percent above the current model.",
+    "max_latency_increase": (
+        "Fail the gate when the candidate's p50 latency is more than PCT percent above the current model's "
+        "(live calls only: add --llm-live so the current model is called too)."
+    ),
+    "max_token_increase": "Fail the gate when the candidate uses more than PCT percent more tokens than the current.",
+    "budget_usd": (
+        "Refuse to start when this run's live calls, estimated from the goldens' token counts and the catalogue's "
+        "prices, would cost more than USD."
+    ),
+    "record_mode": (
+        "Recordings of candidate calls in <report_dir>/recordings, as pytest-recording: none = replay only, "
+        "once = replay if recorded else call and record, new = replay and record what is missing, all = call and "
+        "re-record (default: none when CI is set, else once)."
+    ),
 }
 
 
@@ -72,6 +93,26 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _percent(text: str) -> float:
+    try:
+        value = float(text.strip().rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage (e.g. 20 for +20%)") from None
+    if value <= -100:
+        raise argparse.ArgumentTypeError(f"must be more than -100, got {value:g}")
+    return value
+
+
+def _usd(text: str) -> float:
+    try:
+        value = float(text.strip().lstrip("$"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount in USD (e.g. 5 or 0.50)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {value:g}")
+    return value
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup(GROUP, "pytest-llmversion: golden outputs and candidate-model regression gates")
     group.addoption("--current-model", metavar="PROVIDER/MODEL", default=None, help=HELP["current_model"])
@@ -91,6 +132,12 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--llm-report", metavar="PATH", default=None, help=HELP["report"])
     group.addoption("--llm-report-md", metavar="PATH", default=None, help=HELP["report_md"])
     group.addoption("--llm-report-html", metavar="PATH", default=None, help=HELP["report_html"])
+    group.addoption("--llm-allow-unpinned", action="store_const", const=True, default=None, help=HELP["allow_unpinned"])
+    for name in ("max_cost_increase", "max_latency_increase", "max_token_increase"):
+        option = "--llm-" + name.replace("_", "-")
+        group.addoption(option, type=_percent, default=None, metavar="PCT", help=HELP[name])
+    group.addoption("--llm-budget-usd", type=_usd, default=None, metavar="USD", help=HELP["budget_usd"])
+    group.addoption("--llm-record-mode", choices=("none", "once", "new", "all"), default=None, help=HELP["record_mode"])
 
 
 _OPTION_KEYS = {
@@ -102,6 +149,12 @@ _OPTION_KEYS = {
     "margin": ("llm_margin", "--llm-margin"),
     "noninferiority": ("llm_noninferiority", "--llm-noninferiority"),
     "tolerance": ("llm_tolerance", "--llm-tolerance"),
+    "allow_unpinned": ("llm_allow_unpinned", "--llm-allow-unpinned"),
+    "max_cost_increase": ("llm_max_cost_increase", "--llm-max-cost-increase"),
+    "max_latency_increase": ("llm_max_latency_increase", "--llm-max-latency-increase"),
+    "max_token_increase": ("llm_max_token_increase", "--llm-max-token-increase"),
+    "budget_usd": ("llm_budget_usd", "--llm-budget-usd"),
+    "record_mode": ("llm_record_mode", "--llm-record-mode"),
 }
 
 
@@ -111,7 +164,7 @@ def project_uses_plugin(config: pytest.Config) -> bool:
         return True
     if config.getoption("llm_record") or config.getoption("llm_live"):
         return True
-    if any(name.startswith("LLMVERSION_") for name in os.environ):
+    if any(name.startswith("LLMVERSION_") and name != "LLMVERSION_TODAY" for name in os.environ):
         return True
     path = pyproject_of(config)
     return path is not None and "[tool.llmversion" in path.read_text(encoding="utf-8", errors="replace")
@@ -145,8 +198,20 @@ def build_context(config: pytest.Config) -> RunContext:
     candidate = settings.ref(settings.candidate_model) if settings.candidate_model else None
     if candidate is not None and candidate == current:
         candidate = None  # the same model twice would only duplicate every item
-    return RunContext(
+    if candidate is not None and mode == "record":
+        # goldens are written at session end: a candidate in the same run would have no baseline
+        if resolved.source("candidate_model") == "--candidate-model":
+            raise pytest.UsageError(
+                "pytest-llmversion: --llm-record writes the current model's goldens at the end of the run, so a "
+                f"candidate has nothing to be judged against yet; record first, then run: pytest --candidate-model="
+                f"{candidate}"
+            )
+        candidate = None
+    record_mode, record_mode_source = _record_mode(resolved)
+    ctx = RunContext(
         resolved=resolved,
+        record_mode=record_mode,
+        record_mode_source=record_mode_source,
         rootpath=config.rootpath,
         mode=mode,
         current=current,
@@ -163,6 +228,33 @@ def build_context(config: pytest.Config) -> RunContext:
             noninferiority=settings.noninferiority,
         ),
     )
+    if not hasattr(config, "workerinput"):  # the controller decides; workers only run items
+        ctx.governance = start_governance(config, ctx)
+    return ctx
+
+
+def start_governance(config: pytest.Config, ctx: RunContext) -> Governance:
+    """Catalogue, pinning, deprecations and the cost estimate, before anything is collected or called."""
+    from pytest_llmversion.governance import GovernanceError, RunModels, start
+
+    settings = ctx.config
+    models = RunModels(ctx.mode, ctx.current, ctx.candidate, tuple(settings.ref(t) for t in settings.fallback_models))
+    here = config.invocation_params.dir
+    roots = [here / arg.split("::", 1)[0] for arg in config.args] or [ctx.rootpath]
+    try:
+        return start(ctx.resolved, ctx.base, models, golden_roots=roots)
+    except GovernanceError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _record_mode(resolved: ResolvedConfig) -> tuple[RecordMode, str]:
+    """The record mode and where it came from (option, variable, pyproject, or the CI-dependent default)."""
+    from pytest_llmversion.recordings import default_record_mode
+
+    if resolved.config.record_mode is not None:
+        return resolved.config.record_mode, resolved.source("record_mode")
+    mode = default_record_mode(os.environ)
+    return mode, "the default when CI is set" if mode == "none" else "the default"
 
 
 def header_lines(ctx: RunContext) -> list[str]:
@@ -170,13 +262,20 @@ def header_lines(ctx: RunContext) -> list[str]:
     parts = [f"current {ctx.current} ({resolved.source('model')})" if ctx.current else "current: not configured"]
     if ctx.candidate:
         parts.append(f"candidate {ctx.candidate} ({resolved.source('candidate_model')})")
+    elif resolved.config.candidate_model and ctx.mode == "record":
+        parts.append(f"candidate {resolved.config.candidate_model} not run while recording")
+    elif resolved.config.candidate_model and ctx.current:
+        parts.append(f"candidate {ctx.current} is the current model, so no [candidate] items")
     parts.append(f"mode {ctx.mode}")
+    if ctx.candidate and ctx.candidate.provider != "scripted":  # scripted models are never recorded
+        parts.append(f"recordings {ctx.record_mode} ({ctx.record_mode_source})")
     if ctx.samples > 1:
         parts.append(f"samples {ctx.samples} ({resolved.source('samples')})")
         if ctx.candidate:
             parts.append(f"up to {max(ctx.samples, ctx.policy.max_samples)} where the models disagree")
             parts.append(f"baseline {ctx.policy.baseline}")
-    lines = ["llmversion: " + ", ".join(parts)]
+    notices = ctx.governance.notices if ctx.governance is not None else []
+    lines = ["llmversion: " + ", ".join(parts), *(f"llmversion: {notice}" for notice in notices)]
     if ctx.samples > 1 and ctx.config.seed is not None:
         lines.append(
             f"llmversion: seed = {ctx.config.seed} is fixed; a provider that honours it may answer every sample "

@@ -8,7 +8,7 @@ tests never pays for pydantic, YAML or a provider SDK.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from pytest_llmversion.modelref import ModelRef
     from pytest_llmversion.reports.model import Report
     from pytest_llmversion.session import Results, RunContext
+    from pytest_llmversion.testing import Emulator
 
 
 class LLMVersionState:
@@ -128,6 +129,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.stash[ITEM_PARAM] = param
             item.extra_keyword_matches.update((*param.spec.tags, *(param.case.tags if param.case else ())))
             note_collected(state.results.collected, item, param, key)
+            fixturenames = getattr(item, "fixturenames", None)
+            if fixturenames is not None and "_llm_item" not in fixturenames:
+                # a marked test that asks for no llm fixture is still judged: pytest pruned the
+                # parametrized _llm_item from its fixture closure, so it is set up explicitly
+                fixturenames.append("_llm_item")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -189,6 +195,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     if not state.results.items and not state.results.collected.expected:
         return
+    if session.config.getoption("collectonly"):
+        return  # nothing ran: keep the last run's report and goldens as they are
     from pytest_llmversion import reporting
 
     ctx = state.context()
@@ -275,3 +283,15 @@ class GoldenChecker:
 def llm_golden(_llm_item: ItemRun) -> GoldenChecker:
     """Checks outputs against this test's golden baseline."""
     return GoldenChecker(_llm_item)
+
+
+@pytest.fixture
+def llm_emulator(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """A loopback emulator of the OpenAI, Anthropic and Gemini APIs for this test (stopped after it), answering
+    from the project's scripted models; point an SDK at ``llm_emulator.openai_base_url`` or ``.url``."""
+    from pytest_llmversion.testing.fixture import running_emulator
+
+    state = request.config.stash[STATE]
+    models = state.context().base / state.context().config.scripted_models if state.loaded else None
+    with running_emulator(models, monkeypatch) as emulator:
+        yield emulator

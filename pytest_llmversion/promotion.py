@@ -19,7 +19,7 @@ from typing import Any
 import tomlkit
 from pydantic import ValidationError
 
-from pytest_llmversion.config import ConfigError, load_config
+from pytest_llmversion.config import ConfigError, ResolvedConfig, load_config
 from pytest_llmversion.goldens import GoldenError, is_golden_file, load_golden
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts import PromptError, PromptRegistry
@@ -45,13 +45,20 @@ class PromotionPlan:
     forced: list[str] = field(default_factory=list)
 
 
-def plan_promotion(project: Path, report_path: Path | None = None, *, force: bool = False) -> PromotionPlan:
+def _project_config(project: Path) -> ResolvedConfig:
+    """The project's config as written in pyproject.toml (the environment must not change a promotion)."""
     try:
         resolved = load_config(project, environ={})
     except ConfigError as exc:
         raise PromotionError(str(exc)) from None
     if resolved.pyproject is None:
         raise PromotionError(f"no pyproject.toml at or above {project}")
+    return resolved
+
+
+def plan_promotion(project: Path, report_path: Path | None = None, *, force: bool = False) -> PromotionPlan:
+    resolved = _project_config(project)
+    assert resolved.pyproject is not None
     config = resolved.config
     project = resolved.pyproject.parent
     report_path = report_path or project / config.report_dir / "report.json"
@@ -69,6 +76,7 @@ def plan_promotion(project: Path, report_path: Path | None = None, *, force: boo
             f"{run.current.model if run.current else '?'}); run the candidate evaluation again"
         )
     plan = PromotionPlan(project, resolved.pyproject, report, str(config.model), run.candidate.model)
+    _check_pinned(plan, resolved, force)
     if report.summary.gate != "pass":
         if not force:
             raise PromotionError(
@@ -91,6 +99,26 @@ def plan_promotion(project: Path, report_path: Path | None = None, *, force: boo
     _check_coverage(plan, config.goldens, force)
     _check_prompts(plan, config.prompts, force)
     return plan
+
+
+def _check_pinned(plan: PromotionPlan, resolved: ResolvedConfig, force: bool) -> None:
+    """Production must never run an unpinned alias: the new current model has to be a snapshot."""
+    from pytest_llmversion import governance
+    from pytest_llmversion.pinning import pin_status
+
+    try:
+        catalog = governance.load(resolved, plan.project)
+    except governance.GovernanceError as exc:
+        raise PromotionError(str(exc).removeprefix("pytest-llmversion: ")) from None
+    config = resolved.config
+    status = pin_status(config.ref(plan.new_model), catalog)
+    if not status.checked or status.pinned or config.allow_unpinned:
+        return
+    target = f" (today it resolves to {status.resolves_to})" if status.resolves_to else ""
+    message = f"the candidate {plan.new_model} is {status.kind}{target}, not a pinned snapshot"
+    if not force:
+        raise PromotionError(f"{message}; evaluate and promote a pinned id instead")
+    plan.forced.append(message)
 
 
 def _read_report(path: Path, project: Path) -> Report:
@@ -191,12 +219,8 @@ def _promoted_pyproject(plan: PromotionPlan, now: datetime) -> str:
 
 def rollback(project: Path) -> dict[str, Any]:
     """Restore the files of the latest promotion byte for byte; returns its manifest."""
-    try:
-        resolved = load_config(project, environ={})
-    except ConfigError as exc:
-        raise PromotionError(str(exc)) from None
-    if resolved.pyproject is None:
-        raise PromotionError(f"no pyproject.toml at or above {project}")
+    resolved = _project_config(project)
+    assert resolved.pyproject is not None
     config_dir = resolved.pyproject.parent
     folder = config_dir / resolved.config.report_dir / "rollback"
     backups = sorted(p for p in folder.glob("*") if (p / "manifest.json").is_file()) if folder.is_dir() else []

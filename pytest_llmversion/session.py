@@ -20,12 +20,16 @@ from pytest_llmversion.client import LLMClient
 from pytest_llmversion.comparison import GatePolicy
 from pytest_llmversion.config import LLMConfig, ResolvedConfig
 from pytest_llmversion.goldens import GoldenKey, golden_files, is_golden_file, write_golden
+from pytest_llmversion.governance import Governance
+from pytest_llmversion.governance import finish as finish_governance
 from pytest_llmversion.itemrun import ItemPlan, ItemRun, Mode
 from pytest_llmversion.marker import MarkerSpec
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts import PromptRegistry
 from pytest_llmversion.providers import ProviderFactory, Router
+from pytest_llmversion.recordings import ItemRecorder, RecordMode, recording_path, write_recordings
 from pytest_llmversion.reports.model import ModelInfo, Report, ReportItem, RunInfo, build_summary
+from pytest_llmversion.reports.provider_notes import provider_notices, served_model_warnings
 from pytest_llmversion.suite_gate import suite_statistics
 
 
@@ -44,6 +48,10 @@ class RunContext:
     policy: GatePolicy = field(default_factory=GatePolicy)
     #: Compared items (samples >= 2) per role among the collected items: the m of the per-case q / m.
     family_sizes: dict[str, int] = field(default_factory=dict)
+    #: Catalogue, pinning, deprecations and budgets; set on the controller at start-up.
+    governance: Governance | None = None
+    record_mode: RecordMode = "none"
+    record_mode_source: str = "default"
     _factory: ProviderFactory | None = None
     _routers: dict[ModelRef, Router] = field(default_factory=dict)
     _registry: PromptRegistry | None = None
@@ -108,7 +116,16 @@ class RunContext:
             policy=self.policy,
             threshold=spec.threshold if spec.threshold is not None else self.policy.threshold,
             family_size=max(1, self.family_sizes.get(plan.role, 0)),
+            # scripted models are local and deterministic: a recording of one would only hide edits to its file
+            recorder=self.recorder(plan, model) if plan.role == "candidate" and model.provider != "scripted" else None,
         )
+
+    def recorder(self, plan: ItemPlan, model: ModelRef) -> ItemRecorder:
+        root = self.base / self.config.report_dir / "recordings"
+        path = recording_path(root, self.base, model, plan.key)
+        case = plan.case.id if plan.case else None
+        source = self.record_mode_source
+        return ItemRecorder(path, self.rel(path), self.record_mode, model, plan.key.test_nodeid, case, source)
 
 
 def golden_key(
@@ -157,7 +174,7 @@ def unused_goldens(collected: Collected) -> list[Path]:
         for module_folder in sorted(p for p in goldens_root.iterdir() if p.is_dir()):
             if not (goldens_root.parent / f"{module_folder.name}.py").exists():
                 unused += [p for p in golden_files(module_folder) if is_golden_file(p)]
-    return unused
+    return sorted(set(unused))
 
 
 @dataclass
@@ -235,20 +252,28 @@ def finish_run(
     """Controller, session end: write recorded goldens, find unused ones, build the report."""
     write_candidate_goldens(results.items, ctx)
     items = [
-        ReportItem.model_validate(_without(item, "golden_doc", "candidate_doc", "rerecord")) for item in results.items
+        ReportItem.model_validate(_without(item, "golden_doc", "candidate_doc", "rerecord", "recording_doc"))
+        for item in results.items
     ]
     items.sort(key=lambda i: (i.role != "candidate", i.nodeid))
     writes = write_recorded_goldens(results.items, ctx.rootpath)
+    recordings = write_recordings(results.items, ctx.rootpath)
     unused = unused_goldens(results.collected)
     removed = prune(unused) if prune_unused else []
     statistics = suite_statistics(items, ctx.policy)
+    cost, budget_reasons = finish_governance(ctx.governance, items) if ctx.governance else (None, [])
     summary = build_summary(
         items,
-        statistics,
+        statistics=statistics,
+        extra_reasons=budget_reasons,
+        cost=cost,
         goldens_written=writes.written,
         goldens_unchanged=len(writes.unchanged),
         unused_goldens=[ctx.rel(p) for p in unused],
         pruned_goldens=[ctx.rel(p) for p in removed],
+        recordings_written=recordings,
+        served_model_warnings=served_model_warnings(items),
+        provider_notices=provider_notices(items),
     )
     resolved = ctx.resolved
     run = RunInfo(
@@ -272,6 +297,7 @@ def finish_run(
         config_file=ctx.rel(resolved.pyproject) if resolved.pyproject else None,
         config_hash=config_hash(resolved.table),
         rootdir=str(ctx.rootpath),
+        governance=ctx.governance.info() if ctx.governance else None,
     )
     return Report(run=run, items=items, summary=summary)
 

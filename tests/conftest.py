@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
 import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
 
-# Import the C-backed libraries here, in the outer process: pytester's in-process runs drop modules
-# they imported, and a re-imported PyYAML no longer matches its C parser's node classes.
+# Import the plugin's lazily loaded modules (and the C-backed libraries they use) here, once, in the
+# outer process. pytester's in-process runs drop from sys.modules what they imported, but a package
+# keeps its submodule attributes: the next run would mix last run's pydantic classes with fresh ones,
+# and a re-imported PyYAML no longer matches its C parser. A new process never sees either.
 import pydantic  # noqa: F401
 import pytest
 import yaml  # noqa: F401
 
-pytest_plugins = ["pytester"]
+import pytest_llmversion
+
+for _module in pkgutil.walk_packages(pytest_llmversion.__path__, "pytest_llmversion."):
+    if not _module.name.endswith("__main__"):
+        importlib.import_module(_module.name)
+
+pytest_plugins = ["pytester", "emulated"]
+
+#: The date every test runs on, unless it sets its own (the demo uses it too).
+DEMO_TODAY = "2026-11-24"
 
 #: Environment that would leak into a run: model settings, CI detection, provider keys and endpoints.
 _SCRUB_PREFIXES = ("LLMVERSION_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "PYTEST_XDIST_")
@@ -29,6 +42,8 @@ def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith(_SCRUB_PREFIXES) or name in _SCRUB_NAMES:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # the catalogue's retirement dates must not make a test rot as the calendar moves
+    monkeypatch.setenv("LLMVERSION_TODAY", DEMO_TODAY)
 
 
 M1 = """\
@@ -115,7 +130,11 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "example_project"
 
 
 @pytest.fixture
-def example(pytester: pytest.Pytester) -> Path:
-    """A copy of example_project/ as pytester's working folder (its reports and caches stay out of the repo)."""
+def example(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of example_project/ as pytester's working folder (its reports and caches stay out of the repo).
+
+    The clock is pinned, as the demo pins it, so the synthetic retirement date stays 51 days away.
+    """
     shutil.copytree(EXAMPLE, pytester.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".llmversion"))
+    monkeypatch.setenv("LLMVERSION_TODAY", DEMO_TODAY)
     return pytester.path

@@ -61,6 +61,9 @@ def test_promote_run_rollback_run_gives_back_the_original_files_and_verdicts(
     assert "promoted scripted/triage-2024-11 (was scripted/triage-2024-06); 11 goldens rewritten" in promoted.stdout
     assert "[x] Evaluation run against the candidate: 11 items, gate pass" in promoted.stdout
     assert "[x] Previous version kept for instant rollback" in promoted.stdout
+    assert "[x] Pin to a specific model version: scripted/triage-2024-11 (pinned, per the catalogue)" in promoted.stdout
+    assert "[x] Deprecation alert possible for the new version: no retirement announced yet" in promoted.stdout
+    assert "[x] Prompt registry has a version tuned for scripted/triage-2024-11" in promoted.stdout
     pyproject = (example / "pyproject.toml").read_text()
     assert 'model = "scripted/triage-2024-11"' in pyproject
     assert 'previous_model = "scripted/triage-2024-06"' in pyproject
@@ -179,3 +182,24 @@ def test_golden_of_another_model_is_stale(pytester: pytest.Pytester, example: Pa
             "scripted/triage-2024-06, but the current model is scripted/triage-2024-11",
         ]
     )
+
+
+def test_promote_refuses_an_alias_candidate(pytester: pytest.Pytester, example: Path) -> None:
+    """A candidate may be an alias while it is evaluated; production must never run one."""
+    pyproject = example / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text()
+        + '\n[tool.llmversion.catalog."scripted/triage-latest"]\nkind = "rolling"\nsource = "synthetic"\n'
+    )
+    (example / "models/triage-latest.yaml").write_text("extends: triage-2024-11\n")
+    pytester.runpytest(
+        "-p", "no:cacheprovider", "--candidate-model=scripted/triage-latest", "--llm-candidate-prompt=own"
+    )
+    before = snapshot(example)
+    result = llmversion(example, "promote")
+    assert result.returncode == 1
+    expected = (
+        "the candidate scripted/triage-latest is rolling, not a pinned snapshot; evaluate and promote a pinned id"
+    )
+    assert expected in result.stderr
+    assert snapshot(example) == before

@@ -220,3 +220,20 @@ def test_candidate_prompt_current_measures_the_model_alone(llm_project: LLMProje
             "change with a prompt change; --llm-candidate-prompt=current measures the model change alone",
         ]
     )
+
+
+def test_check_flags_a_version_tuned_for_a_model_the_catalogue_does_not_know(llm_project: LLMProject) -> None:
+    llm_project.write_config(prompts="prompts")
+    llm_project.write(
+        "prompts/extract.yaml",
+        """\
+        versions:
+          v1: {default: true, user: "{{text}}", tuned_for: [openai/gpt-4o-2024-11-20, openai/gpt-4o-2042-01-01]}
+        """,
+    )
+    code, _, err = check(llm_project.path)
+    assert code == 1
+    assert err.strip() == (
+        "llmversion: prompts/extract.yaml: version v1 is tuned for openai/gpt-4o-2042-01-01: the catalogue does not "
+        "know this model (a typo, or add it under [tool.llmversion.catalog])"
+    )

@@ -497,3 +497,21 @@ def test_without_a_golden_the_candidate_is_sampled_once_and_has_no_baseline(llm_
     assert item["samples"] == 1  # no point drawing more: there is nothing to compare them with
     assert item["stats"] is None
     assert "record it: pytest --llm-record" in item["message"]
+
+
+CANDIDATE_WITHOUT_KEY = """\
+# synthetic
+rules:
+  - when: {}
+    error: {kind: auth, message: "no API key in ANTHROPIC_API_KEY"}
+"""
+
+
+def test_a_lasting_provider_failure_is_an_error_and_stops_sampling(llm_project: LLMProject) -> None:
+    project(llm_project, cases="- {id: coin, input: coin one}\n")
+    llm_project.model("cand", CANDIDATE_WITHOUT_KEY)
+    args = ("-k", "candidate", "--candidate-model=scripted/cand", "--llm-baseline=live", "--llm-samples=5")
+    llm_project.run(*args).stdout.fnmatch_lines(["*AuthError: no API key in ANTHROPIC_API_KEY*"])
+    item = candidate_items(llm_project)["coin"]
+    assert item["verdict"] == "ERROR"
+    assert item["samples"] == 1  # one refusal is enough: the next call would be refused alike

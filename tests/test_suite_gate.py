@@ -80,7 +80,7 @@ def test_bh_flags_at_session_end_what_each_item_alone_could_not() -> None:
         "REGRESSED at session end: BH q=0.022 ≤ 0.025 across 2 compared cases "
         "(its own p=0.02 was above the per-item 0.0125)"
     ]
-    summary = build_summary(items, result)
+    summary = build_summary(items, statistics=result)
     assert summary.gate == "fail"
     assert summary.gate_reasons[0] == "2 candidate REGRESSED: test_x[a], test_x[b]"
 
@@ -104,7 +104,7 @@ def test_improvements_get_their_own_family_and_never_gate() -> None:
     assert result is not None
     assert items[0].verdict.value == "IMPROVED"
     assert items[0].passed
-    assert build_summary(items, result).gate == "pass"
+    assert build_summary(items, statistics=result).gate == "pass"
 
 
 def test_the_suite_test_uses_stage_one_counts_and_names_them() -> None:

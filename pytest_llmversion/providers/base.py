@@ -160,6 +160,8 @@ class Completion:
     fallback_reason: str | None = None
     #: Retries the router needed before this answer.
     retries: int = 0
+    #: What the provider or its SDK warned about while answering (e.g. a deprecated model), one line each.
+    notices: tuple[str, ...] = ()
 
     def json(self) -> Any:
         """Parse the text as JSON, strictly: a fenced or chatty answer raises ``OutputParseError``.

@@ -47,10 +47,16 @@ class RoutingFailed(ProviderError):
     kind = "routing_failed"
 
     def __init__(self, failures: Sequence[tuple[str, ProviderError, int]]) -> None:
-        parts = [f"{ref}: {error} ({tries} {'try' if tries == 1 else 'tries'})" for ref, error, tries in failures]
+        parts = [f"{_named(ref, error)} ({tries} {'try' if tries == 1 else 'tries'})" for ref, error, tries in failures]
         super().__init__("; then ".join(parts), model=failures[0][0] if failures else None)
         self.failures = list(failures)
         self.last = failures[-1][1] if failures else None
+
+
+def _named(ref: str, error: ProviderError) -> str:
+    """``ref: message``, without naming the model twice when the message already starts with it."""
+    text = str(error)
+    return text if text.startswith(f"{ref}:") else f"{ref}: {text}"
 
 
 @dataclass
@@ -68,12 +74,13 @@ class Router:
         failures: list[tuple[str, ProviderError, int]] = []
         primary = str(self.refs[0])
         for ref in self.refs:
-            provider = self.provider_for(ref)
             tries = 0
             while True:
                 tries += 1
                 started = time.perf_counter()
                 try:
+                    # built inside the try: a fallback without its SDK or key fails like any other call
+                    provider = self.provider_for(ref)
                     completion = provider.complete(request, ref.model_id, sample_index=sample_index)
                 except ProviderError as error:
                     if not isinstance(error, (RateLimited, Unavailable)):

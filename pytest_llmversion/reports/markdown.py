@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pytest_llmversion.reports.governance import markdown_lines
 from pytest_llmversion.reports.model import Report, ReportItem, short_name
 from pytest_llmversion.reports.terminal_statistics import budget_line, statistics_lines
 from pytest_llmversion.verdicts import Verdict, output_diff
@@ -64,6 +65,7 @@ def render_markdown(report: Report) -> str:
         lines.append("")
     if summary.statistics is not None:  # with samples: the same block the terminal shows
         lines += ["```text", *statistics_lines(report), budget_line(summary.statistics), "```", ""]
+    lines += markdown_lines(run.governance, summary.cost)
     for item in shown:
         if item.passed:
             continue

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pytest_llmversion.reports.governance import CostReport, GovernanceInfo
 from pytest_llmversion.reports.statistics import SuiteStatistics
 from pytest_llmversion.verdicts import Verdict
 from pytest_llmversion.yamlio import write_atomic
@@ -48,6 +49,13 @@ class ReportItem(BaseModel):
     usage: dict[str, int] = Field(default_factory=dict)
     latency_ms: list[float] = Field(default_factory=list)
     calls: dict[str, int] = Field(default_factory=dict)
+    #: Usage split by the model that answered (a fallback may have), and the golden baseline's usage.
+    usage_by_model: dict[str, dict[str, int]] = Field(default_factory=dict)
+    baseline_usage: dict[str, int] = Field(default_factory=dict)
+    #: Filled in by the controller from the catalogue; None when a price is unknown (see ``unpriced``).
+    cost_usd: float | None = None
+    baseline_cost_usd: float | None = None
+    unpriced: list[str] = Field(default_factory=list)
     samples: int = 1
     baseline_samples: int = 0
     tags: list[str] = Field(default_factory=list)
@@ -91,6 +99,7 @@ class RunInfo(BaseModel):
     config_hash: str | None = None
     rootdir: str | None = None
     exit_status: int | None = None
+    governance: GovernanceInfo | None = None
 
 
 class Summary(BaseModel):
@@ -107,6 +116,10 @@ class Summary(BaseModel):
     unused_goldens: list[str] = Field(default_factory=list)
     pruned_goldens: list[str] = Field(default_factory=list)
     statistics: SuiteStatistics | None = None
+    cost: CostReport | None = None
+    recordings_written: list[str] = Field(default_factory=list)
+    served_model_warnings: list[str] = Field(default_factory=list)
+    provider_notices: list[str] = Field(default_factory=list)
 
 
 class Report(BaseModel):
@@ -131,14 +144,22 @@ class Report(BaseModel):
         return cls.model_validate_json(path.read_text(encoding="utf-8"))
 
 
-def build_summary(items: Iterable[ReportItem], statistics: SuiteStatistics | None = None, **extra: Any) -> Summary:
+def build_summary(
+    items: Iterable[ReportItem],
+    *,
+    statistics: SuiteStatistics | None = None,
+    extra_reasons: Iterable[str] = (),
+    **extra: Any,
+) -> Summary:
+    """Counts and the gate; the statistical gate's reasons and ``extra_reasons`` (cost, latency and token
+    budgets) fail it too."""
     items = list(items)
     counts: dict[str, Counter[str]] = {"current": Counter(), "candidate": Counter()}
     for item in items:
         counts[item.role][item.verdict.value] += 1
     judged = [i for i in items if i.role == "candidate"] or [i for i in items if i.role == "current"]
     passed = sum(i.passed for i in judged)
-    reasons = gate_reasons(items) + (statistics.gate_reasons if statistics else [])
+    reasons = gate_reasons(items) + (statistics.gate_reasons if statistics else []) + list(extra_reasons)
     return Summary(
         counts={role: dict(sorted(c.items())) for role, c in counts.items() if c},
         pass_rate=round(passed / len(judged), 4) if judged else None,

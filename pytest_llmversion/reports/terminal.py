@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pytest_llmversion.reports.governance import cost_lines, governance_lines
 from pytest_llmversion.reports.model import Report, ReportItem, short_name
 from pytest_llmversion.reports.terminal_statistics import budget_line, statistics_lines
 from pytest_llmversion.verdicts import Verdict
@@ -43,6 +44,23 @@ def _table(items: list[ReportItem], baseline_title: str, score_title: str) -> li
 
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _provider_lines(report: Report) -> list[str]:
+    """Served-model drift, SDK notices, and what recordings did (replayed, written)."""
+    summary = report.summary
+    lines = [f"warning: {warning}" for warning in summary.served_model_warnings]
+    lines += [f"notice: {notice}" for notice in summary.provider_notices]
+    replayed = [i for i in report.items if getattr(i, "replayed_from_recording", 0)]
+    if replayed:
+        lines.append(
+            f"recordings: {len(replayed)} candidate item(s) re-scored from recorded answers, no call made "
+            "(--llm-record-mode=all calls again)"
+        )
+    if summary.recordings_written:
+        folder = summary.recordings_written[0].split("/recordings/")[0] + "/recordings/"
+        lines.append(f"recordings: {len(summary.recordings_written)} written under {folder}")
+    return lines
 
 
 def summary_lines(report: Report, report_path: str) -> list[str]:
@@ -96,6 +114,8 @@ def summary_lines(report: Report, report_path: str) -> list[str]:
         lines += [f"  {path}" for path in summary.unused_goldens[:20]]
         if not summary.pruned_goldens:
             lines.append("  delete them with: pytest --llm-prune-unused")
+    lines += governance_lines(run.governance) + cost_lines(summary.cost)
+    lines += _provider_lines(report)
     if summary.gate == "fail":
         lines.append(f"gate: FAIL ({'; '.join(summary.gate_reasons)})")
     else:

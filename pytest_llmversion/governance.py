@@ -1,0 +1,310 @@
+"""Model governance for one run: the start-up checks and what the run's end adds to the report.
+
+At start-up (controller only, before any call): load the catalogue with the project's overrides; stop on
+an unpinned current model or fallback (unless allowed), on a retired model this run would call, and on
+an estimated live cost above ``--llm-budget-usd``; everything else becomes a notice for the header and
+the summary. At the end: price every item, sum per role, compare candidate with current, apply the
+cost, latency and token budgets. Plain Python: the plugin turns :class:`GovernanceError` into a
+``pytest.UsageError``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from pytest_llmversion.catalog import Catalog, CatalogError, load_catalog
+from pytest_llmversion.config import ResolvedConfig
+from pytest_llmversion.cost import (
+    Budgets,
+    GoldenUsage,
+    budget_reasons,
+    check_budgets,
+    compare,
+    estimate,
+    price_items,
+    role_cost,
+)
+from pytest_llmversion.deprecation import ClockError, Lifecycle, describe, lifecycle, today
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.pinning import PinStatus, pin_status
+from pytest_llmversion.reports.governance import CostReport, Estimate, GovernanceInfo, ModelStatus, amount, usd
+from pytest_llmversion.reports.model import ReportItem
+
+_SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv", "build", "dist"}
+
+
+class GovernanceError(Exception):
+    """The run must not start; the message is one line naming the model or option and the fix."""
+
+
+@dataclass(frozen=True)
+class RunModels:
+    mode: str
+    current: ModelRef | None
+    candidate: ModelRef | None
+    fallbacks: tuple[ModelRef, ...] = ()
+
+    def roles(self) -> list[tuple[str, ModelRef]]:
+        out: list[tuple[str, ModelRef]] = []
+        if self.current is not None:
+            out.append(("current", self.current))
+        if self.candidate is not None:
+            out.append(("candidate", self.candidate))
+        out += [("fallback", ref) for ref in self.fallbacks]
+        return out
+
+    def calls_live(self, role: str) -> bool:
+        """Whether this run sends requests to the model in ``role`` (replayed goldens do not)."""
+        live_current = self.mode in ("record", "live")
+        if role == "current":
+            return live_current
+        if role == "candidate":
+            return True
+        return live_current or self.candidate is not None
+
+
+@dataclass
+class Governance:
+    today: date
+    catalog: Catalog
+    models: RunModels
+    statuses: list[ModelStatus] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    estimate: Estimate | None = None
+    budgets: Budgets = field(default_factory=Budgets)
+    warn_days: int = 90
+    urgent_days: int = 30
+
+    def info(self) -> GovernanceInfo:
+        return GovernanceInfo(
+            today=self.today.isoformat(),
+            catalog=self.catalog.label,
+            warn_days=self.warn_days,
+            urgent_days=self.urgent_days,
+            models=self.statuses,
+            notices=self.notices,
+            estimate=self.estimate,
+        )
+
+
+def catalog_file(resolved: ResolvedConfig, base: Path) -> tuple[Path, str | None]:
+    """The project's own catalogue: ``catalog_file`` (which must then exist), else ``<report_dir>/catalog.json``."""
+    config = resolved.config
+    if config.catalog_file:
+        return base / config.catalog_file, f"catalog_file from {resolved.source('catalog_file')}"
+    return base / config.report_dir / "catalog.json", None
+
+
+def load(resolved: ResolvedConfig, base: Path) -> Catalog:
+    """The project's catalogue with its overrides; a bad override or file is one line."""
+    path, required_by = catalog_file(resolved, base)
+    shown = path.relative_to(base).as_posix()
+    overrides = resolved.extra_tables.get("catalog")
+    try:
+        return load_catalog(path, overrides, resolved.config.known_providers(), shown=shown, required_by=required_by)
+    except CatalogError as exc:
+        raise GovernanceError(str(exc)) from None
+
+
+def start(
+    resolved: ResolvedConfig,
+    base: Path,
+    models: RunModels,
+    *,
+    environ: Mapping[str, str] | None = None,
+    golden_roots: Sequence[Path] = (),
+) -> Governance:
+    config = resolved.config
+    environ = os.environ if environ is None else environ
+    if config.deprecation_urgent_days > config.deprecation_warn_days:
+        raise GovernanceError(
+            f"pytest-llmversion: deprecation_urgent_days = {config.deprecation_urgent_days} from "
+            f"{resolved.source('deprecation_urgent_days')} is more than deprecation_warn_days = "
+            f"{config.deprecation_warn_days}; the urgent window must lie inside the warning window"
+        )
+    try:
+        on = today(environ)
+    except ClockError as exc:
+        raise GovernanceError(str(exc)) from None
+    catalog = load(resolved, base)
+    gov = Governance(
+        on,
+        catalog,
+        models,
+        budgets=Budgets(config.max_cost_increase, config.max_latency_increase, config.max_token_increase),
+        warn_days=config.deprecation_warn_days,
+        urgent_days=config.deprecation_urgent_days,
+    )
+    candidate = str(models.candidate) if models.candidate else None
+    for role, ref in models.roles():
+        pin = pin_status(ref, catalog)
+        lc = lifecycle(str(ref), catalog, on, warn_days=gov.warn_days, urgent_days=gov.urgent_days)
+        gov.statuses.append(_status(role, pin, lc))
+        _check_pinning(gov, role, ref, pin, resolved)
+        _check_lifecycle(gov, role, lc, models, candidate)
+    if config.budget_usd is not None:
+        gov.estimate = _check_budget(config.budget_usd, models, catalog, golden_roots, config.goldens, config.samples)
+        gov.notices.append(
+            f"budget: estimated {usd(gov.estimate.cost_usd)} for {gov.estimate.calls} live calls "
+            f"(from {gov.estimate.goldens} goldens) within --llm-budget-usd={amount(config.budget_usd)}"
+        )
+    return gov
+
+
+def _status(role: str, pin: PinStatus, lc: Lifecycle) -> ModelStatus:
+    return ModelStatus(
+        role=role,
+        model=pin.ref,
+        kind=pin.kind,
+        pinned=pin.pinned,
+        resolves_to=pin.resolves_to,
+        basis=pin.basis,
+        state=lc.state,
+        retires=lc.retires.isoformat() if lc.retires else None,
+        deprecated=lc.deprecated.isoformat() if lc.deprecated else None,
+        days_left=lc.days_left,
+        successor=lc.successor,
+        source=lc.source,
+    )
+
+
+def _check_pinning(gov: Governance, role: str, ref: ModelRef, pin: PinStatus, resolved: ResolvedConfig) -> None:
+    if pin.pinned:
+        return
+    if not pin.checked:
+        if role != "candidate":
+            gov.notices.append(
+                f"{role} {ref}: pinning not checked (no naming rules for provider '{ref.provider}'); declare it "
+                f'with kind = "pinned" under [tool.llmversion.catalog."{ref}"]'
+            )
+        return
+    what = "a rolling id, updated continuously" if pin.kind == "rolling" else f"{_article(pin.kind)} {pin.kind}"
+    if pin.resolves_to:
+        what += f" (today it resolves to {pin.resolves_to})"
+    if role == "candidate":
+        pinned = f"; judge the pinned snapshot instead: --candidate-model={pin.resolves_to}" if pin.resolves_to else ""
+        gov.notices.append(f"WARNING: candidate {ref} is {what}: its result will not reproduce{pinned}")
+        return
+    key = "model" if role == "current" else "fallback_models"
+    if resolved.config.allow_unpinned:
+        how = resolved.source("allow_unpinned")
+        gov.notices.append(f"WARNING: {role} model {ref} is {what}, allowed by {how}; its goldens will not reproduce")
+        return
+    if pin.resolves_to:
+        fix = f'pin it: {key} = "{pin.resolves_to}"' if role == "current" else f'list "{pin.resolves_to}" instead'
+    else:
+        fix = "pin it to a dated snapshot"
+    raise GovernanceError(
+        f"pytest-llmversion: {role} model {ref} ({resolved.source(key)}) is {what}, not a pinned snapshot: "
+        f"goldens recorded from it would not reproduce; {fix} (or run with --llm-allow-unpinned)"
+    )
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+def _check_lifecycle(gov: Governance, role: str, lc: Lifecycle, models: RunModels, candidate: str | None) -> None:
+    live = models.calls_live(role)
+    line = describe(lc, role, candidate=candidate, replay_only=not live)
+    if line is None:
+        return
+    if lc.state == "retired" and live:
+        source = f" (source: {lc.source})" if lc.source else ""
+        why = "this run would call it" if role != "current" else f"--llm-{models.mode} calls it"
+        raise GovernanceError(f"pytest-llmversion: {line}; {why} and every call would fail{source}")
+    gov.notices.append(line)
+
+
+# -- --llm-budget-usd -----------------------------------------------------------------------------------
+
+
+def _check_budget(
+    budget: float, models: RunModels, catalog: Catalog, roots: Sequence[Path], goldens_dir: str, samples: int
+) -> Estimate:
+    live = [(str(ref), samples) for role, ref in models.roles() if role != "fallback" and models.calls_live(role)]
+    goldens = [usage for path in golden_files(roots, goldens_dir) if (usage := golden_usage(path)) is not None]
+    result = estimate(goldens, live, catalog, budget)
+    if not live:
+        return result
+    unpriced = [model for model, cost in result.by_model.items() if cost is None]
+    if unpriced:
+        raise GovernanceError(
+            f"pytest-llmversion: --llm-budget-usd={amount(budget)} cannot be checked: no price for "
+            f"{', '.join(unpriced)}; add input_per_mtok and output_per_mtok under "
+            f'[tool.llmversion.catalog."{unpriced[0]}"]'
+        )
+    assert result.cost_usd is not None
+    if result.cost_usd > budget:
+        parts = ", ".join(f"{model} {usd(cost)}" for model, cost in result.by_model.items())
+        raise GovernanceError(
+            f"pytest-llmversion: estimated cost {usd(result.cost_usd)} of {result.calls} live calls is above "
+            f"--llm-budget-usd={amount(budget)} ({parts}; from the token counts of {result.goldens} goldens); "
+            "raise the budget, lower --llm-samples or select fewer tests"
+        )
+    return result
+
+
+def golden_files(roots: Iterable[Path], goldens_dir: str) -> list[Path]:
+    """The golden files a run over ``roots`` (its path arguments) can use: beside test files, or below folders."""
+    found: set[Path] = set()
+    for root in roots:
+        if root.is_file():
+            folder = root.parent / goldens_dir / root.stem
+            found.update(folder.rglob("*.yaml") if folder.is_dir() else ())
+            continue
+        for dirpath, dirnames, _ in os.walk(root):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS]
+            if Path(dirpath).name == goldens_dir:
+                found.update(Path(dirpath).rglob("*.yaml"))
+                dirnames[:] = []
+    return sorted(found)
+
+
+def golden_usage(path: Path) -> GoldenUsage | None:
+    from pytest_llmversion.goldens import GoldenError, load_golden
+
+    try:
+        golden = load_golden(path)
+    except GoldenError:
+        return None  # the run reports it; the estimate just leaves it out
+    if golden is None or not golden.samples:
+        return None
+    totals: dict[str, float] = {}
+    for sample in golden.samples:
+        for key, value in sample.usage.items():
+            totals[key] = totals.get(key, 0.0) + value
+    n = len(golden.samples)
+    return GoldenUsage({k: v / n for k, v in totals.items()}, max(1, golden.calls_per_sample(0)))
+
+
+# -- session end -----------------------------------------------------------------------------------
+
+
+def finish(gov: Governance, items: Sequence[ReportItem]) -> tuple[CostReport, list[str]]:
+    """Price the items (in place), sum per role, compare candidate and current, apply the budgets."""
+    models = gov.models
+    price_items(items, gov.catalog, str(models.current) if models.current else None)
+    report = CostReport()
+    by_role: dict[str, list[ReportItem]] = {"current": [], "candidate": []}
+    for item in items:
+        by_role.setdefault(item.role, []).append(item)
+    for role, ref in (("current", models.current), ("candidate", models.candidate)):
+        if ref is not None and by_role.get(role):
+            cost = role_cost(role, str(ref), by_role[role], gov.catalog)
+            if cost.tokens or cost.calls_live:  # a role whose items never got an answer has nothing to price
+                report.roles[role] = cost
+    live = [cost for cost in report.roles.values() if cost.calls_live]
+    report.live_calls = sum(cost.calls_live for cost in live)
+    unknown = any(cost.cost_usd is None for cost in live)
+    report.spent_usd = None if unknown else round(sum(cost.cost_usd or 0.0 for cost in live), 8)
+    if models.candidate is not None and "candidate" in report.roles:
+        report.comparison = compare(
+            by_role["candidate"], report.roles.get("current"), report.roles["candidate"], str(models.current)
+        )
+        report.budgets = check_budgets(gov.budgets, report.comparison)
+    return report, budget_reasons(report.budgets)

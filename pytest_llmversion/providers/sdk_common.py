@@ -1,0 +1,247 @@
+"""What every SDK adapter shares: the lazy SDK import, the API key, HTTP status -> error, retry-after, SDK
+warnings, and keeping secrets out of every message.
+
+Adapters import their SDK only when a test first uses the provider, so ``pytest --help`` and a suite without
+LLM tests never pay for one. Every message an adapter raises goes through :func:`redact`: an API key must
+never reach a golden, a recording, a report or a failure line, even when a server echoes it back.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import importlib
+import json
+import os
+import re
+import threading
+import time
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_llmversion.config import ProviderSettings
+from pytest_llmversion.providers.base import (
+    AuthError,
+    BadRequest,
+    MalformedResponse,
+    ModelNotFound,
+    ProviderError,
+    RateLimited,
+    Unavailable,
+)
+
+#: The variables each built-in provider reads its key from, in order of preference.
+KEY_ENVS: dict[str, tuple[str, ...]] = {
+    "openai": ("OPENAI_API_KEY",),
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    "google-legacy": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+}
+#: Shortest value treated as a secret when scrubbing (shorter ones would redact ordinary words).
+_MIN_SECRET = 6
+_MESSAGE_LIMIT = 300
+
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+
+
+def import_sdk(module: str, extra: str) -> Any:
+    """Import a provider SDK, or fail with the one line that installs it."""
+    try:
+        with warnings.catch_warnings():
+            # google-generativeai warns at import that it is end-of-life; the adapter says so itself.
+            warnings.simplefilter("ignore")
+            return importlib.import_module(module)
+    except ImportError:
+        raise ProviderError(
+            f'the {extra} provider needs its SDK ({module}): pip install "pytest-llmversion[{extra}]"'
+        ) from None
+
+
+# -- API keys and secrets -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    value: str | None
+    #: The variable(s) to name in a message, e.g. ``OPENAI_API_KEY`` or ``GEMINI_API_KEY or GOOGLE_API_KEY``.
+    env: str
+    #: True when no key is needed unless the server asks (named endpoints without ``api_key_env``).
+    optional: bool = False
+
+
+def key_env_names(name: str, settings: ProviderSettings | None) -> tuple[tuple[str, ...], bool]:
+    """(variables to read, whether the key is optional) for provider ``name``."""
+    if settings is not None and settings.api_key_env:
+        return (settings.api_key_env,), False
+    if name in KEY_ENVS:
+        return KEY_ENVS[name], False
+    # A named OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp) often needs no key at all.
+    return (f"{re.sub(r'[^A-Za-z0-9]', '_', name).upper()}_API_KEY",), True
+
+
+def resolve_api_key(name: str, settings: ProviderSettings | None, environ: Mapping[str, str] | None = None) -> ApiKey:
+    environ = os.environ if environ is None else environ
+    names, optional = key_env_names(name, settings)
+    for variable in names:
+        value = environ.get(variable, "").strip()
+        if value:
+            remember_secret(value)
+            return ApiKey(value, variable, optional)
+    return ApiKey(None, " or ".join(names), optional)
+
+
+def require_api_key(name: str, settings: ProviderSettings | None) -> ApiKey:
+    """The key for ``name``; a missing one is an AuthError naming the variable to set."""
+    key = resolve_api_key(name, settings)
+    if key.value is None and not key.optional:
+        where = f"[tool.llmversion.providers.{name}] api_key_env"
+        raise AuthError(f"{name}: no API key: set {key.env} (or name another variable in {where})", model=name)
+    return key
+
+
+def remember_secret(value: str) -> None:
+    if len(value) >= _MIN_SECRET:
+        with _secrets_lock:
+            _secrets.add(value)
+
+
+def known_secrets() -> set[str]:
+    """Keys adapters used, plus any provider key in the environment (even ones no adapter read)."""
+    found = set(_secrets)
+    for variable, value in os.environ.items():
+        is_key = variable in {v for names in KEY_ENVS.values() for v in names} or variable.endswith("_API_KEY")
+        if is_key and len(value.strip()) >= _MIN_SECRET:
+            found.add(value.strip())
+    return found
+
+
+def redact(text: str) -> str:
+    """``text`` with every known secret replaced by ``***``, and folded to one line."""
+    for secret in sorted(known_secrets(), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return one_line(text)
+
+
+def one_line(text: str, limit: int = _MESSAGE_LIMIT) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- HTTP status -> the error vocabulary -------------------------------------------------------------------
+
+
+def error_for_status(
+    ref: str, status: int, message: str, *, key_env: str, retry_after: float | None = None
+) -> ProviderError:
+    """Map an HTTP status from any provider to the plugin's error vocabulary, one line naming ``ref``."""
+    detail = redact(message) or "no message"
+    if status == 429:
+        wait = f"; retry after {retry_after:g}s" if retry_after is not None else ""
+        return RateLimited(f"{ref}: rate limited (429){wait}: {detail}", model=ref, retry_after=retry_after)
+    if status in (408, 409) or status >= 500:
+        what = "overloaded" if status == 529 else "unavailable"
+        return Unavailable(f"{ref}: {what} ({status}): {detail}", model=ref, retry_after=retry_after)
+    if status in (401, 403):
+        verb = "was refused" if status == 401 else "is not allowed to use this model"
+        return AuthError(f"{ref}: the API key in {key_env} {verb} ({status}): {detail}", model=ref)
+    if status == 404:
+        return ModelNotFound(
+            f"{ref}: model not found (404): {detail}; it may be retired or misspelled (or base_url is wrong)",
+            model=ref,
+        )
+    return BadRequest(f"{ref}: bad request ({status}): {detail}", model=ref)
+
+
+def unavailable(ref: str, exc: BaseException, timeout: float | None = None) -> Unavailable:
+    """A timeout or a failed connection: the provider could not be reached, so another try may help."""
+    name = type(exc).__name__
+    if "Timeout" in name or isinstance(exc, TimeoutError):
+        after = f" after {timeout:g}s" if timeout is not None else ""
+        return Unavailable(f"{ref}: timed out{after} ({name})", model=ref)
+    text = str(exc)
+    refused = name == "ConnectError" or isinstance(exc, ConnectionRefusedError)
+    refused = refused or "refused" in text.lower() or "NewConnectionError" in text
+    verb = "could not connect" if refused else "connection failed"
+    return Unavailable(f"{ref}: {verb}: {redact(str(exc)) or name} ({name})", model=ref)
+
+
+def unexpected(ref: str, sdk: str, exc: BaseException) -> ProviderError:
+    """Anything else the SDK raised: a body it could not parse is malformed, the rest is named as it is.
+
+    Either way it is a provider error (the item is ERROR), never a test failure scored against the model.
+    """
+    name = type(exc).__name__
+    if _is_parse_error(exc):
+        return MalformedResponse(f"{ref}: the response body could not be read ({name}: {redact(str(exc))})", model=ref)
+    return ProviderError(f"{ref}: the {sdk} SDK raised {name}: {redact(str(exc))}", model=ref)
+
+
+def _is_parse_error(exc: BaseException) -> bool:
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+        return True
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"APIResponseValidationError", "ValidationError", "ParseError", "JSONDecodeError"})
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
+    """Seconds a server asked to wait: ``retry-after-ms``, then ``retry-after`` (seconds or an HTTP date)."""
+    if not headers:
+        return None
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def google_retry_delay(details: Any) -> float | None:
+    """``RetryInfo.retryDelay`` ("30s", "0.5s") from a Google error body, if any."""
+    error = details.get("error", details) if isinstance(details, Mapping) else None
+    items = error.get("details") if isinstance(error, Mapping) else None
+    for item in items if isinstance(items, list) else ():
+        delay = item.get("retryDelay") if isinstance(item, Mapping) else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            try:
+                return float(delay[:-1])
+            except ValueError:
+                continue
+    return None
+
+
+# -- SDK warnings become notices ------------------------------------------------------------------------
+
+
+@contextmanager
+def warnings_as_notices(ref: str, notices: list[str]) -> Iterator[None]:
+    """Collect what an SDK warns during a call (e.g. anthropic's DeprecationWarning for a retiring model).
+
+    Under ``pytest -W error`` such a warning would otherwise become an exception inside the SDK call; the
+    plugin reports it as its own notice in the summary instead.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for warning in caught:
+                notices.append(f"{ref}: {redact(str(warning.message))} ({warning.category.__name__} from the SDK)")
+
+
+def elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,246 @@
+"""Recordings: a candidate model's live answers for one test, so the run can be re-scored without calling again.
+
+``<report_dir>/recordings/<provider>/<model-id>/<test folder>/<test module>/<test name>[/<case>].yaml`` holds
+the canonical request, sample index and completion of every call, at the adapter level: never an HTTP header,
+so a key has nowhere to hide. Files are reviewable YAML (fixed key order, literal blocks, no timestamps or
+latency) and are written by the controller at session end, each whole, like goldens.
+
+``--llm-record-mode`` has pytest-recording's meanings, applied to the calls of candidate items:
+
+* ``none``: replay what is recorded; send nothing new (a call with no recording is an ERROR). Default when
+  the ``CI`` environment variable is set.
+* ``once``: replay an item's recording when it exists (a call it does not hold is an ERROR); otherwise call
+  the provider and record. Default elsewhere.
+* ``new``: replay what is recorded, call and record what is not.
+* ``all``: call everything, and rewrite the recordings.
+
+``--llm-record`` and ``--llm-live`` are requests to call the current model: the record mode does not apply.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pytest_llmversion.goldens import GoldenKey, safe_name
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.providers.base import Completion, ProviderError, Request, Usage
+from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_file, write_atomic
+
+RecordMode = Literal["none", "once", "new", "all"]
+RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new", "all")
+SCHEMA = 1
+HEADER = (
+    "pytest-llmversion recording: live answers of one model for one test, replayed to re-score the test\n"
+    "without calling the model again. Re-record with --llm-record-mode=all."
+)
+
+
+def default_record_mode(environ: Mapping[str, str]) -> RecordMode:
+    """``none`` in CI (no surprise spending, nothing new recorded), ``once`` on a developer's machine."""
+    return "none" if environ.get("CI", "").strip().lower() not in ("", "0", "false", "no") else "once"
+
+
+class NotRecorded(ProviderError):
+    """The record mode forbids a call that no recording answers; one line naming the file and the fix."""
+
+    kind = "not_recorded"
+
+
+class RecordedCall(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    sample: int = Field(0, ge=0)
+    request: dict[str, Any]
+    fingerprint: str
+    model_served: str
+    usage: dict[str, int] = Field(default_factory=dict)
+    finish_reason: str = "stop"
+    system_fingerprint: str | None = None
+    output: str = ""
+
+
+class RecordingFile(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    schema_version: int = Field(SCHEMA, alias="schema")
+    test: str
+    case: str | None = None
+    model: str
+    calls: list[RecordedCall] = Field(default_factory=list)
+
+
+def recording_path(root: Path, base: Path, model: ModelRef, key: GoldenKey) -> Path:
+    """Where ``model``'s recording of the test keyed by ``key`` lives, under ``root`` (the recordings folder)."""
+    test_dir = key.folder.parent.parent  # key.folder is <test dir>/<goldens>/<module>
+    try:
+        rel_dir = test_dir.relative_to(base)
+    except ValueError:
+        rel_dir = Path(test_dir.name)
+    return (
+        root
+        / safe_name(model.provider)
+        / safe_name(model.model_id)
+        / rel_dir
+        / key.folder.name
+        / key.path.relative_to(key.folder)
+    )
+
+
+def load_recording(path: Path, shown: str) -> RecordingFile | None:
+    if not path.is_file():
+        return None
+    try:
+        raw = load_yaml_file(path)
+        return RecordingFile.model_validate(raw)
+    except YamlFileError as exc:
+        raise NotRecorded(f"{exc} (delete it, or re-record with --llm-record-mode=all)") from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        raise NotRecorded(f"{shown}: {where}: {error['msg']} (re-record with --llm-record-mode=all)") from None
+
+
+class Route(Protocol):
+    def complete(self, request: Request, *, sample_index: int = 0) -> Completion: ...
+
+
+@dataclass
+class ItemRecorder:
+    """The recording seam of one candidate item: answers from its recording, or calls and records."""
+
+    path: Path
+    shown: str  # the path as people see it
+    mode: RecordMode
+    model: ModelRef
+    test: str
+    case: str | None
+    mode_source: str = "--llm-record-mode"
+    _existing: RecordingFile | None = None
+    _loaded: bool = False
+    _load_error: NotRecorded | None = None
+    _new: list[dict[str, Any]] = field(default_factory=list)
+    _seen: Counter[tuple[int, str]] = field(default_factory=Counter)
+    _spoiled: bool = False
+    replayed: int = 0
+
+    def _load(self) -> RecordingFile | None:
+        if not self._loaded:
+            self._loaded = True
+            try:
+                self._existing = load_recording(self.path, self.shown) if self.mode != "all" else None
+            except NotRecorded as exc:
+                self._load_error = exc
+        if self._load_error is not None:
+            raise self._load_error
+        return self._existing
+
+    def complete(self, route: Route, request: Request, sample_index: int) -> Completion:
+        existing = self._load()
+        fingerprint = request.fingerprint()
+        occurrence = self._seen[(sample_index, fingerprint)]
+        self._seen[(sample_index, fingerprint)] += 1
+        if existing is not None:
+            found = _find(existing, sample_index, fingerprint, occurrence)
+            if found is not None:
+                self.replayed += 1
+                return _completion(found, str(self.model))
+        if self.mode == "none" or (self.mode == "once" and existing is not None):
+            raise NotRecorded(self._refusal(existing is not None, sample_index), model=str(self.model))
+        try:
+            completion = route.complete(request, sample_index=sample_index)
+        except ProviderError:
+            self._spoiled = True  # a recording with a hole would make the next `once` run fail
+            raise
+        if completion.fallback_from is not None:
+            self._spoiled = True  # another model's answer is never recorded as this one's
+        else:
+            self._new.append(_call_document(sample_index, request, completion))
+        return completion
+
+    def _refusal(self, has_file: bool, sample_index: int) -> str:
+        source = f"--llm-record-mode={self.mode}" + (f" ({self.mode_source})" if self.mode_source else "")
+        if has_file:
+            return (
+                f"{self.shown} holds no answer of {self.model} for this call (sample {sample_index}; the test sends "
+                f"a different request now) and {source} sends nothing new: re-record with --llm-record-mode=all, "
+                "or --llm-record-mode=new to keep the recorded calls"
+            )
+        return (
+            f"no recording of {self.model} for this test ({self.shown}) and {source} sends nothing new: "
+            "pass --llm-record-mode=new to call the model and record its answers"
+        )
+
+    def document(self) -> dict[str, Any] | None:
+        """The recording to write at session end, or None when nothing (or nothing whole) was recorded."""
+        if self.mode == "none" or self._spoiled or not self._new:
+            return None
+        calls = list(self._new)
+        if self.mode == "new" and self._existing is not None:
+            calls = [_ordered_call(c.model_dump()) for c in self._existing.calls] + calls
+        doc: dict[str, Any] = {"schema": SCHEMA, "test": self.test}
+        if self.case is not None:
+            doc["case"] = self.case
+        doc["model"] = str(self.model)
+        doc["calls"] = calls
+        return doc
+
+
+def _find(recording: RecordingFile, sample: int, fingerprint: str, occurrence: int) -> RecordedCall | None:
+    matches = [c for c in recording.calls if c.sample == sample and c.fingerprint == fingerprint]
+    return matches[occurrence] if occurrence < len(matches) else None
+
+
+def _completion(call: RecordedCall, model: str) -> Completion:
+    return Completion(
+        text=call.output,
+        model_requested=model,
+        model_served=call.model_served,
+        usage=Usage.from_dict(call.usage),
+        finish_reason=call.finish_reason,
+        system_fingerprint=call.system_fingerprint,
+        source="recording",
+    )
+
+
+def _call_document(sample: int, request: Request, completion: Completion) -> dict[str, Any]:
+    return _ordered_call(
+        {
+            "sample": sample,
+            "request": request.canonical(),
+            "fingerprint": request.fingerprint(),
+            "model_served": completion.model_served,
+            "usage": completion.usage.to_dict(),
+            "finish_reason": completion.finish_reason,
+            "system_fingerprint": completion.system_fingerprint,
+            "output": completion.text,
+        }
+    )
+
+
+def _ordered_call(call: Mapping[str, Any]) -> dict[str, Any]:
+    """Fixed key order; defaults left out so a diff shows only what matters."""
+    out: dict[str, Any] = {"sample": call.get("sample", 0)}
+    for name in ("request", "fingerprint", "model_served", "usage"):
+        out[name] = call.get(name)
+    if call.get("finish_reason", "stop") != "stop":
+        out["finish_reason"] = call["finish_reason"]
+    if call.get("system_fingerprint"):
+        out["system_fingerprint"] = call["system_fingerprint"]
+    out["output"] = call.get("output", "")
+    return out
+
+
+def write_recordings(items: Iterable[Mapping[str, Any]], rootpath: Path) -> list[str]:
+    """Controller, session end: write each item's recording whole (temp file + rename); the paths written."""
+    written = []
+    for item in items:
+        doc, rel = item.get("recording_doc"), item.get("recording")
+        if doc and rel and write_atomic(rootpath / rel, dump_yaml(dict(doc), HEADER)):
+            written.append(str(rel))
+    return written

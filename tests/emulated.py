@@ -1,0 +1,49 @@
+"""Provider-test harness: one loopback emulator per test module, canary API keys, provider tables.
+
+Registered as a plugin by conftest.py. The SDKs are imported here, in the outer process, so pytester's
+in-process runs reuse them instead of importing them again for every run.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+
+import anthropic  # noqa: F401
+import openai  # noqa: F401
+import pytest
+from google import genai  # noqa: F401
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # google-generativeai announces its end of life at import
+    import google.generativeai  # noqa: F401
+
+from pytest_llmversion.testing import Emulator
+
+#: Keys no real provider knows; a test that finds one in a file or an output line has found a leak.
+CANARY_KEYS = {
+    "OPENAI_API_KEY": "sk-canary-openai-7f3a9c2e51",
+    "ANTHROPIC_API_KEY": "sk-ant-canary-4b2e8d0a77",
+    "GEMINI_API_KEY": "gem-canary-91d0c5b3e4",
+}
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator() as running:
+        yield running
+
+
+@pytest.fixture
+def canary_keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Provider keys in the environment that no real provider knows."""
+    for name, value in CANARY_KEYS.items():
+        monkeypatch.setenv(name, value)
+    return CANARY_KEYS
+
+
+@pytest.fixture
+def emu(emulator: Emulator, canary_keys: dict[str, str]) -> Emulator:
+    """The module's emulator, reset for this test, with canary keys in the environment."""
+    emulator.reset()
+    return emulator

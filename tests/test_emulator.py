@@ -1,0 +1,293 @@
+"""The loopback emulator, driven by the official SDKs over real HTTP (strict response validation where offered)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+from conftest import LLMProject
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from pytest_llmversion.testing import Emulator, Fault
+
+KEY = "sk-test-emulator"
+
+
+def openai_client(emu: Emulator) -> openai.OpenAI:
+    return openai.OpenAI(api_key=KEY, base_url=emu.openai_base_url, max_retries=0, _strict_response_validation=True)
+
+
+def anthropic_client(emu: Emulator) -> anthropic.Anthropic:
+    return anthropic.Anthropic(api_key=KEY, base_url=emu.url, max_retries=0, _strict_response_validation=True)
+
+
+def gemini_client(emu: Emulator, version: str = "v1beta") -> genai.Client:
+    return genai.Client(api_key=KEY, http_options=types.HttpOptions(base_url=emu.url, api_version=version))
+
+
+def chat(client: openai.OpenAI, model: str = "gpt-x", text: str = "hi") -> Any:
+    return client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}])
+
+
+def test_each_protocol_answers_from_the_model_script(emu: Emulator) -> None:
+    emu.add_model("gpt-x", respond='{"city": "London"}', served_as="gpt-x-2024-11-20", system_fingerprint="fp_1")
+    emu.add_model("claude-x", respond="from claude")
+    emu.add_model("gemini-x", respond="from gemini", served_as="gemini-x-002")
+
+    reply = chat(openai_client(emu))
+    assert (reply.model, reply.choices[0].message.content, reply.system_fingerprint) == (
+        "gpt-x-2024-11-20",
+        '{"city": "London"}',
+        "fp_1",
+    )
+    response = openai_client(emu).responses.create(model="gpt-x", input="hi", instructions="be brief")
+    assert (response.model, response.output_text) == ("gpt-x-2024-11-20", '{"city": "London"}')
+    message = anthropic_client(emu).messages.create(
+        model="claude-x", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert (message.model, message.content[0].text, message.stop_reason) == ("claude-x", "from claude", "end_turn")
+    for version in ("v1", "v1beta"):
+        google = gemini_client(emu, version)  # keep it referenced: a dropped Client closes its connections
+        answer = google.models.generate_content(model="gemini-x", contents="hi")
+        assert (answer.model_version, answer.text) == ("gemini-x-002", "from gemini")
+    assert [r.path.split("?")[0] for r in emu.requests()] == [
+        "/v1/chat/completions",
+        "/v1/responses",
+        "/v1/messages",
+        "/v1/models/gemini-x:generateContent",
+        "/v1beta/models/gemini-x:generateContent",
+    ]
+
+
+def test_streaming_answers_arrive_in_pieces_that_add_up(emu: Emulator) -> None:
+    emu.add_model("m", respond="one two three")
+    stream = openai_client(emu).chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}], stream=True, stream_options={"include_usage": True}
+    )
+    chunks = list(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "one two three"
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens > 0
+
+    events = list(openai_client(emu).responses.create(model="m", input="hi", stream=True))
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "one two three"
+    assert events[-1].type == "response.completed"
+
+    with anthropic_client(emu).messages.stream(
+        model="m", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
+    ) as answer:
+        assert list(answer.text_stream) == ["one ", "two ", "three"]
+
+    google = gemini_client(emu)
+    pieces = google.models.generate_content_stream(model="m", contents="hi")
+    assert [p.text for p in pieces] == ["one ", "two ", "three"]
+    assert emu.requests()[-1].path.endswith(":streamGenerateContent?alt=sse")
+
+
+def test_counts_tokens_like_each_provider(emu: Emulator) -> None:
+    emu.add_model("m", respond="x")
+    assert anthropic_client(emu).messages.count_tokens(model="m", messages=[{"role": "user", "content": "hi"}])
+    google = gemini_client(emu)
+    assert google.models.count_tokens(model="m", contents="hello there").total_tokens == 2
+    assert openai_client(emu).responses.input_tokens.count(model="m", input="hello there").input_tokens == 2
+
+
+OPENAI_CLASSES = {
+    400: openai.BadRequestError,
+    401: openai.AuthenticationError,
+    404: openai.NotFoundError,
+    429: openai.RateLimitError,
+    500: openai.InternalServerError,
+    503: openai.InternalServerError,
+    529: openai.InternalServerError,
+}
+ANTHROPIC_CLASSES = {
+    400: anthropic.BadRequestError,
+    401: anthropic.AuthenticationError,
+    404: anthropic.NotFoundError,
+    429: anthropic.RateLimitError,
+    500: anthropic.InternalServerError,
+    503: anthropic.ServiceUnavailableError,
+    529: anthropic.OverloadedError,
+}
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 429, 500, 503, 529])
+def test_error_bodies_become_each_sdks_own_errors(emu: Emulator, status: int) -> None:
+    emu.add_model("m", respond="never")
+    emu.add_fault(Fault.http(status, retry_after=0.25, message=f"injected {status}"))
+
+    with pytest.raises(OPENAI_CLASSES[status]) as raised_openai:
+        chat(openai_client(emu), "m")
+    assert raised_openai.value.status_code == status
+    assert raised_openai.value.response.headers["retry-after-ms"] == "250"
+    assert f"injected {status}" in str(raised_openai.value)
+
+    with pytest.raises(ANTHROPIC_CLASSES[status]) as raised_anthropic:
+        anthropic_client(emu).messages.create(model="m", max_tokens=8, messages=[{"role": "user", "content": "hi"}])
+    assert raised_anthropic.value.status_code == status
+    assert raised_anthropic.value.response.headers["retry-after"] == "0.25"
+
+    google_class = genai_errors.ServerError if status >= 500 else genai_errors.ClientError
+    google = gemini_client(emu)
+    with pytest.raises(google_class) as raised_google:
+        google.models.generate_content(model="m", contents="hi")
+    assert raised_google.value.code == status
+    assert raised_google.value.message == f"injected {status}"
+
+
+def test_fault_schedules_pick_which_calls_fail(emu: Emulator) -> None:
+    emu.add_model("m", respond="ok")
+    emu.add_fault(Fault.http(429, every=3))
+    emu.add_fault(Fault.http(503, first=1, model="other"))
+    client = openai_client(emu)
+    outcomes = []
+    for _ in range(6):
+        try:
+            chat(client, "m")
+            outcomes.append(200)
+        except openai.RateLimitError:
+            outcomes.append(429)
+    assert outcomes == [200, 200, 429, 200, 200, 429]
+
+    emu.clear_faults()
+    emu.clear_requests()
+    emu.add_fault(Fault.http(503, probability=0.5))
+    statuses = []
+    for _ in range(40):
+        with contextlib.suppress(openai.InternalServerError):
+            chat(client, "m")
+    statuses = [r.status for r in emu.requests()]
+    assert 5 < statuses.count(503) < 35
+    assert statuses.count(200) + statuses.count(503) == 40
+
+
+def test_connection_faults_and_slow_answers(emu: Emulator) -> None:
+    emu.add_model("m", respond="ok")
+    client = openai.OpenAI(api_key=KEY, base_url=emu.openai_base_url, max_retries=0, timeout=0.3)
+    for fault in (Fault.reset(first=1), Fault.truncated(first=1), Fault.slow(600, first=1)):
+        emu.clear_faults()
+        emu.clear_requests()
+        emu.add_fault(fault)
+        with pytest.raises(openai.APIConnectionError):
+            chat(client, "m")
+        assert chat(client, "m").choices[0].message.content == "ok"  # the schedule let the next call through
+    emu.clear_faults()
+    emu.clear_requests()
+    emu.add_fault(Fault.malformed(first=1))
+    with pytest.raises(json.JSONDecodeError):
+        chat(openai_client(emu), "m")
+
+
+def test_scripted_rules_from_a_models_folder_answer_and_fail_on_schedule(tmp_path: Path) -> None:
+    (tmp_path / "gpt-x.yaml").write_text(
+        "served_as: gpt-x-2025-01-01\n"
+        "rules:\n"
+        "  - when: {regex: 'capital of (?P<country>\\w+)'}\n"
+        "    respond: 'The capital of {{country}} is somewhere.'\n"
+        "    error: {kind: rate_limited, every: 2, retry_after: 0.05}\n"
+        "default: {respond: 'no idea'}\n"
+    )
+    with Emulator(tmp_path) as emu:
+        client = openai_client(emu)
+        first = chat(client, "gpt-x", "What is the capital of France?")
+        assert (first.model, first.choices[0].message.content) == (
+            "gpt-x-2025-01-01",
+            "The capital of France is somewhere.",
+        )
+        with pytest.raises(openai.RateLimitError) as raised:
+            chat(client, "gpt-x", "What is the capital of Peru?")
+        assert raised.value.response.headers["retry-after-ms"] == "50"
+        assert chat(client, "gpt-x", "hello").choices[0].message.content == "no idea"
+        with pytest.raises(openai.NotFoundError, match="does not exist"):
+            chat(client, "unknown-model")
+
+
+def test_many_concurrent_requests_are_served_in_parallel(emu: Emulator) -> None:
+    emu.add_model("slow", respond="ok", latency_ms=200)
+    client = openai_client(emu)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(64) as pool:
+        answers = list(pool.map(lambda i: chat(client, "slow", f"q{i}").choices[0].message.content, range(64)))
+    elapsed = time.perf_counter() - started
+    assert answers == ["ok"] * 64
+    assert elapsed < 2.0, f"64 calls of 200 ms took {elapsed:.2f}s: not concurrent"
+    assert len(emu.requests("slow")) == 64
+
+
+def test_received_requests_keep_body_and_key_and_a_wrong_key_is_refused() -> None:
+    with Emulator(api_key="right-key") as emu:
+        emu.add_model("m", respond="ok")
+        wrong = openai.OpenAI(api_key="wrong-key-123", base_url=emu.openai_base_url, max_retries=0)
+        with pytest.raises(openai.AuthenticationError, match="wrong-key-123"):
+            chat(wrong, "m")
+        right = openai.OpenAI(api_key="right-key", base_url=emu.openai_base_url, max_retries=0)
+        chat(right, "m", "hello")
+        seen = emu.requests("m")
+        assert [(r.status, r.api_key) for r in seen] == [(401, "wrong-key-123"), (200, "right-key")]
+        assert seen[1].body["messages"] == [{"role": "user", "content": "hello"}]
+
+
+def test_command_line_emulator_serves_a_models_folder(tmp_path: Path) -> None:
+    (tmp_path / "m.yaml").write_text("default: {respond: from the command line}\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest_llmversion.testing.emulator", "--port", "0", "--models", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[-1]
+        assert url.startswith("http://127.0.0.1:")
+        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
+        request = urllib.request.Request(
+            f"{url}/v1/chat/completions", body, {"authorization": "Bearer k", "content-type": "application/json"}
+        )
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=5) as response:
+            assert json.load(response)["choices"][0]["message"]["content"] == "from the command line"
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+
+
+def test_llm_emulator_fixture_lets_users_test_their_own_sdk_code(llm_project: LLMProject) -> None:
+    llm_project.model("gpt-4o-2024-11-20", "default: {respond: 'Hello from the emulator'}\n")
+    llm_project.test_file(
+        """
+        import openai
+
+        def greet(client):
+            reply = client.chat.completions.create(
+                model="gpt-4o-2024-11-20", messages=[{"role": "user", "content": "hi"}]
+            )
+            return reply.choices[0].message.content
+
+        def test_greet_offline(llm_emulator):
+            client = openai.OpenAI(api_key="test", base_url=llm_emulator.openai_base_url)
+            assert greet(client) == "Hello from the emulator"
+            assert len(llm_emulator.requests()) == 1
+        """
+    )
+    llm_project.run().assert_outcomes(passed=1)
+
+
+def test_fault_specs_from_the_command_line() -> None:
+    assert Fault.parse("status=429,every=3,retry_after=0.5,model=m") == Fault.http(
+        429, every=3, retry_after=0.5, model="m"
+    )
+    assert Fault.parse("kind=slow,delay_ms=300,probability=0.1") == Fault.slow(300, probability=0.1)
+    with pytest.raises(ValueError, match="unknown field 'evry'"):
+        Fault.parse("kind=reset,evry=2")

@@ -1,0 +1,257 @@
+"""Each adapter through its real SDK against the emulator: what goes on the wire, what comes back, which error."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import warnings
+from typing import Any
+
+import pytest
+
+from pytest_llmversion.config import LLMConfig, ProviderSettings
+from pytest_llmversion.providers import (
+    AuthError,
+    BadRequest,
+    MalformedResponse,
+    ModelNotFound,
+    Provider,
+    ProviderError,
+    RateLimited,
+    Unavailable,
+    anthropic_adapter,
+    gemini_adapter,
+    google_legacy_adapter,
+    openai_adapter,
+)
+from pytest_llmversion.providers.base import Message, Request
+from pytest_llmversion.providers.sdk_common import retry_after_seconds
+from pytest_llmversion.testing import Emulator, Fault
+
+CONFIG = LLMConfig(timeout=0.5)
+REQUEST = Request(
+    (Message("system", "Answer in JSON."), Message("user", "Ada Lovelace was born in London.")),
+    {"temperature": 0.0, "max_tokens": 64, "seed": 7, "stop": "END", "response_format": "json"},
+)
+
+KINDS = {
+    "openai": lambda emu, name="openai", api=None: openai_adapter.build(
+        name, ProviderSettings(kind="openai", base_url=emu.openai_base_url, api=api), CONFIG
+    ),
+    "openai-responses": lambda emu: openai_adapter.build(
+        "openai", ProviderSettings(base_url=emu.openai_base_url, api="responses"), CONFIG
+    ),
+    "anthropic": lambda emu: anthropic_adapter.build("anthropic", ProviderSettings(base_url=emu.url), CONFIG),
+    "gemini": lambda emu: gemini_adapter.build("gemini", ProviderSettings(base_url=emu.url), CONFIG),
+    "google-legacy": lambda emu: google_legacy_adapter.build(
+        "google-legacy", ProviderSettings(base_url=emu.url), CONFIG
+    ),
+}
+
+
+def adapter(kind: str, emu: Emulator) -> Provider:
+    built: Provider = KINDS[kind](emu)
+    return built
+
+
+def sent(emu: Emulator) -> dict[str, Any]:
+    body: dict[str, Any] = emu.requests()[-1].body
+    return body
+
+
+def test_openai_chat_maps_params_and_normalises_the_answer(emu: Emulator) -> None:
+    emu.add_model("gpt-4o-2024-11-20", respond='{"city": "London"}', served_as="gpt-4o-2024-11-20-b")
+    completion = adapter("openai", emu).complete(REQUEST, "gpt-4o-2024-11-20")
+    assert sent(emu) == {
+        "model": "gpt-4o-2024-11-20",
+        "messages": [
+            {"role": "system", "content": "Answer in JSON."},
+            {"role": "user", "content": "Ada Lovelace was born in London."},
+        ],
+        "temperature": 0.0,
+        "seed": 7,
+        "stop": "END",
+        "max_completion_tokens": 64,
+        "response_format": {"type": "json_object"},
+    }
+    assert completion.text == '{"city": "London"}'
+    assert completion.model_served == "gpt-4o-2024-11-20-b"
+    assert completion.system_fingerprint == "fp_emulator"
+    assert completion.usage.input_tokens > 0
+    assert completion.usage.output_tokens > 0
+    assert completion.finish_reason == "stop"
+    assert completion.latency_ms > 0
+
+
+def test_openai_compatible_endpoint_sends_max_tokens_and_needs_no_key(emu: Emulator) -> None:
+    emu.add_model("llama3.1:8b", respond="hi")
+    local = KINDS["openai"](emu, name="local")
+    assert local.complete(Request((Message("user", "hi"),), {"max_tokens": 5}), "llama3.1:8b").text == "hi"
+    assert sent(emu)["max_tokens"] == 5
+    assert emu.requests()[-1].api_key == "no-key"
+
+
+def test_openai_responses_api_with_a_json_schema(emu: Emulator) -> None:
+    emu.add_model("gpt-5", {"default": {"respond": '{"city": "Paris"}', "usage": {"cached_tokens": 3}}})
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    request = Request(
+        REQUEST.messages, {"max_tokens": 32, "response_format": {"type": "json_schema", "schema": schema}}
+    )
+    completion = adapter("openai-responses", emu).complete(request, "gpt-5")
+    assert sent(emu) == {
+        "model": "gpt-5",
+        "input": [{"role": "user", "content": "Ada Lovelace was born in London."}],
+        "instructions": "Answer in JSON.",
+        "max_output_tokens": 32,
+        "text": {"format": {"type": "json_schema", "name": "response", "schema": schema, "strict": True}},
+    }
+    assert (completion.text, completion.model_served, completion.usage.cached_tokens) == (
+        '{"city": "Paris"}',
+        "gpt-5",
+        3,
+    )
+
+
+def test_anthropic_sends_system_stop_and_temperature_in_extra_body(emu: Emulator) -> None:
+    emu.add_model("claude-sonnet-4-6", {"default": {"respond": "{}", "finish_reason": "length"}})
+    completion = adapter("anthropic", emu).complete(REQUEST, "claude-sonnet-4-6")
+    assert sent(emu) == {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 64,
+        "system": "Answer in JSON.",
+        "messages": [{"role": "user", "content": "Ada Lovelace was born in London."}],
+        "stop_sequences": ["END"],
+        "output_config": {"format": {"type": "json_schema", "schema": {"type": "object"}}},
+        "temperature": 0.0,
+    }
+    assert (completion.model_served, completion.finish_reason) == ("claude-sonnet-4-6", "length")
+
+
+@pytest.mark.parametrize("kind", ["gemini", "google-legacy"])
+def test_gemini_sdks_send_generation_config_and_report_model_version(emu: Emulator, kind: str) -> None:
+    emu.add_model("gemini-2.5-flash", respond='{"a": 1}', served_as="gemini-2.5-flash-preview-09-2025")
+    completion = adapter(kind, emu).complete(REQUEST, "gemini-2.5-flash")
+    body = sent(emu)
+    assert body["contents"] == [{"role": "user", "parts": [{"text": "Ada Lovelace was born in London."}]}]
+    assert body["systemInstruction"]["parts"] == [{"text": "Answer in JSON."}]
+    config = body["generationConfig"]
+    assert config["temperature"] == 0.0
+    assert config["maxOutputTokens"] == 64
+    assert config["stopSequences"] == ["END"]
+    assert config["responseMimeType"] == "application/json"
+    assert ("seed" in config) == (kind == "gemini")  # the legacy API has no seed
+    assert emu.requests()[-1].path.startswith("/v1beta/models/gemini-2.5-flash:generateContent")
+    assert (completion.text, completion.model_served) == ('{"a": 1}', "gemini-2.5-flash-preview-09-2025")
+    if kind == "google-legacy":
+        assert any("end-of-life" in notice for notice in completion.notices)
+
+
+ERRORS = [
+    (Fault.http(400), BadRequest, "bad request (400)"),
+    (Fault.http(401), AuthError, "the API key in"),
+    (Fault.http(404), ModelNotFound, "may be retired"),
+    (Fault.http(429, retry_after=0.2), RateLimited, "rate limited (429); retry after 0.2s"),
+    (Fault.http(500), Unavailable, "unavailable (500)"),
+    (Fault.http(503), Unavailable, "unavailable (503)"),
+    (Fault.http(529), Unavailable, "overloaded (529)"),
+    (Fault.reset(), Unavailable, "connection failed"),
+    (Fault.truncated(), Unavailable, "connection failed"),
+    (Fault.slow(1500), Unavailable, "timed out after 0.5s"),
+    (Fault.malformed(), MalformedResponse, "could not be read"),
+    (Fault.malformed('{"unexpected": true}'), MalformedResponse, "m: the response"),
+]
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_every_failure_maps_to_one_error_of_the_vocabulary(emu: Emulator, kind: str) -> None:
+    emu.add_model("m", respond="ok")
+    provider = adapter(kind, emu)
+    for fault, error, words in ERRORS:
+        emu.clear_faults()
+        emu.clear_requests()
+        emu.add_fault(fault)
+        with pytest.raises(error) as raised:
+            provider.complete(REQUEST, "m")
+        message = str(raised.value)
+        assert words in message, (fault, message)
+        assert "\n" not in message
+        if fault.retry_after is not None:
+            assert isinstance(raised.value, RateLimited)
+            assert raised.value.retry_after == pytest.approx(0.2)
+
+
+def test_auth_errors_name_the_variable_and_never_repeat_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_LLM_KEY", "sk-secret-value-123456")
+    with Emulator(api_key="another") as emu:
+        emu.add_model("m", respond="ok")
+        settings = ProviderSettings(kind="openai", base_url=emu.openai_base_url, api_key_env="MY_LLM_KEY")
+        provider = openai_adapter.build("corp", settings, CONFIG)
+        with pytest.raises(AuthError) as raised:
+            provider.complete(REQUEST, "m")
+    assert emu.requests()[0].api_key == "sk-secret-value-123456"  # the server did echo it back...
+    assert str(raised.value).startswith("corp/m: the API key in MY_LLM_KEY was refused (401): Incorrect API key")
+    assert "sk-secret-value-123456" not in str(raised.value)  # ...the error does not
+
+
+@pytest.mark.parametrize(
+    ("build", "variable"),
+    [
+        (lambda: openai_adapter.build("openai", None, CONFIG), "OPENAI_API_KEY"),
+        (lambda: anthropic_adapter.build("anthropic", None, CONFIG), "ANTHROPIC_API_KEY"),
+        (lambda: gemini_adapter.build("gemini", None, CONFIG), "GEMINI_API_KEY or GOOGLE_API_KEY"),
+        (lambda: google_legacy_adapter.build("google-legacy", None, CONFIG), "GEMINI_API_KEY or GOOGLE_API_KEY"),
+    ],
+)
+def test_a_missing_key_is_one_line_naming_the_variable(build: Any, variable: str) -> None:
+    with pytest.raises(AuthError, match=f"no API key: set {variable} "):
+        build()
+
+
+def test_a_refused_connection_is_unavailable(emu: Emulator) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again before the call: nothing listens there
+    settings = ProviderSettings(base_url=f"http://127.0.0.1:{port}")
+    for provider in (
+        openai_adapter.build("openai", settings, CONFIG),
+        anthropic_adapter.build("anthropic", settings, CONFIG),
+        gemini_adapter.build("gemini", settings, CONFIG),
+        google_legacy_adapter.build("google-legacy", settings, CONFIG),
+    ):
+        with pytest.raises(Unavailable, match="could not connect"):
+            provider.complete(REQUEST, "m")
+
+
+def test_a_missing_sdk_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "anthropic", None)
+    with pytest.raises(ProviderError) as raised:
+        anthropic_adapter.build("anthropic", None, CONFIG)
+    assert str(raised.value) == (
+        'the anthropic provider needs its SDK (anthropic): pip install "pytest-llmversion[anthropic]"'
+    )
+
+
+def test_a_deprecation_warning_becomes_a_notice_even_under_w_error(emu: Emulator) -> None:
+    emu.add_model("claude-sonnet-4-5", respond="ok")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        completion = adapter("anthropic", emu).complete(REQUEST, "claude-sonnet-4-5")
+    assert completion.text == "ok"
+    assert len(completion.notices) == 1
+    assert "'claude-sonnet-4-5' is deprecated" in completion.notices[0]
+    assert completion.notices[0].endswith("(DeprecationWarning from the SDK)")
+
+
+def test_retry_after_headers_in_milliseconds_seconds_or_a_date() -> None:
+    assert retry_after_seconds({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
+    assert retry_after_seconds({"retry-after": "1.5"}) == 1.5
+    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"}, now=1445412480.0) == 10.0
+    assert retry_after_seconds({"retry-after": "soon"}) is None
+    assert retry_after_seconds({}) is None
+
+
+def test_gemini_api_version_comes_from_the_provider_table(emu: Emulator) -> None:
+    emu.add_model("gemini-2.5-flash", respond="ok")
+    settings = ProviderSettings(base_url=emu.url, api_version="v1")
+    assert gemini_adapter.build("gemini", settings, CONFIG).complete(REQUEST, "gemini-2.5-flash").text == "ok"
+    assert emu.requests()[-1].path == "/v1/models/gemini-2.5-flash:generateContent"

@@ -1,0 +1,100 @@
+"""No API key ever reaches a golden, a recording, a report, a log line or a failure message.
+
+Every provider runs in every mode with canary keys, against servers that behave and servers that repeat the
+key back in their error messages; then every file the runs wrote, and everything they printed, is searched.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ENTITY_TEST, M1, LLMProject
+from emulated import CANARY_KEYS
+
+from pytest_llmversion.testing import Emulator, Fault
+
+CORP_KEY = "corp-canary-0d9e8f7a6b"
+MODELS = {
+    "openai": "gpt-4o-2024-08-06",
+    "anthropic": "claude-opus-4-6",
+    "gemini": "gemini-2.5-flash",
+    "google-legacy": "gemini-3.5-flash",
+    "corp": "llama3.1:8b",
+    "corp-responses": "gpt-5",
+}
+
+
+def configure(project: LLMProject, emu: Emulator) -> None:
+    tables = emu.provider_tables() + (
+        f'\n[tool.llmversion.providers.corp]\nkind = "openai"\nbase_url = "{emu.openai_base_url}"\n'
+        'api_key_env = "CORP_LLM_KEY"\n'
+        f'\n[tool.llmversion.providers.corp-responses]\nkind = "openai"\napi = "responses"\n'
+        f'base_url = "{emu.openai_base_url}"\napi_key_env = "CORP_LLM_KEY"\n'
+    )
+    project.write_config(
+        extra=tables,
+        model=f"openai/{MODELS['openai']}",
+        fallback_models=[f"anthropic/{MODELS['anthropic']}"],
+        max_retries=1,
+        retry_base_delay=0.0,
+    )
+    for model in MODELS.values():
+        emu.add_model(model, M1)
+
+
+def leaks(project: LLMProject, outputs: list[str]) -> list[str]:
+    secrets = [*CANARY_KEYS.values(), CORP_KEY]
+    found = [f"output {i}" for i, text in enumerate(outputs) for s in secrets if s in text]
+    for path in sorted(p for p in project.path.rglob("*") if p.is_file()):
+        text = path.read_bytes().decode("utf-8", "replace")
+        found += [f"{path.relative_to(project.path)} holds {s[:12]}..." for s in secrets if s in text]
+    return found
+
+
+def run(project: LLMProject, outputs: list[str], *args: str) -> None:
+    result = project.run("-W", "error", "--log-level=DEBUG", "--junitxml=junit.xml", "-rA", *args)
+    outputs += ["\n".join(result.outlines), "\n".join(result.errlines)]
+
+
+def candidates() -> list[str]:
+    return [f"--candidate-model={name}/{model}" for name, model in MODELS.items() if name != "openai"]
+
+
+def test_canary_keys_appear_nowhere_in_any_mode(
+    llm_project: LLMProject, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CORP_LLM_KEY", CORP_KEY)
+    configure(llm_project, emu)
+    llm_project.test_file(ENTITY_TEST)
+    outputs: list[str] = []
+    run(llm_project, outputs, "--llm-record")
+    run(llm_project, outputs)
+    run(llm_project, outputs, "--llm-live")
+    for option in candidates():
+        run(llm_project, outputs, option)  # once: calls and records
+        run(llm_project, outputs, option)  # once: replays the recording
+    emu.add_fault(Fault.http(429, message=f"quota exceeded for key {CANARY_KEYS['OPENAI_API_KEY']}"))
+    run(llm_project, outputs, f"--candidate-model=openai/{MODELS['openai']}-b")  # fails over to the fallback
+    assert {r.api_key for r in emu.requests()} == {*CANARY_KEYS.values(), CORP_KEY}  # every key was really sent
+
+    assert len(list((llm_project.path / ".llmversion" / "recordings").rglob("*.yaml"))) == 5
+    assert leaks(llm_project, outputs) == []
+
+
+@pytest.mark.usefixtures("canary_keys")
+def test_servers_that_repeat_the_key_back_cannot_leak_it(
+    llm_project: LLMProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CORP_LLM_KEY", CORP_KEY)
+    with Emulator(api_key="a-key-nobody-has") as strict:  # refuses every key, quoting it in the message
+        configure(llm_project, strict)
+        llm_project.test_file(ENTITY_TEST)
+        outputs: list[str] = []
+        run(llm_project, outputs, "--llm-record")
+        for option in candidates():
+            run(llm_project, outputs, option)
+        quoted = [r for r in strict.requests() if r.status == 401]
+    assert len(quoted) >= 6
+    report = llm_project.report()
+    assert {i["verdict"] for i in report["items"] if i["role"] == "candidate"} == {"ERROR"}
+    assert "the API key in CORP_LLM_KEY was refused (401): Incorrect API key provided: ***." in "\n".join(outputs)
+    assert leaks(llm_project, outputs) == []
