@@ -76,18 +76,22 @@ def item_usage_by_model(item: ReportItem) -> dict[str, dict[str, int]]:
     return dict(item.usage_by_model) if item.usage_by_model else {item.model: dict(item.usage)}
 
 
-def _add(into: dict[str, int], usage: Mapping[str, int]) -> None:
+def add_usage(into: dict[str, int], usage: Mapping[str, int]) -> None:
     for key in ("input_tokens", "output_tokens", "cached_tokens"):
         into[key] = into.get(key, 0) + int(usage.get(key, 0))
 
 
-def role_cost(role: str, model: str, items: Sequence[ReportItem], catalog: Catalog) -> RoleCost:
+def role_cost(
+    role: str, model: str, items: Sequence[ReportItem], catalog: Catalog, extra_latencies: Sequence[float] = ()
+) -> RoleCost:
+    """``extra_latencies``: live calls of this model made inside other items (the current model topping up
+    a candidate item's baseline), which measure its latency too."""
     usage: dict[str, int] = {}
-    latencies = [ms for item in items for ms in item.latency_ms]
+    latencies = [ms for item in items for ms in item.latency_ms] + list(extra_latencies)
     total: float | None = 0.0
     unpriced: set[str] = set()
     for item in items:
-        _add(usage, item.usage)
+        add_usage(usage, item.usage)
         if item.cost_usd is not None and total is not None:
             total += item.cost_usd
         elif tokens(item.usage):

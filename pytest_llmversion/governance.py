@@ -21,11 +21,13 @@ from pytest_llmversion.config import ResolvedConfig
 from pytest_llmversion.cost import (
     Budgets,
     GoldenUsage,
+    add_usage,
     budget_reasons,
     check_budgets,
     compare,
     estimate,
     price_items,
+    priced,
     role_cost,
 )
 from pytest_llmversion.deprecation import ClockError, Lifecycle, describe, lifecycle, today
@@ -293,15 +295,24 @@ def finish(gov: Governance, items: Sequence[ReportItem]) -> tuple[CostReport, li
     by_role: dict[str, list[ReportItem]] = {"current": [], "candidate": []}
     for item in items:
         by_role.setdefault(item.role, []).append(item)
+    baseline_latencies = [ms for item in by_role["candidate"] for ms in item.baseline_latency_ms]
     for role, ref in (("current", models.current), ("candidate", models.candidate)):
         if ref is not None and by_role.get(role):
-            cost = role_cost(role, str(ref), by_role[role], gov.catalog)
+            extra = baseline_latencies if role == "current" else ()
+            cost = role_cost(role, str(ref), by_role[role], gov.catalog, extra)
             if cost.tokens or cost.calls_live:  # a role whose items never got an answer has nothing to price
                 report.roles[role] = cost
     live = [cost for cost in report.roles.values() if cost.calls_live]
-    report.live_calls = sum(cost.calls_live for cost in live)
-    unknown = any(cost.cost_usd is None for cost in live)
-    report.spent_usd = None if unknown else round(sum(cost.cost_usd or 0.0 for cost in live), 8)
+    # live calls the current model made for candidate items' baselines (samples its goldens lack)
+    topped_up: dict[str, dict[str, int]] = {}
+    for item in by_role["candidate"]:
+        for model, usage in item.baseline_live_usage_by_model.items():
+            add_usage(topped_up.setdefault(model, {}), usage)
+    topup_cost, topup_unpriced = priced(topped_up, gov.catalog)
+    report.live_calls = sum(cost.calls_live for cost in live) + len(baseline_latencies)
+    unknown = any(cost.cost_usd is None for cost in live) or bool(topup_unpriced)
+    spent = sum(cost.cost_usd or 0.0 for cost in live) + (topup_cost or 0.0)
+    report.spent_usd = None if unknown else round(spent, 8)
     if models.candidate is not None and "candidate" in report.roles:
         report.comparison = compare(
             by_role["candidate"], report.roles.get("current"), report.roles["candidate"], str(models.current)

@@ -531,6 +531,7 @@ class ItemRun:
         subject = self.phases.get("current" if role == "current" else role, [])
         baseline = self.phases.get("baseline", [])
         completions = [c for s in subject for c in s.completions()]
+        baseline_live = [c for s in baseline for c in s.completions() if c.source == "live"]
         usage: dict[str, int] = {"input_tokens": 0, "output_tokens": 0, "cached_tokens": 0}
         for completion in completions:
             for key, value in completion.usage.to_dict().items():
@@ -554,6 +555,9 @@ class ItemRun:
             "latency_ms": [c.latency_ms for c in completions if c.source == "live"],
             "usage_by_model": _usage_by_model(completions),
             "baseline_usage": _usage_total([c for s in baseline for c in s.completions()]),
+            # the current model called live for samples its golden lacks: spent money, measured latency
+            "baseline_live_usage_by_model": _usage_by_model(baseline_live),
+            "baseline_latency_ms": [c.latency_ms for c in baseline_live],
             "calls": {
                 "live": sum(c.source == "live" for c in completions),
                 "replayed": sum(c.source != "live" for s in (*subject, *baseline) for c in s.completions()),

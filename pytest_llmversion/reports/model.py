@@ -52,6 +52,8 @@ class ReportItem(BaseModel):
     #: Usage split by the model that answered (a fallback may have), and the golden baseline's usage.
     usage_by_model: dict[str, dict[str, int]] = Field(default_factory=dict)
     baseline_usage: dict[str, int] = Field(default_factory=dict)
+    baseline_live_usage_by_model: dict[str, dict[str, int]] = Field(default_factory=dict)
+    baseline_latency_ms: list[float] = Field(default_factory=list)
     #: Filled in by the controller from the catalogue; None when a price is unknown (see ``unpriced``).
     cost_usd: float | None = None
     baseline_cost_usd: float | None = None
