@@ -17,6 +17,14 @@ import pytest
 
 from pytest_llmversion import options
 from pytest_llmversion.marker import MARKER, MARKER_HELP
+from pytest_llmversion.sdk_fixtures import (  # noqa: F401 - fixtures, registered with this module
+    llm_anthropic,
+    llm_anthropic_async,
+    llm_gemini,
+    llm_gemini_async,
+    llm_openai,
+    llm_openai_async,
+)
 
 if TYPE_CHECKING:
     from pytest_llmversion.cases import Case

@@ -16,6 +16,23 @@ Outcome = Literal["passed", "failed", "format_error", "provider_error", "no_base
 _PARSE_ERRORS: tuple[type[BaseException], ...] = (OutputParseError, json.JSONDecodeError)
 
 
+def call_error(exc: BaseException) -> BaseException | None:
+    """The plugin's own error behind what the test body raised, if any: a provider failure or a replay problem.
+
+    An SDK client wraps what its transport raised (anthropic: ``APIConnectionError`` from it), and application
+    code may re-raise it as its own error; the chain of causes still leads to the plugin's one-line message.
+    Classes mark themselves with ``llmversion_call_error = True`` (ProviderError is one by definition).
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ProviderError) or getattr(type(current), "llmversion_call_error", False):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def classify_exception(exc: BaseException) -> Outcome:
     """A provider failure is infrastructure; a parse failure is a format break; the rest is a failure."""
     if isinstance(exc, ProviderError):
@@ -65,6 +82,7 @@ class SampleResult:
             self.value, self.has_value = to_plain(value), True
 
     def fail(self, exc: BaseException) -> None:
+        exc = call_error(exc) or exc
         self.outcome = classify_exception(exc)
         self.message = f"{type(exc).__name__}: {exc}".strip()
 
