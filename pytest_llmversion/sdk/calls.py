@@ -168,12 +168,12 @@ def _check_several_answers(body: Mapping[str, Any]) -> None:
 def _check_turns(name: str, body: Mapping[str, Any]) -> None:
     """Every turn must be plain text in a role the plugin knows: anything else would be lost."""
     if name == "gemini":
-        turns = list(body.get("contents") or [])
+        if not isinstance(body.get("contents"), list):
+            raise NotACompletion("its contents are not a list of turns")
+        turns = list(body["contents"])
         system = body.get("systemInstruction") or body.get("system_instruction")
         if system:
             turns.append(system)
-        if isinstance(body.get("contents"), str):
-            return
         for index, turn in enumerate(turns):
             if not isinstance(turn, Mapping) or turn.get("role", "user") not in ("user", "model"):
                 raise NotACompletion(f"content {index} is not a user or model turn")

@@ -1,11 +1,13 @@
-"""The line of application code that made an SDK call: the first frame outside the SDKs, httpx2 and the plugin."""
+"""The line of application code behind an SDK call: the frames outside the SDKs, httpx2 and the plugin."""
 
 from __future__ import annotations
 
 import contextlib
+import linecache
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 #: Top-level packages whose frames sit between the application and the transport.
 _MACHINERY = frozenset(
@@ -28,6 +30,8 @@ _MACHINERY = frozenset(
         "typing_extensions",
         "pydantic",
         "pydantic_core",
+        "_pytest",
+        "pluggy",
     }
 )
 
@@ -46,12 +50,34 @@ class CallSite:
         return f"{path.as_posix()}:{self.lineno}"
 
 
-def application_frame() -> CallSite | None:
-    """Where the application called the SDK, or None when only machinery is on the stack."""
-    frame = sys._getframe(1)
+def application_frames() -> list[CallSite]:
+    """The application's frames on the stack, innermost first (the line that called the SDK comes first)."""
+    found: list[CallSite] = []
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         module = str(frame.f_globals.get("__name__", ""))
         if module.split(".")[0] not in _MACHINERY and not frame.f_code.co_filename.startswith("<"):
-            return CallSite(frame.f_code.co_filename, frame.f_lineno, module)
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
+            found.append(CallSite(frame.f_code.co_filename, frame.f_lineno, module))
+        frame = frame.f_back
+    return found
+
+
+def application_frame() -> CallSite | None:
+    """Where the application called the SDK, or None when only machinery is on the stack."""
+    frames = application_frames()
+    return frames[0] if frames else None
+
+
+def line_with_literal(literal: str) -> CallSite | None:
+    """Where ``literal`` is written as a string in application code: on a line of the stack, else anywhere in
+    the files of the stack (a module constant); else the line that called the SDK."""
+    frames = application_frames()
+    quoted = (f'"{literal}"', f"'{literal}'")
+    for site in frames:
+        if any(q in linecache.getline(site.filename, site.lineno) for q in quoted):
+            return site
+    for site in frames:
+        for number, line in enumerate(linecache.getlines(site.filename), start=1):
+            if any(q in line for q in quoted):
+                return CallSite(site.filename, number, site.module)
+    return frames[0] if frames else None

@@ -48,8 +48,11 @@ class ItemSeam:
     def target(self) -> ModelRef:
         return self.run.client.model
 
-    def expected(self) -> Collection[ModelRef]:
-        return (self.run.client.model, self.run.model)
+    def expected(self) -> Collection[ModelRef] | None:
+        run = self.run
+        if run.plan.role == "candidate" and run.client.model == run.current:
+            return None  # the baseline: the current model's golden replayed through the candidate item's body
+        return (run.client.model, run.model)
 
     def notice(self, text: str) -> None:
         if text not in self.run.notices:

@@ -31,7 +31,7 @@ from pytest_llmversion.pinning import classify
 from pytest_llmversion.providers.base import Completion, Request
 from pytest_llmversion.providers.sdk_common import redact
 from pytest_llmversion.sdk.calls import FAMILY, PROTOCOL_NAMES, Family, LLMCall, NotACompletion, protocol_of, read_call
-from pytest_llmversion.sdk.callsite import CallSite, application_frame
+from pytest_llmversion.sdk.callsite import CallSite, application_frame, line_with_literal
 from pytest_llmversion.testing.wire import Answer
 
 #: What a replayed answer says about when it was made: a fixed time, so replays give the app the same object.
@@ -68,8 +68,9 @@ class CallSeam(Protocol):
         """The model this call goes to (the phase's model)."""
         ...
 
-    def expected(self) -> Collection[ModelRef]:
-        """Models the code may name without having written one in: the item's and the phase's."""
+    def expected(self) -> Collection[ModelRef] | None:
+        """Models the code may name without having written one in (the item's and the phase's); None while
+        a candidate item replays the current model's golden (its current item speaks for that)."""
         ...
 
     def notice(self, text: str) -> None: ...
@@ -127,18 +128,18 @@ class LLMExchange:
     def _check_model(self, call: LLMCall) -> None:
         named = call.model
         expected = self.seam.expected()
-        if named is None or any(named in (ref.model_id, str(ref)) for ref in expected):
+        if named is None or expected is None or any(named in (ref.model_id, str(ref)) for ref in expected):
             return
-        site = application_frame()
+        site = line_with_literal(named)
         key = (site, named)
         if key in self._warned:
             return
         self._warned.add(key)
         kind = classify(call.family, named)
-        what = f", an {kind} the provider can move to another snapshot," if kind in ("alias", "rolling") else ""
+        what = f" (an {kind} the provider can move to another snapshot)" if kind in ("alias", "rolling") else ""
         where = site.shown(self.seam.root) if site is not None else "the application"
         message = (
-            f"{where} asks for model {named!r}{what} not the model under test; the call went to "
+            f"{where} asks for model {named!r}{what}, not the model under test; the call went to "
             f"{self.seam.target()}. Take the model id from configuration (llm_config or llm_model in tests): "
             "a model written into code is how an unpinned alias reaches production"
         )
