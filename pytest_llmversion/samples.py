@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pytest_llmversion.checks import CheckResult, to_plain
 from pytest_llmversion.parsing import OutputParseError
 from pytest_llmversion.providers.base import Completion, ProviderError, Request
+from pytest_llmversion.providers.sdk_common import scrub
 
 #: How a sample's body ended.
 Outcome = Literal["passed", "failed", "format_error", "provider_error", "no_baseline"]
@@ -84,7 +85,8 @@ class SampleResult:
     def fail(self, exc: BaseException) -> None:
         exc = call_error(exc) or exc
         self.outcome = classify_exception(exc)
-        self.message = f"{type(exc).__name__}: {exc}".strip()
+        # an SDK's error may quote the key a server repeated back; the message goes to reports and the terminal
+        self.message = scrub(f"{type(exc).__name__}: {exc}".strip())
 
     @property
     def format_ok(self) -> bool:

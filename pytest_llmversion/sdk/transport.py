@@ -9,7 +9,8 @@ when the call streamed. Nothing reaches the network for a completion, whichever 
 The model the application names is not obeyed: the call goes to the model under test. A name that is
 neither the item's model nor the phase's is written in code somewhere; that gets a warning naming the line.
 A request the plugin cannot represent (tools, images, embeddings, token counts, ...) goes out unrecorded
-through a plain transport, with a warning. Provider and replay errors propagate as they are: the runner
+through a plain transport, with a warning; its answer is read whole, and a key the server repeats back is
+replaced by ``***``. Provider and replay errors propagate as they are: the runner
 has already recorded them, and the verdict (ERROR, STALE, MISSING) does not depend on what the SDK makes
 of them.
 """
@@ -29,7 +30,7 @@ import httpx2
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.pinning import classify
 from pytest_llmversion.providers.base import Completion, Request
-from pytest_llmversion.providers.sdk_common import redact
+from pytest_llmversion.providers.sdk_common import redact, redact_bytes
 from pytest_llmversion.sdk.calls import FAMILY, PROTOCOL_NAMES, Family, LLMCall, NotACompletion, protocol_of, read_call
 from pytest_llmversion.sdk.callsite import CallSite, application_frame, line_with_literal
 from pytest_llmversion.testing.wire import Answer
@@ -179,7 +180,11 @@ class LLMTransport(httpx2.BaseTransport):
         if rendered is None:
             if self._passthrough is None:
                 self._passthrough = httpx2.HTTPTransport()
-            return self._passthrough.handle_request(request)
+            upstream = self._passthrough.handle_request(request)
+            try:
+                return _handed_on(upstream, upstream.read(), request)
+            finally:
+                upstream.close()
         content = rendered.events if rendered.events is not None else rendered.body
         return httpx2.Response(200, headers=rendered.headers, content=content, request=request)
 
@@ -212,8 +217,19 @@ async def _aiter(events: Iterator[bytes]) -> AsyncIterator[bytes]:
 async def _pass_on(request: httpx2.Request) -> httpx2.Response:
     """A fresh connection per call: a test may run each sample in its own event loop."""
     async with httpx2.AsyncHTTPTransport() as transport:
-        response = await transport.handle_async_request(request)
-        raw = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
-        await response.aclose()
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "transfer-encoding"]
-    return httpx2.Response(response.status_code, headers=headers, content=raw, request=request)
+        upstream = await transport.handle_async_request(request)
+        try:
+            return _handed_on(upstream, await upstream.aread(), request)
+        finally:
+            await upstream.aclose()
+
+
+#: Headers that described the body as it travelled; the body handed on is decoded and whole.
+_TRAVEL_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _handed_on(upstream: httpx2.Response, body: bytes, request: httpx2.Request) -> httpx2.Response:
+    """A passed-through answer, read whole, with any key a server repeated back replaced by ``***`` (it would
+    otherwise reach an exception message, the report and the terminal)."""
+    headers = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _TRAVEL_HEADERS]
+    return httpx2.Response(upstream.status_code, headers=headers, content=redact_bytes(body), request=request)
