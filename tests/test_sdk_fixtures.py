@@ -264,6 +264,17 @@ def test_a_model_written_in_code_is_swapped_with_a_warning_naming_the_line(
     assert warning in candidate["provider_notices"]
 
 
+def test_a_project_can_make_a_model_written_in_code_an_error(llm_project: LLMProject, emu: Emulator) -> None:
+    one_test_project(llm_project, emu, model='"gpt-4o"')
+    result = llm_project.run("--llm-record", "-W", "error::pytest_llmversion.sdk.HardCodedModelWarning")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["  test body raised HardCodedModelWarning: tests/test_app.py:9 asks for model 'gpt-4o' (an alias *"]
+    )
+    assert emu.requests() == []
+    assert not llm_project.golden("test_app").exists()
+
+
 def test_an_openai_app_is_judged_on_an_anthropic_candidate(llm_project: LLMProject, emu: Emulator) -> None:
     one_test_project(llm_project, emu)
     llm_project.run("--llm-record").assert_outcomes(passed=1)

@@ -24,16 +24,11 @@ from pytest_llmversion.config import LLMConfig
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request, Usage
 from pytest_llmversion.samples import SampleResult, call_error
+from pytest_llmversion.sdk import UnrecordedCallWarning, WrongProviderError
 from pytest_llmversion.sdk.calls import NotACompletion, read_call
 from pytest_llmversion.sdk.callsite import line_with_literal
 from pytest_llmversion.sdk.clients import build_client
-from pytest_llmversion.sdk.transport import (
-    AsyncLLMTransport,
-    LLMExchange,
-    LLMTransport,
-    UnrecordedCallWarning,
-    WrongProviderError,
-)
+from pytest_llmversion.sdk.transport import AsyncLLMTransport, LLMExchange, LLMTransport
 from pytest_llmversion.testing import Emulator
 
 MODEL = ModelRef("openai", "gpt-4o-2024-08-06")

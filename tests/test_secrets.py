@@ -107,7 +107,7 @@ from pytest_llmversion import checks
 PROMPT = [{"role": "user", "content": "Ada Lovelace was born in London."}]
 
 
-@pytest.mark.filterwarnings("ignore::pytest_llmversion.sdk.transport.UnrecordedCallWarning")
+@pytest.mark.filterwarnings("ignore::pytest_llmversion.sdk.UnrecordedCallWarning")
 @pytest.mark.llm_regression
 def test_each_sdk(llm_openai, llm_anthropic, llm_gemini, llm_model, llm_golden):
     model = llm_model.model_id

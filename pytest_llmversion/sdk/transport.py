@@ -33,29 +33,12 @@ from pytest_llmversion.providers.base import Completion, Request
 from pytest_llmversion.providers.sdk_common import redact, redact_bytes
 from pytest_llmversion.sdk.calls import FAMILY, PROTOCOL_NAMES, Family, LLMCall, NotACompletion, protocol_of, read_call
 from pytest_llmversion.sdk.callsite import CallSite, application_frame, line_with_literal
+from pytest_llmversion.sdk.errors import HardCodedModelWarning, UnrecordedCallWarning, WrongProviderError
 from pytest_llmversion.testing.wire import Answer
 
 #: What a replayed answer says about when it was made: a fixed time, so replays give the app the same object.
 REPLAY_CREATED = 1_700_000_000
 FIXTURES: dict[Family, str] = {"openai": "llm_openai", "anthropic": "llm_anthropic", "gemini": "llm_gemini"}
-
-
-class HardCodedModelWarning(UserWarning):
-    """Application code named a model of its own instead of the configured one."""
-
-    llmversion_call_error = True  # raised under -W error: the test should say this, not the SDK's wrapper
-
-
-class UnrecordedCallWarning(UserWarning):
-    """An SDK request the plugin cannot record went to the network as it was."""
-
-    llmversion_call_error = True
-
-
-class WrongProviderError(Exception):
-    """A fixture's client was used for another provider's API."""
-
-    llmversion_call_error = True
 
 
 class CallSeam(Protocol):
