@@ -10,9 +10,8 @@ The model the application names is not obeyed: the call goes to the model under 
 neither the item's model nor the phase's is written in code somewhere; that gets a warning naming the line.
 A request the plugin cannot represent (tools, images, embeddings, token counts, ...) goes out unrecorded
 through a plain transport, with a warning; its answer is read whole, and a key the server repeats back is
-replaced by ``***``. Provider and replay errors propagate as they are: the runner
-has already recorded them, and the verdict (ERROR, STALE, MISSING) does not depend on what the SDK makes
-of them.
+replaced by ``***``. Provider and replay errors propagate as they are: the runner has already recorded
+them, and the verdict (ERROR, STALE, MISSING) does not depend on what the SDK makes of them.
 """
 
 from __future__ import annotations
@@ -120,10 +119,11 @@ class LLMExchange:
             return
         self._warned.add(key)
         kind = classify(call.family, named)
-        what = f" (an {kind} the provider can move to another snapshot)" if kind in ("alias", "rolling") else ""
+        what = {"alias": " (an alias the provider can move to another snapshot)", "rolling": " (a rolling id)"}
+        what_kind = what.get(kind, "")
         where = site.shown(self.seam.root) if site is not None else "the application"
         message = (
-            f"{where} asks for model {named!r}{what}, not the model under test; the call went to "
+            f"{where} asks for model {named!r}{what_kind}, not the model under test; the call went to "
             f"{self.seam.target()}. Take the model id from configuration (llm_config or llm_model in tests): "
             "a model written into code is how an unpinned alias reaches production"
         )
