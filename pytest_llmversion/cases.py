@@ -57,8 +57,8 @@ def load_cases(path: Path) -> list[Case]:
 
     def at(index: int) -> str:
         # line numbers need a second parse, so they are computed only for an error message
-        if not lines and path.suffix != ".json":
-            lines.extend(item_lines(text))
+        if not lines:
+            lines.extend(json_item_lines(text) if path.suffix == ".json" else item_lines(text))
         return f"{path}:{lines[index]}" if index < len(lines) else str(path)
 
     for index, item in enumerate(raw):
@@ -97,3 +97,30 @@ class _Where:
 
     def __str__(self) -> str:
         return self._at(self._index)
+
+
+def json_item_lines(text: str) -> list[int]:
+    """The 1-based line where each item of a top-level JSON array starts (empty if it is not one)."""
+    decoder = json.JSONDecoder()
+
+    def skip_space(index: int) -> int:
+        while index < len(text) and text[index] in " \t\r\n":
+            index += 1
+        return index
+
+    index = skip_space(0)
+    if not text.startswith("[", index):
+        return []
+    lines: list[int] = []
+    index = skip_space(index + 1)
+    while index < len(text) and text[index] != "]":
+        lines.append(text.count("\n", 0, index) + 1)
+        try:
+            _, index = decoder.raw_decode(text, index)
+        except json.JSONDecodeError:
+            break
+        index = skip_space(index)
+        if not text.startswith(",", index):
+            break
+        index = skip_space(index + 1)
+    return lines

@@ -407,12 +407,16 @@ class _DeepEqual(Check):
         from deepdiff import DeepDiff
 
         actual = as_data(value, extract=self.extract)
-        diff = DeepDiff(to_plain(self.expected), actual, get_deep_distance=True, **self.options)
-        distance = float(diff.pop("deep_distance", 0.0))
+        expected = to_plain(self.expected)
+        diff = DeepDiff(expected, actual, **self.options)
         if not diff:
             return self.ok()
+        # a separate pass: DeepDiff.pretty() breaks on a diff that also carries deep_distance
+        distance = float(DeepDiff(expected, actual, get_deep_distance=True, **self.options).get("deep_distance", 1.0))
         lines = [line for line in diff.pretty().splitlines() if line.strip()]
-        detail = "; ".join(lines[:2]) + (f" (+{len(lines) - 2} more)" if len(lines) > 2 else "")
+        detail = "; ".join(line.rstrip(".") for line in lines[:2]) + (
+            f" (+{len(lines) - 2} more)" if len(lines) > 2 else ""
+        )
         return self.fail(detail.replace("root", "$"), score=1.0 - distance)
 
 
@@ -494,7 +498,9 @@ class _Custom(Check):
         if isinstance(outcome, bool):
             return self.ok(detail) if outcome else self.fail(detail or "returned False")
         score = float(outcome)
-        return self.ok(detail, score) if score >= self.threshold else self.fail(detail, score)
+        if score >= self.threshold:
+            return self.ok(detail, score)
+        return self.fail(detail or f"scored {score:.2f} (threshold {self.threshold:g})", score)
 
 
 def custom(

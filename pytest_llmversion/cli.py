@@ -10,6 +10,11 @@ from pathlib import Path
 from pytest_llmversion import __version__
 
 
+def _error(problem: object) -> None:
+    """One line on stderr, led by the command's name (config errors are phrased for pytest too)."""
+    print(f"llmversion: {str(problem).removeprefix('pytest-llmversion: ')}", file=sys.stderr)
+
+
 def _project_root(start: Path) -> Path:
     from pytest_llmversion.config import find_pyproject
 
@@ -26,7 +31,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         resolved = load_config(root)
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
+        _error(exc)
         return 2
     config = resolved.config
     where = resolved.pyproject or "(no pyproject.toml found; defaults only)"
@@ -208,7 +213,7 @@ def cmd_deprecations(args: argparse.Namespace) -> int:
         on = today(override=args.today)
         catalog = load(resolved, root)
     except (ConfigError, ClockError, GovernanceError) as exc:
-        print(exc, file=sys.stderr)
+        _error(exc)
         return 2
     config = resolved.config
     checked: list[tuple[str, str]] = []
@@ -280,7 +285,7 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
         default_output, chosen = catalog_file(resolved, root)
         as_of = date.fromisoformat(args.as_of) if args.as_of else today()
     except (ConfigError, ClockError) as exc:
-        print(exc, file=sys.stderr)
+        _error(exc)
         return 2
     except ValueError:
         print(f"llmversion: --as-of {args.as_of!r} is not a date (expected YYYY-MM-DD)", file=sys.stderr)

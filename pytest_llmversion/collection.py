@@ -39,7 +39,7 @@ def item_params(ctx: RunContext, definition: pytest.Function, marker: pytest.Mar
     except MarkerError as exc:
         raise pytest.Collector.CollectError(str(exc)) from None
     if ctx.current is None:
-        raise pytest.UsageError(
+        raise pytest.Collector.CollectError(
             f"pytest-llmversion: {nodeid} is marked {marker.name} but no current model is configured; set model "
             "in [tool.llmversion] of pyproject.toml, LLMVERSION_MODEL, or --current-model=provider/model-id"
         )
@@ -66,11 +66,13 @@ def golden_key_for(ctx: RunContext, item: pytest.Item, param: ItemParam) -> Gold
 
 
 def note_collected(collected: Collected, item: pytest.Item, param: ItemParam, key: GoldenKey) -> None:
-    """Remember the golden this item uses; a module narrowed by ``file.py::test`` args is partial."""
+    """Remember the golden this item uses; a module narrowed by ``file.py::test`` args or ``--lf`` is partial."""
     if param.role != "current":
         return
     narrowed = _narrowed_files(tuple(item.config.args), item.config.invocation_params.dir)
-    collected.add(key.folder, key.path, partial=item.path in narrowed)
+    # --lf drops passing tests while modules are collected, before this hook sees them
+    last_failed_only = bool(item.config.getoption("lf", False))
+    collected.add(key.folder, key.path, partial=last_failed_only or item.path in narrowed)
 
 
 @cache
@@ -87,6 +89,8 @@ def setup_error_data(
 ) -> dict[str, Any]:
     """An item whose fixtures failed still appears in the report, as ERROR with the first line why."""
     longrepr = str(report.longrepr).strip().splitlines()
+    # the exception line (RuntimeError: database is down), not where it was raised
+    crash = getattr(getattr(report.longrepr, "reprcrash", None), "message", None)
     model = ctx.current if param.role == "current" else ctx.candidate
     return {
         "nodeid": item.nodeid,
@@ -98,5 +102,5 @@ def setup_error_data(
         "verdict": "ERROR",
         "passed": False,
         "golden": ctx.rel(key.path),
-        "message": longrepr[-1] if longrepr else "setup failed",
+        "message": f"setup failed: {crash or (longrepr[-1] if longrepr else 'no details')}".splitlines()[0],
     }

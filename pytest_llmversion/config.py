@@ -12,7 +12,8 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -201,26 +202,59 @@ def _explain(exc: ValidationError, merged: Mapping[str, Any], sources: Mapping[s
     key = loc[0] if loc else "?"
     source = sources.get(key, DEFAULT_SOURCE)
     dotted = ".".join(loc)
+    scope: type[BaseModel] = LLMConfig if len(loc) == 1 else ProviderSettings
     if error["type"] == "extra_forbidden":
-        scope = LLMConfig.model_fields if len(loc) == 1 else ProviderSettings.model_fields
-        hint = difflib.get_close_matches(loc[-1], list(scope), n=1)
+        hint = difflib.get_close_matches(loc[-1], list(scope.model_fields), n=1)
         suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
         return f"pytest-llmversion: unknown key '{dotted}' in {source}{suggestion}"
     value = merged.get(key)
     for part in loc[1:]:
         value = value.get(part) if isinstance(value, Mapping) else value
-    allowed = _allowed(error)
-    return f"pytest-llmversion: {dotted} = {value!r} from {source} is invalid: {error['msg']}{allowed}"
+    problem = str(error["msg"]).removeprefix("Value error, ")
+    # literal and validator messages already say what is allowed
+    says_allowed = error["type"] in ("literal_error", "value_error")
+    allowed = allowed_values(scope, loc[-1]) if len(loc) in (1, 3) and not says_allowed else None
+    return f"pytest-llmversion: {dotted} = {value!r} from {source} is invalid: {problem}" + (
+        f"; allowed: {allowed}" if allowed else ""
+    )
 
 
-def _allowed(error: Any) -> str:
-    ctx = error.get("ctx") or {}
-    if "expected" in ctx:
-        return f" (allowed: {ctx['expected']})"
-    bounds = [
-        f"{word} {ctx[key]}" for key, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if key in ctx
-    ]
-    return f" (allowed: {' and '.join(bounds)})" if bounds else ""
+#: What a key accepts, where its type alone would not say it well.
+_ALLOWED_TEXT = {
+    "model": "'provider/model-id', e.g. 'openai/gpt-4o-2024-08-06'",
+    "candidate_model": "'provider/model-id', e.g. 'openai/gpt-4o-2024-11-20'",
+    "fallback_models": "a list of 'provider/model-id' strings",
+    "goldens": "a relative folder name inside the project",
+    "report_dir": "a relative folder name inside the project",
+}
+
+
+def allowed_values(model: type[BaseModel], name: str) -> str | None:
+    """A short description of what ``name`` accepts, from its type and bounds: 'a number from 0 to 2'."""
+    if model is LLMConfig and name in _ALLOWED_TEXT:
+        return _ALLOWED_TEXT[name]
+    field_info = model.model_fields.get(name)
+    if field_info is None:
+        return None
+    annotation: Any = field_info.annotation
+    if get_origin(annotation) in (Union, UnionType):
+        annotation = next((arg for arg in get_args(annotation) if arg is not type(None)), annotation)
+    if get_origin(annotation) is Literal:
+        return "one of " + ", ".join(repr(arg) for arg in get_args(annotation))
+    if annotation is bool:
+        return "true or false"
+    if annotation in (int, float):
+        bounds = {type(m).__name__.lower(): getattr(m, type(m).__name__.lower()) for m in field_info.metadata}
+        noun = "a whole number" if annotation is int else "a number"
+        if "ge" in bounds and "le" in bounds:
+            return f"{noun} from {bounds['ge']:g} to {bounds['le']:g}"
+        limits = [f"{word} {bounds[key]:g}" for key, word in (("ge", ">="), ("gt", ">"), ("le", "<=")) if key in bounds]
+        return f"{noun} {' and '.join(limits)}" if limits else noun
+    if annotation is str:
+        return "a string"
+    if get_origin(annotation) is list:
+        return "a list of strings"
+    return None
 
 
 def _validate_models(resolved: ResolvedConfig) -> None:

@@ -33,6 +33,10 @@ class GoldenError(ValueError):
     """A golden that cannot be used; the message names the file and what is wrong."""
 
 
+class GoldenTooNew(GoldenError):
+    """A golden written by a newer plugin: upgrading fixes it, re-recording would lose it."""
+
+
 def safe_name(name: str, limit: int = 100) -> str:
     """A file-system-safe name; long names keep a hash suffix so they stay unique."""
     cleaned = _UNSAFE.sub("-", name).strip("-.") or "_"
@@ -104,7 +108,8 @@ class GoldenFile(BaseModel):
             if self.fingerprint is None or sample.output is None:
                 raise IndexError(call_index)
             fingerprint = sample.fingerprint or self.fingerprint
-            completion = _completion(self.model, sample.output, sample.usage, sample.finish_reason, sample.model_served)
+            usage = _first_call_usage(sample)
+            completion = _completion(self.model, sample.output, usage, sample.finish_reason, sample.model_served)
             return fingerprint, self.request, completion
         call = sample.calls[call_index - 1]
         completion = _completion(self.model, call.output, call.usage, call.finish_reason, call.model_served)
@@ -116,6 +121,16 @@ class GoldenFile(BaseModel):
 
     def check_results(self, sample_index: int) -> list[CheckResult]:
         return [CheckResult.from_dict(c) for c in self.samples[sample_index].checks]
+
+
+def _first_call_usage(sample: GoldenSample) -> dict[str, int]:
+    """A sample's ``usage`` is the total of all its calls (what reviewers want to see); the first call's
+    own usage is that total minus the calls listed after it."""
+    usage = dict(sample.usage)
+    for call in sample.calls:
+        for key, value in call.usage.items():
+            usage[key] = max(0, usage.get(key, 0) - value)
+    return usage
 
 
 def _completion(model: str, text: str, usage: Mapping[str, int], finish: str, served: str | None) -> Completion:
@@ -164,13 +179,13 @@ def _validate_golden(raw: Any, path: Path) -> GoldenFile:
         raise GoldenError(f"{path}: not a pytest-llmversion golden (expected a mapping with schema, test, samples)")
     schema = raw.get("schema")
     if isinstance(schema, int) and schema > SCHEMA:
-        raise GoldenError(f"{path}: written by a newer pytest-llmversion (schema {schema}); upgrade the plugin")
+        raise GoldenTooNew(f"{path}: written by a newer pytest-llmversion (schema {schema}); upgrade the plugin")
     try:
         return GoldenFile.model_validate(raw)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        raise GoldenError(f"{path}: {where}: {error['msg']} (re-record it with --llm-record)") from None
+        raise GoldenError(f"{path}: {where}: {error['msg']}") from None
 
 
 # -- writing ---------------------------------------------------------------------------------------

@@ -17,7 +17,14 @@ from typing import Any, Literal
 from pytest_llmversion.cases import Case
 from pytest_llmversion.checks import Check
 from pytest_llmversion.client import LLMClient
-from pytest_llmversion.goldens import GoldenError, GoldenFile, GoldenKey, golden_document, load_golden
+from pytest_llmversion.goldens import (
+    GoldenError,
+    GoldenFile,
+    GoldenKey,
+    GoldenTooNew,
+    golden_document,
+    load_golden,
+)
 from pytest_llmversion.marker import MarkerSpec
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request
@@ -209,7 +216,13 @@ class ItemRun:
         try:
             self.golden = load_golden(path, self.golden_cache)
         except GoldenError as exc:
-            self.golden_error = str(exc).replace(str(path), self.golden_rel, 1)
+            problem = str(exc).replace(str(path), self.golden_rel, 1)
+            fix = (
+                ""
+                if isinstance(exc, GoldenTooNew)
+                else f'; fix it, or re-record: pytest --llm-record "{self.current_nodeid}"'
+            )
+            self.golden_error = problem + fix
 
     def run(self, body: Callable[[], None], caught: tuple[type[BaseException], ...]) -> ItemOutcome:
         role, mode = self.plan.role, self.mode

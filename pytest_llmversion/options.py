@@ -176,6 +176,15 @@ def build_context(config: pytest.Config) -> RunContext:
     candidate = settings.ref(settings.candidate_model) if settings.candidate_model else None
     if candidate is not None and candidate == current:
         candidate = None  # the same model twice would only duplicate every item
+    if candidate is not None and mode == "record":
+        # goldens are written at session end: a candidate in the same run would have no baseline
+        if resolved.source("candidate_model") == "--candidate-model":
+            raise pytest.UsageError(
+                "pytest-llmversion: --llm-record writes the current model's goldens at the end of the run, so a "
+                f"candidate has nothing to be judged against yet; record first, then run: pytest --candidate-model="
+                f"{candidate}"
+            )
+        candidate = None
     record_mode, record_mode_source = _record_mode(resolved)
     ctx = RunContext(
         resolved=resolved,
@@ -223,8 +232,12 @@ def header_lines(ctx: RunContext) -> list[str]:
     parts = [f"current {ctx.current} ({resolved.source('model')})" if ctx.current else "current: not configured"]
     if ctx.candidate:
         parts.append(f"candidate {ctx.candidate} ({resolved.source('candidate_model')})")
+    elif resolved.config.candidate_model and ctx.mode == "record":
+        parts.append(f"candidate {resolved.config.candidate_model} not run while recording")
+    elif resolved.config.candidate_model and ctx.current:
+        parts.append(f"candidate {ctx.current} is the current model, so no [candidate] items")
     parts.append(f"mode {ctx.mode}")
-    if ctx.candidate:
+    if ctx.candidate and ctx.candidate.provider != "scripted":  # scripted models are never recorded
         parts.append(f"recordings {ctx.record_mode} ({ctx.record_mode_source})")
     if ctx.samples > 1:
         parts.append(f"samples {ctx.samples} ({resolved.source('samples')})")

@@ -31,6 +31,10 @@ def finish(ctx: RunContext, results: Results, session: pytest.Session, started_a
         pytest_version=pytest.__version__,
         plugin_version=__version__,
     )
+    if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+        # items that never ran cannot pass a gate
+        report.summary.gate = "fail"
+        report.summary.gate_reasons.append("the run was interrupted before every item ran")
     if report.summary.gate == "fail" and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     report.run.exit_status = int(session.exitstatus)

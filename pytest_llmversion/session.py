@@ -162,7 +162,7 @@ def unused_goldens(collected: Collected) -> list[Path]:
         for module_folder in sorted(p for p in goldens_root.iterdir() if p.is_dir()):
             if not (goldens_root.parent / f"{module_folder.name}.py").exists():
                 unused += [p for p in golden_files(module_folder) if is_golden_file(p)]
-    return unused
+    return sorted(set(unused))
 
 
 @dataclass

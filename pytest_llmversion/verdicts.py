@@ -111,17 +111,20 @@ def judge_candidate(
 ) -> ItemOutcome:
     """Judge candidate samples against the golden baseline's samples (scored by the same checks)."""
     score = mean([s.score for s in subject])
+    base_score = mean([s.score for s in baseline]) if baseline and no_baseline_reason is None else None
     errored = [s for s in subject if s.outcome == "provider_error"]
     if errored:
-        return ItemOutcome(Verdict.ERROR, False, None, None, errored[0].message)
+        # a provider failure says nothing about the model's answers: never scored, never REGRESSED
+        message = f"ERROR: the provider failed, so nothing was scored: {errored[0].message}"
+        return ItemOutcome(Verdict.ERROR, False, None, base_score, message)
     fallback = next((c for s in subject for c in s.completions() if c.fallback_from), None)
     if fallback is not None:
         return ItemOutcome(
             Verdict.ERROR,
             False,
             None,
-            None,
-            f"answered by fallback {fallback.model_requested}, not the candidate {fallback.fallback_from} "
+            base_score,
+            f"ERROR: answered by fallback {fallback.model_requested}, not the candidate {fallback.fallback_from} "
             f"({fallback.fallback_reason}); a fallback's answer is never scored as the candidate's",
         )
     if no_baseline_reason is not None or not baseline:

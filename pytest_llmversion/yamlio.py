@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,14 @@ class _ReviewDumper(yaml.SafeDumper):
         return True
 
 
+#: Characters YAML reads as line breaks (besides "\n"); text holding them is double-quoted.
+_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if any(ch in value for ch in _OTHER_BREAKS):
+        # only a double-quoted scalar escapes them; any other style reads them back as "\n"
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     if "\n" in value:
         # PyYAML falls back to a quoted scalar by itself when a literal block cannot hold the text.
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
@@ -110,9 +119,14 @@ def write_atomic(path: Path, text: str) -> bool:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()  # what open() would give a new file, not mkstemp's private 0600
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.chmod(tmp, mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -122,3 +136,11 @@ def write_atomic(path: Path, text: str) -> bool:
             os.unlink(tmp)
         raise
     return True
+
+
+@functools.cache
+def _umask() -> int:
+    # os.umask can only be read by setting it; done once, at the first write
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -71,7 +71,7 @@ def test_unknown_model_is_one_line(project: Path, capsys: pytest.CaptureFixture[
         'under [tool.llmversion.catalog."openai/gpt-4o-2024-08-07"] with retires = YYYY-MM-DD and its source\n'
     )
     assert main(["deprecations", "--today", "soon"]) == 2
-    assert capsys.readouterr().err == "pytest-llmversion: --today = 'soon' is not a date (expected YYYY-MM-DD)\n"
+    assert capsys.readouterr().err == "llmversion: --today = 'soon' is not a date (expected YYYY-MM-DD)\n"
 
 
 def test_catalog_import_writes_the_project_catalogue(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -103,7 +103,7 @@ def test_catalog_file_names_a_committed_catalogue(project: Path, capsys: pytest.
         handle.write('catalog_file = "llm/catalog.json"\n')
     assert main(["deprecations"]) == 2
     assert capsys.readouterr().err == (
-        "pytest-llmversion: llm/catalog.json: no such catalogue (catalog_file from pyproject.toml "
+        "llmversion: llm/catalog.json: no such catalogue (catalog_file from pyproject.toml "
         "[tool.llmversion]); write it with: llmversion catalog import FILE\n"
     )
     assert main(["catalog", "import", str(SUBSET), "--as-of", "2027-01-05"]) == 0

@@ -261,9 +261,9 @@ def test_cost_lines_per_role_and_ratio(priced: LLMProject) -> None:
             "cost and latency (latency from live calls only):",
             "  current    scripted/cur  tokens 1,000 in / 200 out from goldens  cost $0.004000  latency: no live calls",
             "  candidate  scripted/cand  tokens 1,000 in / 300 out live  cost $0.003400  "
-            "latency p50 150 ms, p95 150 ms (1 live calls)",
-            "  this run: 1 live calls, $0.003400 spent (replayed goldens are free)",
-            "  candidate/current per case (1 cases): tokens x1.08 (+8.3%), cost x0.85 (-15.0%), latency: no live "
+            "latency p50 150 ms, p95 150 ms (1 live call)",
+            "  this run: 1 live call, $0.003400 spent (replayed goldens are free)",
+            "  candidate/current per case (1 case): tokens x1.08 (+8.3%), cost x0.85 (-15.0%), latency: no live "
             "current latency (its answers were replayed from goldens; add --llm-live to call it too)",
             "gate: pass",
         ]
@@ -298,7 +298,7 @@ def test_unknown_price_is_unknown_with_a_hint_never_zero(llm_project: LLMProject
     cost = llm_project.report()["summary"]["cost"]
     assert (cost["roles"]["current"]["cost_usd"], cost["roles"]["current"]["unpriced"]) == (None, ["scripted/m1"])
     assert (cost["live_calls"], cost["spent_usd"]) == (1, None)
-    result.stdout.fnmatch_lines(["  this run: 1 live calls, unknown spent (replayed goldens are free)"])
+    result.stdout.fnmatch_lines(["  this run: 1 live call, unknown spent (replayed goldens are free)"])
 
 
 def test_latency_compares_live_calls_only(priced: LLMProject) -> None:
@@ -384,5 +384,5 @@ def test_replay_run_spends_nothing_and_passes_any_budget(priced: LLMProject) -> 
 
 def test_governance_under_xdist(priced: LLMProject) -> None:
     result = priced.run_subprocess("-n", "2", "--candidate-model=scripted/cand", "--llm-max-cost-increase=0")
-    result.stdout.fnmatch_lines(["  candidate/current per case (1 cases): tokens x1.08 (+8.3%), cost x0.85 (-15.0%)*"])
+    result.stdout.fnmatch_lines(["  candidate/current per case (1 case): tokens x1.08 (+8.3%), cost x0.85 (-15.0%)*"])
     assert priced.report()["summary"]["gate"] == "pass"

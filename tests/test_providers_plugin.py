@@ -72,7 +72,7 @@ def test_a_candidate_answered_by_a_fallback_is_an_error(llm_project: LLMProject,
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "answered by fallback anthropic/claude-opus-4-6, not the candidate openai/gpt-4o-2024-11-20 "
+            "ERROR: answered by fallback anthropic/claude-opus-4-6, not the candidate openai/gpt-4o-2024-11-20 "
             "(openai/gpt-4o-2024-11-20: rate limited (429); retry after 0.01s: injected 429 (2 tries)); "
             "a fallback's answer is never scored as the candidate's",
             "*gate: FAIL (1 candidate ERROR: test_extracts_city)",

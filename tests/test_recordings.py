@@ -82,6 +82,7 @@ def test_none_in_ci_sends_nothing_new(project: LLMProject, emu: Emulator, monkey
     assert emu.requests() == []
     result.stdout.fnmatch_lines(  # type: ignore[attr-defined]
         [
+            "ERROR: the provider failed, so nothing was scored: "
             "NotRecorded: no recording of anthropic/claude-opus-4-6 for this test "
             f"({RECORDING}) and --llm-record-mode=none (the default when CI is set) sends nothing new: "
             "pass --llm-record-mode=new to call the model and record its answers"

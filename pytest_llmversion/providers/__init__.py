@@ -70,7 +70,7 @@ class ProviderFactory:
         if name == "scripted":
             from pytest_llmversion.providers.scripted import ScriptedProvider
 
-            return ScriptedProvider(self.root / self.config.scripted_models)
+            return ScriptedProvider(self.root / self.config.scripted_models, self.root)
         settings = self.config.providers.get(name)
         kind = (settings.kind if settings else None) or name
         target = ADAPTERS.get(kind)

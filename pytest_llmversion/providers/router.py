@@ -47,17 +47,16 @@ class RoutingFailed(ProviderError):
     kind = "routing_failed"
 
     def __init__(self, failures: Sequence[tuple[str, ProviderError, int]]) -> None:
-        parts = [
-            f"{_named(ref, str(error))} ({tries} {'try' if tries == 1 else 'tries'})" for ref, error, tries in failures
-        ]
+        parts = [f"{_named(ref, error)} ({tries} {'try' if tries == 1 else 'tries'})" for ref, error, tries in failures]
         super().__init__("; then ".join(parts), model=failures[0][0] if failures else None)
         self.failures = list(failures)
         self.last = failures[-1][1] if failures else None
 
 
-def _named(ref: str, message: str) -> str:
-    """The message led by the model it is about (adapters usually name it already)."""
-    return message if message.startswith(f"{ref}: ") else f"{ref}: {message}"
+def _named(ref: str, error: ProviderError) -> str:
+    """``ref: message``, without naming the model twice when the message already starts with it."""
+    text = str(error)
+    return text if text.startswith(f"{ref}:") else f"{ref}: {text}"
 
 
 @dataclass

@@ -9,6 +9,7 @@ samples differ. Errors can be injected on a schedule to exercise retries and fal
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import random
@@ -17,9 +18,9 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pytest_llmversion.providers.base import (
     ERROR_KINDS,
@@ -49,6 +50,16 @@ class Match(BaseModel):
     any: list[Match] | None = None
     all: list[Match] | None = None
     param: dict[str, Any] | None = None
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
 
     def matches(self, request: Request) -> dict[str, str] | None:
         """Captured groups (possibly empty) when the request matches, else None."""
@@ -190,6 +201,43 @@ class ScriptFile(BaseModel):
 Match.model_rebuild()
 
 
+def _explain(exc: ValidationError) -> str:
+    """The first problem as ``rules.0.when.regex: what is wrong``, with a suggestion for a misspelt key."""
+    error = exc.errors()[0]
+    loc = [str(part) for part in error["loc"]]
+    where = ".".join(loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        hint = difflib.get_close_matches(loc[-1], known, n=1)
+        return f"{where}: unknown key" + (f" (did you mean '{hint[0]}'?)" if hint else f"; allowed: {', '.join(known)}")
+    return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+
+
+def _known_keys(parents: list[str]) -> list[str]:
+    """The keys allowed at ``parents`` (a location such as ``rules.0.when``) of a script file."""
+    model: type[BaseModel] = ScriptFile
+    for part in parents:
+        if part.isdigit():
+            continue
+        field_info = model.model_fields.get(part)
+        nested = [arg for arg in _type_args(field_info.annotation if field_info else None) if _is_model(arg)]
+        if not nested:
+            return []
+        model = nested[0]
+    return list(model.model_fields)
+
+
+def _type_args(annotation: Any) -> list[Any]:
+    args = [annotation]
+    for arg in get_args(annotation):
+        args += _type_args(arg)
+    return args
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
 def render(template: str, variables: Mapping[str, str]) -> str:
     """Fill ``{{name}}`` (raw) and ``{{name|json}}`` (JSON string literal) placeholders."""
 
@@ -204,8 +252,10 @@ def render(template: str, variables: Mapping[str, str]) -> str:
 class ScriptedProvider:
     """All scripted models of one project; answers ``scripted/<name>`` from ``<folder>/<name>.yaml``."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, root: Path | None = None) -> None:
         self.folder = folder
+        #: Paths in messages are shown relative to this (the project folder).
+        self.root = root
         self._scripts: dict[str, tuple[ScriptFile, list[Rule]]] = {}
         self._defined: dict[str, Mapping[str, Any]] = {}
         self._counters: dict[tuple[str, int], int] = {}
@@ -231,30 +281,34 @@ class ScriptedProvider:
             self._scripts[name] = self._load(name, ())
         return self._scripts[name]
 
+    def _shown(self, path: Path) -> str:
+        if self.root is not None and path.is_relative_to(self.root):
+            return str(path.relative_to(self.root))
+        return str(path)
+
     def _load(self, name: str, chain: tuple[str, ...]) -> tuple[ScriptFile, list[Rule]]:
         path = self.folder / f"{name}.yaml"
+        shown = self._shown(path)
         if name in chain:
-            raise ScriptError(f"{path}: 'extends' loops back to {name!r} ({' -> '.join((*chain, name))})")
+            raise ScriptError(f"{shown}: 'extends' loops back to {name!r} ({' -> '.join((*chain, name))})")
         if name in self._defined:
             raw: Any = self._defined[name]
-            path = Path(f"<scripted model {name!r} given in code>")
+            shown = f"<scripted model {name!r} given in code>"
         elif not path.is_file():
             known = sorted(p.stem for p in self.folder.glob("*.yaml")) if self.folder.is_dir() else []
             raise ScriptError(
-                f"scripted model {name!r} has no file {path}"
+                f"scripted model {name!r} has no file {shown}"
                 + (f" (scripted models here: {', '.join(known)})" if known else "")
             )
         else:
             try:
                 raw = load_yaml_file(path)
             except YamlFileError as exc:
-                raise ScriptError(str(exc)) from None
+                raise ScriptError(str(exc).replace(str(path), shown, 1)) from None
         try:
             script = ScriptFile.model_validate(raw if raw is not None else {})
         except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(p) for p in error["loc"]) or "(top level)"
-            raise ScriptError(f"{path}: {where}: {error['msg']}") from None
+            raise ScriptError(f"{shown}: {_explain(exc)}") from None
         rules = list(script.rules)
         if script.extends:
             parent, parent_rules = self._load(script.extends, (*chain, name))

@@ -137,7 +137,8 @@ def _role_line(role: str, cost: RoleCost) -> str:
         tokens += f" ({cost.cached_tokens:,} cached)"
     source = {"golden": " from goldens", "live": " live", "mixed": " live and goldens"}.get(cost.token_source, "")
     latency = (
-        f"latency p50 {_ms(cost.latency_p50_ms)}, p95 {_ms(cost.latency_p95_ms)} ({cost.latency_calls} live calls)"
+        f"latency p50 {_ms(cost.latency_p50_ms)}, p95 {_ms(cost.latency_p95_ms)} "
+        f"({_n(cost.latency_calls, 'live call')})"
         if cost.latency_calls
         else "latency: no live calls"
     )
@@ -147,10 +148,12 @@ def _role_line(role: str, cost: RoleCost) -> str:
 def cost_lines(report: CostReport | None) -> list[str]:
     if report is None or not report.roles:
         return []
+    if report.live_calls == 0 and report.comparison is None and not report.budgets:
+        return []  # a plain replay run: nothing was spent and there is nothing to compare
     lines = ["cost and latency (latency from live calls only):"]
     lines += [_role_line(role, cost) for role, cost in report.roles.items()]
     lines.append(
-        f"  this run: {report.live_calls} live calls, {usd(report.spent_usd)} spent (replayed goldens are free)"
+        f"  this run: {_n(report.live_calls, 'live call')}, {usd(report.spent_usd)} spent (replayed goldens are free)"
     )
     unpriced = sorted({m for cost in report.roles.values() for m in cost.unpriced})
     comparison = report.comparison
@@ -161,7 +164,7 @@ def cost_lines(report: CostReport | None) -> list[str]:
             else f"latency: {comparison.latency_note}"
         )
         lines.append(
-            f"  candidate/current per case ({comparison.cases} cases): tokens {pct(comparison.token_ratio)}, "
+            f"  candidate/current per case ({_n(comparison.cases, 'case')}): tokens {pct(comparison.token_ratio)}, "
             f"cost {pct(comparison.cost_ratio)}, {latency}"
         )
     for model in unpriced:
@@ -171,6 +174,10 @@ def cost_lines(report: CostReport | None) -> list[str]:
             f"  budget {budget.option}={budget.limit_pct:g}: {'ok' if budget.passed else 'FAIL'}, {budget.detail}"
         )
     return lines
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def governance_lines(info: GovernanceInfo | None) -> list[str]:

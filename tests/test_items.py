@@ -1,0 +1,265 @@
+"""Items: ``[current]`` and ``[candidate]`` beside each other, and the pytest options users combine them with."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from conftest import ENTITY_TEST, LLMProject
+
+FENCED = """\
+# synthetic: the newer "model" wraps its JSON in a code fence
+extends: m1
+transform: {fence: json}
+"""
+
+TWO_TESTS = """\
+import pytest
+from pytest_llmversion import checks
+
+@pytest.mark.llm_regression
+def test_extracts_city(llm, llm_golden):
+    out = llm.complete("Ada Lovelace was born in London.")
+    llm_golden.check(out, checks.valid_json(), checks.json_field("city", "London"))
+
+@pytest.mark.llm_regression
+def test_mentions_name(llm, llm_golden):
+    out = llm.complete("Alan Turing was born in Maida.")
+    llm_golden.check(out, checks.contains("Turing"))
+
+def test_unmarked():
+    assert 1 + 1 == 2
+"""
+
+
+@pytest.fixture
+def recorded(llm_project: LLMProject) -> LLMProject:
+    """Two marked tests and an unmarked one, goldens recorded; m2 fences its JSON."""
+    llm_project.test_file(TWO_TESTS)
+    llm_project.model("m2", FENCED)
+    llm_project.run("--llm-record").assert_outcomes(passed=3)
+    return llm_project
+
+
+def test_without_a_candidate_each_marked_test_is_one_current_item(recorded: LLMProject) -> None:
+    result = recorded.run("-v")
+    result.stdout.fnmatch_lines(
+        [
+            "tests/test_llm.py::test_extracts_city[current] PASSED",
+            "tests/test_llm.py::test_mentions_name[current] PASSED",
+            "tests/test_llm.py::test_unmarked PASSED",
+        ]
+    )
+    assert "candidate" not in result.stdout.str().split("llmversion:")[1].splitlines()[0]
+
+
+def test_a_candidate_adds_a_candidate_item_beside_each_current_one(recorded: LLMProject) -> None:
+    result = recorded.run("--candidate-model=scripted/m2", "-v")
+    result.stdout.fnmatch_lines(
+        [
+            "tests/test_llm.py::test_extracts_city[current] PASSED",
+            "tests/test_llm.py::test_extracts_city[candidate] FAILED",
+            "tests/test_llm.py::test_mentions_name[current] PASSED",
+            "tests/test_llm.py::test_mentions_name[candidate] PASSED",
+            "tests/test_llm.py::test_unmarked PASSED",
+        ]
+    )
+    assert recorded.verdicts() == {
+        "tests/test_llm.py::test_extracts_city[current]": "MATCH",
+        "tests/test_llm.py::test_extracts_city[candidate]": "FORMAT_BREAK",
+        "tests/test_llm.py::test_mentions_name[current]": "MATCH",
+        "tests/test_llm.py::test_mentions_name[candidate]": "UNCHANGED",
+    }
+
+
+def test_k_candidate_selects_only_the_candidate_side(recorded: LLMProject) -> None:
+    result = recorded.run("--candidate-model=scripted/m2", "-k", "candidate", "-v")
+    result.assert_outcomes(passed=1, failed=1, deselected=3)
+    assert set(recorded.verdicts()) == {
+        "tests/test_llm.py::test_extracts_city[candidate]",
+        "tests/test_llm.py::test_mentions_name[candidate]",
+    }
+    assert "golden(s) unused" not in result.stdout.str()
+
+
+def test_unmarked_tests_are_untouched_and_a_project_without_the_plugin_pays_nothing(llm_project: LLMProject) -> None:
+    llm_project.pytester.makepyprojecttoml("[tool.pytest.ini_options]\n")
+    llm_project.test_file(
+        """\
+        import pytest
+
+        @pytest.mark.parametrize("n", [1, 2])
+        def test_plain(n):
+            assert n > 0
+        """
+    )
+    result = llm_project.run("-v")
+    result.stdout.fnmatch_lines(["tests/test_llm.py::test_plain[1] PASSED", "tests/test_llm.py::test_plain[2] PASSED"])
+    assert "llmversion" not in result.stdout.str().replace("llmversion-0", "")
+    assert not (llm_project.path / ".llmversion").exists()
+    assert "pytest_llmversion.config" not in result.stdout.str()
+
+
+def test_unmarked_tests_keep_their_ids_in_a_project_that_uses_the_plugin(recorded: LLMProject) -> None:
+    result = recorded.run("--candidate-model=scripted/m2", "tests/test_llm.py::test_unmarked", "-v")
+    result.stdout.fnmatch_lines(["tests/test_llm.py::test_unmarked PASSED"])
+    result.assert_outcomes(passed=1)
+
+
+def test_user_parametrize_combines_with_roles_and_keys_the_golden(llm_project: LLMProject) -> None:
+    llm_project.test_file(
+        """\
+        import pytest
+        from pytest_llmversion import checks
+
+        @pytest.mark.parametrize("city", ["London", "Paris"])
+        @pytest.mark.llm_regression
+        def test_city(llm, llm_golden, city):
+            out = llm.complete(f"Ada Lovelace was born in {city}.")
+            llm_golden.check(out, checks.json_field("city", city))
+        """
+    )
+    llm_project.model("m2", "extends: m1\n")
+    llm_project.run("--llm-record").assert_outcomes(passed=2)
+    assert sorted(p.name for p in llm_project.golden("test_llm").iterdir()) == [
+        "test_city[London].yaml",
+        "test_city[Paris].yaml",
+    ]
+    result = llm_project.run("--candidate-model=scripted/m2", "-v")
+    result.stdout.fnmatch_lines(
+        [
+            "tests/test_llm.py::test_city[London-current] PASSED",
+            "tests/test_llm.py::test_city[London-candidate] PASSED",
+            "tests/test_llm.py::test_city[Paris-current] PASSED",
+            "tests/test_llm.py::test_city[Paris-candidate] PASSED",
+        ]
+    )
+    goldens = {item["nodeid"]: item["golden"] for item in llm_project.report()["items"]}
+    assert (
+        goldens["tests/test_llm.py::test_city[Paris-candidate]"]
+        == "tests/__llm_goldens__/test_llm/test_city[Paris].yaml"
+    )
+
+
+def test_the_current_model_as_candidate_adds_no_duplicate_items(recorded: LLMProject) -> None:
+    result = recorded.run("--candidate-model=scripted/m1", "--strict", "-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "llmversion: current scripted/m1 (*), candidate scripted/m1 is the current model, so no [[]candidate] "
+            "items, mode replay",
+        ]
+    )
+    assert "[candidate]" not in result.stdout.str().split("collected")[1]
+    assert {item["role"] for item in recorded.report()["items"]} == {"current"}
+
+
+def test_p_no_llmversion_disables_the_plugin(recorded: LLMProject) -> None:
+    result = recorded.run("-p", "no:llmversion")
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(["*fixture 'llm' not found*"])
+    assert "= llmversion =" not in result.stdout.str()
+    assert "[current]" not in result.stdout.str()
+
+
+def test_x_stops_at_the_first_failing_item_and_still_reports(recorded: LLMProject) -> None:
+    result = recorded.run("--candidate-model=scripted/m2", "-x")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["gate: FAIL (1 candidate FORMAT_BREAK: test_extracts_city)"])
+    assert recorded.verdicts() == {
+        "tests/test_llm.py::test_extracts_city[current]": "MATCH",
+        "tests/test_llm.py::test_extracts_city[candidate]": "FORMAT_BREAK",
+    }
+    assert recorded.report()["summary"]["unused_goldens"] == []
+
+
+def test_lf_reruns_only_the_failed_items_and_never_takes_the_others_goldens_for_unused(recorded: LLMProject) -> None:
+    recorded.test_file(TWO_TESTS.replace("Maida", "Paddington"))  # test_mentions_name's golden is now STALE
+    pytester = recorded.pytester
+    first = pytester.runpytest("--candidate-model=scripted/m2")
+    first.assert_outcomes(passed=3, failed=2)
+
+    again = pytester.runpytest("--candidate-model=scripted/m2", "--lf", "--llm-prune-unused", "-v")
+    again.assert_outcomes(failed=2)
+    again.stdout.fnmatch_lines(
+        [
+            "tests/test_llm.py::test_extracts_city[[]candidate] FAILED*",
+            "tests/test_llm.py::test_mentions_name[[]current] FAILED*",
+        ]
+    )
+    assert recorded.verdicts() == {
+        "tests/test_llm.py::test_extracts_city[candidate]": "FORMAT_BREAK",
+        "tests/test_llm.py::test_mentions_name[current]": "STALE",
+    }
+    assert recorded.report()["summary"]["unused_goldens"] == []
+    assert "no collected test uses them" not in again.stdout.str()
+    assert recorded.golden("test_llm/test_extracts_city.yaml").is_file()
+
+
+def test_junitxml_carries_the_verdict_and_model_as_properties(recorded: LLMProject) -> None:
+    recorded.run("--candidate-model=scripted/m2", "--junitxml=junit.xml")
+    tree = ET.parse(recorded.path / "junit.xml")
+    properties = {
+        case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
+        for case in tree.iter("testcase")
+    }
+    assert properties == {
+        "test_extracts_city[current]": {"llm_verdict": "MATCH", "llm_model": "scripted/m1"},
+        "test_extracts_city[candidate]": {"llm_verdict": "FORMAT_BREAK", "llm_model": "scripted/m2"},
+        "test_mentions_name[current]": {"llm_verdict": "MATCH", "llm_model": "scripted/m1"},
+        "test_mentions_name[candidate]": {"llm_verdict": "UNCHANGED", "llm_model": "scripted/m2"},
+        "test_unmarked": {},
+    }
+
+
+def test_a_marked_test_is_judged_even_if_it_never_calls_the_model(llm_project: LLMProject) -> None:
+    llm_project.test_file(
+        """\
+        import pytest
+
+        @pytest.mark.llm_regression
+        def test_no_call(llm):
+            assert llm.model.provider == "scripted"
+
+        @pytest.mark.llm_regression
+        def test_no_llm_fixture():
+            assert True
+        """
+    )
+    llm_project.run("--llm-record").assert_outcomes(passed=2)
+    assert llm_project.verdicts() == {
+        "tests/test_llm.py::test_no_call[current]": "RECORDED",
+        "tests/test_llm.py::test_no_llm_fixture[current]": "RECORDED",
+    }
+    assert llm_project.golden("test_llm/test_no_llm_fixture.yaml").is_file()
+    llm_project.run().assert_outcomes(passed=2)
+    assert set(llm_project.verdicts().values()) == {"MATCH"}
+
+
+def test_the_entity_example_runs_under_strict_mode(llm_project: LLMProject) -> None:
+    llm_project.test_file(ENTITY_TEST)
+    llm_project.model("m2", FENCED)
+    llm_project.run("--llm-record", "--strict").assert_outcomes(passed=1)
+    llm_project.run("--candidate-model=scripted/m2", "--strict").assert_outcomes(passed=1, failed=1)
+
+
+def test_recording_with_a_candidate_on_the_command_line_is_refused_with_the_next_step(recorded: LLMProject) -> None:
+    result = recorded.run("--llm-record", "--candidate-model=scripted/m2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: pytest-llmversion: --llm-record writes the current model's goldens at the end of the run, so a "
+            "candidate has nothing to be judged against yet; record first, then run: pytest --candidate-model="
+            "scripted/m2"
+        ]
+    )
+
+
+def test_recording_leaves_out_a_configured_candidate_and_says_so(recorded: LLMProject) -> None:
+    recorded.write_config(candidate_model="scripted/m2")
+    result = recorded.run("--llm-record", "-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        ["llmversion: current scripted/m1 (*), candidate scripted/m2 not run while recording, mode record"]
+    )
+    assert {item["role"] for item in recorded.report()["items"]} == {"current"}
