@@ -101,10 +101,6 @@ class LLMCall:
     body: Mapping[str, Any]
     request: Request
 
-    @property
-    def protocol(self) -> str:
-        return PROTOCOL_NAMES[self.codec.name]
-
 
 def protocol_of(method: str, path: str) -> tuple[str, str | None] | None:
     """(codec name, model named in the path) of a completion endpoint, or None for any other endpoint."""
