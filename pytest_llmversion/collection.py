@@ -80,6 +80,20 @@ def _narrowed_files(args: tuple[str, ...], invocation_dir: Path) -> frozenset[Pa
     return frozenset((invocation_dir / arg.split("::", 1)[0]).resolve() for arg in args if "::" in arg)
 
 
+def count_compared(ctx: RunContext, items: list[pytest.Item]) -> dict[str, int]:
+    """Items per role that will be compared with samples (k >= 2): the family each per-case test corrects
+    for. Current items are compared only under ``--llm-live`` (with their goldens)."""
+    counts = {"candidate": 0, "current": 0}
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        param = callspec.params.get("_llm_item") if callspec is not None else None
+        if not isinstance(param, ItemParam) or ctx.item_samples(param.spec) < 2:
+            continue
+        if param.role == "candidate" or ctx.mode == "live":
+            counts[param.role] += 1
+    return counts
+
+
 def item_run(ctx: RunContext, item: pytest.Item, param: ItemParam, key: GoldenKey) -> ItemRun:
     return ctx.item_run(ItemPlan(param.role, param.case, param.spec, key, param.id), item.nodeid)
 

@@ -55,7 +55,13 @@ class LLMConfig(BaseModel):
     max_tokens: int | None = Field(1024, ge=1)
     seed: int | None = None
     tolerance: float = Field(0.0, ge=0.0, le=1.0, description="score drop allowed before REGRESSED")
-    samples: int = Field(1, ge=1, le=1000)
+    samples: int = Field(1, ge=1, le=1000, description="samples per model and case; 2 or more gives statistics")
+    max_samples: int = Field(20, ge=1, le=1000, description="samples per model for cases the models disagree on")
+    baseline: Literal["golden", "live"] = "golden"
+    threshold: float | None = Field(None, ge=0.0, le=1.0, description="mean check score a sample needs to pass")
+    alpha: float = Field(0.05, gt=0.0, lt=0.5, description="the gate's false-alarm budget, half suite, half per case")
+    margin: float = Field(0.05, ge=0.0, le=1.0, description="non-inferiority margin on the mean pass-rate difference")
+    noninferiority: bool = False
     goldens: str = Field("__llm_goldens__", min_length=1, description="golden folder name beside test files")
     prompts: str = Field("prompts", description="prompt registry folder")
     scripted_models: str = Field("scripted_models", description="folder of scripted/<name>.yaml files")

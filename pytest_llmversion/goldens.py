@@ -77,6 +77,9 @@ class GoldenSample(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     score: float = 1.0
+    #: False for a sample the current model failed (kept in multi-sample goldens: it is the baseline).
+    passed: bool = True
+    failure: str | None = None
     checks: list[dict[str, Any]] = Field(default_factory=list)
     usage: dict[str, int] = Field(default_factory=dict)
     finish_reason: str = "stop"
@@ -102,8 +105,11 @@ class GoldenFile(BaseModel):
     samples: list[GoldenSample] = Field(min_length=1)
 
     def recorded_call(self, sample_index: int, call_index: int) -> tuple[str, dict[str, Any] | None, Completion]:
-        """(fingerprint, canonical request, completion) of one recorded call; samples wrap around."""
-        sample = self.samples[sample_index % len(self.samples)]
+        """(fingerprint, canonical request, completion) of one recorded call of one recorded sample.
+
+        Never wraps around: sample j is the golden's sample j, so no answer is ever served twice.
+        """
+        sample = self.samples[sample_index]
         if call_index == 0:
             if self.fingerprint is None or sample.output is None:
                 raise IndexError(call_index)
@@ -116,7 +122,9 @@ class GoldenFile(BaseModel):
         return call.fingerprint, call.request, completion
 
     def calls_per_sample(self, sample_index: int) -> int:
-        sample = self.samples[sample_index % len(self.samples)]
+        if sample_index >= len(self.samples):
+            return 0
+        sample = self.samples[sample_index]
         return (1 if sample.output is not None and self.fingerprint else 0) + len(sample.calls)
 
     def check_results(self, sample_index: int) -> list[CheckResult]:
@@ -212,6 +220,10 @@ def golden_document(key: GoldenKey, model: str, samples: list[SampleResult]) -> 
 
 def _sample_document(sample: SampleResult, model: str, top_fingerprint: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {"score": round(sample.score, 4)}
+    if not sample.passed:
+        out["passed"] = False
+        if sample.message:
+            out["failure"] = sample.message.splitlines()[0][:200]
     if sample.checks:
         out["checks"] = [c.to_dict() for c in sample.checks]
     completions = sample.completions()

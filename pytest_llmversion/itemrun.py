@@ -4,11 +4,17 @@ An item runs its test body in *phases*. A current item in replay mode has one ph
 its golden. A candidate item first replays the golden through the same body and checks (the
 baseline, scored by today's code), then calls the candidate; the verdict compares the two. ``--llm-live``
 does the same for the current model (MATCH or DRIFT) and ``--llm-record`` calls it to write goldens.
+
+With two or more samples a candidate item is *compared* (see ``comparison.py``): baseline and candidate
+samples alternate, pair by pair, in an order that varies from pair to pair, so provider hiccups and
+drift hit both models alike; the baseline sample j is the golden's sample j, or a live call to the
+current model for samples the golden lacks (``--llm-baseline=live``: always live).
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +23,7 @@ from typing import Any, Literal
 from pytest_llmversion.cases import Case
 from pytest_llmversion.checks import Check
 from pytest_llmversion.client import LLMClient
+from pytest_llmversion.comparison import CaseStats, GatePolicy, compared_message, judge_case, stage_one_differs
 from pytest_llmversion.goldens import (
     GoldenError,
     GoldenFile,
@@ -93,6 +100,9 @@ class ItemRun:
         rel: Callable[[Any], str],
         golden_cache: Path | None = None,
         recorder: ItemRecorder | None = None,
+        policy: GatePolicy | None = None,
+        threshold: float | None = None,
+        family_size: int = 1,
     ) -> None:
         self.plan = plan
         self.nodeid = nodeid
@@ -117,6 +127,12 @@ class ItemRun:
         self.golden_error: str | None = None
         self.outcome: ItemOutcome | None = None
         self.golden_doc: dict[str, Any] | None = None
+        self.policy = policy or GatePolicy()
+        self.threshold = threshold
+        self.family_size = family_size
+        self.case_stats: CaseStats | None = None
+        #: Why the current model is not called live for baseline samples the golden lacks, once it failed.
+        self._baseline_live_blocked: str | None = None
         #: A candidate's answers in golden form, for ``llmversion promote``.
         self.candidate_doc: dict[str, Any] | None = None
         self.prompt_change: dict[str, str] | None = None
@@ -224,6 +240,16 @@ class ItemRun:
             )
             self.golden_error = problem + fix
 
+    @property
+    def compared(self) -> bool:
+        """Two or more samples of a candidate, or of the current model under ``--llm-live``: judged by
+        exact tests on pass counts against the baseline's samples."""
+        return self.samples_wanted >= 2 and (self.plan.role == "candidate" or self.mode == "live")
+
+    @property
+    def live_baseline(self) -> bool:
+        return self.plan.role == "candidate" and self.policy.baseline == "live"
+
     def run(self, body: Callable[[], None], caught: tuple[type[BaseException], ...]) -> ItemOutcome:
         role, mode = self.plan.role, self.mode
         if not (role == "current" and mode == "record"):
@@ -233,8 +259,12 @@ class ItemRun:
             self._run_phase("current", True, max(1, golden_samples), body, caught)
         elif role == "current" and mode == "record":
             self._run_phase("current", False, self.samples_wanted, body, caught)
+        elif self.compared:
+            self._run_compared(body, caught)
         else:
-            if golden_samples:
+            if role == "candidate" and self.live_baseline:
+                self._run_phase("baseline", False, self.samples_wanted, body, caught)
+            elif golden_samples:
                 self._run_phase("baseline", True, golden_samples, body, caught)
             self._run_phase(role, False, self.samples_wanted, body, caught)
         self.outcome = self._judge()
@@ -243,22 +273,73 @@ class ItemRun:
     def _run_phase(
         self, name: str, replaying: bool, count: int, body: Callable[[], None], caught: tuple[type[BaseException], ...]
     ) -> None:
+        for index in range(count):
+            self._run_sample(name, index, replaying, body, caught)
+            if name in self._problems:
+                break
+
+    def _run_sample(
+        self, name: str, index: int, replaying: bool, body: Callable[[], None], caught: tuple[type[BaseException], ...]
+    ) -> SampleResult:
         self._phase, self._replaying = name, replaying
         self.client.model = self.current if name == "baseline" else self.model
         own_prompt = name == "candidate" and self.candidate_prompt == "own"
         self.client.prompt_model = self.model if own_prompt else self.current
-        samples = self.phases.setdefault(name, [])
-        for index in range(count):
-            self._sample = SampleResult(index)
-            samples.append(self._sample)
-            try:
-                body()
-            except caught as exc:
-                self._sample.fail(exc)
-                self._first_error.setdefault(name, exc)
-            if name in self._problems:
-                break
+        sample = self._sample = SampleResult(index)
+        self.phases.setdefault(name, []).append(sample)
+        try:
+            body()
+        except caught as exc:
+            sample.fail(exc)
+            self._first_error.setdefault(name, exc)
         self._sample = None
+        return sample
+
+    # -- compared items: interleaved samples, adaptive top-up --------------------------------------
+
+    def _run_compared(self, body: Callable[[], None], caught: tuple[type[BaseException], ...]) -> None:
+        k = self.samples_wanted
+        if not self.live_baseline and self.golden is None:
+            self._run_sample(self.plan.role, 0, False, body, caught)  # no baseline: one sample shows the rest
+            return
+        for index in range(k):
+            if not self._run_pair(index, body, caught):
+                return
+        baseline, candidate = self.phases.get("baseline", []), self.phases.get(self.plan.role, [])
+        if stage_one_differs(baseline, candidate, self.threshold, k):
+            for index in range(k, max(k, self.policy.max_samples)):
+                if not self._run_pair(index, body, caught):
+                    return
+
+    def _run_pair(self, index: int, body: Callable[[], None], caught: tuple[type[BaseException], ...]) -> bool:
+        """Sample ``index`` of both models, in an order that varies by pair; False when sampling must stop."""
+        first_baseline = hashlib.sha256(f"{self.nodeid}#{index}".encode()).digest()[0] % 2 == 0
+        for name in ("baseline", self.plan.role) if first_baseline else (self.plan.role, "baseline"):
+            if name == "baseline":
+                sample = self._baseline_sample(index, body, caught)
+                if "baseline" in self._problems:
+                    return False  # the golden cannot be replayed (stale, unreadable): the verdict says so
+            else:
+                sample = self._run_sample(name, index, False, body, caught)
+            if sample is not None and sample.outcome == "provider_error" and not sample.transient:
+                return False  # auth, unknown model, bad request: more calls would fail alike
+        return True
+
+    def _baseline_sample(
+        self, index: int, body: Callable[[], None], caught: tuple[type[BaseException], ...]
+    ) -> SampleResult | None:
+        golden_samples = len(self.golden.samples) if self.golden else 0
+        if not self.live_baseline and index < golden_samples:
+            return self._run_sample("baseline", index, True, body, caught)
+        if self.plan.role == "current" or self._baseline_live_blocked is not None:
+            return None  # --llm-live compares the current model with its golden: that is all the baseline there is
+        sample = self._run_sample("baseline", index, False, body, caught)
+        if sample.outcome == "provider_error" and not sample.transient and not self.live_baseline:
+            # replay-only (no key in CI, say): compare with what the golden holds; this try was no sample
+            self._baseline_live_blocked = sample.message
+            self.phases["baseline"].remove(sample)
+            return None
+        return sample
 
     # -- verdicts ----------------------------------------------------------------------------------
 
@@ -281,7 +362,9 @@ class ItemRun:
         subject = self.phases.get(role, [])
         problem = self._problems.get("baseline")
         reason = None
-        if self.golden_error is not None:
+        if role == "candidate" and self.live_baseline:
+            pass  # the current model is sampled live: the golden is not needed
+        elif self.golden_error is not None:
             reason = self.golden_error
         elif self.golden is None:
             reason = f'no golden at {self.golden_rel}; record it: pytest --llm-record "{self.current_nodeid}"'
@@ -291,14 +374,24 @@ class ItemRun:
             if reason is not None:
                 verdict = Verdict.MISSING if self.golden is None and self.golden_error is None else Verdict.ERROR
                 return ItemOutcome(verdict, False, mean([s.score for s in subject]), None, reason)
+            if self.compared:
+                return self._judge_live_compared(baseline, subject)
             outcome = judge_live_current(baseline, subject, self.tolerance, self.model.model_id)
             names = ("golden", str(self.current)), ("live", str(self.model))
+        elif self.compared and reason is None:
+            return self._judge_compared(baseline, subject)
         else:
             outcome = judge_candidate(baseline, subject, self.tolerance, no_baseline_reason=reason)
-            names = ("current", f"{self.current} (golden)"), ("candidate", str(self.model))
+            names = ("current", f"{self.current} ({self._baseline_label(baseline)})"), ("candidate", str(self.model))
             self._note_prompt_change(outcome, subject)
             if subject and all(s.exchanges and s.outcome != "provider_error" for s in subject):
                 self.candidate_doc = golden_document(self.plan.key, str(self.model), subject)
+            golden_samples = len(self.golden.samples) if self.golden else 0
+            if golden_samples > 1 and self.samples_wanted == 1 and not self.live_baseline:
+                outcome.notes.append(
+                    f"the golden holds {golden_samples} samples; --llm-samples={golden_samples} compares the models "
+                    "with exact tests instead of one answer"
+                )
         if not outcome.passed and outcome.verdict is not Verdict.ERROR:
             outcome.message = comparison_message(
                 outcome,
@@ -306,6 +399,70 @@ class ItemRun:
                 subject=(*names[1], subject),
                 tolerance=self.tolerance,
             ) + (f"\n  {outcome.message}" if outcome.message and outcome.verdict is Verdict.NO_BASELINE else "")
+        return outcome
+
+    def _baseline_label(self, baseline: list[SampleResult]) -> str:
+        replayed = sum(c.source != "live" for s in baseline for c in s.completions()[:1])
+        live = sum(c.source == "live" for s in baseline for c in s.completions()[:1])
+        if live and replayed:
+            return f"golden {replayed} + live {live}"
+        return "live" if live else "golden"
+
+    def _judge_compared(
+        self, baseline: list[SampleResult], subject: list[SampleResult], live_current: bool = False
+    ) -> ItemOutcome:
+        golden_samples = len(self.golden.samples) if self.golden else 0
+        outcome, case = judge_case(
+            baseline,
+            subject,
+            k=self.samples_wanted,
+            policy=self.policy,
+            threshold=self.threshold,
+            family_size=self.family_size,
+            golden_samples=0 if self.live_baseline else golden_samples,
+        )
+        if self._baseline_live_blocked is not None:
+            note = (
+                f"baseline: the golden holds {golden_samples} sample(s) and the current model could not be called "
+                f"for more ({self._baseline_live_blocked}); compared with what the golden has"
+            )
+            outcome.notes.append(note)
+            case.notes.append(note)
+            case.replay_only = self._baseline_live_blocked
+        if not live_current:
+            self._note_prompt_change(outcome, subject)
+            counted = [s for s in subject if s.counted and s.exchanges]
+            if counted:  # every counted sample becomes the new golden's, should the candidate be promoted
+                self.candidate_doc = golden_document(self.plan.key, str(self.model), counted)
+        self.case_stats = case
+        if not outcome.passed and outcome.verdict is not Verdict.ERROR:
+            outcome.message = compared_message(
+                outcome,
+                case,
+                baseline=(f"{self.current} ({self._baseline_label(baseline)})", baseline),
+                candidate=(str(self.model), subject),
+                names=("golden", "live") if live_current else ("current", "candidate"),
+                verdict="DRIFT" if live_current else None,
+            )
+        return outcome
+
+    def _judge_live_compared(self, baseline: list[SampleResult], subject: list[SampleResult]) -> ItemOutcome:
+        """``--llm-live`` with samples: DRIFT when the pass rate dropped significantly or another model answered."""
+        compared = self._judge_compared(baseline, subject, live_current=True)
+        if compared.verdict is Verdict.ERROR:
+            return compared
+        outcome = ItemOutcome(Verdict.MATCH, True, compared.score, compared.baseline_score, notes=compared.notes)
+        served = {c.model_served for s in subject for c in s.completions()} - {self.model.model_id}
+        if served:
+            outcome.verdict, outcome.passed = Verdict.DRIFT, False
+            outcome.notes.append(f"the provider served {', '.join(sorted(served))} for pinned {self.model.model_id}")
+        if not compared.passed:
+            outcome.verdict, outcome.passed = Verdict.DRIFT, False
+            outcome.message = compared.message
+        elif compared.verdict is not Verdict.UNCHANGED:
+            outcome.notes.append(f"pass rate against the golden: {compared.verdict.value}")
+        if not outcome.passed and not outcome.message:
+            outcome.message = "DRIFT: " + "; ".join(outcome.notes)
         return outcome
 
     def _note_prompt_change(self, outcome: ItemOutcome, subject: list[SampleResult]) -> None:
@@ -325,9 +482,17 @@ class ItemRun:
         if problem is not None:
             return ItemOutcome(problem.verdict, False, None, None, str(problem))
         score = mean([s.score for s in samples])
-        if all(s.passed for s in samples):
-            return ItemOutcome(Verdict.MATCH, True, score, score)
-        return ItemOutcome(Verdict.FAILED, False, score, None, self._failure_message("golden replay", samples))
+        # a multi-sample golden may hold samples the current model failed; those must fail alike on replay
+        recorded_failing = {i for i, g in enumerate(self.golden.samples) if not g.passed} if self.golden else set()
+        unexpected = [s for s in samples if not s.passed and s.index not in recorded_failing]
+        if not unexpected:
+            outcome = ItemOutcome(Verdict.MATCH, True, score, score)
+            if recorded_failing:
+                outcome.notes.append(
+                    f"{len(recorded_failing)} of the golden's {len(samples)} samples fail the checks, as recorded"
+                )
+            return outcome
+        return ItemOutcome(Verdict.FAILED, False, score, None, self._failure_message("golden replay", unexpected))
 
     def _judge_record(self) -> ItemOutcome:
         samples = self.phases["current"]
@@ -335,11 +500,17 @@ class ItemRun:
         if errored is not None:
             return ItemOutcome(Verdict.ERROR, False, None, None, errored.message)
         score = mean([s.score for s in samples])
-        if not all(s.passed for s in samples):
+        passing = sum(s.passed for s in samples)
+        # One answer must pass to become the golden. Several samples are the current model's pass rate,
+        # the baseline a candidate is compared with, failing ones included.
+        if len(samples) == 1 and not passing:
             message = self._failure_message("live answer", samples) + "\n  the golden was left as it was"
             return ItemOutcome(Verdict.FAILED, False, score, None, message)
         self.golden_doc = golden_document(self.plan.key, str(self.model), samples)
-        return ItemOutcome(Verdict.RECORDED, True, score, None)
+        outcome = ItemOutcome(Verdict.RECORDED, True, score, None)
+        if passing < len(samples):
+            outcome.notes.append(f"{passing} of {len(samples)} samples pass the checks; all are recorded")
+        return outcome
 
     def _failure_message(self, what: str, samples: list[SampleResult]) -> str:
         failing = next(s for s in samples if not s.passed)
@@ -392,6 +563,7 @@ class ItemRun:
             },
             "samples": len(subject),
             "baseline_samples": len(baseline),
+            "stats": self.case_stats.to_dict() if self.case_stats is not None else None,
             "tags": sorted({*self.plan.spec.tags, *(self.plan.case.tags if self.plan.case else ())}),
             "golden": self.golden_rel,
             "prompt": dict(prompt) if prompt else None,

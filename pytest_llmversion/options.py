@@ -29,7 +29,20 @@ HELP = {
     ),
     "record": "Call the current model and write the goldens of passing tests (review, then commit them).",
     "live": "Call the current model instead of replaying goldens; report MATCH or DRIFT.",
-    "samples": "Runs of each test body per role (default: samples in [tool.llmversion], else 1).",
+    "samples": (
+        "Samples (runs of each test body) per model and case (default: samples in [tool.llmversion], else 1). "
+        "With 2 or more, candidate cases get exact tests and the suite a statistical gate; 5 is a good start."
+    ),
+    "max_samples": (
+        "Samples per model for cases whose first samples disagree between the models (default 20); "
+        "cases where both models agree stop at --llm-samples."
+    ),
+    "baseline": (
+        "What the candidate is compared with: 'golden' replays the goldens' samples and calls the current model "
+        "only for samples they lack (default); 'live' samples the current model live too."
+    ),
+    "margin": "Non-inferiority margin on the mean pass-rate difference, reported with samples (default 0.05).",
+    "noninferiority": "Fail the gate unless non-inferiority within --llm-margin is shown (samples >= 2).",
     "tolerance": "Score drop a candidate may show before it is REGRESSED (default 0).",
     "candidate_prompt": (
         "Prompt versions for candidate items: 'current' uses the current model's prompt so the model change "
@@ -107,6 +120,10 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--llm-record", action="store_true", default=False, help=HELP["record"])
     group.addoption("--llm-live", action="store_true", default=False, help=HELP["live"])
     group.addoption("--llm-samples", type=_positive_int, default=None, metavar="K", help=HELP["samples"])
+    group.addoption("--llm-max-samples", type=_positive_int, default=None, metavar="K", help=HELP["max_samples"])
+    group.addoption("--llm-baseline", choices=("golden", "live"), default=None, help=HELP["baseline"])
+    group.addoption("--llm-margin", type=_fraction, default=None, metavar="FRACTION", help=HELP["margin"])
+    group.addoption("--llm-noninferiority", action="store_true", default=None, help=HELP["noninferiority"])
     group.addoption("--llm-tolerance", type=_fraction, default=None, metavar="FRACTION", help=HELP["tolerance"])
     group.addoption(
         "--llm-candidate-prompt", choices=("current", "own"), default="current", help=HELP["candidate_prompt"]
@@ -127,6 +144,10 @@ _OPTION_KEYS = {
     "model": ("current_model", "--current-model"),
     "candidate_model": ("candidate_model", "--candidate-model"),
     "samples": ("llm_samples", "--llm-samples"),
+    "max_samples": ("llm_max_samples", "--llm-max-samples"),
+    "baseline": ("llm_baseline", "--llm-baseline"),
+    "margin": ("llm_margin", "--llm-margin"),
+    "noninferiority": ("llm_noninferiority", "--llm-noninferiority"),
     "tolerance": ("llm_tolerance", "--llm-tolerance"),
     "allow_unpinned": ("llm_allow_unpinned", "--llm-allow-unpinned"),
     "max_cost_increase": ("llm_max_cost_increase", "--llm-max-cost-increase"),
@@ -160,6 +181,7 @@ def pyproject_of(config: pytest.Config) -> Path | None:
 
 
 def build_context(config: pytest.Config) -> RunContext:
+    from pytest_llmversion.comparison import GatePolicy
     from pytest_llmversion.config import ConfigError, load_config
     from pytest_llmversion.session import RunContext
 
@@ -197,6 +219,14 @@ def build_context(config: pytest.Config) -> RunContext:
         samples=settings.samples,
         tolerance=settings.tolerance,
         candidate_prompt=config.getoption("llm_candidate_prompt"),
+        policy=GatePolicy(
+            max_samples=settings.max_samples,
+            baseline=settings.baseline,
+            threshold=settings.threshold,
+            alpha=settings.alpha,
+            margin=settings.margin,
+            noninferiority=settings.noninferiority,
+        ),
     )
     if not hasattr(config, "workerinput"):  # the controller decides; workers only run items
         ctx.governance = start_governance(config, ctx)
@@ -241,5 +271,14 @@ def header_lines(ctx: RunContext) -> list[str]:
         parts.append(f"recordings {ctx.record_mode} ({ctx.record_mode_source})")
     if ctx.samples > 1:
         parts.append(f"samples {ctx.samples} ({resolved.source('samples')})")
+        if ctx.candidate:
+            parts.append(f"up to {max(ctx.samples, ctx.policy.max_samples)} where the models disagree")
+            parts.append(f"baseline {ctx.policy.baseline}")
     notices = ctx.governance.notices if ctx.governance is not None else []
-    return ["llmversion: " + ", ".join(parts), *(f"llmversion: {notice}" for notice in notices)]
+    lines = ["llmversion: " + ", ".join(parts), *(f"llmversion: {notice}" for notice in notices)]
+    if ctx.samples > 1 and ctx.config.seed is not None:
+        lines.append(
+            f"llmversion: seed = {ctx.config.seed} is fixed; a provider that honours it may answer every sample "
+            "alike, and the statistics assume independent samples"
+        )
+    return lines

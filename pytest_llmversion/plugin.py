@@ -144,6 +144,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 fixturenames.append("_llm_item")
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """After deselection, count the compared candidate cases that will run: each case is judged at
+    q / m while it runs, m being that count (the same on every xdist worker, which all collect)."""
+    state = session.config.stash[STATE]
+    if not state.loaded:
+        return
+    from pytest_llmversion.collection import count_compared
+
+    ctx = state.context()
+    ctx.family_sizes = count_compared(ctx, session.items)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """Run the body once per sample (fixtures set up once), then decide the item's verdict."""

@@ -70,6 +70,8 @@ class SampleResult:
     has_value: bool = False
     outcome: Outcome = "passed"
     message: str = ""
+    #: For a provider failure: whether retrying later could help (rate limits, outages).
+    transient: bool = False
 
     def add_checks(self, value: Any, results: list[CheckResult]) -> None:
         names = {r.name for r in self.checks}
@@ -87,6 +89,7 @@ class SampleResult:
         self.outcome = classify_exception(exc)
         # an SDK's error may quote the key a server repeated back; the message goes to reports and the terminal
         self.message = scrub(f"{type(exc).__name__}: {exc}".strip())
+        self.transient = bool(getattr(exc, "retryable", False)) or getattr(exc, "kind", "") == "routing_failed"
 
     @property
     def format_ok(self) -> bool:
@@ -104,6 +107,23 @@ class SampleResult:
         if not self.checks:
             return 1.0
         return sum(c.score for c in self.checks) / len(self.checks)
+
+    def passes(self, threshold: float | None) -> bool:
+        """Pass or fail, for counting: every check passes; or, with a threshold, every format check
+        passes and the mean check score reaches it (a continuous score binarised at the threshold)."""
+        if threshold is None:
+            return self.passed
+        return self.outcome == "passed" and self.format_ok and self.score >= threshold - 1e-9
+
+    @property
+    def fallback(self) -> Completion | None:
+        """The first answer that came from a fallback model rather than the one asked for."""
+        return next((c for c in self.completions() if c.fallback_from), None)
+
+    @property
+    def counted(self) -> bool:
+        """Whether the sample is evidence about the model: provider failures and fallback answers are not."""
+        return self.outcome != "provider_error" and self.fallback is None
 
     def completions(self) -> list[Completion]:
         return [e.completion for e in self.exchanges if e.completion is not None]

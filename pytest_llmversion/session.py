@@ -17,17 +17,20 @@ from typing import Any, Literal
 
 from pytest_llmversion.cases import Case
 from pytest_llmversion.client import LLMClient
+from pytest_llmversion.comparison import GatePolicy
 from pytest_llmversion.config import LLMConfig, ResolvedConfig
 from pytest_llmversion.goldens import GoldenKey, golden_files, is_golden_file, write_golden
 from pytest_llmversion.governance import Governance
 from pytest_llmversion.governance import finish as finish_governance
 from pytest_llmversion.itemrun import ItemPlan, ItemRun, Mode
+from pytest_llmversion.marker import MarkerSpec
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts import PromptRegistry
 from pytest_llmversion.providers import ProviderFactory, Router
 from pytest_llmversion.recordings import ItemRecorder, RecordMode, recording_path, write_recordings
 from pytest_llmversion.reports.model import ModelInfo, Report, ReportItem, RunInfo, build_summary
 from pytest_llmversion.reports.provider_notes import provider_notices, served_model_warnings
+from pytest_llmversion.suite_gate import suite_statistics
 
 
 @dataclass
@@ -42,6 +45,9 @@ class RunContext:
     samples: int
     tolerance: float
     candidate_prompt: Literal["current", "own"] = "current"
+    policy: GatePolicy = field(default_factory=GatePolicy)
+    #: Compared items (samples >= 2) per role among the collected items: the m of the per-case q / m.
+    family_sizes: dict[str, int] = field(default_factory=dict)
     #: Catalogue, pinning, deprecations and budgets; set on the controller at start-up.
     governance: Governance | None = None
     record_mode: RecordMode = "none"
@@ -86,6 +92,9 @@ class RunContext:
         c = self.config
         return {"temperature": c.temperature, "max_tokens": c.max_tokens, "seed": c.seed}
 
+    def item_samples(self, spec: MarkerSpec) -> int:
+        return spec.samples or self.samples
+
     def item_run(self, plan: ItemPlan, nodeid: str) -> ItemRun:
         assert self.current is not None
         model = self.current if plan.role == "current" else self.candidate
@@ -97,13 +106,16 @@ class RunContext:
             mode=self.mode,
             model=model,
             current=self.current,
-            samples=spec.samples or self.samples,
+            samples=self.item_samples(spec),
             tolerance=spec.tolerance if spec.tolerance is not None else self.tolerance,
             candidate_prompt=self.candidate_prompt,
             route=self.router,
             client_factory=lambda run: LLMClient(model, run.send, self.defaults(), self.registry),
             rel=self.rel,
             golden_cache=self.base / self.config.report_dir / "cache" / "goldens",
+            policy=self.policy,
+            threshold=spec.threshold if spec.threshold is not None else self.policy.threshold,
+            family_size=max(1, self.family_sizes.get(plan.role, 0)),
             # scripted models are local and deterministic: a recording of one would only hide edits to its file
             recorder=self.recorder(plan, model) if plan.role == "candidate" and model.provider != "scripted" else None,
         )
@@ -248,9 +260,11 @@ def finish_run(
     recordings = write_recordings(results.items, ctx.rootpath)
     unused = unused_goldens(results.collected)
     removed = prune(unused) if prune_unused else []
+    statistics = suite_statistics(items, ctx.policy)
     cost, budget_reasons = finish_governance(ctx.governance, items) if ctx.governance else (None, [])
     summary = build_summary(
         items,
+        statistics=statistics,
         extra_reasons=budget_reasons,
         cost=cost,
         goldens_written=writes.written,
@@ -274,6 +288,12 @@ def finish_run(
         ),
         tolerance=ctx.tolerance,
         samples=ctx.samples,
+        max_samples=ctx.policy.max_samples,
+        baseline=ctx.policy.baseline,
+        threshold=ctx.policy.threshold,
+        alpha=ctx.policy.alpha,
+        margin=ctx.policy.margin,
+        noninferiority=ctx.policy.noninferiority,
         config_file=ctx.rel(resolved.pyproject) if resolved.pyproject else None,
         config_hash=config_hash(resolved.table),
         rootdir=str(ctx.rootpath),

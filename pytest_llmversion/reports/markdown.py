@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pytest_llmversion.reports.governance import markdown_lines
 from pytest_llmversion.reports.model import Report, ReportItem, short_name
+from pytest_llmversion.reports.terminal_statistics import budget_line, statistics_lines
 from pytest_llmversion.verdicts import Verdict, output_diff
 
 _ICON = {
@@ -62,6 +63,8 @@ def render_markdown(report: Report) -> str:
     if summary.pass_rate is not None:
         lines.append(f"Pass rate {summary.pass_rate * 100:.0f}% ({summary.passed}/{summary.total}).")
         lines.append("")
+    if summary.statistics is not None:  # with samples: the same block the terminal shows
+        lines += ["```text", *statistics_lines(report), budget_line(summary.statistics), "```", ""]
     lines += markdown_lines(run.governance, summary.cost)
     for item in shown:
         if item.passed:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pytest_llmversion.reports.governance import CostReport, GovernanceInfo
+from pytest_llmversion.reports.statistics import SuiteStatistics
 from pytest_llmversion.verdicts import Verdict
 from pytest_llmversion.yamlio import write_atomic
 
@@ -67,6 +68,8 @@ class ReportItem(BaseModel):
     error: str | None = None
     output: str | None = None
     baseline_output: str | None = None
+    #: Compared candidate cases (samples >= 2): counts, p-values, intervals (comparison.CaseStats).
+    stats: dict[str, Any] | None = None
 
 
 class ModelInfo(BaseModel):
@@ -86,6 +89,12 @@ class RunInfo(BaseModel):
     candidate: ModelInfo | None = None
     tolerance: float
     samples: int
+    max_samples: int | None = None
+    baseline: str | None = None
+    threshold: float | None = None
+    alpha: float | None = None
+    margin: float | None = None
+    noninferiority: bool | None = None
     config_file: str | None = None
     config_hash: str | None = None
     rootdir: str | None = None
@@ -106,6 +115,7 @@ class Summary(BaseModel):
     goldens_unchanged: int = 0
     unused_goldens: list[str] = Field(default_factory=list)
     pruned_goldens: list[str] = Field(default_factory=list)
+    statistics: SuiteStatistics | None = None
     cost: CostReport | None = None
     recordings_written: list[str] = Field(default_factory=list)
     served_model_warnings: list[str] = Field(default_factory=list)
@@ -134,15 +144,22 @@ class Report(BaseModel):
         return cls.model_validate_json(path.read_text(encoding="utf-8"))
 
 
-def build_summary(items: Iterable[ReportItem], *, extra_reasons: Iterable[str] = (), **extra: Any) -> Summary:
-    """Counts and the gate; ``extra_reasons`` (cost, latency and token budgets) fail it too."""
+def build_summary(
+    items: Iterable[ReportItem],
+    *,
+    statistics: SuiteStatistics | None = None,
+    extra_reasons: Iterable[str] = (),
+    **extra: Any,
+) -> Summary:
+    """Counts and the gate; the statistical gate's reasons and ``extra_reasons`` (cost, latency and token
+    budgets) fail it too."""
     items = list(items)
     counts: dict[str, Counter[str]] = {"current": Counter(), "candidate": Counter()}
     for item in items:
         counts[item.role][item.verdict.value] += 1
     judged = [i for i in items if i.role == "candidate"] or [i for i in items if i.role == "current"]
     passed = sum(i.passed for i in judged)
-    reasons = gate_reasons(items) + list(extra_reasons)
+    reasons = gate_reasons(items) + (statistics.gate_reasons if statistics else []) + list(extra_reasons)
     return Summary(
         counts={role: dict(sorted(c.items())) for role, c in counts.items() if c},
         pass_rate=round(passed / len(judged), 4) if judged else None,
@@ -150,6 +167,7 @@ def build_summary(items: Iterable[ReportItem], *, extra_reasons: Iterable[str] =
         total=len(judged),
         gate="fail" if reasons else "pass",
         gate_reasons=reasons,
+        statistics=statistics,
         **extra,
     )
 

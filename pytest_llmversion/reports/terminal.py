@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pytest_llmversion.reports.governance import cost_lines, governance_lines
 from pytest_llmversion.reports.model import Report, ReportItem, short_name
+from pytest_llmversion.reports.terminal_statistics import budget_line, statistics_lines
 from pytest_llmversion.verdicts import Verdict
 
 #: With more candidate rows than this, only the rows that changed are listed.
@@ -71,17 +72,22 @@ def summary_lines(report: Report, report_path: str) -> list[str]:
         lines.append(f"candidate  {run.candidate.model}  ({run.candidate.source})")
     candidates = report.role_items("candidate")
     currents = report.role_items("current")
-    if candidates:
-        shown = candidates
-        if len(candidates) > MAX_ROWS:
-            shown = [i for i in candidates if i.verdict is not Verdict.UNCHANGED]
-            lines.append(f"({len(candidates) - len(shown)} UNCHANGED rows not listed; all are in {report_path})")
+    # compared cases (samples >= 2) are summarised by the statistics block, not one row each
+    tabled = [i for i in candidates if i.stats is None]
+    if tabled:
+        shown = tabled
+        if len(tabled) > MAX_ROWS:
+            shown = [i for i in tabled if i.verdict is not Verdict.UNCHANGED]
+            lines.append(f"({len(tabled) - len(shown)} UNCHANGED rows not listed; all are in {report_path})")
         lines.append("")
         lines += _table(shown, "baseline", "candidate")
     unusual = [i for i in currents if i.verdict not in (Verdict.MATCH, Verdict.RECORDED)]
     if unusual and not candidates:
         lines.append("")
         lines += _table(unusual[:MAX_ROWS], "golden", "current")
+    if summary.statistics is not None:
+        lines.append("")
+        lines += statistics_lines(report)
     lines.append("")
     changed = [i for i in candidates if i.prompt_change]
     if changed:
@@ -114,5 +120,7 @@ def summary_lines(report: Report, report_path: str) -> list[str]:
         lines.append(f"gate: FAIL ({'; '.join(summary.gate_reasons)})")
     else:
         lines.append("gate: pass")
+    if summary.statistics is not None:
+        lines.append(f"  {budget_line(summary.statistics)}")
     lines.append(f"report: {report_path}")
     return lines

@@ -1,0 +1,206 @@
+"""Session end, on the controller: the statistical gate over every compared candidate case.
+
+1. Benjamini-Hochberg over the per-case regression p-values at q (m = the compared cases collected;
+   a case that could not be tested counts with p = 1). Items were already judged at q / m while they
+   ran, the first step of BH; a case BH flags beyond that becomes REGRESSED here, fails the gate and
+   says so. Improvements get their own BH family and never gate.
+2. The exact stratified test on stage-one samples, at alpha_suite: a diffuse drop no single case shows.
+3. The effect size (Miller's paired mean difference with a t interval), non-inferiority within the
+   margin (gating only when asked) and what the run could resolve.
+
+By the union bound the gate's false-alarm probability is at most alpha_suite + q (2.5 % + 2.5 %).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from pytest_llmversion import stats
+from pytest_llmversion.comparison import GatePolicy, fmt_level, fmt_p, signed_pp
+from pytest_llmversion.reports.model import ReportItem
+from pytest_llmversion.reports.statistics import (
+    Budget,
+    CallCounts,
+    Difference,
+    NonInferiority,
+    PassRates,
+    Resolution,
+    SampleCounts,
+    SuiteStatistics,
+    SuiteTest,
+)
+from pytest_llmversion.verdicts import Verdict
+
+FAILING = (Verdict.REGRESSED, Verdict.FORMAT_BREAK)
+
+
+def _arms(item: ReportItem) -> tuple[dict[str, Any], dict[str, Any]]:
+    assert item.stats is not None
+    return item.stats["current"], item.stats["candidate"]
+
+
+def _usable(item: ReportItem) -> bool:
+    current, candidate = _arms(item)
+    return bool(current["samples"] and candidate["samples"])
+
+
+def suite_statistics(items: Sequence[ReportItem], policy: GatePolicy) -> SuiteStatistics | None:
+    """Compute the gate's statistics; updates the items' q-values and any verdict BH changes."""
+    compared = [i for i in items if i.role == "candidate" and i.stats is not None]
+    if not compared:
+        return None
+    usable = [i for i in compared if _usable(i)]
+    family = max([len(compared)] + [int(i.stats["family_size"]) for i in compared if i.stats])
+    _apply_bh(usable, family, policy)
+    first = compared[0].stats or {}
+    k, k_max = _most_common(compared, "k"), _most_common(compared, "max_samples")
+    alpha_case = policy.alpha_case(family)
+    result = SuiteStatistics(
+        cases=len(usable),
+        family_size=family,
+        k=k,
+        max_samples=max(k, k_max),
+        baseline=str(first.get("baseline", policy.baseline)),
+        topped_up=sum(bool(i.stats and i.stats["topped_up"]) for i in usable),
+        threshold=policy.threshold,
+        replay_only=sum(bool(i.stats and i.stats.get("replay_only")) for i in compared),
+        replay_only_reason=next(
+            (i.stats["replay_only"] for i in compared if i.stats and i.stats.get("replay_only")), None
+        ),
+        samples=SampleCounts(
+            current=sum(_arms(i)[0]["samples"] for i in compared),
+            candidate=sum(_arms(i)[1]["samples"] for i in compared),
+        ),
+        calls=CallCounts(
+            current_live=sum(_arms(i)[0]["live_calls"] for i in compared),
+            candidate_live=sum(_arms(i)[1]["live_calls"] for i in compared),
+            replayed=sum(_arms(i)[0]["replayed_calls"] + _arms(i)[1]["replayed_calls"] for i in compared),
+        ),
+        verdicts=dict(sorted(Counter(i.verdict.value for i in compared).items())),
+        noninferiority=NonInferiority(margin=policy.margin, gating=policy.noninferiority),
+        resolution=Resolution(),
+        budget=Budget(alpha=policy.alpha, suite=policy.alpha_suite, per_case=policy.q),
+        alpha_case=alpha_case,
+    )
+    if usable:
+        _suite_test(result, usable, policy)
+        _effect_size(result, usable, policy)
+        _resolution(result, usable, policy, k, k_max, alpha_case)
+    result.gate_reasons = _gate_reasons(result, policy)
+    return result
+
+
+def _most_common(items: Sequence[ReportItem], key: str) -> int:
+    values = Counter(int(i.stats[key]) for i in items if i.stats)
+    return values.most_common(1)[0][0]
+
+
+def _apply_bh(usable: Sequence[ReportItem], family: int, policy: GatePolicy) -> None:
+    padding = [1.0] * (family - len(usable))
+    q_regression = stats.bh_adjust([i.stats["p_regression"] for i in usable if i.stats] + padding)
+    q_improvement = stats.bh_adjust([i.stats["p_improvement"] for i in usable if i.stats] + padding)
+    for item, q_reg, q_imp in zip(usable, q_regression, q_improvement, strict=False):
+        assert item.stats is not None
+        item.stats["q_regression"], item.stats["q_improvement"] = q_reg, q_imp
+        if q_reg <= policy.q and item.verdict not in FAILING:
+            item.verdict, item.passed, item.stats["decided"] = Verdict.REGRESSED, False, "suite"
+            own, level = fmt_p(item.stats["p_regression"]), fmt_level(item.stats["alpha_case"])
+            item.notes.append(
+                f"REGRESSED at session end: BH q={fmt_p(q_reg)} ≤ {policy.q:g} across {family} compared cases "
+                f"(its own p={own} was above the per-item {level})"
+            )
+        elif q_imp <= policy.q and item.verdict is Verdict.FLAKY:
+            item.verdict, item.stats["decided"] = Verdict.IMPROVED, "suite"
+            item.notes.append(f"IMPROVED at session end: BH q={fmt_p(q_imp)} ≤ {policy.q:g}")
+
+
+def _suite_test(result: SuiteStatistics, usable: Sequence[ReportItem], policy: GatePolicy) -> None:
+    tables = []
+    for item in usable:
+        current, candidate = _arms(item)
+        if current["stage1_samples"] and candidate["stage1_samples"]:
+            tables.append(
+                (
+                    current["stage1_passes"],
+                    current["stage1_samples"],
+                    candidate["stage1_passes"],
+                    candidate["stage1_samples"],
+                )
+            )
+    if not tables:
+        return
+    p = stats.exact_stratified_p(tables)
+    result.suite_test = SuiteTest(
+        p=p,
+        alpha=policy.alpha_suite,
+        failed=p <= policy.alpha_suite,
+        current_passes=sum(t[0] for t in tables),
+        current_samples=sum(t[1] for t in tables),
+        candidate_passes=sum(t[2] for t in tables),
+        candidate_samples=sum(t[3] for t in tables),
+        cmh_z=round(stats.cmh_z(tables), 6),
+    )
+
+
+def _rates(usable: Sequence[ReportItem]) -> tuple[list[float], list[float]]:
+    current = [_arms(i)[0]["passes"] / _arms(i)[0]["samples"] for i in usable]
+    candidate = [_arms(i)[1]["passes"] / _arms(i)[1]["samples"] for i in usable]
+    return current, candidate
+
+
+def _effect_size(result: SuiteStatistics, usable: Sequence[ReportItem], policy: GatePolicy) -> None:
+    current, candidate = _rates(usable)
+    result.pass_rate = PassRates(current=sum(current) / len(current), candidate=sum(candidate) / len(candidate))
+    if len(usable) < 2:
+        return
+    paired = stats.paired_difference(current, candidate, confidence=0.90)
+    clusters = [i.test for i in usable]
+    distinct = len(set(clusters))
+    differences = [b - a for a, b in zip(current, candidate, strict=True)]
+    result.difference = Difference(
+        mean=paired.mean,
+        se=paired.se,
+        # a difference of pass rates lies in [-1, 1]; clipping the t interval there keeps its coverage
+        low=max(-1.0, paired.low),
+        high=min(1.0, paired.high),
+        confidence=paired.confidence,
+        r=paired.r,
+        se_unpaired=paired.se_unpaired,
+        se_clustered=stats.se_clustered(differences, clusters, small_sample=True) if distinct >= 2 else None,
+        clusters=distinct,
+    )
+    result.noninferiority.lower = result.difference.low
+    result.noninferiority.status = stats.noninferiority(result.difference.low, result.difference.high, policy.margin)
+
+
+def _resolution(
+    result: SuiteStatistics, usable: Sequence[ReportItem], policy: GatePolicy, k: int, k_max: int, alpha_case: float
+) -> None:
+    rates, samples_a, samples_b = [], [], []
+    for item in usable:
+        current, candidate = _arms(item)
+        if current["stage1_samples"] and candidate["stage1_samples"]:
+            rates.append(current["stage1_passes"] / current["stage1_samples"])
+            samples_a.append(current["stage1_samples"])
+            samples_b.append(candidate["stage1_samples"])
+    power = result.resolution.power
+    result.resolution.diffuse = stats.diffuse_mde(rates, samples_a, samples_b, alpha=policy.alpha_suite, power=power)
+    result.resolution.localized = stats.localized_mde(k, max(k, k_max), alpha_case, power)
+
+
+def _gate_reasons(result: SuiteStatistics, policy: GatePolicy) -> list[str]:
+    reasons = []
+    test = result.suite_test
+    if test is not None and test.failed:
+        reasons.append(
+            f"suite test: the candidate passed {test.candidate_passes}/{test.candidate_samples} stage-one samples, "
+            f"the current model {test.current_passes}/{test.current_samples}; exact stratified "
+            f"p={fmt_p(test.p)} ≤ {test.alpha:g}"
+        )
+    ni = result.noninferiority
+    if policy.noninferiority and ni.status != "met":
+        lower = "not computed (fewer than 2 compared cases)" if ni.lower is None else f"{signed_pp(ni.lower, 1)} pp"
+        reasons.append(f"non-inferiority within {policy.margin * 100:g} pp not shown: lower bound {lower}")
+    return reasons
