@@ -11,11 +11,16 @@ already parsed (dict, list, pydantic model, dataclass).
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import decimal
 import difflib
+import enum
 import json
 import re
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any, Literal
 
 from pytest_llmversion.parsing import OutputParseError, extract_json, parse_json
@@ -110,13 +115,39 @@ def as_text(value: Any) -> str:
 
 
 def to_plain(value: Any) -> Any:
-    """Pydantic models and dataclasses as plain dicts; everything else unchanged."""
+    """JSON-shaped data for any value an application returns: pydantic models, dataclasses, named tuples,
+    enums, dates and paths at any depth become dicts, lists, strings and numbers (what a golden can hold and
+    a report can carry). Anything else unknown becomes its ``repr``."""
+    if value is None or type(value) in _PLAIN_TYPES:
+        return value
+    if isinstance(value, enum.Enum):
+        return to_plain(value.value)
+    for plain in _PLAIN_TYPES:  # subclasses (IntEnum aside): YAML and JSON know only the base types
+        if isinstance(value, plain):
+            return plain(value)
     dump = getattr(value, "model_dump", None)
-    if callable(dump):
-        return dump(mode="json")
+    if callable(dump) and not isinstance(value, type):
+        return to_plain(dump(mode="json"))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return value
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(to_plain(k)): to_plain(v) for k, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return to_plain(value._asdict())
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((to_plain(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | PurePath | uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return repr(value)
+
+
+_PLAIN_TYPES: tuple[type, ...] = (bool, int, float, str)
 
 
 def as_data(value: Any, *, extract: bool = False) -> Any:

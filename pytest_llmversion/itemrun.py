@@ -36,7 +36,7 @@ from pytest_llmversion.marker import MarkerSpec
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request
 from pytest_llmversion.recordings import ItemRecorder
-from pytest_llmversion.samples import Exchange, SampleResult
+from pytest_llmversion.samples import Exchange, SampleResult, call_error
 from pytest_llmversion.verdicts import (
     ItemOutcome,
     Verdict,
@@ -68,6 +68,7 @@ class ReplayProblem(Exception):
     """The golden cannot answer this call; carries the verdict it implies."""
 
     verdict = Verdict.ERROR
+    llmversion_call_error = True
 
 
 class GoldenMissing(ReplayProblem):
@@ -135,6 +136,8 @@ class ItemRun:
         #: A candidate's answers in golden form, for ``llmversion promote``.
         self.candidate_doc: dict[str, Any] | None = None
         self.prompt_change: dict[str, str] | None = None
+        #: What the SDK fixtures' transport noticed (a model written into code, a call sent unrecorded).
+        self.notices: list[str] = []
         self.client = client_factory(self)
 
     # -- the send function the llm client uses ---------------------------------------------------
@@ -345,7 +348,7 @@ class ItemRun:
         """The test's own exception, when the item failed for an ordinary reason pytest should show."""
         if self.plan.role == "current" and self.outcome is not None and self.outcome.verdict is Verdict.FAILED:
             error = self._first_error.get("current")
-            if error is not None and not isinstance(error, ReplayProblem | ProviderError):
+            if error is not None and call_error(error) is None:
                 return error
         return None
 
@@ -589,7 +592,7 @@ class ItemRun:
         """What the providers said besides the answers: SDK notices, a served model other than the one asked
         for (alias drift), and the recording to write at session end."""
         data: dict[str, Any] = {}
-        notices = sorted({notice for c in completions for notice in c.notices})
+        notices = sorted({notice for c in completions for notice in c.notices} | set(self.notices))
         if notices:
             data["provider_notices"] = notices
         served = sorted(

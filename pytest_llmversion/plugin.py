@@ -17,6 +17,14 @@ import pytest
 
 from pytest_llmversion import options
 from pytest_llmversion.marker import MARKER, MARKER_HELP
+from pytest_llmversion.sdk_fixtures import (  # noqa: F401 - fixtures, registered with this module
+    llm_anthropic,
+    llm_anthropic_async,
+    llm_gemini,
+    llm_gemini_async,
+    llm_openai,
+    llm_openai_async,
+)
 
 if TYPE_CHECKING:
     from pytest_llmversion.cases import Case
@@ -156,7 +164,11 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         return None
     function = pyfuncitem.obj
     if inspect.iscoroutinefunction(function):
-        pytest.fail(f"{pyfuncitem.nodeid}: async llm_regression tests are not supported", pytrace=False)
+        pytest.fail(
+            f"{pyfuncitem.nodeid}: async llm_regression tests are not supported; write a plain test that runs "
+            "your coroutine with asyncio.run(...) (the async SDK fixtures work there)",
+            pytrace=False,
+        )
     args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
     outcome = run.run(lambda: function(**args), (Exception, pytest.fail.Exception))
     pyfuncitem.user_properties += [("llm_verdict", outcome.verdict.value), ("llm_model", str(run.model))]

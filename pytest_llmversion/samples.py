@@ -9,11 +9,29 @@ from typing import Any, Literal
 from pytest_llmversion.checks import CheckResult, to_plain
 from pytest_llmversion.parsing import OutputParseError
 from pytest_llmversion.providers.base import Completion, ProviderError, Request
+from pytest_llmversion.providers.sdk_common import scrub
 
 #: How a sample's body ended.
 Outcome = Literal["passed", "failed", "format_error", "provider_error", "no_baseline"]
 
 _PARSE_ERRORS: tuple[type[BaseException], ...] = (OutputParseError, json.JSONDecodeError)
+
+
+def call_error(exc: BaseException) -> BaseException | None:
+    """The plugin's own error behind what the test body raised, if any: a provider failure or a replay problem.
+
+    An SDK client wraps what its transport raised (anthropic: ``APIConnectionError`` from it), and application
+    code may re-raise it as its own error; the chain of causes still leads to the plugin's one-line message.
+    Classes mark themselves with ``llmversion_call_error = True`` (ProviderError is one by definition).
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ProviderError) or getattr(type(current), "llmversion_call_error", False):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def classify_exception(exc: BaseException) -> Outcome:
@@ -67,8 +85,10 @@ class SampleResult:
             self.value, self.has_value = to_plain(value), True
 
     def fail(self, exc: BaseException) -> None:
+        exc = call_error(exc) or exc
         self.outcome = classify_exception(exc)
-        self.message = f"{type(exc).__name__}: {exc}".strip()
+        # an SDK's error may quote the key a server repeated back; the message goes to reports and the terminal
+        self.message = scrub(f"{type(exc).__name__}: {exc}".strip())
         self.transient = bool(getattr(exc, "retryable", False)) or getattr(exc, "kind", "") == "routing_failed"
 
     @property

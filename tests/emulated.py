@@ -1,7 +1,10 @@
 """Provider-test harness: one loopback emulator per test module, canary API keys, provider tables.
 
 Registered as a plugin by conftest.py. The SDKs are imported here, in the outer process, so pytester's
-in-process runs reuse them instead of importing them again for every run.
+in-process runs reuse them instead of importing them again for every run. httpcore2 too: httpx2 imports it
+only when it first opens a connection and caches a map of its exception classes; were that first import
+inside a pytester run, the next run would import fresh classes the map no longer knows, and a reset
+connection would escape the SDK unwrapped.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 
 import anthropic  # noqa: F401
+import httpcore2  # noqa: F401
 import openai  # noqa: F401
 import pytest
 from google import genai  # noqa: F401

@@ -18,9 +18,23 @@ def verdicts(root: Path) -> dict[str, str]:
 
 def test_committed_goldens_replay_offline(pytester: pytest.Pytester, example: Path) -> None:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=12)
+    result.assert_outcomes(passed=16)  # 14 LLM items, routing plain code, the SDK app against the emulator
     assert set(verdicts(example).values()) == {"MATCH"}
-    assert len(verdicts(example)) == 11
+    assert len(verdicts(example)) == 14
+    sdk_items = [
+        i for i in json.loads((example / ".llmversion" / "report.json").read_text())["items"] if "sdk" in i["tags"]
+    ]
+    assert len(sdk_items) == 3  # the openai-SDK app, through llm_openai, answered by its goldens
+    assert all(i["calls"] == {"live": 0, "replayed": 1} for i in sdk_items)
+
+
+def test_every_committed_golden_says_it_is_synthetic(example: Path) -> None:
+    goldens = sorted((example / "tests" / "__llm_goldens__").rglob("*.yaml"))
+    assert len(goldens) == 14
+    for path in goldens:
+        text = path.read_text()
+        assert "# SYNTHETIC: answered by a scripted stand-in model, not by a real model." in text, path
+        assert "\nsynthetic: true\n" in text, path
 
 
 def test_demo_candidate_shows_every_kind_of_verdict(pytester: pytest.Pytester, example: Path) -> None:
@@ -31,7 +45,7 @@ def test_demo_candidate_shows_every_kind_of_verdict(pytester: pytest.Pytester, e
     assert found.pop("test_triage[api-outage-candidate]") == "REGRESSED"
     assert found.pop("test_triage[spanish-account-candidate]") == "IMPROVED"
     assert set(found.values()) == {"UNCHANGED"}
-    assert len(found) == 8
+    assert len(found) == 11
     gate = (
         "gate: FAIL (1 candidate FORMAT_BREAK: test_triage[export-crash]; "
         "1 candidate REGRESSED: test_triage[api-outage])"

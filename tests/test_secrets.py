@@ -98,3 +98,46 @@ def test_servers_that_repeat_the_key_back_cannot_leak_it(
     assert {i["verdict"] for i in report["items"] if i["role"] == "candidate"} == {"ERROR"}
     assert "the API key in CORP_LLM_KEY was refused (401): Incorrect API key provided: ***." in "\n".join(outputs)
     assert leaks(llm_project, outputs) == []
+
+
+SDK_TEST = """\
+import pytest
+from pytest_llmversion import checks
+
+PROMPT = [{"role": "user", "content": "Ada Lovelace was born in London."}]
+
+
+@pytest.mark.filterwarnings("ignore::pytest_llmversion.sdk.UnrecordedCallWarning")
+@pytest.mark.llm_regression
+def test_each_sdk(llm_openai, llm_anthropic, llm_gemini, llm_model, llm_golden):
+    model = llm_model.model_id
+    llm_anthropic.messages.count_tokens(model=model, messages=PROMPT)  # not recordable: sent as it is
+    texts = [
+        llm_openai.chat.completions.create(model=model, messages=PROMPT).choices[0].message.content,
+        llm_anthropic.messages.create(model=model, max_tokens=64, messages=PROMPT).content[0].text,
+        llm_gemini.models.generate_content(model=model, contents=PROMPT[0]["content"]).text,
+    ]
+    llm_golden.check(texts[2], checks.json_field("city", "London"))
+"""
+
+
+def test_sdk_fixture_clients_leak_no_key(
+    llm_project: LLMProject, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK fixtures' clients carry the environment's keys; only the calls they pass on unrecorded send
+    them, and a server that quotes one back is answered with *** in its place."""
+    monkeypatch.setenv("CORP_LLM_KEY", CORP_KEY)
+    configure(llm_project, emu)
+    llm_project.test_file(SDK_TEST)
+    outputs: list[str] = []
+    run(llm_project, outputs, "--llm-record")
+    run(llm_project, outputs)
+    run(llm_project, outputs, f"--candidate-model=anthropic/{MODELS['anthropic']}")
+    assert set(llm_project.verdicts().values()) == {"MATCH", "UNCHANGED"}
+    with Emulator(api_key="a-key-nobody-has") as strict:  # the pass-through call is refused, quoting the key
+        configure(llm_project, strict)
+        run(llm_project, outputs)
+        assert [r.status for r in strict.requests()] == [401]
+    assert "Incorrect API key provided: ***." in "\n".join(outputs)
+    assert llm_project.verdicts() == {"tests/test_llm.py::test_each_sdk[current]": "FAILED"}
+    assert leaks(llm_project, outputs) == []

@@ -120,9 +120,21 @@ def known_secrets() -> set[str]:
 
 def redact(text: str) -> str:
     """``text`` with every known secret replaced by ``***``, and folded to one line."""
+    return one_line(scrub(text))
+
+
+def scrub(text: str) -> str:
+    """``text`` with every known secret replaced by ``***``, otherwise unchanged."""
     for secret in sorted(known_secrets(), key=len, reverse=True):
         text = text.replace(secret, "***")
-    return one_line(text)
+    return text
+
+
+def redact_bytes(data: bytes) -> bytes:
+    """``data`` (a response body) with every known secret replaced by ``***``, otherwise unchanged."""
+    for secret in sorted(known_secrets(), key=len, reverse=True):
+        data = data.replace(secret.encode(), b"***")
+    return data
 
 
 def one_line(text: str, limit: int = _MESSAGE_LIMIT) -> str:

@@ -9,6 +9,7 @@ accept in strict mode (see ``notes/providers.md`` §2).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -63,6 +64,11 @@ class Answer:
     served: str
     response_id: str
     system_fingerprint: str | None = None
+    #: Unix time the answer claims; None means now. Replays pass a fixed one, so the app sees the same answer.
+    created: int | None = None
+
+    def timestamp(self) -> int:
+        return int(time.time()) if self.created is None else self.created
 
 
 def sse(data: Any, event: str | None = None) -> bytes:
@@ -155,7 +161,7 @@ class OpenAIChat(Codec):
         }
 
     def _head(self, answer: Answer, obj: str) -> dict[str, Any]:
-        head: dict[str, Any] = {"id": answer.response_id, "object": obj, "created": int(time.time())}
+        head: dict[str, Any] = {"id": answer.response_id, "object": obj, "created": answer.timestamp()}
         head["model"] = answer.served
         if answer.system_fingerprint:
             head["system_fingerprint"] = answer.system_fingerprint
@@ -219,7 +225,7 @@ class OpenAIResponses(OpenAIChat):
         body: dict[str, Any] = {
             "id": answer.response_id,
             "object": "response",
-            "created_at": int(time.time()),
+            "created_at": answer.timestamp(),
             "status": status,
             "model": answer.served,
             "output": output,
@@ -245,16 +251,27 @@ class OpenAIResponses(OpenAIChat):
         return self._response(answer, "completed", answer.completion.text)
 
     def events(self, answer: Answer, body: Mapping[str, Any]) -> Iterator[bytes]:
-        sequence = 0
-        created = {"type": "response.created", "sequence_number": sequence}
-        yield sse(created | {"response": self._response(answer, "in_progress", None)}, "response.created")
-        for piece in pieces(answer.completion.text):
-            sequence += 1
-            delta = {"type": "response.output_text.delta", "sequence_number": sequence, "item_id": "msg_1"}
-            delta |= {"output_index": 0, "content_index": 0, "delta": piece, "logprobs": []}
-            yield sse(delta, "response.output_text.delta")
-        done = {"type": "response.completed", "sequence_number": sequence + 1, "response": self.body(answer)}
-        yield sse(done, "response.completed")
+        """The whole event sequence, so the SDK's ``responses.stream()`` helper can accumulate it too."""
+        text = answer.completion.text
+        item_id = f"msg_{answer.response_id}"
+        numbers = itertools.count()
+        where = {"item_id": item_id, "output_index": 0, "content_index": 0}
+
+        def event(kind: str, **fields: Any) -> bytes:
+            return sse({"type": kind, "sequence_number": next(numbers), **fields}, kind)
+
+        yield event("response.created", response=self._response(answer, "in_progress", None))
+        item = {"type": "message", "id": item_id, "status": "in_progress", "role": "assistant", "content": []}
+        yield event("response.output_item.added", output_index=0, item=item)
+        part = {"type": "output_text", "text": "", "annotations": []}
+        yield event("response.content_part.added", **where, part=part)
+        for piece in pieces(text):
+            yield event("response.output_text.delta", **where, delta=piece, logprobs=[])
+        yield event("response.output_text.done", **where, text=text, logprobs=[])
+        yield event("response.content_part.done", **where, part=part | {"text": text})
+        final = self.body(answer)
+        yield event("response.output_item.done", output_index=0, item=final["output"][0])
+        yield event("response.completed", response=final)
 
 
 class AnthropicMessages(Codec):

@@ -1,0 +1,89 @@
+"""The official SDK clients the fixtures return, each built on an ``httpx2`` client with the plugin's transport.
+
+Only documented hooks are used: ``http_client=`` for openai and anthropic, ``HttpOptions(httpx_client=,
+httpx_async_client=)`` for google-genai. The SDKs' own retries are off (the router retries live calls, and
+a retried replay would count as another call). ``base_url`` is the provider table's, else the SDK's
+default: completions never go there, only calls the plugin cannot record do. The API key is the
+environment's when there is one, else a placeholder, so replays need no key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx2
+
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.providers.base import Completion, Request
+from pytest_llmversion.providers.sdk_common import import_sdk, resolve_api_key
+from pytest_llmversion.sdk.calls import Family
+from pytest_llmversion.sdk.transport import AsyncLLMTransport, LLMExchange, LLMTransport
+
+if TYPE_CHECKING:
+    from pytest_llmversion.config import LLMConfig
+    from pytest_llmversion.itemrun import ItemRun
+
+#: Sent when the environment has no key: the provider never sees a completion call, only pass-through ones.
+PLACEHOLDER_KEY = "llmversion-no-key"
+_EXTRAS: dict[Family, tuple[str, str]] = {
+    "openai": ("openai", "openai"),
+    "anthropic": ("anthropic", "anthropic"),
+    "gemini": ("google.genai", "gemini"),
+}
+
+
+@dataclass
+class ItemSeam:
+    """An item's runner as the transport sees it."""
+
+    run: ItemRun
+    root: Path | None = None
+
+    def send(self, request: Request) -> Completion:
+        return self.run.send(request)
+
+    def target(self) -> ModelRef:
+        return self.run.client.model
+
+    def expected(self) -> Collection[ModelRef] | None:
+        run = self.run
+        if run.plan.role == "candidate" and run.client.model == run.current:
+            return None  # the baseline: the current model's golden replayed through the candidate item's body
+        return (run.client.model, run.model)
+
+    def notice(self, text: str) -> None:
+        if text not in self.run.notices:
+            self.run.notices.append(text)
+
+
+Flavour = Literal["sync", "async"]
+
+
+def build_client(family: Family, flavour: Flavour, seam: ItemSeam, config: LLMConfig, fixture: str) -> Any:
+    """The SDK's client object for ``family``; a missing SDK is one line naming the extra to install."""
+    module, extra = _EXTRAS[family]
+    sdk = import_sdk(module, extra)
+    settings = config.providers.get(family)
+    base_url = settings.base_url if settings is not None else None
+    key = resolve_api_key(family, settings).value or PLACEHOLDER_KEY
+    exchange = LLMExchange(seam, family, fixture)
+    if family == "gemini":
+        from google.genai import types
+
+        options = types.HttpOptions(
+            base_url=base_url,
+            api_version=settings.api_version if settings is not None else None,
+            httpx_client=httpx2.Client(transport=LLMTransport(exchange)),
+            httpx_async_client=httpx2.AsyncClient(transport=AsyncLLMTransport(exchange)),
+        )
+        return sdk.Client(api_key=key, vertexai=False, http_options=options)
+    if flavour == "async":
+        cls = sdk.AsyncOpenAI if family == "openai" else sdk.AsyncAnthropic
+        http: Any = httpx2.AsyncClient(transport=AsyncLLMTransport(exchange))
+    else:
+        cls = sdk.OpenAI if family == "openai" else sdk.Anthropic
+        http = httpx2.Client(transport=LLMTransport(exchange))
+    return cls(api_key=key, base_url=base_url, max_retries=0, http_client=http)

@@ -1,0 +1,218 @@
+"""The LLM-aware ``httpx2`` transport behind the SDK fixtures.
+
+Each request an SDK client sends is read as a completion call (``calls.read_call``) and handed to the
+item's runner as a :class:`Request`, exactly like ``llm.complete``: the runner replays the golden (STALE
+when the request changed), calls the item's model through the router, or answers from a recording. The
+:class:`Completion` goes back to the SDK as that provider's response body, or as its server-sent events
+when the call streamed. Nothing reaches the network for a completion, whichever ``base_url`` the client has.
+
+The model the application names is not obeyed: the call goes to the model under test. A name that is
+neither the item's model nor the phase's is written in code somewhere; that gets a warning naming the line.
+A request the plugin cannot represent (tools, images, embeddings, token counts, ...) goes out unrecorded
+through a plain transport, with a warning; its answer is read whole, and a key the server repeats back is
+replaced by ``***``. Provider and replay errors propagate as they are: the runner has already recorded
+them, and the verdict (ERROR, STALE, MISSING) does not depend on what the SDK makes of them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import warnings
+from collections.abc import AsyncIterator, Collection, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import httpx2
+
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.pinning import classify
+from pytest_llmversion.providers.base import Completion, Request
+from pytest_llmversion.providers.sdk_common import redact, redact_bytes
+from pytest_llmversion.sdk.calls import FAMILY, PROTOCOL_NAMES, Family, LLMCall, NotACompletion, protocol_of, read_call
+from pytest_llmversion.sdk.callsite import CallSite, application_frame, line_with_literal
+from pytest_llmversion.sdk.errors import HardCodedModelWarning, UnrecordedCallWarning, WrongProviderError
+from pytest_llmversion.testing.wire import Answer
+
+#: What a replayed answer says about when it was made: a fixed time, so replays give the app the same object.
+REPLAY_CREATED = 1_700_000_000
+FIXTURES: dict[Family, str] = {"openai": "llm_openai", "anthropic": "llm_anthropic", "gemini": "llm_gemini"}
+
+
+class CallSeam(Protocol):
+    """What the transport needs from the item that runs: ``ItemRun`` behind ``clients.ItemSeam``."""
+
+    root: Path | None
+
+    def send(self, request: Request) -> Completion: ...
+
+    def target(self) -> ModelRef:
+        """The model this call goes to (the phase's model)."""
+        ...
+
+    def expected(self) -> Collection[ModelRef] | None:
+        """Models the code may name without having written one in (the item's and the phase's); None while
+        a candidate item replays the current model's golden (its current item speaks for that)."""
+        ...
+
+    def notice(self, text: str) -> None: ...
+
+
+@dataclass
+class Rendered:
+    """The HTTP answer to an SDK's completion call: a JSON body, or server-sent events."""
+
+    headers: dict[str, str]
+    body: bytes = b""
+    events: Iterator[bytes] | None = None
+
+
+@dataclass
+class LLMExchange:
+    """Sync and async transports share this: one HTTP request in, a rendered answer (or None: pass it on) out."""
+
+    seam: CallSeam
+    family: Family
+    fixture: str
+    _warned: set[tuple[object, ...]] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, method: str, url: httpx2.URL, content: bytes) -> Rendered | None:
+        found = protocol_of(method, url.path)
+        if found is not None and FAMILY[found[0]] != self.family:
+            raise WrongProviderError(
+                f"{self.fixture}: {method} {url.path} is {PROTOCOL_NAMES[found[0]]}, but this client was built for "
+                f"the {self.family} API: use the {FIXTURES[FAMILY[found[0]]]} fixture for that SDK"
+            )
+        try:
+            call = read_call(method, url.path, content)
+        except NotACompletion as exc:
+            self._unrecorded(method, url, str(exc))
+            return None
+        self._check_model(call)
+        with self._lock:  # the item's runner keeps one order of calls; threads in the app take turns
+            completion = self.seam.send(call.request)
+        return render(call, completion)
+
+    def _unrecorded(self, method: str, url: httpx2.URL, reason: str) -> None:
+        key = (method, url.path, reason)
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        where = f"{url.scheme}://{url.netloc.decode()}"
+        message = redact(
+            f"{self.fixture}: {method} {url.path} went to {where} unrecorded ({reason}); "
+            "the golden cannot answer it, so an offline replay fails at this call"
+        )
+        self.seam.notice(message)
+        _warn(message, UnrecordedCallWarning, application_frame())
+
+    def _check_model(self, call: LLMCall) -> None:
+        named = call.model
+        expected = self.seam.expected()
+        if named is None or expected is None or any(named in (ref.model_id, str(ref)) for ref in expected):
+            return
+        site = line_with_literal(named)
+        key = (site, named)
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        kind = classify(call.family, named)
+        what = {"alias": " (an alias the provider can move to another snapshot)", "rolling": " (a rolling id)"}
+        what_kind = what.get(kind, "")
+        where = site.shown(self.seam.root) if site is not None else "the application"
+        message = (
+            f"{where} asks for model {named!r}{what_kind}, not the model under test; the call went to "
+            f"{self.seam.target()}. Take the model id from configuration (llm_config or llm_model in tests): "
+            "a model written into code is how an unpinned alias reaches production"
+        )
+        self.seam.notice(message)
+        _warn(message, HardCodedModelWarning, site)
+
+
+def _warn(message: str, category: type[Warning], site: CallSite | None) -> None:
+    if site is None:
+        warnings.warn(message, category, stacklevel=3)
+    else:
+        warnings.warn_explicit(message, category, site.filename, site.lineno, module=site.module)
+
+
+def render(call: LLMCall, completion: Completion) -> Rendered:
+    """The completion as the provider would have sent it, to the same call."""
+    response_id = f"llmv-{call.request.fingerprint().removeprefix('sha256:')}"
+    created = REPLAY_CREATED if completion.source != "live" else None
+    answer = Answer(completion, completion.model_served, response_id, completion.system_fingerprint, created)
+    headers = {call.codec.request_id_header: response_id}
+    if call.stream:
+        headers |= {"content-type": "text/event-stream", "cache-control": "no-cache"}
+        return Rendered(headers, events=call.codec.events(answer, call.body))
+    headers["content-type"] = "application/json"
+    return Rendered(headers, json.dumps(call.codec.body(answer)).encode())
+
+
+class LLMTransport(httpx2.BaseTransport):
+    """For the SDKs' sync clients."""
+
+    def __init__(self, exchange: LLMExchange) -> None:
+        self.exchange = exchange
+        self._passthrough: httpx2.HTTPTransport | None = None
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        rendered = self.exchange.answer(request.method, request.url, request.read())
+        if rendered is None:
+            if self._passthrough is None:
+                self._passthrough = httpx2.HTTPTransport()
+            upstream = self._passthrough.handle_request(request)
+            try:
+                return _handed_on(upstream, upstream.read(), request)
+            finally:
+                upstream.close()
+        content = rendered.events if rendered.events is not None else rendered.body
+        return httpx2.Response(200, headers=rendered.headers, content=content, request=request)
+
+    def close(self) -> None:
+        if self._passthrough is not None:
+            self._passthrough.close()
+
+
+class AsyncLLMTransport(httpx2.AsyncBaseTransport):
+    """For the SDKs' async clients. The runner is synchronous: a call blocks the loop while it runs, which keeps
+    the order of calls (and so the goldens) the same from run to run."""
+
+    def __init__(self, exchange: LLMExchange) -> None:
+        self.exchange = exchange
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        rendered = self.exchange.answer(request.method, request.url, await request.aread())
+        if rendered is None:
+            return await _pass_on(request)
+        if rendered.events is not None:
+            return httpx2.Response(200, headers=rendered.headers, content=_aiter(rendered.events), request=request)
+        return httpx2.Response(200, headers=rendered.headers, content=rendered.body, request=request)
+
+
+async def _aiter(events: Iterator[bytes]) -> AsyncIterator[bytes]:
+    for event in events:
+        yield event
+
+
+async def _pass_on(request: httpx2.Request) -> httpx2.Response:
+    """A fresh connection per call: a test may run each sample in its own event loop."""
+    async with httpx2.AsyncHTTPTransport() as transport:
+        upstream = await transport.handle_async_request(request)
+        try:
+            return _handed_on(upstream, await upstream.aread(), request)
+        finally:
+            await upstream.aclose()
+
+
+#: Headers that described the body as it travelled; the body handed on is decoded and whole.
+_TRAVEL_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _handed_on(upstream: httpx2.Response, body: bytes, request: httpx2.Request) -> httpx2.Response:
+    """A passed-through answer, read whole, with any key a server repeated back replaced by ``***`` (it would
+    otherwise reach an exception message, the report and the terminal)."""
+    headers = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _TRAVEL_HEADERS]
+    return httpx2.Response(upstream.status_code, headers=headers, content=redact_bytes(body), request=request)
