@@ -202,6 +202,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash[STATE]
     if not state.loaded or state.results is None:
         return
+    state.context().close()  # the providers' connection pools are not needed past this point
     if state.is_worker:
         session.config.workeroutput["llmversion_collected"] = state.results.collected.to_payload()  # type: ignore[attr-defined]
         return

@@ -83,6 +83,10 @@ class RunContext:
             self._routers[ref] = self.factory().router(ref)
         return self._routers[ref]
 
+    def close(self) -> None:
+        if self._factory is not None:
+            self._factory.close()
+
     def registry(self) -> PromptRegistry:
         if self._registry is None:
             self._registry = PromptRegistry.load(self.config.prompts, self.base)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import threading
 from pathlib import Path
@@ -80,6 +81,16 @@ class ProviderFactory:
         module = importlib.import_module(module_name)
         built: Any = getattr(module, attr)(name, settings, self.config)
         return built  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Release each adapter's SDK client (its HTTP connection pool)."""
+        with self._lock:
+            providers, self._providers = list(self._providers.values()), {}
+        for provider in providers:
+            close = getattr(getattr(provider, "client", None), "close", None)
+            if callable(close):
+                with contextlib.suppress(Exception):  # closing is best effort; the run's verdicts stand
+                    close()
 
     def policy(self) -> RetryPolicy:
         c = self.config
