@@ -223,7 +223,7 @@ def test_a_marked_test_is_judged_even_if_it_never_calls_the_model(llm_project: L
 
         @pytest.mark.llm_regression
         def test_no_llm_fixture():
-            assert True
+            pass  # a marked test that asks for no llm fixture still runs as an LLM item
         """
     )
     llm_project.run("--llm-record").assert_outcomes(passed=2)
