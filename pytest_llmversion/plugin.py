@@ -7,6 +7,7 @@ tests never pays for pydantic, YAML or a provider SDK.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import json
 from collections.abc import Generator, Iterator
@@ -52,6 +53,7 @@ class LLMVersionState:
         self.report: Report | None = None
         self.report_path: Path | None = None
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self.froze_gc = False
 
     @property
     def loaded(self) -> bool:
@@ -155,6 +157,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     ctx = state.context()
     ctx.family_sizes = count_compared(ctx, session.items)
+    if any(ITEM_PARAM in item.stash for item in session.items):
+        # What exists now (pydantic, YAML, the SDKs, every collected item) lives for the whole run. Left in
+        # the collector's generations, Python's cyclic GC rescans it every few items: a third of a replayed
+        # suite's time. Frozen, it is skipped; it is unfrozen at the end of the run.
+        gc.freeze()
+        state.froze_gc = True
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is not None and state.froze_gc:
+        gc.unfreeze()
 
 
 @pytest.hookimpl(tryfirst=True)
