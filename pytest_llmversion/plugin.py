@@ -159,8 +159,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     ctx.family_sizes = count_compared(ctx, session.items)
     if any(ITEM_PARAM in item.stash for item in session.items):
         # What exists now (pydantic, YAML, the SDKs, every collected item) lives for the whole run. Left in
-        # the collector's generations, Python's cyclic GC rescans it every few items: a third of a replayed
-        # suite's time. Frozen, it is skipped; it is unfrozen at the end of the run.
+        # the collector's generations, every full GC pass of a long run rescans it; frozen, it is skipped.
+        # It is unfrozen when pytest unconfigures.
         gc.freeze()
         state.froze_gc = True
 
