@@ -7,6 +7,7 @@ tests never pays for pydantic, YAML or a provider SDK.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import inspect
 import json
@@ -61,10 +62,13 @@ class LLMVersionState:
 
     def context(self) -> RunContext:
         if self._context is None:
-            from pytest_llmversion.session import Results
+            # Importing pydantic, YAML and the plugin's models allocates only long-lived objects; the
+            # cyclic GC would rescan the whole growing heap several times meanwhile, for nothing.
+            with _no_cyclic_gc():
+                from pytest_llmversion.session import Results
 
-            self._context = options.build_context(self.config)
-            self.results = Results()
+                self._context = options.build_context(self.config)
+                self.results = Results()
         return self._context
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -74,6 +78,18 @@ class LLMVersionState:
             self.context()
             assert self.results is not None
             self.results.add(data)
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a block allocates only objects that stay alive."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 STATE = pytest.StashKey[LLMVersionState]()
@@ -165,7 +181,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         state.froze_gc = True
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
+    """Last of all, so pytest's own final collections still skip what was frozen."""
     state = config.stash.get(STATE, None)
     if state is not None and state.froze_gc:
         gc.unfreeze()
@@ -235,7 +253,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
     ctx = state.context()
     state.report_path = reporting.report_path(ctx, session.config.getoption("llm_report"))
-    state.report = reporting.finish(ctx, state.results, session, state.started_at, state.report_path)
+    with _no_cyclic_gc():  # the report is thousands of long-lived objects and no garbage
+        state.report = reporting.finish(ctx, state.results, session, state.started_at, state.report_path)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
