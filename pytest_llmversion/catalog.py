@@ -126,11 +126,6 @@ class Catalog:
     def close_matches(self, ref: str, n: int = 3) -> list[str]:
         return difflib.get_close_matches(ref, list(self.entries), n=n, cutoff=0.75)
 
-    @property
-    def generated(self) -> str | None:
-        value = self.provenance.get("generated")
-        return str(value) if value else None
-
     def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> Catalog:
         entries = dict(self.entries)
         for ref, values in overrides.items():

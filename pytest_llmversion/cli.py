@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_llmversion import __version__
+
+if TYPE_CHECKING:
+    from pytest_llmversion.catalog import Catalog
+    from pytest_llmversion.config import LLMConfig
+    from pytest_llmversion.promotion import PromotionPlan
 
 
 def _error(problem: object) -> None:
@@ -77,13 +83,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _unknown_model(config: object, catalog: object) -> object:
+def _unknown_model(config: LLMConfig, catalog: Catalog | None) -> Callable[[str], str | None]:
     """For the registry check: why a ``tuned_for`` model is unknown, or None when it is fine."""
-    from pytest_llmversion.catalog import Catalog
-    from pytest_llmversion.config import LLMConfig
     from pytest_llmversion.modelref import BUILTIN_PROVIDERS, ModelRefError
-
-    assert isinstance(config, LLMConfig)
 
     def problem(text: str) -> str | None:
         if "/" not in text:
@@ -94,7 +96,7 @@ def _unknown_model(config: object, catalog: object) -> object:
             return str(exc)
         if ref.provider == "scripted" or ref.provider not in BUILTIN_PROVIDERS:
             return None  # test doubles and your own endpoints are not in any catalogue
-        if isinstance(catalog, Catalog) and catalog.get(ref) is None:
+        if catalog is not None and catalog.get(ref) is None:
             return "the catalogue does not know this model (a typo, or add it under [tool.llmversion.catalog])"
         return None
 
@@ -125,17 +127,15 @@ def cmd_promote(args: argparse.Namespace) -> int:
     return 0
 
 
-def _checklist(plan: object, backup: Path) -> str:
+def _checklist(plan: PromotionPlan, backup: Path) -> str:
     from pytest_llmversion import governance
     from pytest_llmversion.checklist import Facts, catalogue_facts, checklist, render
     from pytest_llmversion.config import load_config
     from pytest_llmversion.deprecation import today
     from pytest_llmversion.modelref import ModelRef
-    from pytest_llmversion.promotion import PromotionPlan
     from pytest_llmversion.prompts import PromptRegistry
     from pytest_llmversion.rollout import Rollout
 
-    assert isinstance(plan, PromotionPlan)
     resolved = load_config(plan.project, environ={})
     new = ModelRef.parse(plan.new_model, resolved.config.known_providers())
     registry = PromptRegistry.load(resolved.config.prompts, plan.project)

@@ -95,7 +95,7 @@ def count_compared(ctx: RunContext, items: list[pytest.Item]) -> dict[str, int]:
 
 
 def item_run(ctx: RunContext, item: pytest.Item, param: ItemParam, key: GoldenKey) -> ItemRun:
-    return ctx.item_run(ItemPlan(param.role, param.case, param.spec, key, param.id), item.nodeid)
+    return ctx.item_run(ItemPlan(param.role, param.case, param.spec, key), item.nodeid)
 
 
 def setup_error_data(

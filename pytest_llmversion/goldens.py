@@ -19,9 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pytest_llmversion.checks import CheckResult
 from pytest_llmversion.parsing import extract_json
-from pytest_llmversion.providers.base import Completion, Request, Usage, fingerprint_of
+from pytest_llmversion.providers.base import Completion, Request, Usage
 from pytest_llmversion.samples import SampleResult
 from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_text, write_atomic
 
@@ -126,9 +125,6 @@ class GoldenFile(BaseModel):
             return 0
         sample = self.samples[sample_index]
         return (1 if sample.output is not None and self.fingerprint else 0) + len(sample.calls)
-
-    def check_results(self, sample_index: int) -> list[CheckResult]:
-        return [CheckResult.from_dict(c) for c in self.samples[sample_index].checks]
 
 
 def _first_call_usage(sample: GoldenSample) -> dict[str, int]:
@@ -305,7 +301,3 @@ def is_golden_file(path: Path) -> bool:
 def golden_files(folder: Path) -> Iterable[Path]:
     if folder.is_dir():
         yield from sorted(p for p in folder.rglob("*.yaml") if not p.name.startswith("."))
-
-
-def canonical_fingerprint(canonical: Mapping[str, Any]) -> str:
-    return fingerprint_of(canonical)

@@ -61,7 +61,6 @@ class ItemPlan:
     case: Case | None
     spec: MarkerSpec
     key: GoldenKey
-    param_id: str
 
 
 class ReplayProblem(Exception):
@@ -115,7 +114,6 @@ class ItemRun:
         self._route = route
         self.golden_rel = rel(plan.key.path)
         self.golden_cache = golden_cache
-        self._rel = rel
         self.recorder = recorder
         self.phases: dict[str, list[SampleResult]] = {}
         self._phase = ""

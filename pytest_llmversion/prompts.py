@@ -22,7 +22,7 @@ import hashlib
 import importlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,7 +139,7 @@ class PromptRegistry:
             raise PromptError(f"{entry.source}: task {task!r} needs exactly one default version, has {len(defaults)}")
         return defaults[0]
 
-    def problems(self, known_model: Any = None) -> list[str]:
+    def problems(self, known_model: Callable[[str], str | None] | None = None) -> list[str]:
         """Everything ``llmversion check`` reports about the registry, one line each."""
         found: list[str] = []
         for name, entry in sorted(self.tasks.items()):

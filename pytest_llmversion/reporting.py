@@ -15,10 +15,7 @@ from pytest_llmversion.yamlio import write_atomic
 
 
 def report_path(ctx: RunContext, option: str | None) -> Path:
-    if option:
-        path = Path(option)
-        return path if path.is_absolute() else ctx.rootpath / path
-    return ctx.base / ctx.config.report_dir / "report.json"
+    return _resolve(ctx, option) if option else ctx.base / ctx.config.report_dir / "report.json"
 
 
 def finish(ctx: RunContext, results: Results, session: pytest.Session, started_at: str, path: Path) -> Report:

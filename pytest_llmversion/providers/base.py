@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pytest_llmversion.parsing import parse_json
@@ -68,11 +68,6 @@ class Request:
             if message.role == "user":
                 return message.content
         return ""
-
-    @classmethod
-    def from_canonical(cls, data: Mapping[str, Any]) -> Request:
-        messages = tuple(Message(m["role"], m["content"]) for m in data.get("messages", ()))
-        return cls(messages, dict(data.get("params") or {}))
 
 
 def fingerprint_of(canonical: Mapping[str, Any]) -> str:
@@ -169,9 +164,6 @@ class Completion:
         Each call returns a fresh object, so callers may change what they get.
         """
         return parse_json(self.text)
-
-    def with_source(self, source: Source) -> Completion:
-        return replace(self, source=source)
 
     def __str__(self) -> str:
         return self.text
