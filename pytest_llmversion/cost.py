@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pytest_llmversion.catalog import Catalog
-from pytest_llmversion.reports.governance import BudgetCheck, Comparison, Estimate, RoleCost, usd
+from pytest_llmversion.reports.governance import BudgetCheck, Comparison, Estimate, FallbackCost, RoleCost, usd
 from pytest_llmversion.reports.model import ReportItem
 
 MILLION = 1_000_000
@@ -128,6 +128,29 @@ def price_items(items: Iterable[ReportItem], catalog: Catalog, current: str | No
             item.cost_usd = round(item.cost_usd, 8)
         if item.baseline_usage and tokens(item.baseline_usage) and current_price is not None:
             item.baseline_cost_usd = round(current_price.cost(item.baseline_usage), 8)
+
+
+def fallback_costs(items: Iterable[ReportItem], catalog: Catalog) -> list[FallbackCost]:
+    """Per fallback model: the calls it answered for any item, their tokens and price."""
+    totals: dict[str, dict[str, int]] = {}
+    for item in items:
+        for model, usage in item.fallback_usage_by_model.items():
+            total = totals.setdefault(model, {})
+            add_usage(total, usage)
+            total["calls"] = total.get("calls", 0) + int(usage.get("calls", 0))
+    out = []
+    for model, usage in sorted(totals.items()):
+        cost, _ = priced({model: usage}, catalog)
+        out.append(
+            FallbackCost(
+                model=model,
+                calls=usage["calls"],
+                input_tokens=usage.get("input_tokens", 0),
+                output_tokens=usage.get("output_tokens", 0),
+                cost_usd=None if cost is None else round(cost, 8),
+            )
+        )
+    return out
 
 
 def compare(

@@ -26,6 +26,7 @@ from pytest_llmversion.cost import (
     check_budgets,
     compare,
     estimate,
+    fallback_costs,
     price_items,
     priced,
     role_cost,
@@ -309,9 +310,17 @@ def finish(gov: Governance, items: Sequence[ReportItem]) -> tuple[CostReport, li
         for model, usage in item.baseline_live_usage_by_model.items():
             add_usage(topped_up.setdefault(model, {}), usage)
     topup_cost, topup_unpriced = priced(topped_up, gov.catalog)
-    report.live_calls = sum(cost.calls_live for cost in live) + len(baseline_latencies)
-    unknown = any(cost.cost_usd is None for cost in live) or bool(topup_unpriced)
+    report.fallbacks = fallback_costs(items, gov.catalog)
+    report.live_calls = (
+        sum(cost.calls_live for cost in live) + len(baseline_latencies) + sum(f.calls for f in report.fallbacks)
+    )
+    unknown = (
+        any(cost.cost_usd is None for cost in live)
+        or bool(topup_unpriced)
+        or any(f.cost_usd is None for f in report.fallbacks)
+    )
     spent = sum(cost.cost_usd or 0.0 for cost in live) + (topup_cost or 0.0)
+    spent += sum(f.cost_usd or 0.0 for f in report.fallbacks)
     report.spent_usd = None if unknown else round(spent, 8)
     if models.candidate is not None and "candidate" in report.roles:
         report.comparison = compare(

@@ -42,6 +42,7 @@ from pytest_llmversion.verdicts import (
     Verdict,
     check_deltas,
     comparison_message,
+    fallback_message,
     judge_candidate,
     judge_live_current,
     mean,
@@ -382,7 +383,7 @@ class ItemRun:
             outcome = judge_candidate(baseline, subject, self.tolerance, no_baseline_reason=reason)
             names = ("current", f"{self.current} ({self._baseline_label(baseline)})"), ("candidate", str(self.model))
             self._note_prompt_change(outcome, subject)
-            if subject and all(s.exchanges and s.outcome != "provider_error" for s in subject):
+            if subject and all(s.exchanges and s.counted for s in subject):
                 self.candidate_doc = golden_document(self.plan.key, str(self.model), subject)
             golden_samples = len(self.golden.samples) if self.golden else 0
             if golden_samples > 1 and self.samples_wanted == 1 and not self.live_baseline:
@@ -450,7 +451,7 @@ class ItemRun:
         if compared.verdict is Verdict.ERROR:
             return compared
         outcome = ItemOutcome(Verdict.MATCH, True, compared.score, compared.baseline_score, notes=compared.notes)
-        served = {c.model_served for s in subject for c in s.completions()} - {self.model.model_id}
+        served = {c.model_served for s in subject if s.counted for c in s.completions()} - {self.model.model_id}
         if served:
             outcome.verdict, outcome.passed = Verdict.DRIFT, False
             outcome.notes.append(f"the provider served {', '.join(sorted(served))} for pinned {self.model.model_id}")
@@ -497,6 +498,10 @@ class ItemRun:
         errored = next((s for s in samples if s.outcome == "provider_error"), None)
         if errored is not None:
             return ItemOutcome(Verdict.ERROR, False, None, None, errored.message)
+        fallback = next((s.fallback for s in samples if s.fallback is not None), None)
+        if fallback is not None:  # the golden is the current model's answer, or nothing
+            message = fallback_message(fallback, "the current model", "recorded as") + "; the golden was left as it was"
+            return ItemOutcome(Verdict.ERROR, False, None, None, message)
         score = mean([s.score for s in samples])
         passing = sum(s.passed for s in samples)
         # One answer must pass to become the golden. Several samples are the current model's pass rate,
@@ -531,8 +536,12 @@ class ItemRun:
         role = self.plan.role
         subject = self.phases.get("current" if role == "current" else role, [])
         baseline = self.phases.get("baseline", [])
-        completions = [c for s in subject for c in s.completions()]
-        baseline_live = [c for s in baseline for c in s.completions() if c.source == "live"]
+        # A fallback's answers are counted on their own, never in either model's tokens, cost or latency.
+        answered = [c for s in subject for c in s.completions()]
+        completions = [c for c in answered if c.fallback_from is None]
+        baseline_answers = [c for s in baseline for c in s.completions()]
+        baseline_live = [c for c in baseline_answers if c.source == "live" and c.fallback_from is None]
+        fallbacks = [c for c in (*answered, *baseline_answers) if c.fallback_from is not None]
         usage: dict[str, int] = {"input_tokens": 0, "output_tokens": 0, "cached_tokens": 0}
         for completion in completions:
             for key, value in completion.usage.to_dict().items():
@@ -555,13 +564,18 @@ class ItemRun:
             "usage": usage,
             "latency_ms": [c.latency_ms for c in completions if c.source == "live"],
             "usage_by_model": _usage_by_model(completions),
-            "baseline_usage": _usage_total([c for s in baseline for c in s.completions()]),
+            "baseline_usage": _usage_total([c for c in baseline_answers if c.fallback_from is None]),
             # the current model called live for samples its golden lacks: spent money, measured latency
             "baseline_live_usage_by_model": _usage_by_model(baseline_live),
             "baseline_latency_ms": [c.latency_ms for c in baseline_live],
             "calls": {
                 "live": sum(c.source == "live" for c in completions),
                 "replayed": sum(c.source != "live" for s in (*subject, *baseline) for c in s.completions()),
+                **({"fallback": len(fallbacks)} if fallbacks else {}),
+            },
+            "fallback_usage_by_model": {
+                model: usage | {"calls": sum(c.model_requested == model for c in fallbacks)}
+                for model, usage in _usage_by_model(fallbacks).items()
             },
             "samples": len(subject),
             "baseline_samples": len(baseline),

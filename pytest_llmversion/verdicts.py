@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from pytest_llmversion.providers.base import Completion
 from pytest_llmversion.samples import SampleResult
 
 EPSILON = 1e-9
@@ -120,12 +121,7 @@ def judge_candidate(
     fallback = next((c for s in subject for c in s.completions() if c.fallback_from), None)
     if fallback is not None:
         return ItemOutcome(
-            Verdict.ERROR,
-            False,
-            None,
-            base_score,
-            f"ERROR: answered by fallback {fallback.model_requested}, not the candidate {fallback.fallback_from} "
-            f"({fallback.fallback_reason}); a fallback's answer is never scored as the candidate's",
+            Verdict.ERROR, False, None, base_score, fallback_message(fallback, "the candidate", "scored as")
         )
     if no_baseline_reason is not None or not baseline:
         passed = all(s.passed for s in subject)
@@ -143,10 +139,23 @@ def judge_candidate(
     return outcome
 
 
+def fallback_message(answer: Completion, whose: str, used: str) -> str:
+    """One line: which fallback answered instead of ``whose`` model, and why its answer is not used."""
+    return (
+        f"ERROR: answered by fallback {answer.model_requested}, not {whose} {answer.fallback_from} "
+        f"({answer.fallback_reason}); a fallback's answer is never {used} {whose}'s"
+    )
+
+
 def judge_live_current(
     baseline: Sequence[SampleResult], subject: Sequence[SampleResult], tolerance: float, requested_id: str
 ) -> ItemOutcome:
     """``--llm-live``: the pinned current model called again, compared with its golden."""
+    fallback = next((c for s in subject for c in s.completions() if c.fallback_from), None)
+    if fallback is not None:  # another model's answer says nothing about whether this one drifted
+        return ItemOutcome(
+            Verdict.ERROR, False, None, None, fallback_message(fallback, "the current model", "judged as")
+        )
     compared = judge_candidate(baseline, subject, tolerance)
     if compared.verdict is Verdict.ERROR:
         return compared

@@ -96,11 +96,22 @@ class BudgetCheck(BaseModel):
     detail: str
 
 
+class FallbackCost(BaseModel):
+    """What a fallback model answered in place of the model asked for: spent, but in neither role's figures."""
+
+    model: str
+    calls: int
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+
+
 class CostReport(BaseModel):
     roles: dict[str, RoleCost] = Field(default_factory=dict)
     #: What this run's live calls cost (replayed goldens cost nothing); None when a price is unknown.
     live_calls: int = 0
     spent_usd: float | None = None
+    fallbacks: list[FallbackCost] = Field(default_factory=list)
     comparison: Comparison | None = None
     budgets: list[BudgetCheck] = Field(default_factory=list)
 
@@ -148,13 +159,19 @@ def _role_line(role: str, cost: RoleCost) -> str:
 def cost_lines(report: CostReport | None) -> list[str]:
     if report is None or not report.roles:
         return []
-    if report.live_calls == 0 and report.comparison is None and not report.budgets:
+    if report.live_calls == 0 and report.comparison is None and not report.budgets and not report.fallbacks:
         return []  # a plain replay run: nothing was spent and there is nothing to compare
     lines = ["cost and latency (latency from live calls only):"]
     lines += [_role_line(role, cost) for role, cost in report.roles.items()]
     lines.append(
         f"  this run: {_n(report.live_calls, 'live call')}, {usd(report.spent_usd)} spent (replayed goldens are free)"
     )
+    for fallback in report.fallbacks:
+        lines.append(
+            f"  fallback   {fallback.model} answered {_n(fallback.calls, 'call')} in place of the model asked for: "
+            f"tokens {fallback.input_tokens:,} in / {fallback.output_tokens:,} out, cost {usd(fallback.cost_usd)} "
+            "(in the spend above, in neither model's figures)"
+        )
     unpriced = sorted({m for cost in report.roles.values() for m in cost.unpriced})
     comparison = report.comparison
     if comparison is not None:

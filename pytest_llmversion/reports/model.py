@@ -54,6 +54,8 @@ class ReportItem(BaseModel):
     baseline_usage: dict[str, int] = Field(default_factory=dict)
     baseline_live_usage_by_model: dict[str, dict[str, int]] = Field(default_factory=dict)
     baseline_latency_ms: list[float] = Field(default_factory=list)
+    #: Answers a fallback model gave for this item: spent money, but in neither model's figures.
+    fallback_usage_by_model: dict[str, dict[str, int]] = Field(default_factory=dict)
     #: Filled in by the controller from the catalogue; None when a price is unknown (see ``unpriced``).
     cost_usd: float | None = None
     baseline_cost_usd: float | None = None
