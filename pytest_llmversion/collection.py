@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from pytest_llmversion.cases import Case, CasesFileError, load_cases
-from pytest_llmversion.goldens import GoldenKey
+from pytest_llmversion.goldens import GoldenError, GoldenKey, load_golden
 from pytest_llmversion.itemrun import ItemPlan, ItemRole, ItemRun
 from pytest_llmversion.marker import MarkerError, MarkerSpec, parse_marker
+from pytest_llmversion.recordings import recording_path
+from pytest_llmversion.reports.governance import Estimate
 from pytest_llmversion.session import Collected, RunContext, golden_key
 
 
@@ -92,6 +94,51 @@ def count_compared(ctx: RunContext, items: list[pytest.Item]) -> dict[str, int]:
         if param.role == "candidate" or ctx.mode == "live":
             counts[param.role] += 1
     return counts
+
+
+def estimate_spend(ctx: RunContext, planned: list[tuple[ItemParam, GoldenKey]]) -> Estimate:
+    """``--llm-budget-usd`` before the first call: the worst case of every call the items may make, priced.
+    Raises ``budget.BudgetError`` when it is above the budget or cannot be priced."""
+    from pytest_llmversion.budget import ItemPlan, RunShape, check_estimate, estimate
+    from pytest_llmversion.cost import price_of
+
+    assert ctx.current is not None
+    assert ctx.config.budget_usd is not None
+    candidate = ctx.candidate
+    shape = RunShape(
+        ctx.mode,
+        str(ctx.current),
+        str(candidate) if candidate else None,
+        ctx.policy.max_samples,
+        ctx.policy.baseline,
+        ctx.config.max_tokens,
+    )
+    cache = ctx.base / ctx.config.report_dir / "cache" / "goldens"
+    recordings = ctx.base / ctx.config.report_dir / "recordings"
+    plans = []
+    for param, key in planned:
+        try:
+            golden = load_golden(key.path, cache)
+        except GoldenError:
+            golden = None  # the item reports it; it makes no baseline call either way
+        per_sample = golden.calls_per_sample(0) if golden else 0
+        usage = None
+        if golden is not None and per_sample:
+            recorded = golden.samples
+            tokens_in = sum(s.usage.get("input_tokens", 0) for s in recorded) / len(recorded) / per_sample
+            tokens_out = sum(s.usage.get("output_tokens", 0) for s in recorded) / len(recorded) / per_sample
+            usage = (tokens_in, tokens_out)
+        sends = True
+        if param.role == "candidate" and candidate is not None and candidate.provider != "scripted":
+            has_recording = recording_path(recordings, ctx.base, candidate, key).is_file()
+            sends = ctx.record_mode in ("new", "all") or (ctx.record_mode == "once" and not has_recording)
+        golden_samples = len(golden.samples) if golden else 0
+        samples = ctx.item_samples(param.spec)
+        plans.append(ItemPlan(param.role, str(key.path), samples, golden_samples, per_sample, usage, sends))
+    catalog = ctx.catalog()
+    result, unpriced = estimate(shape, plans, ctx.config.budget_usd, lambda model: price_of(catalog, model))
+    check_estimate(result, unpriced)
+    return result
 
 
 def item_run(ctx: RunContext, item: pytest.Item, param: ItemParam, key: GoldenKey) -> ItemRun:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pytest_llmversion.catalog import Catalog
-from pytest_llmversion.reports.governance import BudgetCheck, Comparison, Estimate, FallbackCost, RoleCost, usd
+from pytest_llmversion.reports.governance import BudgetCheck, Comparison, FallbackCost, RoleCost, usd
 from pytest_llmversion.reports.model import ReportItem
 
 MILLION = 1_000_000
@@ -272,31 +272,3 @@ def _check(name: str, option: str, limit: float, ratio: float | None, detail: st
 
 def budget_reasons(checks: Iterable[BudgetCheck]) -> list[str]:
     return [f"{c.name} budget {c.option}={c.limit_pct:g}: {c.detail}" for c in checks if not c.passed]
-
-
-@dataclass(frozen=True)
-class GoldenUsage:
-    """One golden's recorded spend: mean usage per sample and calls per sample."""
-
-    usage: Mapping[str, float]
-    calls: int
-
-
-def estimate(
-    goldens: Sequence[GoldenUsage], live: Sequence[tuple[str, int]], catalog: Catalog, budget: float
-) -> Estimate:
-    """What the run's live calls will cost: every golden's tokens, times samples, for each model called live."""
-    by_model: dict[str, float | None] = {}
-    calls = 0
-    for model, samples in live:
-        price = price_of(catalog, model)
-        spend = 0.0
-        for golden in goldens:
-            calls += golden.calls * samples
-            if price is not None:
-                usage = {k: round(v * samples) for k, v in golden.usage.items()}
-                spend += price.cost(usage)
-        by_model[model] = None if price is None else round(spend, 8)
-    known = [v for v in by_model.values() if v is not None]
-    total = None if len(known) < len(by_model) else round(sum(known), 8)
-    return Estimate(budget_usd=budget, cost_usd=total, calls=calls, goldens=len(goldens), by_model=by_model)

@@ -1,9 +1,9 @@
 """Model governance for one run: the start-up checks and what the run's end adds to the report.
 
 At start-up (controller only, before any call): load the catalogue with the project's overrides; stop on
-an unpinned current model or fallback (unless allowed), on a retired model this run would call, and on
-an estimated live cost above ``--llm-budget-usd``; everything else becomes a notice for the header and
-the summary. At the end: price every item, sum per role, compare candidate with current, apply the
+an unpinned current model or fallback (unless allowed) and on a retired model this run would call;
+everything else becomes a notice for the header and the summary (``--llm-budget-usd`` is priced after
+collection, in ``budget.py``). At the end: price every item, sum per role, compare candidate with current, apply the
 cost, latency and token budgets. Plain Python: the plugin turns :class:`GovernanceError` into a
 ``pytest.UsageError``.
 """
@@ -11,7 +11,7 @@ cost, latency and token budgets. Plain Python: the plugin turns :class:`Governan
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,12 +20,10 @@ from pytest_llmversion.catalog import Catalog, CatalogError, load_catalog
 from pytest_llmversion.config import ResolvedConfig
 from pytest_llmversion.cost import (
     Budgets,
-    GoldenUsage,
     add_usage,
     budget_reasons,
     check_budgets,
     compare,
-    estimate,
     fallback_costs,
     price_items,
     priced,
@@ -34,10 +32,8 @@ from pytest_llmversion.cost import (
 from pytest_llmversion.deprecation import ClockError, Lifecycle, describe, lifecycle, today
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.pinning import PinStatus, pin_status
-from pytest_llmversion.reports.governance import CostReport, Estimate, GovernanceInfo, ModelStatus, amount, usd
+from pytest_llmversion.reports.governance import CostReport, Estimate, GovernanceInfo, ModelStatus
 from pytest_llmversion.reports.model import ReportItem
-
-_SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv", "build", "dist"}
 
 
 class GovernanceError(Exception):
@@ -119,7 +115,6 @@ def start(
     models: RunModels,
     *,
     environ: Mapping[str, str] | None = None,
-    golden_roots: Sequence[Path] = (),
 ) -> Governance:
     config = resolved.config
     environ = os.environ if environ is None else environ
@@ -149,12 +144,6 @@ def start(
         gov.statuses.append(_status(role, pin, lc))
         _check_pinning(gov, role, ref, pin, resolved)
         _check_lifecycle(gov, role, lc, models, candidate)
-    if config.budget_usd is not None:
-        gov.estimate = _check_budget(config.budget_usd, models, catalog, golden_roots, config.goldens, config.samples)
-        gov.notices.append(
-            f"budget: estimated {usd(gov.estimate.cost_usd)} for {gov.estimate.calls} live calls "
-            f"(from {gov.estimate.goldens} goldens) within --llm-budget-usd={amount(config.budget_usd)}"
-        )
     return gov
 
 
@@ -221,68 +210,6 @@ def _check_lifecycle(gov: Governance, role: str, lc: Lifecycle, models: RunModel
         why = "this run would call it" if role != "current" else f"--llm-{models.mode} calls it"
         raise GovernanceError(f"pytest-llmversion: {line}; {why} and every call would fail{source}")
     gov.notices.append(line)
-
-
-# -- --llm-budget-usd -----------------------------------------------------------------------------------
-
-
-def _check_budget(
-    budget: float, models: RunModels, catalog: Catalog, roots: Sequence[Path], goldens_dir: str, samples: int
-) -> Estimate:
-    live = [(str(ref), samples) for role, ref in models.roles() if role != "fallback" and models.calls_live(role)]
-    goldens = [usage for path in golden_files(roots, goldens_dir) if (usage := golden_usage(path)) is not None]
-    result = estimate(goldens, live, catalog, budget)
-    if not live:
-        return result
-    unpriced = [model for model, cost in result.by_model.items() if cost is None]
-    if unpriced:
-        raise GovernanceError(
-            f"pytest-llmversion: --llm-budget-usd={amount(budget)} cannot be checked: no price for "
-            f"{', '.join(unpriced)}; add input_per_mtok and output_per_mtok under "
-            f'[tool.llmversion.catalog."{unpriced[0]}"]'
-        )
-    assert result.cost_usd is not None
-    if result.cost_usd > budget:
-        parts = ", ".join(f"{model} {usd(cost)}" for model, cost in result.by_model.items())
-        raise GovernanceError(
-            f"pytest-llmversion: estimated cost {usd(result.cost_usd)} of {result.calls} live calls is above "
-            f"--llm-budget-usd={amount(budget)} ({parts}; from the token counts of {result.goldens} goldens); "
-            "raise the budget, lower --llm-samples or select fewer tests"
-        )
-    return result
-
-
-def golden_files(roots: Iterable[Path], goldens_dir: str) -> list[Path]:
-    """The golden files a run over ``roots`` (its path arguments) can use: beside test files, or below folders."""
-    found: set[Path] = set()
-    for root in roots:
-        if root.is_file():
-            folder = root.parent / goldens_dir / root.stem
-            found.update(folder.rglob("*.yaml") if folder.is_dir() else ())
-            continue
-        for dirpath, dirnames, _ in os.walk(root):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS]
-            if Path(dirpath).name == goldens_dir:
-                found.update(Path(dirpath).rglob("*.yaml"))
-                dirnames[:] = []
-    return sorted(found)
-
-
-def golden_usage(path: Path) -> GoldenUsage | None:
-    from pytest_llmversion.goldens import GoldenError, load_golden
-
-    try:
-        golden = load_golden(path)
-    except GoldenError:
-        return None  # the run reports it; the estimate just leaves it out
-    if golden is None or not golden.samples:
-        return None
-    totals: dict[str, float] = {}
-    for sample in golden.samples:
-        for key, value in sample.usage.items():
-            totals[key] = totals.get(key, 0.0) + value
-    n = len(golden.samples)
-    return GoldenUsage({k: v / n for k, v in totals.items()}, max(1, golden.calls_per_sample(0)))
 
 
 # -- session end -----------------------------------------------------------------------------------

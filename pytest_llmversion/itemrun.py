@@ -586,6 +586,7 @@ class ItemRun:
             "notes": list(outcome.notes) if outcome else [],
             "message": (outcome.message.splitlines()[0] if outcome and outcome.message else ""),
             "error": next((s.message for s in subject if s.message), None),
+            "not_called": next((s.not_called for s in (*subject, *baseline) if s.not_called), None),
             "output": _clip(next(iter(outputs_of(subject)), None)),
             "baseline_output": _clip(next(iter(outputs_of(baseline)), None)),
         }

@@ -62,8 +62,8 @@ HELP = {
     ),
     "max_token_increase": "Fail the gate when the candidate uses more than PCT percent more tokens than the current.",
     "budget_usd": (
-        "Refuse to start when this run's live calls, estimated from the goldens' token counts and the catalogue's "
-        "prices, would cost more than USD."
+        "A cap on what the run spends: it refuses to start when the worst case of every call its items may make "
+        "(top-ups and live baselines included) is above USD, and sends no call whose worst case no longer fits."
     ),
     "record_mode": (
         "Recordings of candidate calls in <report_dir>/recordings, as pytest-recording: none = replay only, "
@@ -228,8 +228,11 @@ def build_context(config: pytest.Config) -> RunContext:
             noninferiority=settings.noninferiority,
         ),
     )
-    if not hasattr(config, "workerinput"):  # the controller decides; workers only run items
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:  # the controller decides; workers only run items
         ctx.governance = start_governance(config, ctx)
+    elif workerinput.get("llmversion_ledger"):
+        ctx.ledger_path = Path(workerinput["llmversion_ledger"])
     return ctx
 
 
@@ -239,10 +242,8 @@ def start_governance(config: pytest.Config, ctx: RunContext) -> Governance:
 
     settings = ctx.config
     models = RunModels(ctx.mode, ctx.current, ctx.candidate, tuple(settings.ref(t) for t in settings.fallback_models))
-    here = config.invocation_params.dir
-    roots = [here / arg.split("::", 1)[0] for arg in config.args] or [ctx.rootpath]
     try:
-        return start(ctx.resolved, ctx.base, models, golden_roots=roots)
+        return start(ctx.resolved, ctx.base, models)
     except GovernanceError as exc:
         raise pytest.UsageError(str(exc)) from None
 

@@ -163,6 +163,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 fixturenames.append("_llm_item")
 
 
+@pytest.hookimpl(tryfirst=True)  # before the terminal reporter asks for pytest_report_collectionfinish lines
 def pytest_collection_finish(session: pytest.Session) -> None:
     """After deselection, count the compared candidate cases that will run: each case is judged at
     q / m while it runs, m being that count (the same on every xdist worker, which all collect)."""
@@ -173,12 +174,51 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     ctx = state.context()
     ctx.family_sizes = count_compared(ctx, session.items)
+    if ctx.config.budget_usd is not None:
+        _check_budget(state, session)
     if any(ITEM_PARAM in item.stash for item in session.items):
         # What exists now (pydantic, YAML, the SDKs, every collected item) lives for the whole run. Left in
         # the collector's generations, every full GC pass of a long run rescans it; frozen, it is skipped.
         # It is unfrozen when pytest unconfigures.
         gc.freeze()
         state.froze_gc = True
+
+
+def _check_budget(state: LLMVersionState, session: pytest.Session) -> None:
+    """``--llm-budget-usd``: price every call the collected items may make before the first is sent."""
+    from pytest_llmversion.budget import BudgetError
+    from pytest_llmversion.collection import estimate_spend
+
+    ctx = state.context()
+    planned = [(item.stash[ITEM_PARAM], item.stash[ITEM_KEY]) for item in session.items if ITEM_PARAM in item.stash]
+    try:
+        ctx.estimate = estimate_spend(ctx, planned)
+    except BudgetError as exc:
+        if not state.is_worker:
+            raise pytest.UsageError(str(exc)) from None
+        # an xdist worker cannot stop the run with a usage error: it runs nothing and asks the controller to stop
+        session.config.pluginmanager.register(_RunNothing(), "llmversion-refused")
+        session.shouldstop = str(exc)
+
+
+class _RunNothing:
+    """Registered on an xdist worker when the run must not start: every item is skipped unrun."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> bool:
+        return True
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str] | None:
+    """The budget estimate, once the items it prices are known."""
+    state = config.stash[STATE]
+    if not state.loaded or state.context().estimate is None:
+        return None
+    from pytest_llmversion.budget import estimate_line
+
+    estimate = state.context().estimate
+    assert estimate is not None
+    return [f"llmversion: {estimate_line(estimate)}"]
 
 
 @pytest.hookimpl(trylast=True)
@@ -243,11 +283,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     state.context().close()  # the providers' connection pools are not needed past this point
     if state.is_worker:
-        session.config.workeroutput["llmversion_collected"] = state.results.collected.to_payload()  # type: ignore[attr-defined]
+        output = session.config.workeroutput  # type: ignore[attr-defined]
+        output["llmversion_collected"] = state.results.collected.to_payload()
+        if state.context().estimate is not None:
+            output["llmversion_estimate"] = state.context().estimate.model_dump_json()  # type: ignore[union-attr]
         return
-    if not len(state.results) and not state.results.collected.expected:
-        return
-    if session.config.getoption("collectonly"):
+    if not len(state.results):
+        return  # no LLM item ran (nothing selected, or the run was refused): the last report stands
+    if session.config.getoption("collectonly") or session.exitstatus == pytest.ExitCode.USAGE_ERROR:
         return  # nothing ran: keep the last run's report and goldens as they are
     from pytest_llmversion import reporting
 

@@ -72,6 +72,8 @@ class SampleResult:
     message: str = ""
     #: For a provider failure: whether retrying later could help (rate limits, outages).
     transient: bool = False
+    #: Why a call was never sent: an earlier failure every call would repeat, or the budget cap.
+    not_called: str | None = None
 
     def add_checks(self, value: Any, results: list[CheckResult]) -> None:
         names = {r.name for r in self.checks}
@@ -90,6 +92,7 @@ class SampleResult:
         # an SDK's error may quote the key a server repeated back; the message goes to reports and the terminal
         self.message = scrub(f"{type(exc).__name__}: {exc}".strip())
         self.transient = bool(getattr(exc, "retryable", False)) or getattr(exc, "kind", "") == "routing_failed"
+        self.not_called = getattr(exc, "cause", None) if getattr(exc, "not_called", False) else None
 
     @property
     def format_ok(self) -> bool:

@@ -10,15 +10,20 @@ import hashlib
 import json
 import shutil
 import threading
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+from pytest_llmversion.budget import Ledger, LocalLedger, SharedLedger, SpendCap
 from pytest_llmversion.cases import Case
+from pytest_llmversion.catalog import Catalog
 from pytest_llmversion.client import LLMClient
 from pytest_llmversion.comparison import GatePolicy
 from pytest_llmversion.config import LLMConfig, ResolvedConfig
+from pytest_llmversion.cost import price_of
 from pytest_llmversion.goldens import GoldenKey, golden_files, is_golden_file, write_golden
 from pytest_llmversion.governance import Governance
 from pytest_llmversion.governance import finish as finish_governance
@@ -27,7 +32,10 @@ from pytest_llmversion.marker import MarkerSpec
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts import PromptRegistry
 from pytest_llmversion.providers import ProviderFactory, Router
+from pytest_llmversion.providers.lasting import LastingFailures
+from pytest_llmversion.providers.router import CallGuard, Guards
 from pytest_llmversion.recordings import ItemRecorder, RecordMode, recording_path, write_recordings
+from pytest_llmversion.reports.governance import Estimate
 from pytest_llmversion.reports.model import ModelInfo, Report, ReportItem, RunInfo, build_summary
 from pytest_llmversion.reports.provider_notes import provider_notices, served_model_warnings
 from pytest_llmversion.suite_gate import suite_statistics
@@ -52,6 +60,12 @@ class RunContext:
     governance: Governance | None = None
     record_mode: RecordMode = "none"
     record_mode_source: str = "default"
+    #: ``--llm-budget-usd``: the worst case of every call this run may make, priced after collection.
+    estimate: Estimate | None = None
+    #: The spend ledger's file when pytest-xdist workers share it (the controller creates it).
+    ledger_path: Path | None = None
+    _guard: Guards | None = None
+    _ledger: Ledger | None = None
     _factory: ProviderFactory | None = None
     _routers: dict[ModelRef, Router] = field(default_factory=dict)
     _registry: PromptRegistry | None = None
@@ -80,12 +94,45 @@ class RunContext:
 
     def router(self, ref: ModelRef) -> Router:
         if ref not in self._routers:
-            self._routers[ref] = self.factory().router(ref)
+            self._routers[ref] = self.factory().router(ref, guard=self.guard())
         return self._routers[ref]
+
+    def guard(self) -> Guards:
+        """What every live attempt of this run passes first: failures that would repeat, then the budget cap."""
+        if self._guard is None:
+            guards: list[CallGuard] = [LastingFailures()]
+            budget = self.config.budget_usd
+            if budget is not None:
+                catalog = self.catalog()
+                guards.append(SpendCap(budget, self.ledger(), partial(price_of, catalog), self._max_output(catalog)))
+            self._guard = Guards(guards)
+        return self._guard
+
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            self._ledger = SharedLedger(self.ledger_path) if self.ledger_path is not None else LocalLedger()
+        return self._ledger
+
+    def catalog(self) -> Catalog:
+        """The catalogue with the project's overrides (the controller loaded it at start-up; a worker loads it here)."""
+        if self.governance is not None:
+            return self.governance.catalog
+        from pytest_llmversion.governance import load
+
+        return load(self.resolved, self.base)
+
+    def _max_output(self, catalog: Catalog) -> Callable[[str], int | None]:
+        def max_output(model: str) -> int | None:
+            entry = catalog.get(model)
+            return self.config.max_tokens or (entry.max_output_tokens if entry is not None else None)
+
+        return max_output
 
     def close(self) -> None:
         if self._factory is not None:
             self._factory.close()
+        if isinstance(self._ledger, SharedLedger):
+            self._ledger.close()
 
     def registry(self) -> PromptRegistry:
         if self._registry is None:
@@ -282,9 +329,11 @@ def finish_run(
     removed = prune(unused) if prune_unused else []
     statistics = suite_statistics(items, ctx.policy)
     cost, budget_reasons = finish_governance(ctx.governance, items) if ctx.governance else (None, [])
+    not_called = Counter(item.not_called for item in items if item.not_called)
     summary = build_summary(
         items,
         statistics=statistics,
+        not_called=dict(sorted(not_called.items())),
         extra_reasons=budget_reasons,
         cost=cost,
         goldens_written=writes.written,
@@ -319,6 +368,12 @@ def finish_run(
         rootdir=str(ctx.rootpath),
         governance=ctx.governance.info() if ctx.governance else None,
     )
+    if run.governance is not None and ctx.estimate is not None:
+        refused = sum(n for cause, n in not_called.items() if cause.startswith("--llm-budget-usd"))
+        spent = round(ctx.ledger().spent(), 8)
+        run.governance.estimate = ctx.estimate.model_copy(update={"spent_usd": spent, "refused": refused})
+    if ctx.ledger_path is not None:
+        ctx.ledger_path.unlink(missing_ok=True)  # the run's shared ledger; the report keeps what it spent
     return Report(run=run, items=items, summary=summary)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -12,10 +13,29 @@ class XdistHooks:
     def __init__(self, state: LLMVersionState) -> None:
         self.state = state
 
+    def pytest_configure_node(self, node: Any) -> None:
+        """Workers share one spend ledger, so ``--llm-budget-usd`` caps the whole run, not each worker."""
+        if not self.state.loaded or self.state.context().config.budget_usd is None:
+            return
+        ctx = self.state.context()
+        if ctx.ledger_path is None:
+            from pytest_llmversion.budget import SharedLedger
+
+            path = ctx.base / ctx.config.report_dir / f"ledger-{os.getpid()}.sqlite"
+            SharedLedger.create(path)
+            ctx.ledger_path = path
+        node.workerinput["llmversion_ledger"] = str(ctx.ledger_path)
+
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """Merge what a worker collected, for the unused-golden list; a crashed worker sends nothing."""
-        payload = getattr(node, "workeroutput", {}).get("llmversion_collected")
+        output = getattr(node, "workeroutput", {})
+        payload = output.get("llmversion_collected")
         if payload:
             self.state.context()
             assert self.state.results is not None
             self.state.results.collected.merge(payload)
+        estimate = output.get("llmversion_estimate")
+        if estimate and self.state.context().estimate is None:
+            from pytest_llmversion.reports.governance import Estimate
+
+            self.state.context().estimate = Estimate.model_validate_json(estimate)

@@ -1,4 +1,4 @@
-"""Usage times price, percentiles, the candidate/current comparison, budgets and the pre-run estimate."""
+"""Usage times price, percentiles, the candidate/current comparison, budgets (the spend cap: test_spend_cap.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ import pytest
 from pytest_llmversion.catalog import load_catalog
 from pytest_llmversion.cost import (
     Budgets,
-    GoldenUsage,
     Price,
     check_budgets,
     compare,
-    estimate,
     percentile,
     price_items,
     priced,
@@ -116,13 +114,3 @@ def test_budgets_pass_fail_and_cannot_compare() -> None:
     assert checks[2].detail == "+50.0% over the allowed +40% (p50 150 ms vs 100 ms for current)"
     nothing = check_budgets(Budgets(cost_pct=10), None)
     assert (nothing[0].passed, nothing[0].detail) == (False, "no case has tokens on both sides to compare")
-
-
-def test_estimate_prices_each_golden_for_each_live_model() -> None:
-    catalog = load_catalog(overrides=PRICES)
-    goldens = [GoldenUsage({"input_tokens": 1000, "output_tokens": 200}, 1), GoldenUsage({"input_tokens": 500}, 2)]
-    result = estimate(goldens, [("scripted/cand", 3)], catalog, 1.0)
-    assert result.calls == 3 + 6
-    assert result.cost_usd == pytest.approx(3 * (0.001 + 0.0016) + 3 * 0.0005)
-    unknown = estimate(goldens, [("scripted/cand", 1), ("scripted/nope", 1)], catalog, 1.0)
-    assert (unknown.cost_usd, unknown.by_model["scripted/nope"]) == (None, None)

@@ -355,20 +355,31 @@ def test_token_and_latency_budgets(priced: LLMProject) -> None:
     assert live.ret == pytest.ExitCode.TESTS_FAILED
 
 
-def test_budget_usd_refuses_to_start_above_the_estimate(priced: LLMProject) -> None:
-    # the golden's 1000 + 200 tokens at the candidate's prices: $0.0026 a sample, before any call is made
-    line = usage_error(priced.run("--candidate-model=scripted/cand", "--llm-samples=4", "--llm-budget-usd=0.01"))
+def test_budget_usd_refuses_to_start_above_the_worst_case(priced: LLMProject) -> None:
+    # --llm-samples=4 may top up to --llm-max-samples=20 where the models disagree: 20 candidate samples at
+    # the golden's 1000 + 200 tokens ($0.0026 each) and 19 live baseline samples the golden lacks ($0.004 each)
+    line = usage_error(priced.run("--candidate-model=scripted/cand", "--llm-samples=4", "--llm-budget-usd=0.1"))
     assert line == (
-        "ERROR: pytest-llmversion: estimated cost $0.0104 of 4 live calls is above --llm-budget-usd=0.01 "
-        "(scripted/cand $0.0104; from the token counts of 1 goldens); raise the budget, lower --llm-samples or "
-        "select fewer tests"
+        "ERROR: pytest-llmversion: this run may spend up to $0.1280 on 39 live calls, above --llm-budget-usd=0.1 "
+        "(scripted/cur $0.0760, scripted/cand $0.0520; from the token counts of 1 golden); raise the budget, lower "
+        "--llm-samples or --llm-max-samples, or select fewer tests"
     )
-    result = priced.run("--candidate-model=scripted/cand", "--llm-samples=3", "--llm-budget-usd=0.01")
+    assert not (priced.path / ".llmversion" / "report.json").exists() or priced.report()["run"]["mode"] == "record"
+    result = priced.run("--candidate-model=scripted/cand", "--llm-budget-usd=0.01")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
-        ["llmversion: budget: estimated $0.007800 for 3 live calls (from 1 goldens) within --llm-budget-usd=0.01"]
+        [
+            "llmversion: budget: this run may spend up to $0.002600 on 1 live call (from the token counts of 1 "
+            "golden), within --llm-budget-usd=0.01; each call reserves its worst case before it is sent",
+            "budget: $0.003400 spent of --llm-budget-usd=0.01 (this run's worst case was $0.002600 for 1 call)",
+        ]
     )
-    assert priced.report()["run"]["governance"]["estimate"]["cost_usd"] == pytest.approx(0.0078)
+    estimate = priced.report()["run"]["governance"]["estimate"]
+    assert (estimate["cost_usd"], estimate["spent_usd"], estimate["refused"]) == (
+        pytest.approx(0.0026),
+        pytest.approx(0.0034),
+        0,
+    )
 
 
 def test_budget_usd_needs_prices(llm_project: LLMProject) -> None:

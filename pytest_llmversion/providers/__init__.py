@@ -20,10 +20,11 @@ from pytest_llmversion.providers.base import (
     ProviderError,
     RateLimited,
     Request,
+    SetupError,
     Unavailable,
     Usage,
 )
-from pytest_llmversion.providers.router import RetryPolicy, Router, RoutingFailed
+from pytest_llmversion.providers.router import CallGuard, RetryPolicy, Router, RoutingFailed
 
 __all__ = [
     "AuthError",
@@ -76,7 +77,7 @@ class ProviderFactory:
         kind = (settings.kind if settings else None) or name
         target = ADAPTERS.get(kind)
         if target is None:
-            raise ProviderError(f"no adapter for provider '{name}' (kind {kind!r})")
+            raise SetupError(f"no adapter for provider '{name}' (kind {kind!r})")
         module_name, _, attr = target.partition(":")
         module = importlib.import_module(module_name)
         built: Any = getattr(module, attr)(name, settings, self.config)
@@ -96,8 +97,8 @@ class ProviderFactory:
         c = self.config
         return RetryPolicy(c.max_retries, c.retry_base_delay, c.retry_max_delay, c.retry_after_cap)
 
-    def router(self, ref: ModelRef, *, with_fallbacks: bool = True) -> Router:
+    def router(self, ref: ModelRef, *, with_fallbacks: bool = True, guard: CallGuard | None = None) -> Router:
         chain = [ref]
         if with_fallbacks:
             chain += [self.config.ref(text) for text in self.config.fallback_models if text != str(ref)]
-        return Router(chain, self.provider, self.policy())
+        return Router(chain, self.provider, self.policy(), guard=guard)

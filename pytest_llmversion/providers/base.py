@@ -216,8 +216,15 @@ class MalformedResponse(ProviderError):
     kind = "malformed_response"
 
 
+class SetupError(ProviderError):
+    """The provider cannot be used from this environment: its SDK is not installed."""
+
+    kind = "setup"
+
+
 ERROR_KINDS: dict[str, type[ProviderError]] = {
-    cls.kind: cls for cls in (RateLimited, Unavailable, AuthError, BadRequest, ModelNotFound, MalformedResponse)
+    cls.kind: cls
+    for cls in (RateLimited, Unavailable, AuthError, BadRequest, ModelNotFound, MalformedResponse, SetupError)
 }
 
 

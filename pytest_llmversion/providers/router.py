@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import (
@@ -59,6 +60,40 @@ def _named(ref: str, error: ProviderError) -> str:
     return text if text.startswith(f"{ref}:") else f"{ref}: {text}"
 
 
+Settle = Callable[[Completion | None, ProviderError | None], None]
+
+
+class CallGuard(Protocol):
+    """Asked before every attempt the router makes (retries and fallbacks included): raise a ProviderError to
+    refuse it (the budget cap, a failure every later call would repeat); otherwise return what to call with the
+    attempt's answer or error."""
+
+    def admit(self, ref: ModelRef, request: Request) -> Settle: ...
+
+
+@dataclass
+class Guards:
+    """Several guards, asked in order; what one admitted is settled even when a later one refuses."""
+
+    guards: Sequence[CallGuard]
+
+    def admit(self, ref: ModelRef, request: Request) -> Settle:
+        admitted: list[Settle] = []
+        try:
+            for guard in self.guards:
+                admitted.append(guard.admit(ref, request))
+        except ProviderError as refusal:
+            for settle in admitted:
+                settle(None, refusal)
+            raise
+
+        def settle_all(completion: Completion | None, error: ProviderError | None) -> None:
+            for settle in admitted:
+                settle(completion, error)
+
+        return settle_all
+
+
 @dataclass
 class Router:
     """Calls ``refs[0]`` with retries, then each fallback in turn; adapters are built on first use."""
@@ -68,6 +103,7 @@ class Router:
     policy: RetryPolicy = RetryPolicy()
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random | None = None
+    guard: CallGuard | None = None
 
     def complete(self, request: Request, *, sample_index: int = 0) -> Completion:
         rng = self.rng or random.Random()
@@ -78,11 +114,16 @@ class Router:
             while True:
                 tries += 1
                 started = time.perf_counter()
+                settle: Settle | None = None
                 try:
+                    if self.guard is not None:
+                        settle = self.guard.admit(ref, request)
                     # built inside the try: a fallback without its SDK or key fails like any other call
                     provider = self.provider_for(ref)
                     completion = provider.complete(request, ref.model_id, sample_index=sample_index)
                 except ProviderError as error:
+                    if settle is not None:
+                        settle(None, error)
                     if not isinstance(error, (RateLimited, Unavailable)):
                         if failures:
                             failures.append((str(ref), error, tries))
@@ -94,6 +135,8 @@ class Router:
                         break
                     self.sleep(wait)
                     continue
+                if settle is not None:
+                    settle(completion, None)
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 fell_back = str(ref) != primary
                 return replace(

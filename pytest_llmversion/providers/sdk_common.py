@@ -29,6 +29,7 @@ from pytest_llmversion.providers.base import (
     ModelNotFound,
     ProviderError,
     RateLimited,
+    SetupError,
     Unavailable,
 )
 
@@ -55,7 +56,7 @@ def import_sdk(module: str, extra: str) -> Any:
             warnings.simplefilter("ignore")
             return importlib.import_module(module)
     except ImportError:
-        raise ProviderError(
+        raise SetupError(
             f'the {extra} provider needs its SDK ({module}): pip install "pytest-llmversion[{extra}]"'
         ) from None
 

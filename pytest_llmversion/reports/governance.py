@@ -27,13 +27,20 @@ class ModelStatus(BaseModel):
 
 
 class Estimate(BaseModel):
-    """``--llm-budget-usd``: the run's live calls priced before any was made, from the goldens' tokens."""
+    """``--llm-budget-usd``: every live call the run may make, priced before the first is sent."""
 
     budget_usd: float
     cost_usd: float | None
     calls: int
     goldens: int
+    #: Items priced without a golden: ``prompt_tokens`` in and ``output_tokens`` (max_tokens) out a call.
+    without_golden: int = 0
+    prompt_tokens: int = 0
+    output_tokens: int = 0
     by_model: dict[str, float | None] = Field(default_factory=dict)
+    #: At session end: what the run spent, and how many calls the cap refused.
+    spent_usd: float | None = None
+    refused: int = 0
 
 
 class GovernanceInfo(BaseModel):
@@ -200,7 +207,17 @@ def _n(count: int, noun: str) -> str:
 def governance_lines(info: GovernanceInfo | None) -> list[str]:
     if info is None:
         return []
-    return [f"models: {notice}" for notice in info.notices]
+    lines = [f"models: {notice}" for notice in info.notices]
+    estimate = info.estimate
+    if estimate is not None and estimate.spent_usd is not None:
+        line = (
+            f"budget: {usd(estimate.spent_usd)} spent of --llm-budget-usd={amount(estimate.budget_usd)} "
+            f"(this run's worst case was {usd(estimate.cost_usd)} for {_n(estimate.calls, 'call')})"
+        )
+        if estimate.refused:
+            line += f"; {_n(estimate.refused, 'item')} not run: the budget was reached"
+        lines.append(line)
+    return lines
 
 
 def markdown_lines(info: GovernanceInfo | None, report: CostReport | None) -> list[str]:

@@ -70,6 +70,8 @@ class ReportItem(BaseModel):
     notes: list[str] = Field(default_factory=list)
     message: str = ""
     error: str | None = None
+    #: Why the item's calls were not sent (a failure every call would repeat, the budget cap).
+    not_called: str | None = None
     output: str | None = None
     baseline_output: str | None = None
     #: Compared candidate cases (samples >= 2): counts, p-values, intervals (comparison.CaseStats).
@@ -124,6 +126,8 @@ class Summary(BaseModel):
     recordings_written: list[str] = Field(default_factory=list)
     served_model_warnings: list[str] = Field(default_factory=list)
     provider_notices: list[str] = Field(default_factory=list)
+    #: Causes that stopped calls, each with the number of items not called because of it.
+    not_called: dict[str, int] = Field(default_factory=dict)
 
 
 class Report(BaseModel):

@@ -114,6 +114,8 @@ def summary_lines(report: Report, report_path: str) -> list[str]:
         lines += [f"  {path}" for path in summary.unused_goldens[:20]]
         if not summary.pruned_goldens:
             lines.append("  delete them with: pytest --llm-prune-unused")
+    for cause, count in summary.not_called.items():
+        lines.append(f"not called: {count} item{'s' if count != 1 else ''}, because of {cause}")
     lines += governance_lines(run.governance) + cost_lines(summary.cost)
     lines += _provider_lines(report)
     if summary.gate == "fail":
