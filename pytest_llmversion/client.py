@@ -75,9 +75,13 @@ def connect(
 ) -> LLMClient:
     """A production client from the project's ``[tool.llmversion]``: retries, fallbacks, prompt registry.
 
+    It keeps the pinning rule of a pytest run: an unpinned current model or fallback raises ``GovernanceError``
+    (the same one-line message; ``allow_unpinned`` or ``LLMVERSION_ALLOW_UNPINNED`` allows it).
+
     With ``rollout_key`` (a user, tenant or ticket id) and ``[tool.llmversion.rollout]
     candidate_percent``, that share of keys is served by ``candidate_model``, always the same keys.
     """
+    from pytest_llmversion import governance
     from pytest_llmversion.config import load_config
     from pytest_llmversion.providers import ProviderFactory
     from pytest_llmversion.rollout import Rollout, select_model
@@ -88,6 +92,8 @@ def connect(
     if config.model is None:
         raise LookupError("no model configured: set model in [tool.llmversion] or LLMVERSION_MODEL")
     base = resolved.pyproject.parent if resolved.pyproject else root_path
+    # production holds the pinning rule of a pytest run: an alias (current or fallback) raises GovernanceError
+    governance.check_configured_pinning(resolved, governance.load(resolved, base))
     factory = ProviderFactory(config, base)
     chosen = config.model
     if rollout_key is not None:
