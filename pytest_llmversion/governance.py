@@ -172,6 +172,7 @@ def _status(role: str, pin: PinStatus, lc: Lifecycle) -> ModelStatus:
         deprecated=lc.deprecated.isoformat() if lc.deprecated else None,
         days_left=lc.days_left,
         successor=lc.successor,
+        successor_unpinned=lc.successor_unpinned,
         source=lc.source,
     )
 
