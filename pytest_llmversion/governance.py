@@ -31,7 +31,7 @@ from pytest_llmversion.cost import (
     priced,
     role_cost,
 )
-from pytest_llmversion.deprecation import ClockError, Lifecycle, describe, lifecycle, today
+from pytest_llmversion.deprecation import ROLE_NAMES, ClockError, Lifecycle, describe, lifecycle, today
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.pinning import PinStatus, pin_status
 from pytest_llmversion.reports.governance import CostReport, Estimate, GovernanceInfo, ModelStatus, amount, usd
@@ -143,6 +143,7 @@ def start(
         urgent_days=config.deprecation_urgent_days,
     )
     candidate = str(models.candidate) if models.candidate else None
+    rejecting: dict[ModelRef, str] = {}
     for role, ref in models.roles():
         pin = pin_status(ref, catalog)
         lc = lifecycle(str(ref), catalog, on, warn_days=gov.warn_days, urgent_days=gov.urgent_days)
@@ -150,6 +151,14 @@ def start(
         pinning = check_pinning(role, ref, pin, resolved, allow=PYTEST_ALLOW_UNPINNED)
         gov.notices += [pinning] if pinning else []
         _check_lifecycle(gov, role, lc, models, candidate)
+        if catalog.rejected_params(ref):
+            rejecting.setdefault(ref, role)
+    # once per model: its requests (live, replayed, in goldens and recordings) never carry these parameters
+    gov.notices += [
+        f"{ROLE_NAMES.get(role, role)} {ref} rejects {', '.join(catalog.rejected_params(ref))}: not sent "
+        "(rejects_params in the catalogue)"
+        for ref, role in rejecting.items()
+    ]
     if config.budget_usd is not None:
         gov.estimate = _check_budget(config.budget_usd, models, catalog, golden_roots, config.goldens, config.samples)
         gov.notices.append(

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pytest_llmversion.cases import Case
+from pytest_llmversion.catalog import Catalog
 from pytest_llmversion.client import LLMClient
 from pytest_llmversion.comparison import GatePolicy
 from pytest_llmversion.config import LLMConfig, ResolvedConfig
 from pytest_llmversion.goldens import GoldenKey, golden_files, is_golden_file, write_golden
 from pytest_llmversion.governance import Governance
 from pytest_llmversion.governance import finish as finish_governance
+from pytest_llmversion.governance import load as load_catalog
 from pytest_llmversion.itemrun import ItemPlan, ItemRun, Mode
 from pytest_llmversion.marker import MarkerSpec
 from pytest_llmversion.modelref import ModelRef
@@ -55,6 +57,8 @@ class RunContext:
     _factory: ProviderFactory | None = None
     _routers: dict[ModelRef, Router] = field(default_factory=dict)
     _registry: PromptRegistry | None = None
+    _catalog: Catalog | None = None
+    _rejected: dict[ModelRef, tuple[str, ...]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -80,8 +84,24 @@ class RunContext:
 
     def router(self, ref: ModelRef) -> Router:
         if ref not in self._routers:
-            self._routers[ref] = self.factory().router(ref)
+            self._routers[ref] = self.factory().router(ref, rejected_params=self.rejected_params)
         return self._routers[ref]
+
+    def rejected_params(self, ref: ModelRef) -> tuple[str, ...]:
+        """The parameters the catalogue says ``ref`` rejects; asked on every call, so kept per model."""
+        rejected = self._rejected.get(ref)
+        if rejected is None:
+            rejected = self._rejected[ref] = self.catalog().rejected_params(ref)
+        return rejected
+
+    def catalog(self) -> Catalog:
+        if self.governance is not None:
+            return self.governance.catalog
+        with self._lock:
+            # an xdist worker has no governance of its own: it reads the catalogue the controller checked
+            if self._catalog is None:
+                self._catalog = load_catalog(self.resolved, self.base)
+            return self._catalog
 
     def close(self) -> None:
         if self._factory is not None:
@@ -114,7 +134,9 @@ class RunContext:
             tolerance=spec.tolerance if spec.tolerance is not None else self.tolerance,
             candidate_prompt=self.candidate_prompt,
             route=self.router,
-            client_factory=lambda run: LLMClient(model, run.send, self.defaults(), self.registry),
+            client_factory=lambda run: LLMClient(
+                model, run.send, self.defaults(), self.registry, rejected_params=self.rejected_params
+            ),
             rel=self.rel,
             golden_cache=self.base / self.config.report_dir / "cache" / "goldens",
             policy=self.policy,

@@ -6,9 +6,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import M1
 
-from pytest_llmversion import GovernanceError, connect, load_config
+from pytest_llmversion import GovernanceError, ProviderError, connect, load_config
 from pytest_llmversion.cli import main
+from pytest_llmversion.testing import Emulator, Fault
 
 ALIAS_REFUSED = (
     "pytest-llmversion: current model openai/gpt-4o ({source}) is an alias (today it resolves to "
@@ -21,6 +23,9 @@ ALIAS_REFUSED = (
 def project(root: Path, table: str) -> Path:
     (root / "pyproject.toml").write_text("[tool.llmversion]\n" + textwrap.dedent(table))
     return root
+
+
+# -- pinning ------------------------------------------------------------------------------------------
 
 
 def test_connect_refuses_an_alias_as_pytest_does(tmp_path: Path) -> None:
@@ -88,3 +93,36 @@ def test_check_refuses_an_alias_from_the_environment(
         "  WARNING: current model openai/gpt-4o is an alias (today it resolves to openai/gpt-4o-2024-08-06), allowed "
         "by environment LLMVERSION_ALLOW_UNPINNED; its goldens will not reproduce"
     ) in capsys.readouterr().out.splitlines()
+
+
+# -- parameters a model rejects -----------------------------------------------------------------------
+
+
+def emulated(root: Path, emu: Emulator, table: str) -> Path:
+    return project(root, table + "max_retries = 0\n" + emu.provider_tables())
+
+
+def test_connect_leaves_out_what_the_model_rejects(tmp_path: Path, emu: Emulator) -> None:
+    emu.add_model("o3-2025-04-16", M1)
+    emu.add_model("gpt-4o-2024-08-06", M1)
+    root = emulated(tmp_path, emu, 'model = "openai/o3-2025-04-16"\n')
+    client = connect(root, environ={})
+    assert client.complete("Ada Lovelace was born in London.").json() == {"name": "Ada Lovelace", "city": "London"}
+    assert client.request("hi").params == {"max_tokens": 1024}
+    with pytest.raises(ProviderError, match=r"o3-2025-04-16 rejects temperature .*this call sets temperature=0\.7"):
+        client.complete("hi", temperature=0.7)
+
+    connect(root, model="openai/gpt-4o-2024-08-06", environ={}).complete("hi")
+    sent = [(r.model, r.body.get("temperature", "not sent")) for r in emu.requests()]
+    assert sent == [("o3-2025-04-16", "not sent"), ("gpt-4o-2024-08-06", 0.0)]
+
+
+def test_a_fallback_is_not_sent_what_it_rejects(tmp_path: Path, emu: Emulator) -> None:
+    emu.add_model("gpt-4o-2024-08-06", M1)
+    emu.add_model("o3-2025-04-16", M1)
+    emu.add_fault(Fault.http(429, retry_after=0.01, model="gpt-4o-2024-08-06"))
+    root = emulated(tmp_path, emu, 'model = "openai/gpt-4o-2024-08-06"\nfallback_models = ["openai/o3-2025-04-16"]\n')
+    answer = connect(root, environ={}).complete("Ada Lovelace was born in London.")
+    assert answer.fallback_from == "openai/gpt-4o-2024-08-06"
+    sent = [(r.model, r.status, r.body.get("temperature", "not sent")) for r in emu.requests()]
+    assert sent == [("gpt-4o-2024-08-06", 429, 0.0), ("o3-2025-04-16", 200, "not sent")]
