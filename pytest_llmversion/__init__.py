@@ -20,12 +20,14 @@ _EXPORTS = {
     "load_config": "pytest_llmversion.config",
     "LLMClient": "pytest_llmversion.client",
     "connect": "pytest_llmversion.client",
+    "GovernanceError": "pytest_llmversion.governance",
     "ModelRef": "pytest_llmversion.modelref",
     "Verdict": "pytest_llmversion.verdicts",
 }
 
 __all__ = [
     "Completion",
+    "GovernanceError",
     "LLMClient",
     "LLMConfig",
     "ModelRef",
@@ -42,6 +44,7 @@ __all__ = [
 if TYPE_CHECKING:
     from pytest_llmversion.client import LLMClient, connect
     from pytest_llmversion.config import LLMConfig, load_config
+    from pytest_llmversion.governance import GovernanceError
     from pytest_llmversion.modelref import ModelRef
     from pytest_llmversion.parsing import OutputParseError
     from pytest_llmversion.providers.base import Completion, ProviderError, Request, Usage

@@ -1,4 +1,5 @@
-"""The model catalogue: kind, alias target, lifecycle dates, successor and prices of each model, with sources.
+"""The model catalogue: kind, alias target, lifecycle dates, successor, prices and the request parameters each
+model rejects, with sources.
 
 Three layers, the later winning: the bundled ``pytest_llmversion/data/catalog.json`` (built by
 ``scripts/build_catalog.py`` from LiteLLM's price file plus ``data/catalog_extra.yaml``), or instead a
@@ -11,6 +12,7 @@ doubles included). Loaded only when a run or a command needs it, never at plugin
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -21,6 +23,7 @@ from typing import Any
 
 from pytest_llmversion.modelref import BUILTIN_PROVIDERS, ModelRef, ModelRefError
 from pytest_llmversion.pinning import KINDS, classify
+from pytest_llmversion.providers.base import PARAM_NAMES
 
 CATALOG_SCHEMA = 1
 OVERRIDE_TABLE = "[tool.llmversion.catalog]"
@@ -31,6 +34,10 @@ _PROVIDER_ALIASES = {"google-legacy": "gemini"}
 
 class CatalogError(ValueError):
     """A catalogue file or override that cannot be used; one line naming it."""
+
+
+#: Entry fields that hold a list (a tuple in memory).
+_LISTS = ("sources", "rejects_params")
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class CatalogEntry:
     cached_per_mtok: float | None = None
     context_window: int | None = None
     max_output_tokens: int | None = None
+    #: Request parameters the model refuses (reasoning models: ``temperature``); never sent to it.
+    rejects_params: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     as_of: date | None = None
     origin: str = ""
@@ -68,9 +77,7 @@ class CatalogEntry:
             value = getattr(self, f.name)
             if f.name == "ref" or value is None or value == () or value == "":
                 continue
-            out[f.name] = (
-                value.isoformat() if isinstance(value, date) else list(value) if f.name == "sources" else value
-            )
+            out[f.name] = value.isoformat() if isinstance(value, date) else list(value) if f.name in _LISTS else value
         return out
 
     @classmethod
@@ -82,7 +89,7 @@ class CatalogEntry:
                 raise CatalogError(f"{where}: {ref}: unknown field {key!r}")
             if key in ("deprecated", "retires", "as_of"):
                 value = parse_date(value, f"{where}: {ref}: {key}")
-            elif key == "sources":
+            elif key in _LISTS:
                 value = tuple(str(v) for v in value)
             values[key] = value
         values.setdefault("kind", "unknown")
@@ -123,6 +130,11 @@ class Catalog:
             entry = self.entries.get(catalog_key(provider, ":".join(model_id.split(":")[:2])))
         return entry
 
+    def rejected_params(self, ref: ModelRef | str) -> tuple[str, ...]:
+        """The request parameters ``ref`` rejects, per its entry's ``rejects_params`` (none when unknown)."""
+        entry = self.get(ref)
+        return entry.rejects_params if entry is not None else ()
+
     def close_matches(self, ref: str, n: int = 3) -> list[str]:
         return difflib.get_close_matches(ref, list(self.entries), n=n, cutoff=0.75)
 
@@ -145,6 +157,13 @@ class Catalog:
 
 def bundled_text() -> str:
     return resources.files("pytest_llmversion").joinpath("data", "catalog.json").read_text(encoding="utf-8")
+
+
+@functools.cache
+def bundled_catalog() -> Catalog:
+    """Parsed once per process: ``connect()`` may run per request, and the file only changes with the package.
+    Shared, so never changed in place (overrides make a new catalogue)."""
+    return parse_catalog(bundled_text(), "bundled catalogue")
 
 
 def parse_catalog(text: str, where: str, path: Path | None = None) -> Catalog:
@@ -187,7 +206,7 @@ def load_catalog(
             f"llmversion catalog import FILE"
         )
     else:
-        catalog = parse_catalog(bundled_text(), "bundled catalogue")
+        catalog = bundled_catalog()
     if overrides:
         catalog = catalog.with_overrides(parse_overrides(overrides, known_providers))
     return catalog
@@ -200,7 +219,15 @@ _INT_FIELDS = ("context_window", "max_output_tokens")
 _DATE_FIELDS = ("deprecated", "retires", "as_of")
 _REF_FIELDS = ("alias_of", "successor")
 _TEXT_FIELDS = ("source", "note")
-OVERRIDE_FIELDS = ("kind", *_REF_FIELDS, *_DATE_FIELDS, *_PRICE_FIELDS, *_INT_FIELDS, *_TEXT_FIELDS)
+OVERRIDE_FIELDS = (
+    "kind",
+    *_REF_FIELDS,
+    *_DATE_FIELDS,
+    *_PRICE_FIELDS,
+    *_INT_FIELDS,
+    "rejects_params",
+    *_TEXT_FIELDS,
+)
 
 
 def parse_overrides(table: Any, known_providers: Iterable[str] = BUILTIN_PROVIDERS) -> dict[str, dict[str, Any]]:
@@ -251,6 +278,8 @@ def _override(ref: ModelRef, values: Mapping[str, Any], where: str, providers: t
                 raise CatalogError(f"{shown} must be a whole number of tokens, 1 or more")
         elif key in _REF_FIELDS:
             value = _ref_field(ref, value, shown, providers)
+        elif key == "rejects_params":
+            value = param_names(value, shown)
         elif not isinstance(value, str) or not value.strip():
             raise CatalogError(f"{shown} must be a non-empty string")
         out[key] = value
@@ -268,3 +297,16 @@ def _ref_field(ref: ModelRef, value: Any, shown: str, providers: tuple[str, ...]
     except ModelRefError as exc:
         raise CatalogError(f"{shown}: {exc}") from None
     return catalog_key(target.provider, target.model_id)
+
+
+def param_names(value: Any, shown: str) -> tuple[str, ...]:
+    """``rejects_params``: a list of the request parameters the plugin sends (``[]`` says the model takes all)."""
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise CatalogError(f'{shown} must be a list of parameter names, e.g. ["temperature", "top_p"]')
+    for name in value:
+        if name not in PARAM_NAMES:
+            hint = difflib.get_close_matches(str(name), PARAM_NAMES, n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            allowed = ", ".join(PARAM_NAMES)
+            raise CatalogError(f"{shown}: {name!r} is not a request parameter{suggestion}; allowed: {allowed}")
+    return tuple(dict.fromkeys(value))

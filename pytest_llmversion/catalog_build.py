@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pytest_llmversion.catalog import CATALOG_SCHEMA, CatalogEntry, CatalogError, catalog_key, parse_date
+from pytest_llmversion.catalog import CATALOG_SCHEMA, CatalogEntry, CatalogError, catalog_key, param_names, parse_date
 from pytest_llmversion.pinning import KINDS, classify
 
 LITELLM_LICENSE = "MIT (c) 2023 Berri AI"
@@ -39,6 +39,7 @@ _EXTRA_FIELDS = (
     "cached_per_mtok",
     "context_window",
     "max_output_tokens",
+    "rejects_params",
     "source",
     "as_of",
     "note",
@@ -155,6 +156,8 @@ def extra_entries(doc: Any, where: str) -> dict[str, dict[str, Any]]:
         for key in ("deprecated", "retires", "as_of"):
             if key in fields:
                 fields[key] = parse_date(fields[key], f"{where}: {ref}: {key}")
+        if "rejects_params" in fields:
+            fields["rejects_params"] = param_names(fields["rejects_params"], f"{where}: {ref}: rejects_params")
         out[str(ref)] = fields
     return out
 

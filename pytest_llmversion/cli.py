@@ -47,8 +47,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     from pytest_llmversion import governance
 
     catalog = None
+    notices: list[str] = []
     try:
         catalog = governance.load(resolved, root)
+        notices = governance.check_configured_pinning(resolved, catalog)  # as pytest and connect() do
     except governance.GovernanceError as exc:
         problems.append(str(exc).removeprefix("pytest-llmversion: "))
     registry = PromptRegistry({})
@@ -80,6 +82,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     tasks = len(registry.tasks)
     if tasks:
         print(f"  prompts   {tasks} task(s) in {config.prompts}/")
+    for notice in notices:
+        print(f"  {notice}")
     return 0
 
 

@@ -2,7 +2,9 @@
 
 The client builds a :class:`Request` from a prompt (a string, a list of messages, or a registry
 prompt with its variables) and hands it to a *send* function: in tests, the item's runner (golden
-replay, recording, candidate calls); in production, the router (retries and fallbacks).
+replay, recording, candidate calls); in production, the router (retries and fallbacks). The request
+is built for the client's model: parameters the catalogue says it rejects are left out, so what is
+sent, recorded and stored in a golden is one and the same.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from typing import Any
 
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts import Prompt, PromptRegistry
-from pytest_llmversion.providers.base import PARAM_NAMES, Completion, Message, Request, build_messages
+from pytest_llmversion.providers.base import PARAM_NAMES, BadRequest, Completion, Message, Request, build_messages
 
 Send = Callable[[Request], Completion]
+#: The request parameters a model rejects (``Catalog.rejected_params``).
+RejectedParams = Callable[[ModelRef], tuple[str, ...]]
 
 
 class LLMClient:
@@ -26,11 +30,13 @@ class LLMClient:
         defaults: Mapping[str, Any] | None = None,
         registry: Callable[[], PromptRegistry] | PromptRegistry | None = None,
         prompt_model: ModelRef | None = None,
+        rejected_params: RejectedParams | None = None,
     ) -> None:
         self.model = model
         self._send = send
         self._defaults = {k: v for k, v in (defaults or {}).items() if v is not None}
         self._registry = registry
+        self._rejected_params = rejected_params
         #: The model whose prompt versions are used (the current model when measuring a model change alone).
         self.prompt_model = prompt_model or model
 
@@ -55,8 +61,20 @@ class LLMClient:
                     f"template variables need a prompt from llm.prompt(task); parameters are {', '.join(PARAM_NAMES)}"
                 )
             messages, identity = build_messages(prompt), None
-        params.update({k: v for k, v in kwargs.items() if k in PARAM_NAMES})
-        return Request(messages, {k: v for k, v in params.items() if v is not None}, identity)
+        explicit = {k: v for k, v in kwargs.items() if k in PARAM_NAMES}
+        rejected = self._rejected_params(self.model) if self._rejected_params is not None else ()
+        # a default or a prompt version's value is configuration: left out for a model that rejects it; a
+        # value written in the call is the code's intent, so dropping it would test another request
+        refused = [k for k in rejected if explicit.get(k) is not None]
+        if refused:
+            values = ", ".join(f"{k}={explicit[k]!r}" for k in refused)
+            raise BadRequest(
+                f"{self.model} rejects {', '.join(refused)} (rejects_params in the model catalogue), but this call "
+                f"sets {values}: leave it out of the call (a prompt version can set it for the models that take it)",
+                model=str(self.model),
+            )
+        params.update(explicit)
+        return Request(messages, {k: v for k, v in params.items() if v is not None and k not in rejected}, identity)
 
     def complete(self, prompt: str | Prompt | Sequence[Mapping[str, str] | Message], /, **kwargs: Any) -> Completion:
         """Send one request. ``kwargs`` are sampling parameters or the prompt's template variables."""
@@ -75,9 +93,14 @@ def connect(
 ) -> LLMClient:
     """A production client from the project's ``[tool.llmversion]``: retries, fallbacks, prompt registry.
 
+    It keeps the rules of a pytest run: an unpinned current model or fallback raises ``GovernanceError`` (the
+    same one-line message; ``allow_unpinned`` or ``LLMVERSION_ALLOW_UNPINNED`` allows it), and a parameter the
+    catalogue says a model rejects is not sent to it.
+
     With ``rollout_key`` (a user, tenant or ticket id) and ``[tool.llmversion.rollout]
     candidate_percent``, that share of keys is served by ``candidate_model``, always the same keys.
     """
+    from pytest_llmversion import governance
     from pytest_llmversion.config import load_config
     from pytest_llmversion.providers import ProviderFactory
     from pytest_llmversion.rollout import Rollout, select_model
@@ -88,13 +111,18 @@ def connect(
     if config.model is None:
         raise LookupError("no model configured: set model in [tool.llmversion] or LLMVERSION_MODEL")
     base = resolved.pyproject.parent if resolved.pyproject else root_path
+    # production holds the pinning rule of a pytest run: an alias (current or fallback) raises GovernanceError
+    catalog = governance.load(resolved, base)
+    governance.check_configured_pinning(resolved, catalog)
     factory = ProviderFactory(config, base)
     chosen = config.model
     if rollout_key is not None:
         rollout = Rollout.from_table(resolved.extra_tables.get("rollout"))
         chosen = select_model(config.model, config.candidate_model, rollout, rollout_key)
     ref = config.ref(chosen)
-    router = factory.router(ref)
+    router = factory.router(ref, rejected_params=catalog.rejected_params)
     defaults = {"temperature": config.temperature, "max_tokens": config.max_tokens, "seed": config.seed}
     registry = PromptRegistry.load(config.prompts, base)
-    return LLMClient(ref, lambda request: router.complete(request), defaults, registry)
+    return LLMClient(
+        ref, lambda request: router.complete(request), defaults, registry, rejected_params=catalog.rejected_params
+    )

@@ -161,7 +161,7 @@ def env_values(environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
 
 
 def load_config(
-    root: Path,
+    root: str | Path,
     *,
     environ: Mapping[str, str] | None = None,
     cli: Mapping[str, tuple[Any, str]] | None = None,
@@ -169,10 +169,11 @@ def load_config(
 ) -> ResolvedConfig:
     """Merge pyproject.toml, ``LLMVERSION_*`` variables and command-line values, then validate.
 
-    ``cli`` maps a config key to (value, the option it came from), e.g. ``{"model": ("x/y", "--current-model")}``.
+    ``root`` is where to look for pyproject.toml (a str or a Path); ``cli`` maps a config key to (value, the
+    option it came from), e.g. ``{"model": ("x/y", "--current-model")}``.
     """
     environ = os.environ if environ is None else environ
-    path = pyproject or find_pyproject(root)
+    path = pyproject or find_pyproject(Path(root).absolute())  # "." has no parents to search until made absolute
     merged: dict[str, Any] = {}
     sources: dict[str, str] = {}
     extra_tables: dict[str, Any] = {}

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
 from pytest_llmversion.catalog import Catalog, CatalogEntry
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.pinning import pin_status
 
 ENV_TODAY = "LLMVERSION_TODAY"
 DEFAULT_WARN_DAYS = 90
@@ -48,11 +50,14 @@ class Lifecycle:
     retires: date | None = None
     deprecated: date | None = None
     days_left: int | None = None
-    #: The replacement to test now: the catalogue's successor, following the chain past retired ones.
+    #: The replacement to test now, as a pinned id ``llmversion promote`` accepts: the catalogue's successor
+    #: (following the chain past retired ones), or the snapshot it points at when it is an alias.
     successor: str | None = None
     source: str | None = None
     #: Whose dates these are, when an alias inherits them from the snapshot it points at.
     dates_of: str | None = None
+    #: The successor when no pinned snapshot of it is known yet (``successor`` is then None).
+    successor_unpinned: str | None = None
 
     @property
     def pressing(self) -> bool:
@@ -76,42 +81,52 @@ def lifecycle(
         if target is not None and target.retires is not None:
             dated, dates_of = target, target.ref  # an alias lives as long as the snapshot it points at
     successor = ready_successor(dated, catalog, on) or ready_successor(entry, catalog, on)
+    snapshot = pinned_snapshot(successor, catalog) if successor else None
     base = Lifecycle(
         ref,
         "active",
         dated.retires,
         dated.deprecated,
         None,
-        successor,
+        snapshot,
         dated.source or entry.source,
         dates_of,
+        successor if snapshot is None else None,
     )
     if dated.retires is None:
         announced = dated.deprecated is not None and dated.deprecated <= on
-        return _replace(base, "deprecated" if announced else "active")
+        return replace(base, state="deprecated" if announced else "active")
     days = (dated.retires - on).days
     state: State = (
         "retired" if days <= 0 else "urgent" if days < urgent_days else "warn" if days < warn_days else "deprecated"
     )
-    return _replace(base, state, days)
-
-
-def _replace(base: Lifecycle, state: State, days: int | None = None) -> Lifecycle:
-    return Lifecycle(base.ref, state, base.retires, base.deprecated, days, base.successor, base.source, base.dates_of)
+    return replace(base, state=state, days_left=days)
 
 
 def ready_successor(entry: CatalogEntry, catalog: Catalog, on: date, hops: int = 6) -> str | None:
-    """The successor, or its successor when that one has already been retired (at most ``hops`` steps);
-    an alias with a known target is given as the pinned snapshot, ready for ``--candidate-model``."""
+    """The successor, or its successor when that one has already been retired (at most ``hops`` steps)."""
     current = entry.successor
     seen = {entry.ref}
     while current and hops > 0 and current not in seen:
         seen.add(current)
         nxt = catalog.get(current)
         if nxt is None or nxt.retires is None or nxt.retires > on or not nxt.successor:
-            return nxt.alias_of if nxt is not None and nxt.kind == "alias" and nxt.alias_of else current
+            return current
         current, hops = nxt.successor, hops - 1
     return current
+
+
+def pinned_snapshot(ref: str, catalog: Catalog) -> str | None:
+    """``ref`` as an id ``llmversion promote`` accepts: itself when pinned (or when no naming rule can tell), the
+    snapshot an alias points at when the catalogue knows it, else None (no pinned snapshot of it yet)."""
+    pin = pin_status(ModelRef(*ref.split("/", 1)), catalog)
+    if pin.pinned or not pin.checked:
+        return ref
+    if pin.resolves_to is not None:
+        target = pin_status(ModelRef(*pin.resolves_to.split("/", 1)), catalog)
+        if target.pinned or not target.checked:
+            return pin.resolves_to
+    return None
 
 
 ROLE_NAMES = {"current": "current model", "candidate": "candidate", "fallback": "fallback"}
@@ -121,10 +136,21 @@ def describe(lc: Lifecycle, role: str, *, candidate: str | None = None, replay_o
     """The line a person reads about this model's lifecycle, or None when there is nothing to say."""
     who = f"{ROLE_NAMES.get(role, role)} {lc.ref}"
     via = f" (through {lc.dates_of})" if lc.dates_of else ""
+    unpinned = lc.successor_unpinned
     if lc.successor and lc.successor == candidate and role != "candidate":
         move = f"this run's candidate {lc.successor} is its successor"
     elif lc.successor:
         move = f"test its successor: pytest --candidate-model={lc.successor}"
+    elif unpinned and unpinned == candidate and role != "candidate":
+        move = (
+            f"this run's candidate {unpinned} is its successor, but no pinned snapshot of it is known yet "
+            "(llmversion promote takes only pinned ids)"
+        )
+    elif unpinned:
+        move = (
+            f"no pinned snapshot of its successor {unpinned} is known yet (llmversion promote takes only pinned "
+            "ids): pick a pinned model to test with --candidate-model=provider/model-id"
+        )
     else:
         move = "pick a successor and test it with --candidate-model=provider/model-id"
     if lc.state == "retired":
@@ -153,7 +179,7 @@ def table(rows: list[tuple[str, Lifecycle, str]]) -> list[str]:
             lc.retires.isoformat() if lc.retires else "-",
             "-" if lc.days_left is None else str(lc.days_left),
             lc.state.upper() if lc.pressing else lc.state,
-            lc.successor or "-",
+            lc.successor or (f"{lc.successor_unpinned} (no pinned snapshot yet)" if lc.successor_unpinned else "-"),
         )
         for role, lc, kind in rows
     ]

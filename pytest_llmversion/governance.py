@@ -29,7 +29,7 @@ from pytest_llmversion.cost import (
     priced,
     role_cost,
 )
-from pytest_llmversion.deprecation import ClockError, Lifecycle, describe, lifecycle, today
+from pytest_llmversion.deprecation import ROLE_NAMES, ClockError, Lifecycle, describe, lifecycle, today
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.pinning import PinStatus, pin_status
 from pytest_llmversion.reports.governance import CostReport, Estimate, GovernanceInfo, ModelStatus
@@ -138,12 +138,22 @@ def start(
         urgent_days=config.deprecation_urgent_days,
     )
     candidate = str(models.candidate) if models.candidate else None
+    rejecting: dict[ModelRef, str] = {}
     for role, ref in models.roles():
         pin = pin_status(ref, catalog)
         lc = lifecycle(str(ref), catalog, on, warn_days=gov.warn_days, urgent_days=gov.urgent_days)
         gov.statuses.append(_status(role, pin, lc))
-        _check_pinning(gov, role, ref, pin, resolved)
+        pinning = check_pinning(role, ref, pin, resolved, allow=PYTEST_ALLOW_UNPINNED)
+        gov.notices += [pinning] if pinning else []
         _check_lifecycle(gov, role, lc, models, candidate)
+        if catalog.rejected_params(ref):
+            rejecting.setdefault(ref, role)
+    # once per model: its requests (live, replayed, in goldens and recordings) never carry these parameters
+    gov.notices += [
+        f"{ROLE_NAMES.get(role, role)} {ref} rejects {', '.join(catalog.rejected_params(ref))}: not sent "
+        "(rejects_params in the catalogue)"
+        for ref, role in rejecting.items()
+    ]
     return gov
 
 
@@ -160,40 +170,58 @@ def _status(role: str, pin: PinStatus, lc: Lifecycle) -> ModelStatus:
         deprecated=lc.deprecated.isoformat() if lc.deprecated else None,
         days_left=lc.days_left,
         successor=lc.successor,
+        successor_unpinned=lc.successor_unpinned,
         source=lc.source,
     )
 
 
-def _check_pinning(gov: Governance, role: str, ref: ModelRef, pin: PinStatus, resolved: ResolvedConfig) -> None:
+#: How to allow an unpinned model, in the words of where the check runs.
+PYTEST_ALLOW_UNPINNED = "run with --llm-allow-unpinned"
+SETTING_ALLOW_UNPINNED = "set allow_unpinned = true in [tool.llmversion] or LLMVERSION_ALLOW_UNPINNED=1"
+
+
+def check_pinning(
+    role: str, ref: ModelRef, pin: PinStatus, resolved: ResolvedConfig, *, allow: str = SETTING_ALLOW_UNPINNED
+) -> str | None:
+    """The pinning rule for one model in ``role``: raises ``GovernanceError`` for an unpinned current model or
+    fallback (unless ``allow_unpinned``); else the notice to show, if any. ``allow`` names the switch."""
     if pin.pinned:
-        return
+        return None
     if not pin.checked:
-        if role != "candidate":
-            gov.notices.append(
-                f"{role} {ref}: pinning not checked (no naming rules for provider '{ref.provider}'); declare it "
-                f'with kind = "pinned" under [tool.llmversion.catalog."{ref}"]'
-            )
-        return
+        if role == "candidate":
+            return None
+        return (
+            f"{role} {ref}: pinning not checked (no naming rules for provider '{ref.provider}'); declare it "
+            f'with kind = "pinned" under [tool.llmversion.catalog."{ref}"]'
+        )
     what = "a rolling id, updated continuously" if pin.kind == "rolling" else f"{_article(pin.kind)} {pin.kind}"
     if pin.resolves_to:
         what += f" (today it resolves to {pin.resolves_to})"
     if role == "candidate":
         pinned = f"; judge the pinned snapshot instead: --candidate-model={pin.resolves_to}" if pin.resolves_to else ""
-        gov.notices.append(f"WARNING: candidate {ref} is {what}: its result will not reproduce{pinned}")
-        return
+        return f"WARNING: candidate {ref} is {what}: its result will not reproduce{pinned}"
     key = "model" if role == "current" else "fallback_models"
     if resolved.config.allow_unpinned:
         how = resolved.source("allow_unpinned")
-        gov.notices.append(f"WARNING: {role} model {ref} is {what}, allowed by {how}; its goldens will not reproduce")
-        return
+        return f"WARNING: {role} model {ref} is {what}, allowed by {how}; its goldens will not reproduce"
     if pin.resolves_to:
         fix = f'pin it: {key} = "{pin.resolves_to}"' if role == "current" else f'list "{pin.resolves_to}" instead'
     else:
         fix = "pin it to a dated snapshot"
     raise GovernanceError(
         f"pytest-llmversion: {role} model {ref} ({resolved.source(key)}) is {what}, not a pinned snapshot: "
-        f"goldens recorded from it would not reproduce; {fix} (or run with --llm-allow-unpinned)"
+        f"goldens recorded from it would not reproduce; {fix} (or {allow})"
     )
+
+
+def check_configured_pinning(resolved: ResolvedConfig, catalog: Catalog) -> list[str]:
+    """Outside pytest (``connect()``, ``llmversion check``): the configured current model and fallbacks under
+    the same rule and message as a pytest run's start-up; the notices to show, or ``GovernanceError``."""
+    config = resolved.config
+    roles = [("current", config.ref(config.model))] if config.model else []
+    roles += [("fallback", config.ref(text)) for text in config.fallback_models]
+    notices = [check_pinning(role, ref, pin_status(ref, catalog), resolved) for role, ref in roles]
+    return [notice for notice in notices if notice]
 
 
 def _article(word: str) -> str:

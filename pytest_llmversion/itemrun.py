@@ -47,6 +47,7 @@ from pytest_llmversion.verdicts import (
     judge_live_current,
     mean,
     outputs_of,
+    served_drift,
 )
 from pytest_llmversion.yamlio import dump_yaml
 
@@ -451,10 +452,10 @@ class ItemRun:
         if compared.verdict is Verdict.ERROR:
             return compared
         outcome = ItemOutcome(Verdict.MATCH, True, compared.score, compared.baseline_score, notes=compared.notes)
-        served = {c.model_served for s in subject if s.counted for c in s.completions()} - {self.model.model_id}
-        if served:
+        drift = served_drift(baseline, subject, self.model.model_id)
+        if drift:
             outcome.verdict, outcome.passed = Verdict.DRIFT, False
-            outcome.notes.append(f"the provider served {', '.join(sorted(served))} for pinned {self.model.model_id}")
+            outcome.notes.append(drift)
         if not compared.passed:
             outcome.verdict, outcome.passed = Verdict.DRIFT, False
             outcome.message = compared.message

@@ -27,6 +27,7 @@ from pytest_llmversion.cost import price_of
 from pytest_llmversion.goldens import GoldenKey, golden_files, is_golden_file, write_golden
 from pytest_llmversion.governance import Governance
 from pytest_llmversion.governance import finish as finish_governance
+from pytest_llmversion.governance import load as load_catalog
 from pytest_llmversion.itemrun import ItemPlan, ItemRun, Mode
 from pytest_llmversion.marker import MarkerSpec
 from pytest_llmversion.modelref import ModelRef
@@ -69,6 +70,8 @@ class RunContext:
     _factory: ProviderFactory | None = None
     _routers: dict[ModelRef, Router] = field(default_factory=dict)
     _registry: PromptRegistry | None = None
+    _catalog: Catalog | None = None
+    _rejected: dict[ModelRef, tuple[str, ...]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -94,7 +97,7 @@ class RunContext:
 
     def router(self, ref: ModelRef) -> Router:
         if ref not in self._routers:
-            self._routers[ref] = self.factory().router(ref, guard=self.guard())
+            self._routers[ref] = self.factory().router(ref, guard=self.guard(), rejected_params=self.rejected_params)
         return self._routers[ref]
 
     def guard(self) -> Guards:
@@ -113,20 +116,28 @@ class RunContext:
             self._ledger = SharedLedger(self.ledger_path) if self.ledger_path is not None else LocalLedger()
         return self._ledger
 
-    def catalog(self) -> Catalog:
-        """The catalogue with the project's overrides (the controller loaded it at start-up; a worker loads it here)."""
-        if self.governance is not None:
-            return self.governance.catalog
-        from pytest_llmversion.governance import load
-
-        return load(self.resolved, self.base)
-
     def _max_output(self, catalog: Catalog) -> Callable[[str], int | None]:
         def max_output(model: str) -> int | None:
             entry = catalog.get(model)
             return self.config.max_tokens or (entry.max_output_tokens if entry is not None else None)
 
         return max_output
+
+    def rejected_params(self, ref: ModelRef) -> tuple[str, ...]:
+        """The parameters the catalogue says ``ref`` rejects; asked on every call, so kept per model."""
+        rejected = self._rejected.get(ref)
+        if rejected is None:
+            rejected = self._rejected[ref] = self.catalog().rejected_params(ref)
+        return rejected
+
+    def catalog(self) -> Catalog:
+        if self.governance is not None:
+            return self.governance.catalog
+        with self._lock:
+            # an xdist worker has no governance of its own: it reads the catalogue the controller checked
+            if self._catalog is None:
+                self._catalog = load_catalog(self.resolved, self.base)
+            return self._catalog
 
     def close(self) -> None:
         if self._factory is not None:
@@ -161,7 +172,9 @@ class RunContext:
             tolerance=spec.tolerance if spec.tolerance is not None else self.tolerance,
             candidate_prompt=self.candidate_prompt,
             route=self.router,
-            client_factory=lambda run: LLMClient(model, run.send, self.defaults(), self.registry),
+            client_factory=lambda run: LLMClient(
+                model, run.send, self.defaults(), self.registry, rejected_params=self.rejected_params
+            ),
             rel=self.rel,
             golden_cache=self.base / self.config.report_dir / "cache" / "goldens",
             policy=self.policy,

@@ -160,10 +160,10 @@ def judge_live_current(
     if compared.verdict is Verdict.ERROR:
         return compared
     outcome = ItemOutcome(Verdict.MATCH, True, compared.score, compared.baseline_score, moved=compared.moved)
-    served = {c.model_served for s in subject for c in s.completions()} - {requested_id}
-    if served:
+    drift = served_drift(baseline, subject, requested_id)
+    if drift:
         outcome.verdict, outcome.passed = Verdict.DRIFT, False
-        outcome.notes.append(f"the provider served {', '.join(sorted(served))} for pinned {requested_id}")
+        outcome.notes.append(drift)
     if compared.verdict in (Verdict.FORMAT_BREAK, Verdict.REGRESSED):
         outcome.verdict, outcome.passed = Verdict.DRIFT, False
         outcome.notes.append("format break" if compared.verdict is Verdict.FORMAT_BREAK else "scores dropped")
@@ -171,6 +171,25 @@ def judge_live_current(
         outcome.verdict = Verdict.DRIFT
         outcome.notes.append("output text changed; scores held")
     return outcome
+
+
+def served_drift(golden: Sequence[SampleResult], live: Sequence[SampleResult], requested_id: str) -> str | None:
+    """The note when the provider now serves another model than the one that answered the golden, else None.
+
+    Compared with what the golden recorded, not with the id requested: an allowed alias serves its snapshot,
+    and a provider may name the model its own way (``gemini-2.5-flash-001``, an Azure deployment); neither
+    is drift while it stays what it was when the golden was recorded.
+    """
+    recorded = {c.model_served for s in golden for c in s.completions()} or {requested_id}
+    # a fallback's answer is another model's by design: it says nothing about drift
+    now = {c.model_served for s in live if s.counted for c in s.completions()} - recorded
+    if not now:
+        return None
+    served = ", ".join(sorted(now))
+    if recorded == {requested_id}:
+        return f"the provider served {served} for pinned {requested_id}"
+    before = ", ".join(sorted(recorded))
+    return f"the provider served {served} for {requested_id}, not {before} as when its golden was recorded"
 
 
 def outputs_of(samples: Sequence[SampleResult]) -> list[str]:

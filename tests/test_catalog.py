@@ -61,6 +61,25 @@ def test_every_entry_has_a_source_and_an_as_of_date() -> None:
     assert (REPO / "pytest_llmversion" / "data" / "LICENSE-litellm.txt").read_text().startswith("MIT License")
 
 
+def test_the_catalogue_says_which_parameters_a_model_rejects() -> None:
+    catalog = load_catalog()
+    assert catalog.rejected_params("openai/o3-2025-04-16") == ("temperature",)
+    assert catalog.rejected_params("openai/o3") == ("temperature",)
+    assert catalog.rejected_params("openai/o1-2024-12-17") == ("temperature", "top_p")
+    assert catalog.rejected_params("openai/gpt-5-mini-2025-08-07") == ("temperature",)
+    assert catalog.rejected_params("openai/gpt-4o-2024-08-06") == ()
+    assert catalog.rejected_params("scripted/m1") == ()
+    o3 = catalog.get("openai/o3-2025-04-16")
+    assert o3 is not None
+    assert o3.as_of is not None
+    assert any("temperature-compatibility" in source for source in o3.sources)
+    changed = load_catalog(
+        overrides={"openai/o3-2025-04-16": {"rejects_params": []}, "scripted/m1": {"rejects_params": ["seed", "stop"]}}
+    )
+    assert changed.rejected_params("openai/o3-2025-04-16") == ()  # the provider may start to accept it
+    assert changed.rejected_params("scripted/m1") == ("seed", "stop")
+
+
 def test_lookup_normalises_provider_and_id() -> None:
     catalog = load_catalog()
     assert catalog.get("google-legacy/gemini-2.5-flash") is catalog.get("gemini/gemini-2.5-flash")
@@ -101,7 +120,7 @@ def test_overrides_change_fields_and_add_models() -> None:
             {"openai/gpt-4o": "2027-01-14"},
             'pytest-llmversion: [tool.llmversion.catalog."openai/gpt-4o"] must be a table of fields (kind, alias_of, '
             "successor, deprecated, retires, as_of, input_per_mtok, output_per_mtok, cached_per_mtok, context_window, "
-            "max_output_tokens, source, note), got '2027-01-14'; quote the model name: "
+            "max_output_tokens, rejects_params, source, note), got '2027-01-14'; quote the model name: "
             '[tool.llmversion.catalog."provider/id"]',
         ),
         (
@@ -113,7 +132,7 @@ def test_overrides_change_fields_and_add_models() -> None:
             {"openai/gpt-4o": {"retire": "2027-01-14"}},
             "pytest-llmversion: [tool.llmversion.catalog.\"openai/gpt-4o\"]: unknown field 'retire' (did you mean "
             "'retires'?); allowed: kind, alias_of, successor, deprecated, retires, as_of, input_per_mtok, "
-            "output_per_mtok, cached_per_mtok, context_window, max_output_tokens, source, note",
+            "output_per_mtok, cached_per_mtok, context_window, max_output_tokens, rejects_params, source, note",
         ),
         (
             {"openai/gpt-4o": {"retires": "14/01/2027"}},
@@ -134,6 +153,17 @@ def test_overrides_change_fields_and_add_models() -> None:
             {"openai/gpt-4o": {"kind": "snapshot"}},
             "pytest-llmversion: [tool.llmversion.catalog.\"openai/gpt-4o\"] kind = 'snapshot' is not a kind (allowed: "
             "pinned, alias, rolling, preview, experimental)",
+        ),
+        (
+            {"openai/o3": {"rejects_params": "temperature"}},
+            "pytest-llmversion: [tool.llmversion.catalog.\"openai/o3\"] rejects_params = 'temperature' must be a list "
+            'of parameter names, e.g. ["temperature", "top_p"]',
+        ),
+        (
+            {"openai/o3": {"rejects_params": ["temprature"]}},
+            "pytest-llmversion: [tool.llmversion.catalog.\"openai/o3\"] rejects_params = ['temprature']: 'temprature' "
+            "is not a request parameter (did you mean 'temperature'?); allowed: temperature, max_tokens, seed, top_p, "
+            "stop, response_format",
         ),
         (
             {"openai/gpt-4o": {"context_window": 0}},

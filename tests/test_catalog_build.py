@@ -105,6 +105,14 @@ def test_extras_need_a_source_and_an_as_of_date() -> None:
         )
 
 
+def test_extras_name_only_parameters_a_request_can_carry() -> None:
+    extra = {"source": "https://example.test", "as_of": "2026-12-01"}
+    parsed = extra_entries({"models": {"openai/o3": {"rejects_params": ["temperature"], **extra}}}, "extra.yaml")
+    assert parsed["openai/o3"]["rejects_params"] == ("temperature",)
+    with pytest.raises(CatalogError, match=r"^extra.yaml: openai/o3: rejects_params: 'temprature' is not a request"):
+        extra_entries({"models": {"openai/o3": {"rejects_params": ["temprature"], **extra}}}, "extra.yaml")
+
+
 def test_extras_fill_in_and_add_retired_ids() -> None:
     litellm = _litellm({"gpt-4o": {"litellm_provider": "openai", "mode": "chat", "deprecation_date": "2027-01-14"}})
     extras = {

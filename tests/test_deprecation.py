@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from pytest_llmversion.catalog import load_catalog
-from pytest_llmversion.deprecation import ClockError, describe, lifecycle, today
+from pytest_llmversion.deprecation import ClockError, describe, lifecycle, table, today
 
 RETIRES = date(2027, 1, 14)  # openai/gpt-4o-2024-08-06 in the bundled catalogue
 
@@ -56,10 +56,6 @@ def test_an_alias_lives_as_long_as_its_snapshot() -> None:
 
 
 def test_successor_chain_skips_retired_models_and_pins_aliases() -> None:
-    catalog = load_catalog()
-    # chatgpt-4o-latest -> gpt-5.1-chat-latest (retired 2026-07-23) -> gpt-5.6-sol
-    assert lifecycle("openai/chatgpt-4o-latest", catalog, date(2026, 11, 24)).successor == "openai/gpt-5.6-sol"
-    assert lifecycle("openai/chatgpt-4o-latest", catalog, date(2026, 3, 1)).successor == "openai/gpt-5.1-chat-latest"
     pinned = load_catalog(
         overrides={
             "scripted/old": {"retires": date(2026, 12, 1), "successor": "new"},
@@ -67,17 +63,44 @@ def test_successor_chain_skips_retired_models_and_pins_aliases() -> None:
         }
     )
     assert lifecycle("scripted/old", pinned, date(2026, 11, 24)).successor == "scripted/new-2026"
+    # the bundled catalogue knows the snapshot behind openai/gpt-4.1
+    bundled = load_catalog(overrides={"scripted/old": {"retires": date(2026, 12, 1), "successor": "openai/gpt-4.1"}})
+    lc = lifecycle("scripted/old", bundled, date(2026, 11, 24))
+    assert (lc.successor, lc.successor_unpinned) == ("openai/gpt-4.1-2025-04-14", None)
+
+
+def test_a_successor_without_a_pinned_snapshot_is_never_offered_as_a_candidate() -> None:
+    catalog = load_catalog()
+    # chatgpt-4o-latest -> gpt-5.1-chat-latest (retired 2026-07-23) -> gpt-5.6-sol, an alias with no known snapshot
+    late = lifecycle("openai/chatgpt-4o-latest", catalog, date(2026, 11, 24))
+    assert (late.successor, late.successor_unpinned) == (None, "openai/gpt-5.6-sol")
+    early = lifecycle("openai/chatgpt-4o-latest", catalog, date(2026, 3, 1))
+    assert (early.successor, early.successor_unpinned) == (None, "openai/gpt-5.1-chat-latest")  # rolling
+    assert table([("current", late, "rolling")])[1].endswith("openai/gpt-5.6-sol (no pinned snapshot yet)")
 
 
 def test_describe_names_the_successor_or_this_runs_candidate() -> None:
+    # the catalogue's successor of gpt-4o-2024-08-06 is gpt-6-luna, an alias `llmversion promote` refuses
     lc = lifecycle("openai/gpt-4o-2024-08-06", load_catalog(), date(2026, 11, 24))
     assert describe(lc, "current") == (
         "plan the migration: current model openai/gpt-4o-2024-08-06 retires in 51 days (2027-01-14); "
-        "test its successor: pytest --candidate-model=openai/gpt-6-luna"
+        "no pinned snapshot of its successor openai/gpt-6-luna is known yet (llmversion promote takes only "
+        "pinned ids): pick a pinned model to test with --candidate-model=provider/model-id"
     )
     assert describe(lc, "current", candidate="openai/gpt-6-luna") == (
         "plan the migration: current model openai/gpt-4o-2024-08-06 retires in 51 days (2027-01-14); "
-        "this run's candidate openai/gpt-6-luna is its successor"
+        "this run's candidate openai/gpt-6-luna is its successor, but no pinned snapshot of it is known yet "
+        "(llmversion promote takes only pinned ids)"
+    )
+    snapshot = load_catalog(overrides={"openai/gpt-6-luna": {"alias_of": "gpt-6-luna-2026-11-01"}})
+    lc = lifecycle("openai/gpt-4o-2024-08-06", snapshot, date(2026, 11, 24))
+    assert describe(lc, "current") == (
+        "plan the migration: current model openai/gpt-4o-2024-08-06 retires in 51 days (2027-01-14); "
+        "test its successor: pytest --candidate-model=openai/gpt-6-luna-2026-11-01"
+    )
+    assert describe(lc, "current", candidate="openai/gpt-6-luna-2026-11-01") == (
+        "plan the migration: current model openai/gpt-4o-2024-08-06 retires in 51 days (2027-01-14); "
+        "this run's candidate openai/gpt-6-luna-2026-11-01 is its successor"
     )
     assert describe(lifecycle("openai/gpt-4o-2024-08-06", load_catalog(), date(2026, 1, 1)), "current") is None
 

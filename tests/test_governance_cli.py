@@ -37,10 +37,12 @@ def test_deprecations_table_and_urgent_exit_status(project: Path, capsys: pytest
         "llmversion deprecations on 2026-11-24 (bundled catalogue (litellm 1.110.2, as of 2026-11-24))",
         "  role      model                     kind    retires     days  state   successor",
         "  fallback  gemini/gemini-2.5-flash   pinned  2026-12-01     7  URGENT  gemini/gemini-3.5-flash-lite",
-        "  current   openai/gpt-4o-2024-08-06  pinned  2027-01-14    51  warn    openai/gpt-6-luna",
-        "plan the migration: current model openai/gpt-4o-2024-08-06 retires in 51 days (2027-01-14); test its "
-        "successor: pytest --candidate-model=openai/gpt-6-luna (source: https://developers.openai.com/api/docs/"
-        "deprecations)",
+        "  current   openai/gpt-4o-2024-08-06  pinned  2027-01-14    51  warn    "
+        "openai/gpt-6-luna (no pinned snapshot yet)",
+        "plan the migration: current model openai/gpt-4o-2024-08-06 retires in 51 days (2027-01-14); no pinned "
+        "snapshot of its successor openai/gpt-6-luna is known yet (llmversion promote takes only pinned ids): pick a "
+        "pinned model to test with --candidate-model=provider/model-id (source: https://developers.openai.com/api/"
+        "docs/deprecations)",
         "URGENT: fallback gemini/gemini-2.5-flash retires in 7 days (2026-12-01); test its successor: pytest "
         "--candidate-model=gemini/gemini-3.5-flash-lite (source: https://ai.google.dev/gemini-api/docs/deprecations)",
         "llmversion: 1 model(s) retired or within 30 days of retirement",

@@ -103,6 +103,39 @@ def test_a_pinned_model_served_as_another_is_drift_with_a_warning(llm_project: L
     assert llm_project.report()["summary"]["served_model_warnings"]
 
 
+def test_an_allowed_alias_is_drift_only_when_it_moved(llm_project: LLMProject, emu: Emulator) -> None:
+    emu.add_model("gpt-4o", M1, served_as="gpt-4o-2024-08-06")
+    use_emulator(llm_project, emu, model="openai/gpt-4o", allow_unpinned=True)
+    llm_project.test_file(ENTITY_TEST)
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+    assert "model_served: gpt-4o-2024-08-06" in llm_project.golden("test_llm/test_extracts_city.yaml").read_text()
+
+    llm_project.run("--llm-live").assert_outcomes(passed=1)  # the alias still serves the golden's snapshot
+    assert llm_project.verdicts() == {CURRENT: "MATCH"}
+
+    emu.add_model("gpt-4o", served_as="gpt-4o-2024-11-20")  # the alias moved
+    result = llm_project.run("--llm-live")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*note: the provider served gpt-4o-2024-11-20 for gpt-4o, not gpt-4o-2024-08-06 as when its golden was *"]
+    )
+    assert llm_project.verdicts() == {CURRENT: "DRIFT"}
+
+
+@pytest.mark.parametrize("samples", [1, 2])
+def test_a_providers_own_name_for_the_model_is_no_drift(llm_project: LLMProject, emu: Emulator, samples: int) -> None:
+    # Gemini answers a stable name with its versioned one; the golden recorded that same name
+    emu.add_model("gemini-2.5-flash", M1, served_as="gemini-2.5-flash-001")
+    use_emulator(llm_project, emu, model="gemini/gemini-2.5-flash", samples=samples)
+    llm_project.test_file(ENTITY_TEST)
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+
+    llm_project.run("--llm-live").assert_outcomes(passed=1)
+    assert llm_project.verdicts() == {CURRENT: "MATCH"}
+    item = llm_project.report()["items"][0]
+    assert (item["models_served"], item["samples"]) == (["gemini-2.5-flash-001"], samples)
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

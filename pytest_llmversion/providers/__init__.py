@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +98,15 @@ class ProviderFactory:
         c = self.config
         return RetryPolicy(c.max_retries, c.retry_base_delay, c.retry_max_delay, c.retry_after_cap)
 
-    def router(self, ref: ModelRef, *, with_fallbacks: bool = True, guard: CallGuard | None = None) -> Router:
+    def router(
+        self,
+        ref: ModelRef,
+        *,
+        with_fallbacks: bool = True,
+        guard: CallGuard | None = None,
+        rejected_params: Callable[[ModelRef], tuple[str, ...]] | None = None,
+    ) -> Router:
         chain = [ref]
         if with_fallbacks:
             chain += [self.config.ref(text) for text in self.config.fallback_models if text != str(ref)]
-        return Router(chain, self.provider, self.policy(), guard=guard)
+        return Router(chain, self.provider, self.policy(), guard=guard, rejected_params=rejected_params)

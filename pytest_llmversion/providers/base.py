@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -56,6 +56,12 @@ class Request:
             cached = fingerprint_of(self.canonical())
             object.__setattr__(self, "_fingerprint", cached)
         return cached
+
+    def without(self, names: Collection[str]) -> Request:
+        """This request minus the parameters ``names`` (those a model rejects); itself when it has none of them."""
+        if not any(name in self.params for name in names):
+            return self
+        return Request(self.messages, {k: v for k, v in self.params.items() if k not in names}, self.prompt)
 
     @property
     def system(self) -> str | None:

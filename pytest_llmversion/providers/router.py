@@ -104,12 +104,18 @@ class Router:
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random | None = None
     guard: CallGuard | None = None
+    #: The request parameters a model rejects (the catalogue's ``rejects_params``), left out for fallbacks.
+    rejected_params: Callable[[ModelRef], tuple[str, ...]] | None = None
 
     def complete(self, request: Request, *, sample_index: int = 0) -> Completion:
         rng = self.rng or random.Random()
         failures: list[tuple[str, ProviderError, int]] = []
         primary = str(self.refs[0])
         for ref in self.refs:
+            # the caller built the request for the primary; a fallback must not get what it would refuse
+            sent = request
+            if self.rejected_params is not None and str(ref) != primary:
+                sent = request.without(self.rejected_params(ref))
             tries = 0
             while True:
                 tries += 1
@@ -117,10 +123,10 @@ class Router:
                 settle: Settle | None = None
                 try:
                     if self.guard is not None:
-                        settle = self.guard.admit(ref, request)
+                        settle = self.guard.admit(ref, sent)
                     # built inside the try: a fallback without its SDK or key fails like any other call
                     provider = self.provider_for(ref)
-                    completion = provider.complete(request, ref.model_id, sample_index=sample_index)
+                    completion = provider.complete(sent, ref.model_id, sample_index=sample_index)
                 except ProviderError as error:
                     if settle is not None:
                         settle(None, error)

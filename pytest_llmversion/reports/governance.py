@@ -22,7 +22,10 @@ class ModelStatus(BaseModel):
     retires: str | None = None
     deprecated: str | None = None
     days_left: int | None = None
+    #: A pinned id, ready for --candidate-model and ``llmversion promote``.
     successor: str | None = None
+    #: The successor when no pinned snapshot of it is known yet.
+    successor_unpinned: str | None = None
     source: str | None = None
 
 
