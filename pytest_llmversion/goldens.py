@@ -3,7 +3,8 @@
 ``<test dir>/__llm_goldens__/<test_module>/<test_name>[/<case_id>].yaml``: one file per test or
 case, keyed by test and not by model, so promoting a candidate rewrites the same files and the diff
 shows old and new outputs side by side. Each file holds the canonical request itself, so reviewers
-see the prompt and a changed prompt is detected (STALE) instead of silently replayed.
+see the prompt and a changed prompt is detected (STALE) instead of silently replayed; a request
+edited by hand no longer matches its fingerprint and is STALE too.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pytest_llmversion.parsing import extract_json
-from pytest_llmversion.providers.base import Completion, Request, Usage
+from pytest_llmversion.providers.base import Completion, Request, Usage, fingerprint_of
 from pytest_llmversion.samples import SampleResult
 from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_text, write_atomic
 
@@ -83,6 +84,8 @@ class GoldenSample(BaseModel):
     usage: dict[str, int] = Field(default_factory=dict)
     finish_reason: str = "stop"
     model_served: str | None = None
+    #: The sample's first request, when it differs from the golden's ``request`` (older goldens: fingerprint only).
+    request: dict[str, Any] | None = None
     fingerprint: str | None = None
     calls: list[GoldenCall] = Field(default_factory=list)
     value: Any = None
@@ -112,13 +115,30 @@ class GoldenFile(BaseModel):
         if call_index == 0:
             if self.fingerprint is None or sample.output is None:
                 raise IndexError(call_index)
-            fingerprint = sample.fingerprint or self.fingerprint
             usage = _first_call_usage(sample)
             completion = _completion(self.model, sample.output, usage, sample.finish_reason, sample.model_served)
-            return fingerprint, self.request, completion
+            fingerprint, request = self._first_request(sample)
+            return fingerprint or self.fingerprint, request if request is not None else self.request, completion
         call = sample.calls[call_index - 1]
         completion = _completion(self.model, call.output, call.usage, call.finish_reason, call.model_served)
         return call.fingerprint, call.request, completion
+
+    def request_edited(self, sample_index: int, call_index: int) -> bool:
+        """Whether the request this file shows for a call is not the one its fingerprint, and so its answer,
+        was recorded for: edited by hand after recording. A reviewer must read what is compared."""
+        if call_index == 0:
+            fingerprint, request = self._first_request(self.samples[sample_index])
+        else:
+            call = self.samples[sample_index].calls[call_index - 1]
+            fingerprint, request = call.fingerprint, call.request
+        return request is not None and fingerprint is not None and fingerprint_of(request) != fingerprint
+
+    def _first_request(self, sample: GoldenSample) -> tuple[str | None, dict[str, Any] | None]:
+        """A sample whose first request differs from the golden's keeps its own fingerprint (and request;
+        goldens of earlier versions kept the fingerprint only, so there is no request to compare)."""
+        if sample.fingerprint is not None:
+            return sample.fingerprint, sample.request
+        return self.fingerprint, self.request
 
     def calls_per_sample(self, sample_index: int) -> int:
         if sample_index >= len(self.samples):
@@ -234,9 +254,10 @@ def _sample_document(sample: SampleResult, model: str, top_fingerprint: str | No
             out["finish_reason"] = head.finish_reason
         if head.model_served != served_default:
             out["model_served"] = head.model_served
-        fingerprint = sample.exchanges[0].request.fingerprint()
-        if fingerprint != top_fingerprint:
-            out["fingerprint"] = fingerprint
+        first = sample.exchanges[0].request
+        if first.fingerprint() != top_fingerprint:
+            out["request"] = first.canonical()  # what the fingerprint stands for, for the reviewer
+            out["fingerprint"] = first.fingerprint()
         if len(sample.exchanges) > 1:
             out["calls"] = [_call_document(e.request, e.completion, served_default) for e in sample.exchanges[1:]]
     if sample.has_value:

@@ -187,20 +187,31 @@ class ItemRun:
                 f'  re-record: pytest --llm-record "{self.current_nodeid}"'
             )
         fingerprint, recorded, completion = self.golden.recorded_call(sample_index, call_index)
+        if self.golden.request_edited(sample_index, call_index):
+            raise GoldenStale(self._stale_message(golden_path, recorded, request, edited=True))
         if fingerprint != request.fingerprint():
             raise GoldenStale(self._stale_message(golden_path, recorded, request))
         return completion
 
-    def _stale_message(self, golden_path: str, recorded: dict[str, Any] | None, request: Request) -> str:
+    def _stale_message(
+        self, golden_path: str, recorded: dict[str, Any] | None, request: Request, edited: bool = False
+    ) -> str:
         old = dump_yaml(recorded or {}).splitlines()
         new = dump_yaml(request.canonical()).splitlines()
         diff = list(difflib.unified_diff(old, new, "golden", "now", lineterm="", n=1))[2:]
+        if edited:
+            headline = "STALE: the golden's request was edited after recording; its answer is for another request"
+            diff = diff or ["(none: the edited request is what the test sends now)"]
+            fix = f're-record: pytest --llm-record "{self.current_nodeid}"'
+        else:
+            headline = "STALE: the golden was recorded for a different request than the test sends now"
+            fix = f'if the change is intended, re-record: pytest --llm-record "{self.current_nodeid}"'
         lines = [
-            "STALE: the golden was recorded for a different request than the test sends now",
+            headline,
             f"  golden: {golden_path}",
             "  request, golden (-) vs now (+):",
             *(f"    {line}" for line in diff[:40]),
-            f'  if the change is intended, re-record: pytest --llm-record "{self.current_nodeid}"',
+            f"  {fix}",
         ]
         return "\n".join(lines)
 

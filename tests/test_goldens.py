@@ -519,3 +519,109 @@ def test_the_golden_of_a_removed_case_is_unused(llm_project: LLMProject) -> None
         ["1 golden(s) removed, no collected test uses them:", "  tests/__llm_goldens__/test_llm/test_people/alan.yaml"]
     )
     assert sorted(p.name for p in llm_project.golden("test_llm/test_people").iterdir()) == ["ada.yaml"]
+
+
+# -- a reviewed golden is the replayed golden --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "diff"),
+    [
+        pytest.param(
+            ("      Keep it short.\n", "      Keep it very short.\n"),
+            [
+                "    @@ -4,3 +4,3 @@",
+                "         Write a summary.",
+                "    -    Keep it very short.",
+                "    +    Keep it short.",
+            ],
+            id="request",
+        ),
+        pytest.param(
+            ("        content: json please\n", "        content: json please, politely\n"),
+            [
+                "    @@ -2,3 +2,3 @@",
+                "     - role: user",
+                "    -  content: json please, politely",
+                "    +  content: json please",
+            ],
+            id="calls-entry",
+        ),
+    ],
+)
+def test_a_request_edited_by_hand_is_stale_and_shows_what_the_test_sends(
+    llm_project: LLMProject, edit: tuple[str, str], diff: list[str]
+) -> None:
+    llm_project.model("m1", SUMMARY_MODEL)
+    llm_project.test_file(SUMMARY_TEST)
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+    golden = llm_project.golden("test_llm/test_summary.yaml")
+    text = golden.read_text()
+    assert text.count(edit[0]) == 1
+    golden.write_text(text.replace(*edit))  # the fingerprint is kept: today's replay would be a MATCH
+
+    result = llm_project.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "STALE: the golden's request was edited after recording; its answer is for another request",
+            "  golden: tests/__llm_goldens__/test_llm/test_summary.yaml",
+            "  request, golden (-) vs now (+):",
+            *diff,
+            '  re-record: pytest --llm-record "tests/test_llm.py::test_summary[current]"',
+        ]
+    )
+    assert llm_project.verdicts() == {"tests/test_llm.py::test_summary[current]": "STALE"}
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+    llm_project.run().assert_outcomes(passed=1)
+
+
+def test_a_golden_edited_to_match_a_changed_prompt_is_still_stale(llm_project: LLMProject) -> None:
+    llm_project.test_file(ENTITY_TEST)
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+    golden = llm_project.golden("test_llm/test_extracts_city.yaml")
+    golden.write_text(golden.read_text().replace("born in London.", "born in London, England."))
+    llm_project.test_file(ENTITY_TEST.replace("born in London.", "born in London, England."))
+    result = llm_project.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "STALE: the golden's request was edited after recording; its answer is for another request",
+            "  golden: tests/__llm_goldens__/test_llm/test_extracts_city.yaml",
+            "  request, golden (-) vs now (+):",
+            "    (none: the edited request is what the test sends now)",
+            '  re-record: pytest --llm-record "tests/test_llm.py::test_extracts_city[current]"',
+        ]
+    )
+
+
+def test_a_sample_with_its_own_first_request_keeps_it_for_review_and_it_is_checked(llm_project: LLMProject) -> None:
+    llm_project.test_file(
+        """\
+        import itertools
+        import pytest
+
+        attempts = itertools.count()
+
+        @pytest.mark.llm_regression
+        def test_attempts(llm):
+            llm.complete(f"attempt {next(attempts)}")
+        """
+    )
+    llm_project.run("--llm-record", "--llm-samples=2").assert_outcomes(passed=1)
+    golden = llm_project.golden("test_llm/test_attempts.yaml")
+    samples = yaml.safe_load(golden.read_text())["samples"]
+    assert "request" not in samples[0]
+    assert samples[1]["request"]["messages"] == [{"role": "user", "content": "attempt 1"}]
+    llm_project.run().assert_outcomes(passed=1)
+
+    golden.write_text(golden.read_text().replace("content: attempt 1", "content: attempt one"))
+    result = llm_project.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "STALE: the golden's request was edited after recording; its answer is for another request",
+            "    -  content: attempt one",
+            "    +  content: attempt 1",
+        ]
+    )
