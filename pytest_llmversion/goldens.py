@@ -5,6 +5,9 @@ case, keyed by test and not by model, so promoting a candidate rewrites the same
 shows old and new outputs side by side. Each file holds the canonical request itself, so reviewers
 see the prompt and a changed prompt is detected (STALE) instead of silently replayed; a request
 edited by hand no longer matches its fingerprint and is STALE too.
+
+Names are one-to-one (``safe_name``); goldens written under the names of earlier versions
+(``legacy_safe_name``) are still read, and replaced when the test is recorded again.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import contextlib
 import functools
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +30,16 @@ from pytest_llmversion.samples import SampleResult
 from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_text, write_atomic
 
 SCHEMA = 1
-_UNSAFE = re.compile(r'[<>:"/\\|?*\s]+')
+NAME_LIMIT = 100
+_HASH_LENGTH = 10
+#: Lower-case ASCII that every file system keeps as written, neither starting nor ending with ``.`` or ``-``.
+_KEPT = re.compile(r"[a-z0-9_()\[\],+=@]([a-z0-9_.()\[\],+=@-]*[a-z0-9_()\[\],+=@])?")
+#: How a hashed name ends; a kept name never does, so the two can never meet.
+_HASHED = re.compile(rf"-[0-9a-f]{{{_HASH_LENGTH}}}$")
+_NOT_READABLE = re.compile(r"[^A-Za-z0-9_.()\[\],+=@-]+")
+#: Windows device names, reserved with any extension (``nul.yaml`` is the device too).
+_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))})
+_LEGACY_UNSAFE = re.compile(r'[<>:"/\\|?*\s]+')
 
 
 class GoldenError(ValueError):
@@ -37,13 +50,41 @@ class GoldenTooNew(GoldenError):
     """A golden written by a newer plugin: upgrading fixes it, re-recording would lose it."""
 
 
-def safe_name(name: str, limit: int = 100) -> str:
-    """A file-system-safe name; long names keep a hash suffix so they stay unique."""
-    cleaned = _UNSAFE.sub("-", name).strip("-.") or "_"
+def safe_name(name: str, limit: int = NAME_LIMIT) -> str:
+    """The file or folder name of a test name, case id or model id: one-to-one on any file system.
+
+    A plain lower-case name is kept as it is (the name earlier versions gave it too). Any other name gets
+    a readable ASCII stand-in and ``-`` + a hash of the exact name: upper case (a case-insensitive file
+    system folds ``Ada`` onto ``ada``), whitespace and characters a file system refuses or rewrites, a
+    leading or trailing dot, Windows device names, names over ``limit``, and names that end like a hash.
+    """
+    if len(name) <= limit and _KEPT.fullmatch(name) and not _HASHED.search(name) and not _reserved(name):
+        return name
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    readable = re.sub("-{2,}", "-", _NOT_READABLE.sub("-", ascii_name)).strip("-.")
+    readable = readable[: limit - _HASH_LENGTH - 1].rstrip("-.") or "_"
+    hashed = f"{readable}-{hashlib.sha1(name.encode()).hexdigest()[:_HASH_LENGTH]}"
+    return "_" + hashed if _reserved(hashed) else hashed
+
+
+def _reserved(name: str) -> bool:
+    return name.split(".", 1)[0].lower() in _RESERVED
+
+
+def legacy_safe_name(name: str, limit: int = NAME_LIMIT) -> str:
+    """The name versions before one-to-one names gave: ``Ada Lovelace``, ``Ada-Lovelace`` and
+    ``Ada/Lovelace`` all became ``Ada-Lovelace``. Only read, never written."""
+    cleaned = _LEGACY_UNSAFE.sub("-", name).strip("-.") or "_"
     if len(cleaned) <= limit:
         return cleaned
     digest = hashlib.sha1(name.encode()).hexdigest()[:10]
     return f"{cleaned[: limit - 11]}-{digest}"
+
+
+def same_test(test: str, case: str | None, other_test: str, other_case: str | None) -> bool:
+    """Whether two goldens' ``test:``/``case:`` name the same test. The path before the first ``::`` is left
+    out: node ids are relative to a rootdir, and the golden's folder already names the module."""
+    return case == other_case and test.partition("::")[2] == other_test.partition("::")[2]
 
 
 @dataclass(frozen=True)
@@ -57,9 +98,22 @@ class GoldenKey:
 
     @functools.cached_property
     def path(self) -> Path:
+        return self.folder / self._relative(safe_name)
+
+    @functools.cached_property
+    def legacy_path(self) -> Path | None:
+        """Where versions before one-to-one names put this golden, when that is another file: read while
+        ``path`` does not exist, removed when the golden is written under ``path``."""
+        legacy = self.folder / self._relative(legacy_safe_name)
+        return None if legacy == self.path else legacy
+
+    def _relative(self, name: Callable[[str], str]) -> Path:
         if self.case is None:
-            return self.folder / f"{safe_name(self.test)}.yaml"
-        return self.folder / safe_name(self.test) / f"{safe_name(self.case)}.yaml"
+            return Path(f"{name(self.test)}.yaml")
+        return Path(name(self.test)) / f"{name(self.case)}.yaml"
+
+    def owns(self, golden: GoldenFile) -> bool:
+        return same_test(golden.test, golden.case, self.test_nodeid, self.case)
 
 
 class GoldenCall(BaseModel):
@@ -196,6 +250,29 @@ def load_golden(path: Path, cache: Path | None = None) -> GoldenFile | None:
         with contextlib.suppress(OSError):  # a read-only checkout still replays, without the cache
             write_atomic(entry, golden.model_dump_json(by_alias=True))
     return golden
+
+
+def read_golden(key: GoldenKey, cache: Path | None = None) -> tuple[GoldenFile | None, Path]:
+    """The golden of ``key`` and the file it came from: ``key.path``, else the file under its legacy name
+    when that file says it is this test's (legacy names collided: it may be another test's golden)."""
+    golden = load_golden(key.path, cache)
+    if golden is not None or key.legacy_path is None:
+        return golden, key.path
+    legacy = load_golden(key.legacy_path, cache)
+    if legacy is None or not key.owns(legacy):
+        return None, key.path
+    return legacy, key.legacy_path
+
+
+def belongs_to(path: Path, test: str, case: str | None) -> bool:
+    """Whether ``path`` is a readable golden of ours written for this test and case (safe to replace)."""
+    if not is_golden_file(path):
+        return False
+    try:
+        golden = load_golden(path)
+    except GoldenError:
+        return False  # a broken file is the user's to look at, never ours to delete
+    return golden is not None and same_test(golden.test, golden.case, test, case)
 
 
 def _validate_golden(raw: Any, path: Path) -> GoldenFile:

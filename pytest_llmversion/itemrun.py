@@ -30,7 +30,7 @@ from pytest_llmversion.goldens import (
     GoldenKey,
     GoldenTooNew,
     golden_document,
-    load_golden,
+    read_golden,
 )
 from pytest_llmversion.marker import MarkerSpec
 from pytest_llmversion.modelref import ModelRef
@@ -113,6 +113,8 @@ class ItemRun:
         self.candidate_prompt = candidate_prompt
         self._route = route
         self.golden_rel = rel(plan.key.path)
+        self.golden_read_rel = self.golden_rel  # the file replayed: a golden under its legacy name, until re-recorded
+        self._rel = rel
         self.golden_cache = golden_cache
         self.recorder = recorder
         self.phases: dict[str, list[SampleResult]] = {}
@@ -167,7 +169,7 @@ class ItemRun:
         return self.recorder.complete(route, request, sample_index)
 
     def _replay(self, request: Request, sample_index: int, call_index: int) -> Completion:
-        golden_path = self.golden_rel
+        golden_path = self.golden_read_rel
         if self.golden_error is not None:
             raise GoldenUnreadable(self.golden_error)
         if self.golden is None:
@@ -237,11 +239,12 @@ class ItemRun:
     # -- running the body --------------------------------------------------------------------------
 
     def load_golden(self) -> None:
-        path = self.plan.key.path
+        folder = self.plan.key.folder
         try:
-            self.golden = load_golden(path, self.golden_cache)
+            self.golden, path = read_golden(self.plan.key, self.golden_cache)
+            self.golden_read_rel = self._rel(path)
         except GoldenError as exc:
-            problem = str(exc).replace(str(path), self.golden_rel, 1)
+            problem = str(exc).replace(str(folder), self._rel(folder), 1)
             fix = (
                 ""
                 if isinstance(exc, GoldenTooNew)
