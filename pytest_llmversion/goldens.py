@@ -104,8 +104,10 @@ class GoldenKey:
     def legacy_path(self) -> Path | None:
         """Where versions before one-to-one names put this golden, when that is another file: read while
         ``path`` does not exist, removed when the golden is written under ``path``."""
-        legacy = self.folder / self._relative(legacy_safe_name)
-        return None if legacy == self.path else legacy
+        names = (self.test,) if self.case is None else (self.test, self.case)
+        if all(legacy_safe_name(name) == safe_name(name) for name in names):
+            return None  # the common case, decided without building a path (asked of every collected item)
+        return self.folder / self._relative(legacy_safe_name)
 
     def _relative(self, name: Callable[[str], str]) -> Path:
         if self.case is None:
