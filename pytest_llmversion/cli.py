@@ -122,6 +122,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
         print(f"llmversion: {exc}", file=sys.stderr)
         return 1
     print(f"llmversion: promoted {plan.new_model} (was {plan.old_model}); {len(plan.files)} goldens rewritten")
+    if plan.legacy:
+        print(f"  {len(plan.legacy)} of them renamed from legacy names (the old files are removed)")
     for note in plan.forced:
         print(f"  forced: {note}")
     print(f"  backup for `llmversion rollback`: {backup.relative_to(plan.project)}")

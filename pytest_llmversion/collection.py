@@ -74,7 +74,7 @@ def note_collected(collected: Collected, item: pytest.Item, param: ItemParam, ke
     narrowed = _narrowed_files(tuple(item.config.args), item.config.invocation_params.dir)
     # --lf drops passing tests while modules are collected, before this hook sees them
     last_failed_only = bool(item.config.getoption("lf", False))
-    collected.add(key.folder, key.path, partial=last_failed_only or item.path in narrowed)
+    collected.add(key.folder, key.path, partial=last_failed_only or item.path in narrowed, legacy=key.legacy_path)
 
 
 @cache

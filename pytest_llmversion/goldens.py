@@ -3,7 +3,11 @@
 ``<test dir>/__llm_goldens__/<test_module>/<test_name>[/<case_id>].yaml``: one file per test or
 case, keyed by test and not by model, so promoting a candidate rewrites the same files and the diff
 shows old and new outputs side by side. Each file holds the canonical request itself, so reviewers
-see the prompt and a changed prompt is detected (STALE) instead of silently replayed.
+see the prompt and a changed prompt is detected (STALE) instead of silently replayed; a request
+edited by hand no longer matches its fingerprint and is STALE too.
+
+Names are one-to-one (``safe_name``); goldens written under the names of earlier versions
+(``legacy_safe_name``) are still read, and replaced when the test is recorded again.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import contextlib
 import functools
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,12 +25,21 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pytest_llmversion.parsing import extract_json
-from pytest_llmversion.providers.base import Completion, Request, Usage
+from pytest_llmversion.providers.base import Completion, Request, Usage, fingerprint_of
 from pytest_llmversion.samples import SampleResult
 from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_text, write_atomic
 
 SCHEMA = 1
-_UNSAFE = re.compile(r'[<>:"/\\|?*\s]+')
+NAME_LIMIT = 100
+_HASH_LENGTH = 10
+#: Lower-case ASCII that every file system keeps as written, neither starting nor ending with ``.`` or ``-``.
+_KEPT = re.compile(r"[a-z0-9_()\[\],+=@]([a-z0-9_.()\[\],+=@-]*[a-z0-9_()\[\],+=@])?")
+#: How a hashed name ends; a kept name never does, so the two can never meet.
+_HASHED = re.compile(rf"-[0-9a-f]{{{_HASH_LENGTH}}}$")
+_NOT_READABLE = re.compile(r"[^A-Za-z0-9_.()\[\],+=@-]+")
+#: Windows device names, reserved with any extension (``nul.yaml`` is the device too).
+_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))})
+_LEGACY_UNSAFE = re.compile(r'[<>:"/\\|?*\s]+')
 
 
 class GoldenError(ValueError):
@@ -36,13 +50,41 @@ class GoldenTooNew(GoldenError):
     """A golden written by a newer plugin: upgrading fixes it, re-recording would lose it."""
 
 
-def safe_name(name: str, limit: int = 100) -> str:
-    """A file-system-safe name; long names keep a hash suffix so they stay unique."""
-    cleaned = _UNSAFE.sub("-", name).strip("-.") or "_"
+def safe_name(name: str, limit: int = NAME_LIMIT) -> str:
+    """The file or folder name of a test name, case id or model id: one-to-one on any file system.
+
+    A plain lower-case name is kept as it is (the name earlier versions gave it too). Any other name gets
+    a readable ASCII stand-in and ``-`` + a hash of the exact name: upper case (a case-insensitive file
+    system folds ``Ada`` onto ``ada``), whitespace and characters a file system refuses or rewrites, a
+    leading or trailing dot, Windows device names, names over ``limit``, and names that end like a hash.
+    """
+    if len(name) <= limit and _KEPT.fullmatch(name) and not _HASHED.search(name) and not _reserved(name):
+        return name
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    readable = re.sub("-{2,}", "-", _NOT_READABLE.sub("-", ascii_name)).strip("-.")
+    readable = readable[: limit - _HASH_LENGTH - 1].rstrip("-.") or "_"
+    hashed = f"{readable}-{hashlib.sha1(name.encode()).hexdigest()[:_HASH_LENGTH]}"
+    return "_" + hashed if _reserved(hashed) else hashed
+
+
+def _reserved(name: str) -> bool:
+    return name.split(".", 1)[0].lower() in _RESERVED
+
+
+def legacy_safe_name(name: str, limit: int = NAME_LIMIT) -> str:
+    """The name versions before one-to-one names gave: ``Ada Lovelace``, ``Ada-Lovelace`` and
+    ``Ada/Lovelace`` all became ``Ada-Lovelace``. Only read, never written."""
+    cleaned = _LEGACY_UNSAFE.sub("-", name).strip("-.") or "_"
     if len(cleaned) <= limit:
         return cleaned
     digest = hashlib.sha1(name.encode()).hexdigest()[:10]
     return f"{cleaned[: limit - 11]}-{digest}"
+
+
+def same_test(test: str, case: str | None, other_test: str, other_case: str | None) -> bool:
+    """Whether two goldens' ``test:``/``case:`` name the same test. The path before the first ``::`` is left
+    out: node ids are relative to a rootdir, and the golden's folder already names the module."""
+    return case == other_case and test.partition("::")[2] == other_test.partition("::")[2]
 
 
 @dataclass(frozen=True)
@@ -56,9 +98,24 @@ class GoldenKey:
 
     @functools.cached_property
     def path(self) -> Path:
+        return self.folder / self._relative(safe_name)
+
+    @functools.cached_property
+    def legacy_path(self) -> Path | None:
+        """Where versions before one-to-one names put this golden, when that is another file: read while
+        ``path`` does not exist, removed when the golden is written under ``path``."""
+        names = (self.test,) if self.case is None else (self.test, self.case)
+        if all(legacy_safe_name(name) == safe_name(name) for name in names):
+            return None  # the common case, decided without building a path (asked of every collected item)
+        return self.folder / self._relative(legacy_safe_name)
+
+    def _relative(self, name: Callable[[str], str]) -> Path:
         if self.case is None:
-            return self.folder / f"{safe_name(self.test)}.yaml"
-        return self.folder / safe_name(self.test) / f"{safe_name(self.case)}.yaml"
+            return Path(f"{name(self.test)}.yaml")
+        return Path(name(self.test)) / f"{name(self.case)}.yaml"
+
+    def owns(self, golden: GoldenFile) -> bool:
+        return same_test(golden.test, golden.case, self.test_nodeid, self.case)
 
 
 class GoldenCall(BaseModel):
@@ -83,6 +140,8 @@ class GoldenSample(BaseModel):
     usage: dict[str, int] = Field(default_factory=dict)
     finish_reason: str = "stop"
     model_served: str | None = None
+    #: The sample's first request, when it differs from the golden's ``request`` (older goldens: fingerprint only).
+    request: dict[str, Any] | None = None
     fingerprint: str | None = None
     calls: list[GoldenCall] = Field(default_factory=list)
     value: Any = None
@@ -112,13 +171,30 @@ class GoldenFile(BaseModel):
         if call_index == 0:
             if self.fingerprint is None or sample.output is None:
                 raise IndexError(call_index)
-            fingerprint = sample.fingerprint or self.fingerprint
             usage = _first_call_usage(sample)
             completion = _completion(self.model, sample.output, usage, sample.finish_reason, sample.model_served)
-            return fingerprint, self.request, completion
+            fingerprint, request = self._first_request(sample)
+            return fingerprint or self.fingerprint, request if request is not None else self.request, completion
         call = sample.calls[call_index - 1]
         completion = _completion(self.model, call.output, call.usage, call.finish_reason, call.model_served)
         return call.fingerprint, call.request, completion
+
+    def request_edited(self, sample_index: int, call_index: int) -> bool:
+        """Whether the request this file shows for a call is not the one its fingerprint, and so its answer,
+        was recorded for: edited by hand after recording. A reviewer must read what is compared."""
+        if call_index == 0:
+            fingerprint, request = self._first_request(self.samples[sample_index])
+        else:
+            call = self.samples[sample_index].calls[call_index - 1]
+            fingerprint, request = call.fingerprint, call.request
+        return request is not None and fingerprint is not None and fingerprint_of(request) != fingerprint
+
+    def _first_request(self, sample: GoldenSample) -> tuple[str | None, dict[str, Any] | None]:
+        """A sample whose first request differs from the golden's keeps its own fingerprint (and request;
+        goldens of earlier versions kept the fingerprint only, so there is no request to compare)."""
+        if sample.fingerprint is not None:
+            return sample.fingerprint, sample.request
+        return self.fingerprint, self.request
 
     def calls_per_sample(self, sample_index: int) -> int:
         if sample_index >= len(self.samples):
@@ -178,6 +254,29 @@ def load_golden(path: Path, cache: Path | None = None) -> GoldenFile | None:
     return golden
 
 
+def read_golden(key: GoldenKey, cache: Path | None = None) -> tuple[GoldenFile | None, Path]:
+    """The golden of ``key`` and the file it came from: ``key.path``, else the file under its legacy name
+    when that file says it is this test's (legacy names collided: it may be another test's golden)."""
+    golden = load_golden(key.path, cache)
+    if golden is not None or key.legacy_path is None:
+        return golden, key.path
+    legacy = load_golden(key.legacy_path, cache)
+    if legacy is None or not key.owns(legacy):
+        return None, key.path
+    return legacy, key.legacy_path
+
+
+def belongs_to(path: Path, test: str, case: str | None) -> bool:
+    """Whether ``path`` is a readable golden of ours written for this test and case (safe to replace)."""
+    if not is_golden_file(path):
+        return False
+    try:
+        golden = load_golden(path)
+    except GoldenError:
+        return False  # a broken file is the user's to look at, never ours to delete
+    return golden is not None and same_test(golden.test, golden.case, test, case)
+
+
 def _validate_golden(raw: Any, path: Path) -> GoldenFile:
     if not isinstance(raw, dict):
         raise GoldenError(f"{path}: not a pytest-llmversion golden (expected a mapping with schema, test, samples)")
@@ -234,9 +333,10 @@ def _sample_document(sample: SampleResult, model: str, top_fingerprint: str | No
             out["finish_reason"] = head.finish_reason
         if head.model_served != served_default:
             out["model_served"] = head.model_served
-        fingerprint = sample.exchanges[0].request.fingerprint()
-        if fingerprint != top_fingerprint:
-            out["fingerprint"] = fingerprint
+        first = sample.exchanges[0].request
+        if first.fingerprint() != top_fingerprint:
+            out["request"] = first.canonical()  # what the fingerprint stands for, for the reviewer
+            out["fingerprint"] = first.fingerprint()
         if len(sample.exchanges) > 1:
             out["calls"] = [_call_document(e.request, e.completion, served_default) for e in sample.exchanges[1:]]
     if sample.has_value:

@@ -30,7 +30,7 @@ from pytest_llmversion.goldens import (
     GoldenKey,
     GoldenTooNew,
     golden_document,
-    load_golden,
+    read_golden,
 )
 from pytest_llmversion.marker import MarkerSpec
 from pytest_llmversion.modelref import ModelRef
@@ -115,6 +115,8 @@ class ItemRun:
         self.candidate_prompt = candidate_prompt
         self._route = route
         self.golden_rel = rel(plan.key.path)
+        self.golden_read_rel = self.golden_rel  # the file replayed: a golden under its legacy name, until re-recorded
+        self._rel = rel
         self.golden_cache = golden_cache
         self.recorder = recorder
         self.phases: dict[str, list[SampleResult]] = {}
@@ -169,7 +171,7 @@ class ItemRun:
         return self.recorder.complete(route, request, sample_index)
 
     def _replay(self, request: Request, sample_index: int, call_index: int) -> Completion:
-        golden_path = self.golden_rel
+        golden_path = self.golden_read_rel
         if self.golden_error is not None:
             raise GoldenUnreadable(self.golden_error)
         if self.golden is None:
@@ -189,20 +191,31 @@ class ItemRun:
                 f'  re-record: pytest --llm-record "{self.current_nodeid}"'
             )
         fingerprint, recorded, completion = self.golden.recorded_call(sample_index, call_index)
+        if self.golden.request_edited(sample_index, call_index):
+            raise GoldenStale(self._stale_message(golden_path, recorded, request, edited=True))
         if fingerprint != request.fingerprint():
             raise GoldenStale(self._stale_message(golden_path, recorded, request))
         return completion
 
-    def _stale_message(self, golden_path: str, recorded: dict[str, Any] | None, request: Request) -> str:
+    def _stale_message(
+        self, golden_path: str, recorded: dict[str, Any] | None, request: Request, edited: bool = False
+    ) -> str:
         old = dump_yaml(recorded or {}).splitlines()
         new = dump_yaml(request.canonical()).splitlines()
         diff = list(difflib.unified_diff(old, new, "golden", "now", lineterm="", n=1))[2:]
+        if edited:
+            headline = "STALE: the golden's request was edited after recording; its answer is for another request"
+            diff = diff or ["(none: the edited request is what the test sends now)"]
+            fix = f're-record: pytest --llm-record "{self.current_nodeid}"'
+        else:
+            headline = "STALE: the golden was recorded for a different request than the test sends now"
+            fix = f'if the change is intended, re-record: pytest --llm-record "{self.current_nodeid}"'
         lines = [
-            "STALE: the golden was recorded for a different request than the test sends now",
+            headline,
             f"  golden: {golden_path}",
             "  request, golden (-) vs now (+):",
             *(f"    {line}" for line in diff[:40]),
-            f'  if the change is intended, re-record: pytest --llm-record "{self.current_nodeid}"',
+            f"  {fix}",
         ]
         return "\n".join(lines)
 
@@ -228,11 +241,12 @@ class ItemRun:
     # -- running the body --------------------------------------------------------------------------
 
     def load_golden(self) -> None:
-        path = self.plan.key.path
+        folder = self.plan.key.folder
         try:
-            self.golden = load_golden(path, self.golden_cache)
+            self.golden, path = read_golden(self.plan.key, self.golden_cache)
+            self.golden_read_rel = self._rel(path)
         except GoldenError as exc:
-            problem = str(exc).replace(str(path), self.golden_rel, 1)
+            problem = str(exc).replace(str(folder), self._rel(folder), 1)
             fix = (
                 ""
                 if isinstance(exc, GoldenTooNew)

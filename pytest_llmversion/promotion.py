@@ -20,10 +20,10 @@ import tomlkit
 from pydantic import ValidationError
 
 from pytest_llmversion.config import ConfigError, ResolvedConfig, load_config
-from pytest_llmversion.goldens import GoldenError, is_golden_file, load_golden
+from pytest_llmversion.goldens import GoldenError, is_golden_file, load_golden, same_test
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts import PromptError, PromptRegistry
-from pytest_llmversion.reports.model import Report
+from pytest_llmversion.reports.model import Report, ReportItem
 from pytest_llmversion.session import config_hash
 from pytest_llmversion.yamlio import write_atomic
 
@@ -41,6 +41,8 @@ class PromotionPlan:
     new_model: str
     #: (candidate file kept by the run, golden it replaces)
     files: list[tuple[Path, Path]] = field(default_factory=list)
+    #: Goldens of promoted tests under their legacy names: removed, the promoted golden takes their place.
+    legacy: list[Path] = field(default_factory=list)
     #: What --force overrode; recorded in pyproject.toml and the rollback manifest.
     forced: list[str] = field(default_factory=list)
 
@@ -96,6 +98,7 @@ def plan_promotion(project: Path, report_path: Path | None = None, *, force: boo
             f"{config.report_dir}/candidate/ was cleaned); run the candidate evaluation again"
         )
     plan.files = [(root / str(i.candidate_golden), root / str(i.golden)) for i in candidates]
+    _find_legacy(plan, config.goldens, candidates)
     _check_coverage(plan, config.goldens, force)
     _check_prompts(plan, config.prompts, force)
     return plan
@@ -132,11 +135,34 @@ def _read_report(path: Path, project: Path) -> Report:
         ) from None
 
 
+def _unpromoted(plan: PromotionPlan, goldens: str) -> list[Path]:
+    promoted = {dest.resolve() for _, dest in plan.files} | {p.resolve() for p in plan.legacy}
+    existing = [p for p in plan.project.rglob(f"{goldens}/**/*.yaml") if is_golden_file(p)]
+    return sorted(p for p in existing if p.resolve() not in promoted and ".llmversion" not in p.parts)
+
+
+def _find_legacy(plan: PromotionPlan, goldens: str, candidates: list[ReportItem]) -> None:
+    """Goldens that promoted tests still read under their legacy names (written before names were one-to-one).
+    Each is told apart by its ``test:``/``case:``, never by its name: legacy names collided."""
+    tests = [
+        ((dest.parent if item.case is None else dest.parent.parent).resolve(), item.test, item.case)
+        for (_, dest), item in zip(plan.files, candidates, strict=True)
+    ]
+    for path in _unpromoted(plan, goldens):
+        try:
+            golden = load_golden(path)
+        except GoldenError:
+            continue  # not ours to remove; the coverage check names it
+        if golden is None:
+            continue
+        folder = (path.parent if golden.case is None else path.parent.parent).resolve()
+        if any(folder == f and same_test(golden.test, golden.case, t, c) for f, t, c in tests):
+            plan.legacy.append(path)
+
+
 def _check_coverage(plan: PromotionPlan, goldens: str, force: bool) -> None:
     """Every golden of the project must have been evaluated on the candidate (no partial runs)."""
-    promoted = {dest.resolve() for _, dest in plan.files}
-    existing = [p for p in plan.project.rglob(f"{goldens}/**/*.yaml") if is_golden_file(p)]
-    left = sorted(p for p in existing if p.resolve() not in promoted and ".llmversion" not in p.parts)
+    left = _unpromoted(plan, goldens)
     if not left:
         return
     message = (
@@ -183,7 +209,7 @@ def apply_promotion(plan: PromotionPlan, *, now: datetime | None = None) -> Path
     stamp = now.strftime("%Y%m%dT%H%M%S")
     backup = config_dir / report_dir / "rollback" / f"{stamp}-{_slug(plan.old_model)}--{_slug(plan.new_model)}"
     entries: list[dict[str, Any]] = []
-    targets = [plan.pyproject, *(dest for _, dest in plan.files)]
+    targets = [plan.pyproject, *(dest for _, dest in plan.files), *plan.legacy]
     for index, target in enumerate(targets):
         existed = target.is_file()
         if existed:
@@ -201,6 +227,10 @@ def apply_promotion(plan: PromotionPlan, *, now: datetime | None = None) -> Path
     write_atomic(backup / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     for source, dest in plan.files:
         write_atomic(dest, source.read_text(encoding="utf-8"))
+    for path in plan.legacy:
+        path.unlink()  # its test's promoted golden, under the one-to-one name, replaces it (a rename in the diff)
+        if not any(path.parent.iterdir()):
+            path.parent.rmdir()  # a case folder under the legacy test name
     write_atomic(plan.pyproject, _promoted_pyproject(plan, now))
     return backup
 

@@ -20,14 +20,14 @@ latency) and are written by the controller at session end, each whole, like gold
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pytest_llmversion.goldens import GoldenKey, safe_name
+from pytest_llmversion.goldens import GoldenKey, legacy_safe_name, safe_name, same_test
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request, Usage
 from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_file, write_atomic
@@ -77,19 +77,25 @@ class RecordingFile(BaseModel):
 
 def recording_path(root: Path, base: Path, model: ModelRef, key: GoldenKey) -> Path:
     """Where ``model``'s recording of the test keyed by ``key`` lives, under ``root`` (the recordings folder)."""
+    return _recording_path(root, base, model, key, safe_name, key.path)
+
+
+def legacy_recording_path(root: Path, base: Path, model: ModelRef, key: GoldenKey) -> Path | None:
+    """Where versions before one-to-one names put that recording, when it is another file (read, not written)."""
+    legacy = _recording_path(root, base, model, key, legacy_safe_name, key.legacy_path or key.path)
+    return None if legacy == recording_path(root, base, model, key) else legacy
+
+
+def _recording_path(
+    root: Path, base: Path, model: ModelRef, key: GoldenKey, name: Callable[[str], str], golden: Path
+) -> Path:
     test_dir = key.folder.parent.parent  # key.folder is <test dir>/<goldens>/<module>
     try:
         rel_dir = test_dir.relative_to(base)
     except ValueError:
         rel_dir = Path(test_dir.name)
-    return (
-        root
-        / safe_name(model.provider)
-        / safe_name(model.model_id)
-        / rel_dir
-        / key.folder.name
-        / key.path.relative_to(key.folder)
-    )
+    model_dir = root / name(model.provider) / name(model.model_id)
+    return model_dir / rel_dir / key.folder.name / golden.relative_to(key.folder)
 
 
 def load_recording(path: Path, shown: str) -> RecordingFile | None:
@@ -121,7 +127,10 @@ class ItemRecorder:
     test: str
     case: str | None
     mode_source: str = "--llm-record-mode"
+    #: (path, shown) of the recording under its legacy name, read while ``path`` does not exist
+    legacy: tuple[Path, str] | None = None
     _existing: RecordingFile | None = None
+    _existing_shown: str = ""
     _loaded: bool = False
     _load_error: NotRecorded | None = None
     _new: list[dict[str, Any]] = field(default_factory=list)
@@ -133,12 +142,24 @@ class ItemRecorder:
         if not self._loaded:
             self._loaded = True
             try:
-                self._existing = load_recording(self.path, self.shown) if self.mode != "all" else None
+                self._existing = self._read() if self.mode != "all" else None
             except NotRecorded as exc:
                 self._load_error = exc
         if self._load_error is not None:
             raise self._load_error
         return self._existing
+
+    def _read(self) -> RecordingFile | None:
+        self._existing_shown = self.shown
+        existing = load_recording(self.path, self.shown)
+        if existing is not None or self.legacy is None:
+            return existing
+        path, shown = self.legacy
+        legacy = load_recording(path, shown)
+        if legacy is None or not same_test(legacy.test, legacy.case, self.test, self.case):
+            return None  # legacy names collided: another test's recording
+        self._existing_shown = shown
+        return legacy
 
     def complete(self, route: Route, request: Request, sample_index: int) -> Completion:
         existing = self._load()
@@ -167,9 +188,9 @@ class ItemRecorder:
         source = f"--llm-record-mode={self.mode}" + (f" ({self.mode_source})" if self.mode_source else "")
         if has_file:
             return (
-                f"{self.shown} holds no answer of {self.model} for this call (sample {sample_index}; the test sends "
-                f"a different request now) and {source} sends nothing new: re-record with --llm-record-mode=all, "
-                "or --llm-record-mode=new to keep the recorded calls"
+                f"{self._existing_shown} holds no answer of {self.model} for this call (sample {sample_index}; the "
+                f"test sends a different request now) and {source} sends nothing new: re-record with "
+                "--llm-record-mode=all, or --llm-record-mode=new to keep the recorded calls"
             )
         return (
             f"no recording of {self.model} for this test ({self.shown}) and {source} sends nothing new: "

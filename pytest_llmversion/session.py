@@ -24,7 +24,7 @@ from pytest_llmversion.client import LLMClient
 from pytest_llmversion.comparison import GatePolicy
 from pytest_llmversion.config import LLMConfig, ResolvedConfig
 from pytest_llmversion.cost import price_of
-from pytest_llmversion.goldens import GoldenKey, golden_files, is_golden_file, write_golden
+from pytest_llmversion.goldens import GoldenKey, belongs_to, golden_files, is_golden_file, write_golden
 from pytest_llmversion.governance import Governance
 from pytest_llmversion.governance import finish as finish_governance
 from pytest_llmversion.governance import load as load_catalog
@@ -35,7 +35,13 @@ from pytest_llmversion.prompts import PromptRegistry
 from pytest_llmversion.providers import ProviderFactory, Router
 from pytest_llmversion.providers.lasting import LastingFailures
 from pytest_llmversion.providers.router import CallGuard, Guards
-from pytest_llmversion.recordings import ItemRecorder, RecordMode, recording_path, write_recordings
+from pytest_llmversion.recordings import (
+    ItemRecorder,
+    RecordMode,
+    legacy_recording_path,
+    recording_path,
+    write_recordings,
+)
 from pytest_llmversion.reports.governance import Estimate
 from pytest_llmversion.reports.model import ModelInfo, Report, ReportItem, RunInfo, build_summary
 from pytest_llmversion.reports.provider_notes import provider_notices, served_model_warnings
@@ -187,9 +193,19 @@ class RunContext:
     def recorder(self, plan: ItemPlan, model: ModelRef) -> ItemRecorder:
         root = self.base / self.config.report_dir / "recordings"
         path = recording_path(root, self.base, model, plan.key)
+        legacy = legacy_recording_path(root, self.base, model, plan.key)
         case = plan.case.id if plan.case else None
         source = self.record_mode_source
-        return ItemRecorder(path, self.rel(path), self.record_mode, model, plan.key.test_nodeid, case, source)
+        return ItemRecorder(
+            path,
+            self.rel(path),
+            self.record_mode,
+            model,
+            plan.key.test_nodeid,
+            case,
+            source,
+            legacy=(legacy, self.rel(legacy)) if legacy is not None else None,
+        )
 
 
 def golden_key(
@@ -209,30 +225,45 @@ class Collected:
 
     expected: dict[str, set[str]] = field(default_factory=dict)
     partial: set[str] = field(default_factory=set)
+    #: golden path -> its legacy name (earlier versions' name), for the keys whose two names differ
+    legacy: dict[str, str] = field(default_factory=dict)
 
-    def add(self, folder: Path, path: Path, partial: bool) -> None:
+    def add(self, folder: Path, path: Path, partial: bool, legacy: Path | None = None) -> None:
         self.expected.setdefault(str(folder), set()).add(str(path))
         if partial:
             self.partial.add(str(folder))
+        if legacy is not None:
+            self.legacy[str(path)] = str(legacy)
 
     def to_payload(self) -> dict[str, Any]:
-        return {"expected": {k: sorted(v) for k, v in self.expected.items()}, "partial": sorted(self.partial)}
+        return {
+            "expected": {k: sorted(v) for k, v in self.expected.items()},
+            "partial": sorted(self.partial),
+            "legacy": self.legacy,
+        }
 
     def merge(self, payload: Mapping[str, Any]) -> None:
         for folder, paths in payload.get("expected", {}).items():
             self.expected.setdefault(folder, set()).update(paths)
         self.partial.update(payload.get("partial", ()))
+        self.legacy.update(payload.get("legacy", {}))
+
+    def still_read(self) -> set[str]:
+        """Legacy-named goldens a collected test may still replay: its golden under the new name is absent."""
+        return {legacy for path, legacy in self.legacy.items() if not Path(path).is_file()}
 
 
 def unused_goldens(collected: Collected) -> list[Path]:
     """Golden files no collected test can use: only in folders whose whole module was collected."""
     unused: list[Path] = []
     roots: set[Path] = set()
+    still_read = collected.still_read()
     for folder, expected in sorted(collected.expected.items()):
         roots.add(Path(folder).parent)
         if folder in collected.partial:
             continue
-        unused += [p for p in golden_files(Path(folder)) if str(p) not in expected and is_golden_file(p)]
+        used = expected | still_read
+        unused += [p for p in golden_files(Path(folder)) if str(p) not in used and is_golden_file(p)]
     for goldens_root in sorted(r for r in roots if r.is_dir()):
         # a folder whose test module is gone can never be used again
         for module_folder in sorted(p for p in goldens_root.iterdir() if p.is_dir()):
@@ -245,10 +276,18 @@ def unused_goldens(collected: Collected) -> list[Path]:
 class GoldenWrites:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    #: legacy-named files replaced by the golden just written under the new name (a rename in the diff)
+    renamed: list[str] = field(default_factory=list)
 
 
-def write_recorded_goldens(items: Iterable[Mapping[str, Any]], rootpath: Path) -> GoldenWrites:
-    """Write the golden of every item that recorded and passed; each file whole, atomically."""
+def write_recorded_goldens(
+    items: Iterable[Mapping[str, Any]], rootpath: Path, legacy: Mapping[str, str] | None = None
+) -> GoldenWrites:
+    """Write the golden of every item that recorded and passed; each file whole, atomically.
+
+    ``legacy`` maps a golden path to its name in earlier versions: that file is removed once the golden
+    is written, when it is this test's (legacy names collided: it may be another test's golden).
+    """
     result = GoldenWrites()
     for item in items:
         doc = item.get("golden_doc")
@@ -257,6 +296,9 @@ def write_recorded_goldens(items: Iterable[Mapping[str, Any]], rootpath: Path) -
         path = rootpath / item["golden"]
         changed = write_golden(path, doc, item.get("rerecord", item["nodeid"]))
         (result.written if changed else result.unchanged).append(item["golden"])
+        old = (legacy or {}).get(str(path))
+        if old is not None and belongs_to(Path(old), doc["test"], doc.get("case")):
+            result.renamed += [_rel(p, rootpath) for p in prune([Path(old)])]
     return result
 
 
@@ -336,7 +378,7 @@ def finish_run(
         for item in results.items
     ]
     items.sort(key=lambda i: (i.role != "candidate", i.nodeid))
-    writes = write_recorded_goldens(results.items, ctx.rootpath)
+    writes = write_recorded_goldens(results.items, ctx.rootpath, results.collected.legacy)
     recordings = write_recordings(results.items, ctx.rootpath)
     unused = unused_goldens(results.collected)
     removed = prune(unused) if prune_unused else []
@@ -351,6 +393,7 @@ def finish_run(
         cost=cost,
         goldens_written=writes.written,
         goldens_unchanged=len(writes.unchanged),
+        goldens_renamed=writes.renamed,
         unused_goldens=[ctx.rel(p) for p in unused],
         pruned_goldens=[ctx.rel(p) for p in removed],
         recordings_written=recordings,
@@ -388,6 +431,13 @@ def finish_run(
     if ctx.ledger_path is not None:
         ctx.ledger_path.unlink(missing_ok=True)  # the run's shared ledger; the report keeps what it spent
     return Report(run=run, items=items, summary=summary)
+
+
+def _rel(path: Path, rootpath: Path) -> str:
+    try:
+        return str(path.relative_to(rootpath))
+    except ValueError:
+        return str(path)
 
 
 def config_hash(table: Mapping[str, Any]) -> str:

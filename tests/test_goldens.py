@@ -130,7 +130,7 @@ def test_goldens_are_one_file_per_test_or_case_beside_the_tests(llm_project: LLM
     llm_project.run("--llm-record").assert_outcomes(passed=4)
     assert sorted(str(p.relative_to(llm_project.path)) for p in llm_project.path.rglob("*.yaml")) == [
         "models/m1.yaml",
-        "tests/__llm_goldens__/test_llm/TestGroup.test_method.yaml",
+        "tests/__llm_goldens__/test_llm/TestGroup.test_method-11b0e49bcf.yaml",  # upper case: hashed, see safe_name
         "tests/__llm_goldens__/test_llm/test_cases/ada.yaml",
         "tests/__llm_goldens__/test_llm/test_plain.yaml",
         "tests/billing/__llm_goldens__/test_billing/test_extracts_city.yaml",
@@ -519,3 +519,287 @@ def test_the_golden_of_a_removed_case_is_unused(llm_project: LLMProject) -> None
         ["1 golden(s) removed, no collected test uses them:", "  tests/__llm_goldens__/test_llm/test_people/alan.yaml"]
     )
     assert sorted(p.name for p in llm_project.golden("test_llm/test_people").iterdir()) == ["ada.yaml"]
+
+
+# -- names: one file per test and case, on any file system ------------------------------------------
+
+PEOPLE_TESTS = """\
+import pytest
+
+@pytest.mark.parametrize("who", ["Ada Lovelace", "Ada-Lovelace", "Ada/Lovelace"])
+@pytest.mark.llm_regression
+def test_person(llm, who):
+    llm.complete(f"Who was {who}?")
+
+@pytest.mark.llm_regression(cases="cases/people.yaml")
+def test_case(llm, llm_case):
+    llm.complete(llm_case.input)
+"""
+PEOPLE_CASES = "- id: ada\n  input: Who was ada?\n- id: ada.\n  input: Who was ada, full stop?\n"
+
+
+def golden_names(project: LLMProject, module: str = "test_llm") -> list[str]:
+    folder = project.golden(module)
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.yaml"))
+
+
+def test_ids_that_once_shared_a_file_get_one_golden_each(llm_project: LLMProject) -> None:
+    llm_project.write("tests/cases/people.yaml", PEOPLE_CASES)
+    llm_project.test_file(PEOPLE_TESTS)
+    result = llm_project.run("--llm-record")
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines(["goldens: 5 written, 0 unchanged (review them with git diff, then commit)"])
+    assert golden_names(llm_project) == [
+        "test_case/ada-bcf09b9f30.yaml",  # a trailing dot, which Windows drops: readable name + hash of the id
+        "test_case/ada.yaml",  # plain lower case keeps its name
+        "test_person[Ada-Lovelace]-2807f3b176.yaml",
+        "test_person[Ada-Lovelace]-60cb00b1f3.yaml",
+        "test_person[Ada-Lovelace]-74e53dd150.yaml",
+    ]
+    owners = {
+        (doc["test"], doc.get("case"))
+        for doc in (yaml.safe_load(p.read_text()) for p in llm_project.golden("test_llm").rglob("*.yaml"))
+    }
+    assert len(owners) == 5
+
+    llm_project.model("m1", FAILING_MODEL)
+    result = llm_project.run()
+    result.assert_outcomes(passed=5)
+    assert set(llm_project.verdicts().values()) == {"MATCH"}
+    assert "unused" not in result.stdout.str()
+
+
+def test_ids_that_differ_only_in_case_get_names_that_differ_where_case_is_ignored(llm_project: LLMProject) -> None:
+    llm_project.test_file(
+        """\
+        import pytest
+
+        @pytest.mark.parametrize("who", ["Ada", "ada"])
+        @pytest.mark.llm_regression
+        def test_who(llm, who):
+            llm.complete(f"Who was {who}?")
+        """
+    )
+    llm_project.run("--llm-record").assert_outcomes(passed=2)
+    names = golden_names(llm_project)
+    assert names == ["test_who[Ada]-e8890cf190.yaml", "test_who[ada].yaml"]
+    assert len({name.casefold() for name in names}) == 2  # macOS and Windows would keep both
+    llm_project.run().assert_outcomes(passed=2)
+    assert set(llm_project.verdicts().values()) == {"MATCH"}
+
+
+def test_file_names_are_one_to_one_ascii_and_keep_plain_names() -> None:
+    from pytest_llmversion.goldens import safe_name
+
+    names = [
+        *("Ada Lovelace", "Ada-Lovelace", "Ada/Lovelace", "ada lovelace", "ada-lovelace", "ada", "ada.", "Ada", "ADA"),
+        *(".ada", "-ada", "ada-", "nul", "NUL.x", "test_x[ünï]", "test_x[uni]", "a" * 100, "a" * 101, "a" * 102),
+        *("test_x[a:b]", "test_x[a\tb]", "test_x[a b]", "ada-" + "5c3cb098d5"),  # the last looks like a hashed name
+    ]
+    files = [safe_name(name) for name in names]
+    assert len({f.casefold() for f in files}) == len(names)
+    assert all(f.isascii() and len(f) <= 100 and f[0] not in ".-" and f[-1] not in ". " for f in files)
+    assert all(f.split(".")[0].lower() not in ("con", "prn", "aux", "nul") for f in files)
+    for plain in ("test_triage", "api-outage", "export-crash", "test_x[0.5]", "test_city[paris-1]", "a" * 100):
+        assert safe_name(plain) == plain
+
+
+LEGACY_TESTS = """\
+import pytest
+
+class TestPeople:
+    @pytest.mark.llm_regression
+    def test_who(self, llm):
+        llm.complete("{prompt}")
+
+    @pytest.mark.llm_regression(cases="cases/people.yaml")
+    def test_case(self, llm, llm_case):
+        llm.complete(llm_case.input)
+"""
+#: new name -> the name versions before one-to-one names gave the same golden
+RENAMES = {
+    "TestPeople.test_case-19c21bdec0/ada.yaml": "TestPeople.test_case/ada.yaml",
+    "TestPeople.test_who-36c908dc22.yaml": "TestPeople.test_who.yaml",
+}
+
+
+def upgrade_from_legacy_names(project: LLMProject) -> None:
+    """The goldens as an earlier version left them: same content, under the legacy names."""
+    folder = project.golden("test_llm")
+    for new, old in RENAMES.items():
+        (folder / old).parent.mkdir(exist_ok=True)
+        (folder / new).rename(folder / old)
+    (folder / "TestPeople.test_case-19c21bdec0").rmdir()
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_golden_under_its_legacy_name_replays_and_recording_renames_it(
+    llm_project: LLMProject, workers: list[str]
+) -> None:
+    llm_project.write("tests/cases/people.yaml", "- id: ada\n  input: Who was Ada?\n")
+    llm_project.test_file(LEGACY_TESTS.format(prompt="Who was Alan?"))
+    llm_project.run("--llm-record").assert_outcomes(passed=2)
+    assert golden_names(llm_project) == sorted(RENAMES)
+    content = {new: llm_project.golden(f"test_llm/{new}").read_bytes() for new in RENAMES}
+    upgrade_from_legacy_names(llm_project)
+    before = snapshot(llm_project)
+
+    run = llm_project.run_subprocess if workers else llm_project.run
+    result = run(*workers)
+    result.assert_outcomes(passed=2)
+    assert set(llm_project.verdicts().values()) == {"MATCH"}
+    assert llm_project.report()["summary"]["unused_goldens"] == []  # still read, so not unused
+    assert snapshot(llm_project) == before
+
+    llm_project.test_file(LEGACY_TESTS.format(prompt="Who was Grace?"))
+    result = run(*workers)
+    result.stdout.fnmatch_lines(["  golden: tests/__llm_goldens__/test_llm/TestPeople.test_who.yaml"])  # the file read
+    llm_project.test_file(LEGACY_TESTS.format(prompt="Who was Alan?"))
+
+    result = run("--llm-record", *workers)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        ["goldens: 2 written, 0 unchanged, 2 renamed from legacy names (review them with git diff, then commit)"]
+    )
+    assert golden_names(llm_project) == sorted(RENAMES)  # legacy files and their folder are gone
+    assert not llm_project.golden("test_llm/TestPeople.test_case").exists()
+    assert {new: llm_project.golden(f"test_llm/{new}").read_bytes() for new in RENAMES} == content  # a pure rename
+    assert sorted(llm_project.report()["summary"]["goldens_renamed"]) == [
+        f"tests/__llm_goldens__/test_llm/{old}" for old in sorted(RENAMES.values())
+    ]
+
+
+def test_a_legacy_file_is_read_and_replaced_only_by_the_test_that_wrote_it(llm_project: LLMProject) -> None:
+    llm_project.test_file(PEOPLE_TESTS.split("@pytest.mark.llm_regression(cases")[0])
+    llm_project.run("--llm-record").assert_outcomes(passed=3)
+    # Earlier versions wrote the three goldens to one file; the last one written stayed.
+    folder = llm_project.golden("test_llm")
+    legacy = folder / "test_person[Ada-Lovelace].yaml"
+    (folder / "test_person[Ada-Lovelace]-60cb00b1f3.yaml").rename(legacy)  # Ada/Lovelace's
+    for other in ("2807f3b176", "74e53dd150"):
+        (folder / f"test_person[Ada-Lovelace]-{other}.yaml").unlink()
+
+    result = llm_project.run()
+    result.stdout.fnmatch_lines(
+        ["MISSING: no golden at tests/__llm_goldens__/test_llm/test_person[[]Ada-Lovelace]-74e53dd150.yaml"]
+    )
+    assert llm_project.verdicts() == {
+        "tests/test_llm.py::test_person[Ada Lovelace-current]": "MISSING",
+        "tests/test_llm.py::test_person[Ada-Lovelace-current]": "MISSING",
+        "tests/test_llm.py::test_person[Ada/Lovelace-current]": "MATCH",
+    }
+
+    result = llm_project.run("--llm-record", "tests/test_llm.py::test_person[Ada Lovelace-current]")
+    result.stdout.fnmatch_lines(["goldens: 1 written, 0 unchanged (review them with git diff, then commit)"])
+    assert legacy.is_file()  # Ada/Lovelace's golden: never Ada Lovelace's to remove
+
+    result = llm_project.run("--llm-record")
+    result.stdout.fnmatch_lines(["goldens: 2 written, 1 unchanged, 1 renamed from legacy names *"])
+    assert not legacy.exists()
+    assert len(golden_names(llm_project)) == 3
+
+
+# -- a reviewed golden is the replayed golden --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "diff"),
+    [
+        pytest.param(
+            ("      Keep it short.\n", "      Keep it very short.\n"),
+            [
+                "    @@ -4,3 +4,3 @@",
+                "         Write a summary.",
+                "    -    Keep it very short.",
+                "    +    Keep it short.",
+            ],
+            id="request",
+        ),
+        pytest.param(
+            ("        content: json please\n", "        content: json please, politely\n"),
+            [
+                "    @@ -2,3 +2,3 @@",
+                "     - role: user",
+                "    -  content: json please, politely",
+                "    +  content: json please",
+            ],
+            id="calls-entry",
+        ),
+    ],
+)
+def test_a_request_edited_by_hand_is_stale_and_shows_what_the_test_sends(
+    llm_project: LLMProject, edit: tuple[str, str], diff: list[str]
+) -> None:
+    llm_project.model("m1", SUMMARY_MODEL)
+    llm_project.test_file(SUMMARY_TEST)
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+    golden = llm_project.golden("test_llm/test_summary.yaml")
+    text = golden.read_text()
+    assert text.count(edit[0]) == 1
+    golden.write_text(text.replace(*edit))  # the fingerprint is kept: today's replay would be a MATCH
+
+    result = llm_project.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "STALE: the golden's request was edited after recording; its answer is for another request",
+            "  golden: tests/__llm_goldens__/test_llm/test_summary.yaml",
+            "  request, golden (-) vs now (+):",
+            *diff,
+            '  re-record: pytest --llm-record "tests/test_llm.py::test_summary[current]"',
+        ]
+    )
+    assert llm_project.verdicts() == {"tests/test_llm.py::test_summary[current]": "STALE"}
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+    llm_project.run().assert_outcomes(passed=1)
+
+
+def test_a_golden_edited_to_match_a_changed_prompt_is_still_stale(llm_project: LLMProject) -> None:
+    llm_project.test_file(ENTITY_TEST)
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+    golden = llm_project.golden("test_llm/test_extracts_city.yaml")
+    golden.write_text(golden.read_text().replace("born in London.", "born in London, England."))
+    llm_project.test_file(ENTITY_TEST.replace("born in London.", "born in London, England."))
+    result = llm_project.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "STALE: the golden's request was edited after recording; its answer is for another request",
+            "  golden: tests/__llm_goldens__/test_llm/test_extracts_city.yaml",
+            "  request, golden (-) vs now (+):",
+            "    (none: the edited request is what the test sends now)",
+            '  re-record: pytest --llm-record "tests/test_llm.py::test_extracts_city[current]"',
+        ]
+    )
+
+
+def test_a_sample_with_its_own_first_request_keeps_it_for_review_and_it_is_checked(llm_project: LLMProject) -> None:
+    llm_project.test_file(
+        """\
+        import itertools
+        import pytest
+
+        attempts = itertools.count()
+
+        @pytest.mark.llm_regression
+        def test_attempts(llm):
+            llm.complete(f"attempt {next(attempts)}")
+        """
+    )
+    llm_project.run("--llm-record", "--llm-samples=2").assert_outcomes(passed=1)
+    golden = llm_project.golden("test_llm/test_attempts.yaml")
+    samples = yaml.safe_load(golden.read_text())["samples"]
+    assert "request" not in samples[0]
+    assert samples[1]["request"]["messages"] == [{"role": "user", "content": "attempt 1"}]
+    llm_project.run().assert_outcomes(passed=1)
+
+    golden.write_text(golden.read_text().replace("content: attempt 1", "content: attempt one"))
+    result = llm_project.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "STALE: the golden's request was edited after recording; its answer is for another request",
+            "    -  content: attempt one",
+            "    +  content: attempt 1",
+        ]
+    )

@@ -121,9 +121,10 @@ def test_user_parametrize_combines_with_roles_and_keys_the_golden(llm_project: L
     )
     llm_project.model("m2", "extends: m1\n")
     llm_project.run("--llm-record").assert_outcomes(passed=2)
+    # upper case gets a hash of the exact id: a case-insensitive file system would fold London onto london
     assert sorted(p.name for p in llm_project.golden("test_llm").iterdir()) == [
-        "test_city[London].yaml",
-        "test_city[Paris].yaml",
+        "test_city[London]-ed717a4eb0.yaml",
+        "test_city[Paris]-b5ed00abc5.yaml",
     ]
     result = llm_project.run("--candidate-model=scripted/m2", "-v")
     result.stdout.fnmatch_lines(
@@ -137,7 +138,7 @@ def test_user_parametrize_combines_with_roles_and_keys_the_golden(llm_project: L
     goldens = {item["nodeid"]: item["golden"] for item in llm_project.report()["items"]}
     assert (
         goldens["tests/test_llm.py::test_city[Paris-candidate]"]
-        == "tests/__llm_goldens__/test_llm/test_city[Paris].yaml"
+        == "tests/__llm_goldens__/test_llm/test_city[Paris]-b5ed00abc5.yaml"
     )
 
 

@@ -155,4 +155,4 @@ def test_a_marker_on_a_class_applies_to_its_methods(llm_project: LLMProject) -> 
             "tests/test_llm.py::TestTriage::test_second[current] PASSED",
         ]
     )
-    assert llm_project.golden("test_llm/TestTriage.test_first.yaml").is_file()
+    assert llm_project.golden("test_llm/TestTriage.test_first-f91c874a13.yaml").is_file()  # upper case: hashed

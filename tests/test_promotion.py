@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import LLMProject
 
 from pytest_llmversion.cli import main
 
@@ -203,3 +204,38 @@ def test_promote_refuses_an_alias_candidate(pytester: pytest.Pytester, example: 
     )
     assert expected in result.stderr
     assert snapshot(example) == before
+
+
+def test_promote_renames_a_golden_still_under_its_legacy_name_and_rollback_restores_it(llm_project: LLMProject) -> None:
+    llm_project.write("tests/cases/people.yaml", "- id: ada\n  input: Ada Lovelace was born in London.\n")
+    llm_project.test_file(
+        """\
+        import pytest
+
+        class TestPeople:
+            @pytest.mark.llm_regression(cases="cases/people.yaml")
+            def test_case(self, llm, llm_case):
+                llm.complete(llm_case.input)
+        """
+    )
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+    folder = llm_project.golden("test_llm")
+    new, legacy = folder / "TestPeople.test_case-19c21bdec0/ada.yaml", folder / "TestPeople.test_case/ada.yaml"
+    legacy.parent.mkdir()
+    new.rename(legacy)  # as an earlier version named it
+    new.parent.rmdir()
+    llm_project.model("m2", "extends: m1\n")
+    llm_project.run("--candidate-model=scripted/m2").assert_outcomes(passed=2)
+    before = snapshot(llm_project.path)
+
+    promoted = llmversion(llm_project.path, "promote")
+    assert promoted.returncode == 0, promoted.stderr
+    assert "llmversion: promoted scripted/m2 (was scripted/m1); 1 goldens rewritten" in promoted.stdout
+    assert "  1 of them renamed from legacy names (the old files are removed)" in promoted.stdout
+    assert "model: scripted/m2" in new.read_text()
+    assert not legacy.parent.exists()
+    llm_project.run().assert_outcomes(passed=1)
+    assert llm_project.verdicts() == {"tests/test_llm.py::TestPeople::test_case[ada-current]": "MATCH"}
+
+    assert llmversion(llm_project.path, "rollback").returncode == 0
+    assert snapshot(llm_project.path) == before

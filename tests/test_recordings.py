@@ -148,3 +148,33 @@ def test_scripted_candidates_are_not_recorded(llm_project: LLMProject) -> None:
     llm_project.run("--llm-record").assert_outcomes(passed=1)
     llm_project.run("--candidate-model=scripted/m2").assert_outcomes(passed=2)
     assert not (llm_project.path / ".llmversion" / "recordings").exists()
+
+
+def test_a_recording_under_its_legacy_name_is_still_replayed(
+    llm_project: LLMProject, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu.add_model("claude-opus-4-6", M1)
+    llm_project.write_config(extra=emu.provider_tables())
+    llm_project.test_file(
+        """\
+        import pytest
+        from pytest_llmversion import checks
+
+        @pytest.mark.parametrize("city", ["London"])
+        @pytest.mark.llm_regression
+        def test_city(llm, llm_golden, city):
+            llm_golden.check(llm.complete(f"Ada Lovelace was born in {city}."), checks.json_field("city", city))
+        """
+    )
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+    llm_project.run("--candidate-model=anthropic/claude-opus-4-6").assert_outcomes(passed=2)
+    folder = llm_project.path / ".llmversion/recordings/anthropic/claude-opus-4-6/tests/test_llm"
+    assert [p.name for p in folder.iterdir()] == ["test_city[London]-ed717a4eb0.yaml"]
+    (folder / "test_city[London]-ed717a4eb0.yaml").rename(folder / "test_city[London].yaml")  # an earlier version's
+    assert len(emu.requests()) == 1
+
+    monkeypatch.setenv("CI", "true")  # --llm-record-mode=none: a call no recording answers is an error
+    llm_project.run("--candidate-model=anthropic/claude-opus-4-6").assert_outcomes(passed=2)
+    item = next(i for i in llm_project.report()["items"] if i["role"] == "candidate")
+    assert (item["verdict"], item["replayed_from_recording"]) == ("UNCHANGED", 1)
+    assert len(emu.requests()) == 1

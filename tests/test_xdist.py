@@ -135,7 +135,7 @@ def test_two_workers_give_the_same_verdicts_report_and_summary_as_a_serial_run(p
     project.run("--llm-record").assert_outcomes(passed=10)
     stale = project.golden("test_gone/test_removed.yaml")  # an unused golden, to compare the unused list too
     stale.parent.mkdir()
-    shutil.copy(project.golden("test_other/test_named[Ada-Lovelace].yaml"), stale)
+    shutil.copy(project.golden("test_other/test_named[Ada-Lovelace]-5445b732c2.yaml"), stale)
 
     serial = project.run("--candidate-model=scripted/m2")
     serial.assert_outcomes(passed=16, failed=3)

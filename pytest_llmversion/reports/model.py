@@ -119,6 +119,8 @@ class Summary(BaseModel):
     gate_reasons: list[str] = Field(default_factory=list)
     goldens_written: list[str] = Field(default_factory=list)
     goldens_unchanged: int = 0
+    #: legacy-named goldens removed because the same test's golden was written under its one-to-one name
+    goldens_renamed: list[str] = Field(default_factory=list)
     unused_goldens: list[str] = Field(default_factory=list)
     pruned_goldens: list[str] = Field(default_factory=list)
     statistics: SuiteStatistics | None = None

@@ -104,8 +104,9 @@ def summary_lines(report: Report, report_path: str) -> list[str]:
             f"{(summary.pass_rate or 0) * 100:.0f}% ({summary.passed}/{summary.total})"
         )
     if summary.goldens_written or summary.goldens_unchanged:
+        renamed = f", {len(summary.goldens_renamed)} renamed from legacy names" if summary.goldens_renamed else ""
         lines.append(
-            f"goldens: {len(summary.goldens_written)} written, {summary.goldens_unchanged} unchanged "
+            f"goldens: {len(summary.goldens_written)} written, {summary.goldens_unchanged} unchanged{renamed} "
             "(review them with git diff, then commit)"
         )
     if summary.unused_goldens:
