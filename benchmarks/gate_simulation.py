@@ -9,7 +9,7 @@ case, seeded afresh for each suite, then ``--candidate-model --llm-samples=5`` w
 top-up to 20. The gate's verdict, the suite test and the per-case flags are read back from
 ``.llmversion/report.json``; nothing here recomputes the statistics.
 
-Scenarios are those of notes/statistics.md section 4.5: four null suites where the candidate is the
+Scenarios are those of docs/gate.md §12: four null suites where the candidate is the
 current model drawn independently (target: false alarms <= 5 %, about 2.5 % expected), and one case of
 the mostly deterministic suite falling from 100 % to 0 % (target: detected >= 99 %) or to 50 %
 (target >= 55 %). With ``--baseline golden`` each suite first records the current model's goldens
@@ -78,7 +78,7 @@ class Scenario:
     name: str
     rates: Rates
     target: str
-    #: The recommended gate's figure in notes 4.5 (20,000 suites there), for comparison.
+    #: The reference simulation's figure for the default gate (docs/gate.md §12; 20,000 suites), for comparison.
     expected: str
     alternative: bool = False
 

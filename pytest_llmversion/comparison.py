@@ -13,7 +13,7 @@ With two or more samples per model a case is judged on pass counts, not on one a
 Provider failures that a later call may not repeat (rate limits, outages, after the router's retries)
 and answers from a fallback model are not evidence about the model: they are dropped from the counts
 and reported. A lasting failure (authentication, unknown model, bad request, no recording) makes the
-item an ERROR.
+item an ERROR. The method is written up in docs/gate.md (§1 to §4, §10).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ BaselineMode = Literal["golden", "live"]
 
 @dataclass(frozen=True)
 class GatePolicy:
-    """Run-wide settings of the statistical gate (notes/statistics.md section 4.1)."""
+    """Run-wide settings of the statistical gate (docs/gate.md: top-up §2, budget §7, margin §8)."""
 
     max_samples: int = 20
     baseline: BaselineMode = "golden"

@@ -4,7 +4,7 @@ A *pinned* id names one fixed snapshot (``gpt-4o-2024-08-06``, ``claude-3-5-sonn
 ``gemini-1.5-pro-002``); an *alias* points at a snapshot the provider may move (``gpt-4o``,
 ``claude-3-5-sonnet-latest``); a *rolling* id is updated continuously (``chatgpt-4o-latest``);
 *preview* and *experimental* ids may be swapped or withdrawn at short notice. Only pinned ids give
-reproducible goldens. The rules follow notes/providers.md §5.3.
+reproducible goldens. The rules are written up in docs/providers.md §6.
 """
 
 from __future__ import annotations

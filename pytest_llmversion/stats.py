@@ -2,7 +2,7 @@
 
 Everything here is deterministic (no bootstrap, no permutation sampling, no seeds), so results are
 reproducible bit for bit and the unit tests pin them to reference values computed with scipy and
-statsmodels. ``notes/statistics.md`` section 4 is the procedure these pieces serve:
+statsmodels. ``docs/gate.md`` (§3 to §9) describes the procedure these pieces serve:
 
 * per case, a one-sided Fisher exact test on (current passes, candidate passes): :func:`fisher_one_sided`;
 * across cases, Benjamini-Hochberg (:func:`bh_adjust`), so the gate's false-alarm share stays at ``q``;

@@ -9,6 +9,7 @@
    margin (gating only when asked) and what the run could resolve.
 
 By the union bound the gate's false-alarm probability is at most alpha_suite + q (2.5 % + 2.5 %).
+The method is written up in docs/gate.md (§5 to §9).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pinned, alias, rolling, preview or experimental: the providers' naming rules (notes/providers.md §5.3)."""
+"""Pinned, alias, rolling, preview or experimental: the providers' naming rules (docs/providers.md §6)."""
 
 from __future__ import annotations
 

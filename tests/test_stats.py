@@ -1,6 +1,6 @@
-"""stats.py against the reference vectors of notes/statistics.md section 5 (tests/data/stat_vectors.json).
+"""stats.py against the reference vectors of docs/gate.md §14 (tests/data/stat_vectors.json).
 
-Tolerances as section 5 suggests: exact tail probabilities relative 1e-9, interval endpoints absolute
+Tolerances as docs/gate.md §14 states: exact tail probabilities relative 1e-9, interval endpoints absolute
 1e-8 (Clopper-Pearson and Jeffreys, which invert a beta distribution by bisection, 1e-7).
 """
 
@@ -106,7 +106,7 @@ def test_boschloo_is_more_powerful_than_fisher_with_samples_per_model_fixed() ->
 
 
 def test_minimum_attainable_p_limits_what_k_can_prove() -> None:
-    # notes 3.2: 1 / C(2k, k)
+    # docs/gate.md §2: 1 / C(2k, k)
     assert stats.min_fisher_p(5, 5) == pytest.approx(1 / 252)
     assert stats.min_fisher_p(20, 20) == pytest.approx(7.254444552e-12, rel=1e-9)
 
@@ -137,7 +137,7 @@ def test_suite_tests(row: dict[str, Any]) -> None:
 
 
 def test_worked_example_two_of_the_notes() -> None:
-    """notes 4.4, example 2: 50 cases x 5 samples; the exact stratified p is 0.0739."""
+    """docs/gate.md §14, example 2: 50 cases x 5 samples; the exact stratified p is 0.0739."""
     discordant = [(5, 2), (4, 3), (3, 4), (5, 4), (2, 1), (4, 2), (1, 1), (3, 3)]
     tables = [(5, 5, 5, 5)] * 38 + [(0, 5, 0, 5)] * 4 + [(a, 5, b, 5) for a, b in discordant]
     assert stats.exact_stratified_p(tables) == pytest.approx(0.0739, abs=5e-5)
@@ -201,7 +201,7 @@ def test_miller_power() -> None:
     assert close(unpaired, row["n_unpaired_delta_0.03_p0.8"])
     example = stats.mde(50, omega2=0.0, sigma2_a=0.1, sigma2_b=0.1, k_a=5, k_b=5)
     assert close(example, row["mde_n50_k5_example"])
-    # notes 1.6: Beta(4,1) suite, E[p(1-p)] = 2/15, one-sided 5 %, 80 % power, 50 x 5 -> 8.1 pp
+    # docs/gate.md §9: Beta(4,1) suite, E[p(1-p)] = 2/15, one-sided 5 %, 80 % power, 50 x 5 -> 8.1 pp
     beta41 = stats.mde(50, omega2=0.0, sigma2_a=2 / 15, sigma2_b=2 / 15, k_a=5, k_b=5, two_sided=False)
     assert beta41 == pytest.approx(0.081, abs=5e-4)
 
@@ -228,7 +228,7 @@ def test_sprt() -> None:
 
 @pytest.mark.parametrize("row", VECTORS["fisher_power"], ids=lambda r: f"{r['p_current']}-{r['p_candidate']}-k{r['k']}")
 def test_fisher_power(row: dict[str, Any]) -> None:
-    # the notes print six decimals; the JSON holds the full values
+    # the JSON holds the full values (docs/gate.md §14)
     args = row["p_current"], row["p_candidate"], row["k"]
     assert stats.fisher_power(*args, 0.05) == pytest.approx(row["power_alpha_0.05"], rel=EXACT, abs=1e-12)
     assert stats.fisher_power(*args, 0.001) == pytest.approx(row["power_alpha_0.001_(=0.05/50)"], rel=EXACT, abs=1e-12)
@@ -244,7 +244,7 @@ def test_noninferiority_reads_the_interval_three_ways() -> None:
 
 
 def test_diffuse_mde_matches_miller_on_a_uniform_suite() -> None:
-    # every case at 0.8, k = 5: the z-test MDE of notes 1.6 with sigma^2 = 0.16 (no spread in rates)
+    # every case at 0.8, k = 5: Miller's z-test MDE (docs/gate.md §9) with sigma^2 = 0.16 (no spread in rates)
     rates = [0.8] * 50
     got = stats.diffuse_mde(rates, [5] * 50, [5] * 50, alpha=0.05)
     assert got is not None
@@ -254,7 +254,7 @@ def test_diffuse_mde_matches_miller_on_a_uniform_suite() -> None:
 
 
 def test_localized_mde_shows_why_top_up_to_20_is_needed() -> None:
-    # notes 3.2: one case 1.0 -> 0.5 is flagged 59 % of the time at k = 20 and alpha = 0.0005
+    # docs/gate.md §2: one case 1.0 -> 0.5 is flagged 59 % of the time at k = 20 and alpha = 0.0005
     at_20 = stats.localized_mde(5, 20, 0.025 / 50)
     assert at_20 is not None
     assert 0.3 < at_20 < 0.5

@@ -2,7 +2,7 @@
 
 Retries: exponential backoff with jitter, honouring a provider's retry-after up to a cap, a bounded
 number of tries. Fallback: on RateLimited and Unavailable only; BadRequest, AuthError and
-ModelNotFound are answered at once, because another model would not fix them.
+ModelNotFound are answered at once, because another model would not fix them. See docs/providers.md §3, §4.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ warnings, and keeping secrets out of every message.
 Adapters import their SDK only when a test first uses the provider, so ``pytest --help`` and a suite without
 LLM tests never pay for one. Every message an adapter raises goes through :func:`redact`: an API key must
 never reach a golden, a recording, a report or a failure line, even when a server echoes it back.
+Statuses, retry-after and keys as the adapters use them: docs/providers.md §3, §4, §7.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The statistics block of the terminal summary (notes/statistics.md section 4.3), for runs with samples."""
+"""The statistics block of the terminal summary (docs/gate.md §13), for runs with samples."""
 
 from __future__ import annotations
 

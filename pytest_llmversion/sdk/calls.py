@@ -5,6 +5,7 @@ represented by a ``Request`` (messages of text, sampling parameters) without los
 that cannot (tools, images, server-side state, several choices) raises :class:`NotACompletion` with the
 reason, and the transport sends it on unrecorded. Parameters the plugin has no name for are kept under
 their wire names, so they are part of the fingerprint and travel to a provider of the same kind.
+What is and is not recorded: docs/providers.md §8.
 """
 
 from __future__ import annotations

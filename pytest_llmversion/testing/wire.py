@@ -4,7 +4,7 @@ One codec per protocol: OpenAI Chat Completions, OpenAI Responses, Anthropic Mes
 generateContent (google-genai and google-generativeai send the same JSON). A codec turns a request body into
 the plugin's :class:`Request` (so the scripted rules can answer it) and a :class:`Completion` back into the
 body, the server-sent events or the error body that provider sends. Bodies follow what the official SDKs
-accept in strict mode (see ``notes/providers.md`` §2).
+accept in strict mode (see ``docs/providers.md`` §2).
 """
 
 from __future__ import annotations
