@@ -11,8 +11,8 @@ import pytest
 from pytest_llmversion.rollout.recorder import close_deployments
 from pytest_llmversion.rollout.store import RolloutStore
 
-OLD = "default:\n  respond: '{\"answer\": \"old\"}'\nlatency_ms: 300\nlatency_jitter_ms: 100\n"
-NEW = "default:\n  respond: '{\"answer\": \"new\"}'\nlatency_ms: 250\nlatency_jitter_ms: 100\n"
+OLD = 'default:\n  respond: \'{"answer": "old"}\'\nlatency_ms: 300\nlatency_jitter_ms: 100\n'
+NEW = 'default:\n  respond: \'{"answer": "new"}\'\nlatency_ms: 250\nlatency_jitter_ms: 100\n'
 
 
 def make_project(

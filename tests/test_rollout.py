@@ -47,7 +47,10 @@ def test_no_candidate_or_zero_percent_means_the_current_model() -> None:
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ({"candidate_percent": 150}, "[tool.llmversion.rollout] candidate_percent = 150: expected a number from 0 to 100"),
+        (
+            {"candidate_percent": 150},
+            "[tool.llmversion.rollout] candidate_percent = 150: expected a number from 0 to 100",
+        ),
         ({"candidate_percent": "ten"}, "candidate_percent = 'ten': expected a number from 0 to 100"),
         ({"stages": [50, 10]}, "[tool.llmversion.rollout] stages = [50, 10]: stages must increase"),
         ({"stages": [0, 10]}, "stages = [0, 10]: each stage must be above 0 and at most 100"),
@@ -113,7 +116,9 @@ def test_store_text_keeps_prompt_and_answer_when_asked(tmp_path: Path) -> None:
 
 def test_a_failed_call_is_recorded_with_its_error_kind_and_still_raised(tmp_path: Path) -> None:
     broken = "default:\n  error: {kind: rate_limited}\n"
-    project = make_project(tmp_path, "candidate_percent = 100\n", models={"old": "default: {respond: ok}\n", "new": broken})
+    project = make_project(
+        tmp_path, "candidate_percent = 100\n", models={"old": "default: {respond: ok}\n", "new": broken}
+    )
     with pytest.raises(Exception, match="injected rate limited"):
         connect(project, rollout_key="k", environ={}).complete("hi")
     (record,) = store_of(project).calls()
@@ -184,7 +189,9 @@ def test_quality_checks_score_the_sampled_share_of_calls(tmp_path: Path) -> None
     models = {"old": "default: {respond: '{\"a\": 1}'}\n", "new": "default: {respond: 'not json'}\n"}
     project = make_project(tmp_path, "candidate_percent = 50\n", models=models)
     for n in range(400):
-        client = connect(project, rollout_key=f"u{n}", environ={}, quality_checks=[checks.valid_json()], quality_sample=0.25)
+        client = connect(
+            project, rollout_key=f"u{n}", environ={}, quality_checks=[checks.valid_json()], quality_sample=0.25
+        )
         client.complete("hi")
     records = store_of(project).calls()
     scored = [r for r in records if r.quality is not None]
@@ -196,7 +203,9 @@ def test_quality_checks_per_task_score_only_that_tasks_calls(tmp_path: Path) -> 
     project = make_project(tmp_path, "candidate_percent = 0\n")
     (project / "prompts").mkdir()
     (project / "prompts" / "greet.yaml").write_text("task: greet\nversions:\n  v1:\n    default: true\n    user: hi\n")
-    client = connect(project, rollout_key="k", environ={}, quality_checks={"greet": [checks.valid_json()]}, quality_sample=1)
+    client = connect(
+        project, rollout_key="k", environ={}, quality_checks={"greet": [checks.valid_json()]}, quality_sample=1
+    )
     client.complete(client.prompt("greet"))
     client.complete("free text")
     assert [r.quality for r in store_of(project).calls()] == [1.0, None]

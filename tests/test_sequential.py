@@ -98,7 +98,10 @@ def test_pairs_needed_counts_the_negligible_route_when_nothing_fails() -> None:
     assert lean == "within"
     assert more is not None
     assert 500 < more < 1200
-    assert sequential_test(PairCounts(2000, 0, 0), 1.5, 0.05, negligible=NegligibleRate(0, 2000, 0.005)).reading == "within"
+    assert (
+        sequential_test(PairCounts(2000, 0, 0), 1.5, 0.05, negligible=NegligibleRate(0, 2000, 0.005)).reading
+        == "within"
+    )
 
 
 def test_impossible_counts_are_refused() -> None:

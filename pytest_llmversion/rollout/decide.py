@@ -243,11 +243,15 @@ def quantile_bounds(values: Sequence[float], q: float, confidence: float = 0.975
     return (values[lower - 1] if lower >= 1 else 0.0), (values[upper - 1] if upper <= n else math.inf)
 
 
+def _change(now: float | None, new: float | None) -> str:
+    return f"{round((new / now - 1) * 100):+d} %" if now and new else "n/a"
+
+
 def _latency_rule(current: ArmStats, candidate: ArmStats, rollout: Rollout) -> Finding:
     limit = rollout.max_p95_latency_increase
     shortest = min(len(current.latencies), len(candidate.latencies))
     now, new = current.latency(95), candidate.latency(95)
-    change = f"{(new / now - 1) * 100:+.0f} %" if now and new else "n/a"
+    change = _change(now, new)
     if limit is None:
         return Finding("p95 latency", "ok", f"{change} (no limit set)")
     if shortest < rollout.min_calls:
@@ -265,7 +269,7 @@ def _latency_rule(current: ArmStats, candidate: ArmStats, rollout: Rollout) -> F
 def _cost_rule(current: ArmStats, candidate: ArmStats, rollout: Rollout) -> Finding:
     limit = rollout.max_cost_increase
     now, new = current.cost_per_call, candidate.cost_per_call
-    change = f"{(new / now - 1) * 100:+.0f} %" if now and new else "n/a"
+    change = _change(now, new)
     if limit is None:
         return Finding("cost per call", "ok", f"{change} (no limit set)")
     shortest = min(current.priced, candidate.priced)
