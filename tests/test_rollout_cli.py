@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -29,10 +30,9 @@ def run(capsys: pytest.CaptureFixture[str], project: Path, *args: str) -> tuple[
 
 def traffic(project: Path, calls: int, prefix: str = "user") -> None:
     for n in range(calls):
-        try:
+        # a failed call: the application would show an error page; the record is what matters here
+        with contextlib.suppress(Exception):
             connect(project, rollout_key=f"{prefix}-{n}", environ={}).complete(f"ticket {prefix} {n}")
-        except Exception:
-            pass  # the application would show an error page; the record is what matters here
 
 
 def test_status_shows_the_arms_side_by_side_and_rolls_back_a_failing_candidate(
@@ -115,9 +115,9 @@ def test_advance_goes_when_the_evidence_is_in(tmp_path: Path, capsys: pytest.Cap
     )
     status, _, err = run(capsys, project, "advance")
     assert status == 1
-    assert (
-        err
-        == "llmversion: candidate_percent = 100 is the last stage; at 100 % make scripted/new the model with llmversion promote\n"
+    assert err == (
+        "llmversion: candidate_percent = 100 is the last stage; "
+        "at 100 % make scripted/new the model with llmversion promote\n"
     )
 
 
@@ -129,7 +129,8 @@ def test_rollback_sets_zero_with_the_reason_in_pyproject_and_the_store(
     status, out, err = run(capsys, project, "rollback", "--reason", "error rate 7 % vs 2 %")
     assert (status, err) == (0, "")
     assert out.splitlines()[0] == (
-        "llmversion: candidate_percent: 10 -> 0 in pyproject.toml ([tool.llmversion.rollout]); reason: error rate 7 % vs 2 %"
+        "llmversion: candidate_percent: 10 -> 0 in pyproject.toml ([tool.llmversion.rollout]); "
+        "reason: error rate 7 % vs 2 %"
     )
     text = (project / "pyproject.toml").read_text()
     assert "candidate_percent = 0 # rolled back " in text

@@ -58,7 +58,7 @@ def test_pairs_are_made_by_order_and_arm_only() -> None:
 
 def test_arm_stats_summarise_one_arm() -> None:
     records = [_record("candidate", latency=v) for v in (100, 200, 300)] + [_record("candidate", error="auth")]
-    stats = arm_stats(records + [_record("current")], "candidate", "scripted/candidate")
+    stats = arm_stats([*records, _record("current")], "candidate", "scripted/candidate")
     assert (stats.calls, stats.errors, stats.error_rate, stats.latency(50), stats.cost_per_call) == (
         4,
         1,
