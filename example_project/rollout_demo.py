@@ -40,7 +40,8 @@ def main(customers: int = 1200) -> int:
             'model = "scripted/triage-2024-06"\ncandidate_model = "scripted/triage-2024-11"\n',
         )
         # simulated traffic arrives in seconds: no 48 hours per stage, and every triage answer checked
-        text = text.replace("candidate_percent = 0\n", "candidate_percent = 50\nmin_stage_hours = 0\nquality_sample = 1.0\n")
+        stage = "candidate_percent = 50\nmin_stage_hours = 0\nquality_sample = 1.0\n"
+        text = text.replace("candidate_percent = 0\n", stage)
         pyproject.write_text(text)
         sys.path.insert(0, str(project))
         from triage.app import production_client, triage_ticket

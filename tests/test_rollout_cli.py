@@ -184,3 +184,30 @@ def test_simulate_reports_the_operating_characteristics_of_the_projects_threshol
         "llmversion rollout simulate: error rate 2.00% (current) vs 7.00% (candidate), 50 rollouts"
     )
     assert lines[2].startswith("  rollback   100.0%; calls per arm: median ")
+
+
+def test_the_migration_checklist_ticks_production_monitoring_from_the_store(tmp_path: Path) -> None:
+    from pytest_llmversion.checklist import Line
+    from pytest_llmversion.config import load_config
+    from pytest_llmversion.rollout.status import monitoring_fact
+
+    project = make_project(tmp_path, "candidate_percent = 100\nstages = [10, 100]\n")
+    resolved = load_config(project, environ={})
+    assert monitoring_fact(resolved, project, current="scripted/old", candidate="scripted/new") == (
+        False,
+        "no rollout metrics in .llmversion/rollout.sqlite (connect(rollout_key=...) records them)",
+    )
+    store = store_of(project)
+    start = time.time() - 120 * 3600
+    for stage, first_hour in ((10, 0), (100, 60)):
+        for hour in range(first_hour, first_hour + 50):
+            for arm in ("current", "candidate"):
+                model = "scripted/old" if arm == "current" else "scripted/new"
+                store.write(CallRecord(start + hour * 3600, arm, stage, model, "k", 100.0))  # type: ignore[arg-type]
+    store.close()
+    done, text = monitoring_fact(resolved, project, current="scripted/old", candidate="scripted/new")
+    assert (done, text) == (
+        True,
+        "10 % for 49 h, 100 % for 49 h (48 h each, .llmversion/rollout.sqlite), no roll-back signal",
+    )
+    assert Line(done, f"Production metrics monitored at each stage: {text}").render().startswith("  [x] Production")

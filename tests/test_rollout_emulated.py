@@ -58,13 +58,14 @@ def test_a_candidate_failing_7_percent_against_2_is_told_to_roll_back_within_200
 def test_a_slower_candidate_is_told_to_roll_back_on_p95_latency(tmp_path: Path, emu: Emulator) -> None:
     rollout = "candidate_percent = 50\nmin_stage_hours = 0\nmin_calls = 80\nmax_p95_latency_increase = 50\n"
     project = emulated_project(tmp_path, emu, rollout)
-    emu.add_model(CANDIDATE, respond='{"category": "bug"}', latency_ms=30)
-    for n in range(220):
+    emu.add_model(CURRENT, respond='{"category": "bug"}', latency_ms=5)
+    emu.add_model(CANDIDATE, respond='{"category": "bug"}', latency_ms=100)  # far apart: a loaded machine adds ms
+    for n in range(190):
         call(project, f"customer-{n}")
     status = read_status(load_config(project), project)
     assert status.recommendation.finding("p95 latency").state == "over"
     assert status.recommendation.action == "rollback"
-    assert (status.candidate.latency(50) or 0) >= 30 > (status.current.latency(95) or 0)
+    assert (status.candidate.latency(50) or 0) >= 100 > (status.current.latency(95) or 0)
 
 
 def test_a_fallback_answer_is_recorded_with_the_model_that_gave_it_and_its_price(tmp_path: Path, emu: Emulator) -> None:

@@ -177,6 +177,8 @@ def _more_calls(pairs: int | None, share: float) -> str:
         return "the arms are too close to the tolerance to tell apart"
     if share <= 0:
         return "the candidate serves no traffic at 0 %"
+    if share >= 1:
+        return "no new pairs at 100 % (the current model serves nobody): decide on the pairs so far"
     minority = "candidate" if share <= 0.5 else "current"
     in_all = math.ceil(pairs / min(share, 1 - share))
     return f"~{pairs:,} more {minority} calls (~{in_all:,} in all at {share * 100:g} %)"

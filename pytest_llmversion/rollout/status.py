@@ -155,8 +155,10 @@ def _advice(status: Status) -> str:
     if action == "hold":
         return f"recommendation: HOLD at {percent:g} % (the open rules above say what is missing)"
     following = status.rollout.next_stage()
-    if following is None:
+    if percent >= 100:
         return "recommendation: ADVANCE: the candidate serves every key; make it the model with llmversion promote"
+    if following is None:
+        return "recommendation: ADVANCE: this is the last of stages; llmversion rollout advance --to 100"
     return f"recommendation: ADVANCE to {following:g} %: llmversion rollout advance"
 
 
