@@ -44,6 +44,8 @@ class Facts:
     pinned: tuple[bool | None, str] = (None, "pinning not checked")
     #: (retirement date known?, what)
     deprecation: tuple[bool | None, str] = (None, "deprecation date not checked")
+    #: (watched long enough at each stage, without a roll-back signal?, what), from the rollout store
+    monitoring: tuple[bool | None, str] = (None, "not visible from here")
     extra: list[Callable[[], Line]] = field(default_factory=list)
 
 
@@ -93,7 +95,7 @@ def checklist(facts: Facts) -> list[Line]:
             facts.rollout_percent > 0,
             f"Gradual rollout stage set ([tool.llmversion.rollout] candidate_percent = {facts.rollout_percent:g})",
         ),
-        Line(None, "Production metrics monitored for 48+ hours at each stage (not visible from here)"),
+        Line(facts.monitoring[0], f"Production metrics monitored at each stage: {facts.monitoring[1]}"),
         Line(facts.registry_tuned, f"Prompt registry has a version tuned for {facts.new_model}"),
         Line(facts.deprecation[0], f"Deprecation alert possible for the new version: {facts.deprecation[1]}"),
         Line(facts.backup_kept, "Previous version kept for instant rollback (previous_model, llmversion rollback)"),

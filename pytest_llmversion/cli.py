@@ -141,6 +141,7 @@ def _checklist(plan: PromotionPlan, backup: Path) -> str:
     from pytest_llmversion.modelref import ModelRef
     from pytest_llmversion.prompts import PromptRegistry
     from pytest_llmversion.rollout import Rollout
+    from pytest_llmversion.rollout.status import monitoring_fact
 
     resolved = load_config(plan.project, environ={})
     new = ModelRef.parse(plan.new_model, resolved.config.known_providers())
@@ -156,6 +157,7 @@ def _checklist(plan: PromotionPlan, backup: Path) -> str:
         backup_kept=(backup / "manifest.json").is_file() and resolved.config.previous_model == plan.old_model,
         pinned=pinned,
         deprecation=alert,
+        monitoring=monitoring_fact(resolved, plan.project, current=plan.old_model, candidate=plan.new_model),
     )
     return render(checklist(facts))
 
@@ -356,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--as-of", help="the day the file was downloaded (default: today)")
     importer.add_argument("--litellm-version", help="the LiteLLM version the file comes from, for the provenance")
     importer.set_defaults(func=cmd_catalog_import)
+    from pytest_llmversion.rollout.commands import add_commands
+
+    add_commands(commands)
     return parser
 
 

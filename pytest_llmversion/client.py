@@ -9,13 +9,17 @@ sent, recorded and stored in a golden is one and the same.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts import Prompt, PromptRegistry
 from pytest_llmversion.providers.base import PARAM_NAMES, BadRequest, Completion, Message, Request, build_messages
+
+if TYPE_CHECKING:
+    from pytest_llmversion.rollout.recorder import QualityChecks
 
 Send = Callable[[Request], Completion]
 #: The request parameters a model rejects (``Catalog.rejected_params``).
@@ -80,6 +84,13 @@ class LLMClient:
         """Send one request. ``kwargs`` are sampling parameters or the prompt's template variables."""
         return self._send(self.request(prompt, **kwargs))
 
+    async def acomplete(
+        self, prompt: str | Prompt | Sequence[Mapping[str, str] | Message], /, **kwargs: Any
+    ) -> Completion:
+        """:meth:`complete` for async code: the call (retries, fallbacks, recording) runs in a worker thread,
+        so the event loop keeps serving other requests while the provider answers."""
+        return await asyncio.to_thread(self.complete, prompt, **kwargs)
+
     def __repr__(self) -> str:
         return f"<LLMClient {self.model}>"
 
@@ -90,6 +101,9 @@ def connect(
     model: str | None = None,
     rollout_key: str | None = None,
     environ: Mapping[str, str] | None = None,
+    quality_checks: QualityChecks | None = None,
+    quality_sample: float | None = None,
+    meter_provider: object | None = None,
 ) -> LLMClient:
     """A production client from the project's ``[tool.llmversion]``: retries, fallbacks, prompt registry.
 
@@ -97,13 +111,16 @@ def connect(
     same one-line message; ``allow_unpinned`` or ``LLMVERSION_ALLOW_UNPINNED`` allows it), and a parameter the
     catalogue says a model rejects is not sent to it.
 
-    With ``rollout_key`` (a user, tenant or ticket id) and ``[tool.llmversion.rollout]
-    candidate_percent``, that share of keys is served by ``candidate_model``, always the same keys.
+    With ``rollout_key`` (a user, tenant or ticket id), the key's arm serves each call at the stage in
+    ``[tool.llmversion.rollout] candidate_percent`` (re-read when pyproject.toml changes): that share of
+    keys gets ``candidate_model``, always the same keys. Each such call is recorded for ``llmversion
+    rollout status``; ``quality_checks`` (the checks the tests use, or a task -> checks mapping) score a
+    ``quality_sample`` share of calls; ``meter_provider`` receives the OpenTelemetry metrics when
+    ``metrics`` includes "otel" (default: the global provider).
     """
     from pytest_llmversion import governance
     from pytest_llmversion.config import load_config
     from pytest_llmversion.providers import ProviderFactory
-    from pytest_llmversion.rollout import Rollout, select_model
 
     root_path = Path(root).resolve()
     resolved = load_config(root_path, environ=environ, cli={"model": (model, "connect(model=...)")} if model else None)
@@ -114,12 +131,19 @@ def connect(
     # production holds the pinning rule of a pytest run: an alias (current or fallback) raises GovernanceError
     catalog = governance.load(resolved, base)
     governance.check_configured_pinning(resolved, catalog)
-    factory = ProviderFactory(config, base)
-    chosen = config.model
     if rollout_key is not None:
-        rollout = Rollout.from_table(resolved.extra_tables.get("rollout"))
-        chosen = select_model(config.model, config.candidate_model, rollout, rollout_key)
-    ref = config.ref(chosen)
+        from pytest_llmversion.rollout.client import rollout_client
+
+        return rollout_client(
+            resolved,
+            base,
+            str(rollout_key),
+            quality_checks=quality_checks,
+            quality_sample=quality_sample,
+            meter_provider=meter_provider,
+        )
+    factory = ProviderFactory(config, base)
+    ref = config.ref(config.model)
     router = factory.router(ref, rejected_params=catalog.rejected_params)
     defaults = {"temperature": config.temperature, "max_tokens": config.max_tokens, "seed": config.seed}
     registry = PromptRegistry.load(config.prompts, base)

@@ -242,6 +242,9 @@ def _promoted_pyproject(plan: PromotionPlan, now: datetime) -> str:
     table["previous_model"] = plan.old_model
     if table.get("candidate_model") == plan.new_model:
         del table["candidate_model"]
+    rollout = table.get("rollout")
+    if rollout is not None and rollout.get("candidate_percent", 0) != 0:
+        rollout["candidate_percent"] = 0  # the candidate is the model now: the next one starts from 0 %
     if plan.forced:
         table["model"].comment(f"promoted {now.date()} with --force: {plan.forced[0][:120]}")
     return tomlkit.dumps(document)

@@ -95,6 +95,19 @@ def betainc(a: float, b: float, x: float) -> float:
     return 1.0 - math.exp(log_front) * _beta_continued_fraction(b, a, 1.0 - x) / b
 
 
+def log_betainc(a: float, b: float, x: float) -> float:
+    """ln I_x(a, b), without underflow for large ``a`` and ``b`` (sequential tests need tails below 1e-308)."""
+    if x <= 0.0:
+        return -math.inf
+    if x >= 1.0:
+        return 0.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return log_front + math.log(_beta_continued_fraction(a, b, x)) - math.log(a)
+    complement = math.exp(log_front + math.log(_beta_continued_fraction(b, a, 1.0 - x)) - math.log(b))
+    return math.log1p(-complement) if complement < 1.0 else -math.inf
+
+
 def _bisect(f: Callable[[float], float], target: float, low: float, high: float) -> float:
     """The x in [low, high] where the increasing ``f`` reaches ``target``."""
     for _ in range(200):

@@ -66,3 +66,12 @@ def test_demo_script_explains_the_gate_and_exits_zero(example: Path) -> None:
     assert "Gate: FAIL" in done.stdout
     assert "the JSON is wrapped in a ```json code fence" in done.stdout
     assert "priority: 1.00 -> 0.50 (priority high, expected urgent)" in done.stdout
+
+
+def test_rollout_demo_holds_then_advances_through_the_apps_production_client(example: Path) -> None:
+    done = subprocess.run([sys.executable, "rollout_demo.py"], cwd=example, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "recommendation: HOLD at 50 % (the open rules above say what is missing)" in done.stdout
+    assert "recommendation: ADVANCE to 100 %: llmversion rollout advance" in done.stdout
+    assert "llmversion: candidate_percent: 50 -> 100 in pyproject.toml ([tool.llmversion.rollout])" in done.stdout
+    assert "candidate_percent = 0\n" in (example / "pyproject.toml").read_text()  # the demo works on a copy

@@ -48,13 +48,23 @@ def draft_reply(ticket: str, triage: Triage, llm: LLM) -> str:
     return str(completion.text).strip()
 
 
+def production_client(customer_id: str, root: str = ".") -> LLM:
+    """The client production uses for one customer's ticket.
+
+    The customer id is the rollout key: during a rollout the same customer always gets the same model,
+    every call is recorded for ``llmversion rollout status``, and 5 % of triage answers are checked
+    with the JSON contract the tests check (a fenced answer would break ``triage_ticket``).
+    """
+    from pytest_llmversion import checks, connect
+
+    return connect(root, rollout_key=customer_id, quality_checks={"triage": [checks.valid_json()]})
+
+
 def main() -> None:  # pragma: no cover - the production entry point
     import sys
 
-    from pytest_llmversion import connect
-
-    client = connect()
-    result = triage_ticket(sys.stdin.read(), client)
+    customer_id, ticket = sys.argv[1], sys.stdin.read()
+    result = triage_ticket(ticket, production_client(customer_id))
     print(result.model_dump_json(indent=2), "->", route(result))
 
 

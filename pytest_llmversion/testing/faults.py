@@ -149,9 +149,11 @@ class FaultSchedule:
             self.faults.append(fault)
 
     def clear(self) -> None:
+        """No faults, counts from zero, and the seeded draws from their start: a test's faults repeat."""
         with self._lock:
             self.faults.clear()
             self._counts.clear()
+            self._rng.seed(self.seed)
 
     def pick(self, model: str | None) -> Fault | None:
         with self._lock:

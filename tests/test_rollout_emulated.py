@@ -1,0 +1,123 @@
+"""A rollout through the real SDK path of ``connect()`` against the loopback emulator: errors, latency,
+fallbacks, and the OpenTelemetry metrics a fleet would export."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from rollout_project import _fresh_deployments, store_of  # noqa: F401
+
+from pytest_llmversion import checks, connect
+from pytest_llmversion.config import load_config
+from pytest_llmversion.providers.base import ProviderError
+from pytest_llmversion.rollout.status import read_status
+from pytest_llmversion.testing import Emulator, Fault
+
+CURRENT, CANDIDATE, SPARE = "gpt-4o-2024-08-06", "gpt-4o-2024-11-20", "gpt-4o-mini-2024-07-18"
+
+
+def emulated_project(root: Path, emu: Emulator, rollout: str, extra: str = "") -> Path:
+    for model in (CURRENT, CANDIDATE, SPARE):
+        emu.add_model(model, respond='{"category": "bug"}')
+    (root / "pyproject.toml").write_text(
+        f'[tool.llmversion]\nmodel = "openai/{CURRENT}"\ncandidate_model = "openai/{CANDIDATE}"\n'
+        f"max_retries = 0\ntimeout = 10\n{extra}{emu.provider_tables()}\n[tool.llmversion.rollout]\n{rollout}"
+    )
+    return root
+
+
+def call(project: Path, key: str, **kwargs: Any) -> None:
+    with contextlib.suppress(ProviderError):  # the application's error path; the failure is recorded
+        connect(project, rollout_key=key, **kwargs).complete(f"ticket of {key}")
+
+
+def test_a_candidate_failing_7_percent_against_2_is_told_to_roll_back_within_2000_calls_per_arm(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    project = emulated_project(tmp_path, emu, "candidate_percent = 50\nmin_stage_hours = 0\n")
+    emu.add_fault(Fault.http(500, probability=0.02, model=CURRENT))
+    emu.add_fault(Fault.http(500, probability=0.07, model=CANDIDATE))
+    resolved = load_config(project)
+    for n in range(1, 4001):
+        call(project, f"customer-{n}")
+        if n % 200 == 0:  # somebody runs `llmversion rollout status` every ~100 calls per arm
+            status = read_status(resolved, project)
+            if status.recommendation.action == "rollback":
+                break
+    assert status.recommendation.action == "rollback"
+    assert status.recommendation.finding("error rate").state == "over"
+    assert status.candidate.calls <= 2000
+    assert 0.04 < (status.candidate.error_rate or 0) < 0.12
+    assert (status.current.error_rate or 0) < 0.04
+    failures = {r.error for r in store_of(project).calls() if r.error}
+    assert failures == {"unavailable"}
+
+
+def test_a_slower_candidate_is_told_to_roll_back_on_p95_latency(tmp_path: Path, emu: Emulator) -> None:
+    rollout = "candidate_percent = 50\nmin_stage_hours = 0\nmin_calls = 80\nmax_p95_latency_increase = 50\n"
+    project = emulated_project(tmp_path, emu, rollout)
+    emu.add_model(CURRENT, respond='{"category": "bug"}', latency_ms=5)
+    emu.add_model(CANDIDATE, respond='{"category": "bug"}', latency_ms=100)  # far apart: a loaded machine adds ms
+    for n in range(190):
+        call(project, f"customer-{n}")
+    status = read_status(load_config(project), project)
+    assert status.recommendation.finding("p95 latency").state == "over"
+    assert status.recommendation.action == "rollback"
+    assert (status.candidate.latency(50) or 0) >= 100 > (status.current.latency(95) or 0)
+
+
+def test_a_fallback_answer_is_recorded_with_the_model_that_gave_it_and_its_price(tmp_path: Path, emu: Emulator) -> None:
+    project = emulated_project(tmp_path, emu, "candidate_percent = 100\n", f'fallback_models = ["openai/{SPARE}"]\n')
+    emu.add_fault(Fault.http(503, model=CANDIDATE))
+    answer = connect(project, rollout_key="customer-1").complete("ticket")
+    assert answer.fallback_from == f"openai/{CANDIDATE}"
+    (record,) = store_of(project).calls()
+    assert (record.arm, record.model, record.answered_by, record.fallback) == (
+        "candidate",
+        f"openai/{CANDIDATE}",
+        f"openai/{SPARE}",
+        True,
+    )
+    assert record.model_served == SPARE
+    assert record.cost_usd is not None
+    assert record.cost_usd > 0  # priced as the fallback, from the bundled catalogue
+
+
+def test_opentelemetry_metrics_use_the_genai_conventions_and_the_arm(tmp_path: Path, emu: Emulator) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    project = emulated_project(tmp_path, emu, 'candidate_percent = 50\nmetrics = ["otel"]\n')
+    emu.add_fault(Fault.http(429, first=1, model=CURRENT))
+    for n in range(40):
+        call(project, f"customer-{n}", meter_provider=provider, quality_checks=[checks.valid_json()], quality_sample=1)
+    assert not (project / ".llmversion" / "rollout.sqlite").exists()  # otel only: no store
+    data = reader.get_metrics_data()
+    assert data is not None
+    metrics = {m.name: m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+    assert set(metrics) == {
+        "gen_ai.client.operation.duration",
+        "gen_ai.client.token.usage",
+        "llmversion.rollout.cost",
+        "llmversion.rollout.quality",
+    }
+    duration = metrics["gen_ai.client.operation.duration"]
+    assert duration.unit == "s"
+    points = list(duration.data.data_points)
+    assert sum(p.count for p in points) == 40
+    arms = {p.attributes["llmversion.arm"] for p in points}
+    assert arms == {"current", "candidate"}
+    failed = [p for p in points if "error.type" in p.attributes]
+    assert [(p.count, p.attributes["error.type"]) for p in failed] == [(1, "rate_limited")]
+    answered = next(p for p in points if p.attributes["llmversion.arm"] == "candidate")
+    assert answered.attributes["gen_ai.provider.name"] == answered.attributes["gen_ai.system"] == "openai"
+    assert answered.attributes["gen_ai.request.model"] == CANDIDATE
+    assert answered.attributes["gen_ai.response.model"] == CANDIDATE
+    assert answered.attributes["gen_ai.operation.name"] == "chat"
+    tokens = {p.attributes["gen_ai.token.type"] for p in metrics["gen_ai.client.token.usage"].data.data_points}
+    assert tokens == {"input", "output"}
+    assert all("customer" not in str(p.attributes) for p in points)
