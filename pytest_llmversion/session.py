@@ -263,6 +263,7 @@ def finish_run(
     ctx: RunContext,
     results: Results,
     *,
+    partial: list[str],
     prune_unused: bool,
     started_at: str,
     finished_at: str,
@@ -318,6 +319,8 @@ def finish_run(
         config_hash=config_hash(resolved.table),
         rootdir=str(ctx.rootpath),
         governance=ctx.governance.info() if ctx.governance else None,
+        partial=bool(partial),
+        partial_reasons=partial,
     )
     return Report(run=run, items=items, summary=summary)
 

@@ -13,9 +13,17 @@ class XdistHooks:
         self.state = state
 
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        """Merge what a worker collected, for the unused-golden list; a crashed worker sends nothing."""
-        payload = getattr(node, "workeroutput", {}).get("llmversion_collected")
+        """Merge what a worker collected, for the unused-golden list and a partial run's reasons; a crashed
+        worker sends nothing."""
+        output = getattr(node, "workeroutput", {})
+        payload, selection = output.get("llmversion_collected"), output.get("llmversion_selection")
+        if not payload and not selection:
+            return
+        self.state.context()
+        results, chosen = self.state.results, self.state.selection
+        assert results is not None
+        assert chosen is not None
         if payload:
-            self.state.context()
-            assert self.state.results is not None
-            self.state.results.collected.merge(payload)
+            results.collected.merge(payload)
+        if selection:
+            chosen.merge(selection)

@@ -116,6 +116,9 @@ def summary_lines(report: Report, report_path: str) -> list[str]:
             lines.append("  delete them with: pytest --llm-prune-unused")
     lines += governance_lines(run.governance) + cost_lines(summary.cost)
     lines += _provider_lines(report)
+    if run.partial:
+        lines.append(f"partial run: {'; '.join(run.partial_reasons)}")
+        lines.append("  the gate speaks for these items only (llmversion report --fail-on-gate refuses this report)")
     if summary.gate == "fail":
         lines.append(f"gate: FAIL ({'; '.join(summary.gate_reasons)})")
     else:
