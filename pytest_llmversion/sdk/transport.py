@@ -13,12 +13,13 @@ when both hold:
 1. pass-through is allowed: ``--llm-allow-passthrough``, ``LLMVERSION_ALLOW_PASSTHROUGH``, the ini option
    ``llm_allow_passthrough`` or ``allow_passthrough`` in ``[tool.llmversion]`` (that precedence);
 2. the item calls models anyway (``CallSeam.calls_models``): a current item under ``--llm-record`` or
-   ``--llm-live``, or a candidate item whose model is called, not answered from its recording alone.
+   ``--llm-live``, or a candidate item whose model is called, not answered from its recording alone
+   (then from any of its phases, the replay of its golden included).
 
 It then goes out with an ``UnrecordedCallWarning`` and a ``notice:`` line; its answer is read whole, and a
 key the server repeats back is replaced by ``***``. Anywhere else, a replay above all (with or without the
-option), it is refused before a connection is opened: the SDK raises its connection error, caused by
-:class:`CallRefused`, and the refusal is recorded on the item (``CallSeam.refuse``), so the item is ERROR
+option), it is refused before a connection is opened: the call raises :class:`CallRefused` (anthropic wraps
+it in its connection error), and the refusal is recorded on the item (``CallSeam.refuse``), so the item is ERROR
 with one line naming the call, why it cannot be recorded and the option, even when the application
 catches the exception. A refused call is never MATCH.
 
