@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from pytest_llmversion.catalog import Catalog
     from pytest_llmversion.config import LLMConfig
     from pytest_llmversion.promotion import PromotionPlan
+    from pytest_llmversion.reports.model import Report
 
 
 def _error(problem: object) -> None:
@@ -204,7 +205,26 @@ def cmd_report(args: argparse.Namespace) -> int:
         write_atomic(Path(args.md), render_markdown(report))
     if not args.html and not args.md:
         print(render_markdown(report), end="")
-    return 0 if report.summary.gate == "pass" or not args.fail_on_gate else 1
+    return _gate_status(report, path, fail_on_gate=args.fail_on_gate, allow_partial=args.allow_partial)
+
+
+def _gate_status(report: Report, path: Path, *, fail_on_gate: bool, allow_partial: bool) -> int:
+    """With ``--fail-on-gate``: 1 when the gate failed, or when the report is of a partial run (its gate
+    speaks only for the items that ran) unless ``--allow-partial``; each reason one line on stderr."""
+    if not fail_on_gate:
+        return 0
+    status = 0
+    summary, run = report.summary, report.run
+    if summary.gate == "fail":
+        _error(f"gate FAIL: {'; '.join(summary.gate_reasons) or 'no reason recorded'}")
+        status = 1
+    if run.partial and not allow_partial:
+        _error(
+            f"{path} is the report of a partial run ({'; '.join(run.partial_reasons)}): its gate speaks only for "
+            "the items that ran; run the whole suite, or pass --allow-partial"
+        )
+        status = 1
+    return status
 
 
 def cmd_deprecations(args: argparse.Namespace) -> int:
@@ -334,7 +354,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--report", help="report.json to read (default: <report_dir>/report.json)")
     report.add_argument("--md", metavar="PATH", help="write Markdown here (default: print it)")
     report.add_argument("--html", metavar="PATH", help="write a self-contained HTML page here")
-    report.add_argument("--fail-on-gate", action="store_true", help="exit 1 when the report's gate failed")
+    report.add_argument(
+        "--fail-on-gate",
+        action="store_true",
+        help="exit 1 when the report's gate failed, or when it is of a partial run (saying why on stderr)",
+    )
+    report.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="with --fail-on-gate: accept the report of a run that ran only some LLM items (-k, -x, node ids, ...)",
+    )
     report.set_defaults(func=cmd_report)
     rollback = commands.add_parser("rollback", help="undo the last promotion exactly")
     rollback.set_defaults(func=cmd_rollback)

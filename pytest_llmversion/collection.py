@@ -15,6 +15,7 @@ from pytest_llmversion.itemrun import ItemPlan, ItemRole, ItemRun
 from pytest_llmversion.marker import MarkerError, MarkerSpec, parse_marker
 from pytest_llmversion.recordings import recording_path
 from pytest_llmversion.reports.governance import Estimate
+from pytest_llmversion.selection import Selection
 from pytest_llmversion.session import Collected, RunContext, golden_key
 
 
@@ -80,6 +81,38 @@ def note_collected(collected: Collected, item: pytest.Item, param: ItemParam, ke
 @cache
 def _narrowed_files(args: tuple[str, ...], invocation_dir: Path) -> frozenset[Path]:
     return frozenset((invocation_dir / arg.split("::", 1)[0]).resolve() for arg in args if "::" in arg)
+
+
+def note_selection(selection: Selection, session: pytest.Session, llm_items: int) -> None:
+    """After deselection: how many LLM items will run, and what the command line left out (a partial run)."""
+    config = session.config
+    selection.note_collection(
+        selected=llm_items,
+        deselected_by=_deselecting_options(config),
+        node_ids=[arg for arg in config.args if "::" in arg],  # tests named, not folders or files
+        last_failed=_last_failed_only(config),
+    )
+
+
+def _deselecting_options(config: pytest.Config) -> list[str]:
+    """The options of this run that deselect tests, as the user wrote them (``--lf`` is told apart)."""
+    used = []
+    for dest, flag in (("keyword", "-k"), ("markexpr", "-m")):
+        value = config.getoption(dest, "")
+        if value:
+            used.append(f"{flag} {value!r}")
+    if config.getoption("deselect", None):
+        used.append("--deselect")
+    if config.getoption("stepwise", False):
+        used.append("--sw")
+    return used
+
+
+def _last_failed_only(config: pytest.Config) -> bool:
+    """``--lf`` with failures on record: only those tests (and their files) are collected."""
+    if not config.getoption("lf", False):
+        return False
+    return bool(getattr(config.pluginmanager.get_plugin("lfplugin"), "lastfailed", None))
 
 
 def count_compared(ctx: RunContext, items: list[pytest.Item]) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""``LLMConfig`` and where each value comes from: pyproject.toml < environment < command line.
+"""``LLMConfig`` and where each value comes from: pyproject.toml < ini options < environment < command line.
 
 Errors are one line naming the key, the place it came from and what is allowed, never a pydantic
 traceback. Application code can load the same config with :func:`load_config` in production.
@@ -78,6 +78,9 @@ class LLMConfig(BaseModel):
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     # model governance (catalogue, pinning, deprecations, cost and latency budgets)
     allow_unpinned: bool = Field(False, description="run even when the current model or a fallback is an alias")
+    allow_passthrough: bool = Field(
+        False, description="let SDK calls the plugin cannot record reach the network, in runs that call models"
+    )
     deprecation_warn_days: int = Field(90, ge=0, description="plan-migration warning this many days before retirement")
     deprecation_urgent_days: int = Field(30, ge=0, description="URGENT this many days before retirement")
     max_cost_increase: float | None = Field(None, gt=-100, description="percent the candidate may cost more")
@@ -166,11 +169,13 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     cli: Mapping[str, tuple[Any, str]] | None = None,
     pyproject: Path | None = None,
+    ini: Mapping[str, tuple[Any, str]] | None = None,
 ) -> ResolvedConfig:
-    """Merge pyproject.toml, ``LLMVERSION_*`` variables and command-line values, then validate.
+    """Merge pyproject.toml, pytest ini options, ``LLMVERSION_*`` variables and command-line values, then validate.
 
     ``root`` is where to look for pyproject.toml (a str or a Path); ``cli`` maps a config key to (value, the
-    option it came from), e.g. ``{"model": ("x/y", "--current-model")}``.
+    option it came from), e.g. ``{"model": ("x/y", "--current-model")}``; ``ini`` likewise for the keys
+    pytest's configuration file may set (``llm_allow_passthrough``).
     """
     environ = os.environ if environ is None else environ
     path = pyproject or find_pyproject(Path(root).absolute())  # "." has no parents to search until made absolute
@@ -185,6 +190,9 @@ def load_config(
                 extra_tables[key] = value
                 continue
             merged[key], sources[key] = value, PYPROJECT_SOURCE
+    for key, (value, source) in (ini or {}).items():
+        if value is not None:
+            merged[key], sources[key] = value, source
     for key, (value, source) in env_values(environ).items():
         merged[key], sources[key] = value, source
     for key, (value, option) in (cli or {}).items():

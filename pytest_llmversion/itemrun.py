@@ -140,6 +140,8 @@ class ItemRun:
         self.prompt_change: dict[str, str] | None = None
         #: What the SDK fixtures' transport noticed (a model written into code, a call sent unrecorded).
         self.notices: list[str] = []
+        #: The first call the SDK fixtures' transport refused to send (``sdk.transport``): the item is ERROR.
+        self.refused: str | None = None
         self.client = client_factory(self)
 
     # -- the send function the llm client uses ---------------------------------------------------
@@ -226,6 +228,19 @@ class ItemRun:
             return self.nodeid
         return self.nodeid[: -len("candidate]")] + "current]"
 
+    @property
+    def calls_models(self) -> bool:
+        """Whether this item calls a model in this run (``--llm-record``, ``--llm-live``, a candidate not answered
+        from its recording alone): the only kind that may send a call the plugin cannot record (``sdk.transport``)."""
+        if self.plan.role == "current":
+            return self.mode != "replay"
+        return self.recorder is None or not self.recorder.replay_only
+
+    def refuse(self, problem: Exception) -> None:
+        """A call was kept from the network; the item is ERROR with its line even if the application caught it."""
+        if self.refused is None:
+            self.refused = str(problem)
+
     # -- checks ------------------------------------------------------------------------------------
 
     def check(self, value: Any, checks: tuple[Check, ...]) -> list[Any]:
@@ -289,7 +304,7 @@ class ItemRun:
     ) -> None:
         for index in range(count):
             self._run_sample(name, index, replaying, body, caught)
-            if name in self._problems:
+            if name in self._problems or self.refused is not None:
                 break
 
     def _run_sample(
@@ -337,6 +352,8 @@ class ItemRun:
                 sample = self._run_sample(name, index, False, body, caught)
             if sample is not None and sample.outcome == "provider_error" and not sample.transient:
                 return False  # auth, unknown model, bad request: more calls would fail alike
+            if self.refused is not None:
+                return False  # the next sample would make the same call
         return True
 
     def _baseline_sample(
@@ -367,6 +384,8 @@ class ItemRun:
         return None
 
     def _judge(self) -> ItemOutcome:
+        if self.refused is not None:  # first: the app may have caught the exception and gone on to "pass"
+            return ItemOutcome(Verdict.ERROR, False, None, None, self.refused)
         role, mode = self.plan.role, self.mode
         if role == "current" and mode == "replay":
             return self._judge_replay()

@@ -1,7 +1,8 @@
 """Command-line options, and resolving them with pyproject.toml and the environment into a run.
 
-Precedence: command line > ``LLMVERSION_*`` environment > ``[tool.llmversion]`` > defaults. Every
-bad value is a ``pytest.UsageError`` of one line naming the option, variable or key at fault.
+Precedence: command line > ``LLMVERSION_*`` environment > pytest ini option (``llm_allow_passthrough``
+only) > ``[tool.llmversion]`` > defaults. Every bad value is a ``pytest.UsageError`` of one line naming the
+option, variable or key at fault.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from pytest_llmversion.session import RunContext
 
 GROUP = "llmversion"
+INI_ALLOW_PASSTHROUGH = "llm_allow_passthrough"
 
 HELP = {
     "current_model": "Current model, 'provider/model-id' (overrides model in [tool.llmversion] and LLMVERSION_MODEL).",
@@ -52,6 +54,11 @@ HELP = {
     "report": "Where to write the JSON report (default: <report_dir>/report.json, i.e. .llmversion/report.json).",
     "report_md": 'Also write the report as Markdown (e.g. "$GITHUB_STEP_SUMMARY" or a PR comment file).',
     "report_html": "Also write the report as one self-contained HTML page with side-by-side diffs.",
+    "allow_passthrough": (
+        "Let an SDK fixture's call the plugin cannot record (tools, embeddings, token counts, ...) go to the "
+        "network as it is, from items that call models anyway (--llm-record, --llm-live, a candidate called live). "
+        "A replay never sends anything. Default: such calls fail the item."
+    ),
     "allow_unpinned": (
         "Run even when the current model or a fallback is an alias or rolling id (goldens from it will not reproduce)."
     ),
@@ -133,6 +140,11 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--llm-report-md", metavar="PATH", default=None, help=HELP["report_md"])
     group.addoption("--llm-report-html", metavar="PATH", default=None, help=HELP["report_html"])
     group.addoption("--llm-allow-unpinned", action="store_const", const=True, default=None, help=HELP["allow_unpinned"])
+    group.addoption(
+        "--llm-allow-passthrough", action="store_const", const=True, default=None, help=HELP["allow_passthrough"]
+    )
+    # pytest 8 answers [] for an unset bool ini without a default, pytest 9 None: both mean "not set"
+    parser.addini(INI_ALLOW_PASSTHROUGH, HELP["allow_passthrough"], type="bool", default=None)
     for name in ("max_cost_increase", "max_latency_increase", "max_token_increase"):
         option = "--llm-" + name.replace("_", "-")
         group.addoption(option, type=_percent, default=None, metavar="PCT", help=HELP[name])
@@ -150,6 +162,7 @@ _OPTION_KEYS = {
     "noninferiority": ("llm_noninferiority", "--llm-noninferiority"),
     "tolerance": ("llm_tolerance", "--llm-tolerance"),
     "allow_unpinned": ("llm_allow_unpinned", "--llm-allow-unpinned"),
+    "allow_passthrough": ("llm_allow_passthrough", "--llm-allow-passthrough"),
     "max_cost_increase": ("llm_max_cost_increase", "--llm-max-cost-increase"),
     "max_latency_increase": ("llm_max_latency_increase", "--llm-max-latency-increase"),
     "max_token_increase": ("llm_max_token_increase", "--llm-max-token-increase"),
@@ -189,7 +202,7 @@ def build_context(config: pytest.Config) -> RunContext:
         raise pytest.UsageError("pytest-llmversion: --llm-record and --llm-live cannot be combined")
     cli = {key: (config.getoption(dest), option) for key, (dest, option) in _OPTION_KEYS.items()}
     try:
-        resolved = load_config(config.rootpath, cli=cli, pyproject=pyproject_of(config))
+        resolved = load_config(config.rootpath, cli=cli, pyproject=pyproject_of(config), ini=ini_values(config))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     settings = resolved.config
@@ -236,6 +249,15 @@ def build_context(config: pytest.Config) -> RunContext:
     return ctx
 
 
+def ini_values(config: pytest.Config) -> dict[str, tuple[object, str]]:
+    """The config keys pytest's own configuration (an ini file, ``[tool.pytest.ini_options]``, ``-o``) may set."""
+    value = config.getini(INI_ALLOW_PASSTHROUGH)
+    if not isinstance(value, bool):
+        return {}
+    where = f" in {config.inipath.name}" if config.inipath is not None else ""
+    return {"allow_passthrough": (value, f"ini option {INI_ALLOW_PASSTHROUGH}{where}")}
+
+
 def start_governance(config: pytest.Config, ctx: RunContext) -> Governance:
     """Catalogue, pinning, deprecations and the cost estimate, before anything is collected or called."""
     from pytest_llmversion.governance import GovernanceError, RunModels, start
@@ -268,6 +290,8 @@ def header_lines(ctx: RunContext) -> list[str]:
     elif resolved.config.candidate_model and ctx.current:
         parts.append(f"candidate {ctx.current} is the current model, so no [candidate] items")
     parts.append(f"mode {ctx.mode}")
+    if ctx.config.allow_passthrough:
+        parts.append(f"pass-through allowed ({resolved.source('allow_passthrough')}; never from a replay)")
     if ctx.candidate and ctx.candidate.provider != "scripted":  # scripted models are never recorded
         parts.append(f"recordings {ctx.record_mode} ({ctx.record_mode_source})")
     if ctx.samples > 1:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from pytest_llmversion.itemrun import ItemRun
     from pytest_llmversion.modelref import ModelRef
     from pytest_llmversion.reports.model import Report
+    from pytest_llmversion.selection import Selection
     from pytest_llmversion.session import Results, RunContext
     from pytest_llmversion.testing import Emulator
 
@@ -51,6 +52,7 @@ class LLMVersionState:
         self.is_worker = hasattr(config, "workerinput")
         self._context: RunContext | None = None
         self.results: Results | None = None
+        self.selection: Selection | None = None
         self.report: Report | None = None
         self.report_path: Path | None = None
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -65,19 +67,28 @@ class LLMVersionState:
             # Importing pydantic, YAML and the plugin's models allocates only long-lived objects; the
             # cyclic GC would rescan the whole growing heap several times meanwhile, for nothing.
             with _no_cyclic_gc():
+                from pytest_llmversion.selection import Selection
                 from pytest_llmversion.session import Results
 
                 self._context = options.build_context(self.config)
                 self.results = Results()
+                self.selection = Selection()
         return self._context
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """On the controller (or a plain run), gather each item's result from its report."""
+        """On the controller (or a plain run), gather each item's result from its report, and which LLM
+        items finished (a skipped one too), to tell a run that stopped early."""
+        if self.is_worker:
+            return
         data = getattr(report, "llmversion", None)
-        if data is not None and not self.is_worker:
+        if data is not None:
             self.context()
             assert self.results is not None
             self.results.add(data)
+        elif report.when == "teardown" and getattr(report, "llmversion_item", False):
+            self.context()
+            assert self.selection is not None
+            self.selection.finished.add(report.nodeid)
 
 
 @contextlib.contextmanager
@@ -163,20 +174,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 fixturenames.append("_llm_item")
 
 
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """LLM items ``-k``, ``-m``, ``--deselect``, ``--lf`` or ``--sw`` leave out make the report partial."""
+    state = items[0].config.stash[STATE] if items else None
+    if state is not None and state.loaded:
+        state.context()
+        assert state.selection is not None
+        state.selection.deselected += sum(ITEM_PARAM in item.stash for item in items)
+
+
 @pytest.hookimpl(tryfirst=True)  # before the terminal reporter asks for pytest_report_collectionfinish lines
 def pytest_collection_finish(session: pytest.Session) -> None:
     """After deselection, count the compared candidate cases that will run: each case is judged at
-    q / m while it runs, m being that count (the same on every xdist worker, which all collect)."""
+    q / m while it runs, m being that count (the same on every xdist worker, which all collect). Note
+    what the run leaves out, for a partial report."""
     state = session.config.stash[STATE]
     if not state.loaded:
         return
-    from pytest_llmversion.collection import count_compared
+    from pytest_llmversion.collection import count_compared, note_selection
 
     ctx = state.context()
     ctx.family_sizes = count_compared(ctx, session.items)
     if ctx.config.budget_usd is not None:
         _check_budget(state, session)
-    if any(ITEM_PARAM in item.stash for item in session.items):
+    assert state.selection is not None
+    note_selection(state.selection, session, sum(ITEM_PARAM in item.stash for item in session.items))
+    if state.selection.selected:
         # What exists now (pydantic, YAML, the SDKs, every collected item) lives for the whole run. Left in
         # the collector's generations, every full GC pass of a long run rescans it; frozen, it is skipped.
         # It is unfrozen when pytest unconfigures.
@@ -257,7 +280,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     """Results ride on the test report, so the xdist controller receives them unchanged."""
     report = yield
-    if call.when == "call":
+    if call.when == "teardown" and ITEM_PARAM in item.stash:
+        report.llmversion_item = True  # the controller counts the LLM items that ran to their end
+    elif call.when == "call":
         run = item.stash.get(ITEM_RUN, None)
         if run is not None and run.outcome is not None:
             report.llmversion = json.dumps(run.report_data())
@@ -277,35 +302,44 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Workers hand their collection to the controller; the controller writes goldens and the report."""
+    """Workers hand their collection to the controller; the controller writes goldens and the report,
+    unless no LLM item ran (``--collect-only``, ``--fixtures``, ``--setup-plan``, a ``-k`` that selects
+    none): then the last run's report, goldens and recordings stay as they are."""
     state = session.config.stash[STATE]
-    if not state.loaded or state.results is None:
+    if not state.loaded or state.results is None or state.selection is None:
         return
     state.context().close()  # the providers' connection pools are not needed past this point
     if state.is_worker:
         output = session.config.workeroutput  # type: ignore[attr-defined]
         output["llmversion_collected"] = state.results.collected.to_payload()
+        output["llmversion_selection"] = state.selection.to_payload()
         if state.context().estimate is not None:
             output["llmversion_estimate"] = state.context().estimate.model_dump_json()  # type: ignore[union-attr]
         return
     if not len(state.results):
         return  # no LLM item ran (nothing selected, or the run was refused): the last report stands
-    if session.config.getoption("collectonly") or session.exitstatus == pytest.ExitCode.USAGE_ERROR:
-        return  # nothing ran: keep the last run's report and goldens as they are
     from pytest_llmversion import reporting
 
     ctx = state.context()
+    stopped = session.shouldfail or session.shouldstop
+    partial = state.selection.partial_reasons(stopped if isinstance(stopped, str) else None)
     state.report_path = reporting.report_path(ctx, session.config.getoption("llm_report"))
     with _no_cyclic_gc():  # the report is thousands of long-lived objects and no garbage
-        state.report = reporting.finish(ctx, state.results, session, state.started_at, state.report_path)
+        state.report = reporting.finish(ctx, state.results, session, state.started_at, state.report_path, partial)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """The llmversion section: models, one row per candidate case, verdict counts, the gate."""
     state = config.stash[STATE]
-    if state.is_worker or state.report is None or state.report_path is None:
+    if state.is_worker or not state.loaded:
         return
     from pytest_llmversion import reporting
+
+    if state.report is None or state.report_path is None:
+        quiet = reporting.nothing_ran_line(state.context(), bool(config.getoption("llm_prune_unused")))
+        if quiet is not None and not config.getoption("collectonly"):
+            terminalreporter.write_line(quiet)
+        return
 
     terminalreporter.write_sep("=", "llmversion")
     for line in reporting.terminal_lines(state.context(), state.report, state.report_path):

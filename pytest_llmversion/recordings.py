@@ -138,6 +138,12 @@ class ItemRecorder:
     _spoiled: bool = False
     replayed: int = 0
 
+    @property
+    def replay_only(self) -> bool:
+        """Whether this item's calls are answered from its recording and nothing new is sent (``none``, or
+        ``once`` with a recording): the item then calls no model, and sends nothing it cannot record either."""
+        return self.mode == "none" or (self.mode == "once" and self.path.is_file())
+
     def _load(self) -> RecordingFile | None:
         if not self._loaded:
             self._loaded = True

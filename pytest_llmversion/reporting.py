@@ -1,4 +1,7 @@
-"""Session end on the controller: goldens written, report built and saved, gate applied to the exit status."""
+"""Session end on the controller: goldens written, report built and saved, gate applied to the exit status.
+
+Only a run in which an LLM item ran gets here; a run of some of them is marked partial (``selection``).
+"""
 
 from __future__ import annotations
 
@@ -18,10 +21,13 @@ def report_path(ctx: RunContext, option: str | None) -> Path:
     return _resolve(ctx, option) if option else ctx.base / ctx.config.report_dir / "report.json"
 
 
-def finish(ctx: RunContext, results: Results, session: pytest.Session, started_at: str, path: Path) -> Report:
+def finish(
+    ctx: RunContext, results: Results, session: pytest.Session, started_at: str, path: Path, partial: list[str]
+) -> Report:
     report = finish_run(
         ctx,
         results,
+        partial=partial,
         prune_unused=bool(session.config.getoption("llm_prune_unused")),
         started_at=started_at,
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -38,6 +44,13 @@ def finish(ctx: RunContext, results: Results, session: pytest.Session, started_a
     report.write(path)
     write_views(report, ctx, session.config.getoption("llm_report_md"), session.config.getoption("llm_report_html"))
     return report
+
+
+def nothing_ran_line(ctx: RunContext, prune: bool) -> str | None:
+    """Said only where silence would surprise: the run was asked to write goldens or prune them."""
+    if ctx.mode != "record" and not prune:
+        return None
+    return "llmversion: no LLM item ran, so nothing was written (goldens, recordings and the report are as they were)"
 
 
 def write_views(report: Report, ctx: RunContext, markdown: str | None, page: str | None) -> None:

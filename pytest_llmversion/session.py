@@ -365,6 +365,7 @@ def finish_run(
     ctx: RunContext,
     results: Results,
     *,
+    partial: list[str],
     prune_unused: bool,
     started_at: str,
     finished_at: str,
@@ -423,6 +424,8 @@ def finish_run(
         config_hash=config_hash(resolved.table),
         rootdir=str(ctx.rootpath),
         governance=ctx.governance.info() if ctx.governance else None,
+        partial=bool(partial),
+        partial_reasons=partial,
     )
     if run.governance is not None and ctx.estimate is not None:
         refused = sum(n for cause, n in not_called.items() if cause.startswith("--llm-budget-usd"))

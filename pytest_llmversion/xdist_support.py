@@ -27,15 +27,22 @@ class XdistHooks:
         node.workerinput["llmversion_ledger"] = str(ctx.ledger_path)
 
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        """Merge what a worker collected, for the unused-golden list; a crashed worker sends nothing."""
+        """Merge what a worker collected, for the unused-golden list and a partial run's reasons; a crashed
+        worker sends nothing."""
         output = getattr(node, "workeroutput", {})
-        payload = output.get("llmversion_collected")
-        if payload:
-            self.state.context()
-            assert self.state.results is not None
-            self.state.results.collected.merge(payload)
+        payload, selection = output.get("llmversion_collected"), output.get("llmversion_selection")
         estimate = output.get("llmversion_estimate")
-        if estimate and self.state.context().estimate is None:
+        if not payload and not selection and not estimate:
+            return
+        ctx = self.state.context()
+        results, chosen = self.state.results, self.state.selection
+        assert results is not None
+        assert chosen is not None
+        if payload:
+            results.collected.merge(payload)
+        if selection:
+            chosen.merge(selection)
+        if estimate and ctx.estimate is None:
             from pytest_llmversion.reports.governance import Estimate
 
-            self.state.context().estimate = Estimate.model_validate_json(estimate)
+            ctx.estimate = Estimate.model_validate_json(estimate)

@@ -7,6 +7,7 @@ import sys
 import warnings
 from typing import Any
 
+import httpx2
 import pytest
 
 from pytest_llmversion.config import LLMConfig, ProviderSettings
@@ -25,7 +26,7 @@ from pytest_llmversion.providers import (
     openai_adapter,
 )
 from pytest_llmversion.providers.base import Message, Request
-from pytest_llmversion.providers.sdk_common import retry_after_seconds
+from pytest_llmversion.providers.sdk_common import retry_after_seconds, unavailable
 from pytest_llmversion.testing import Emulator, Fault
 
 CONFIG = LLMConfig(timeout=0.5)
@@ -175,6 +176,8 @@ def test_every_failure_maps_to_one_error_of_the_vocabulary(emu: Emulator, kind: 
         message = str(raised.value)
         assert words in message, (fault, message)
         assert "\n" not in message
+        if fault.kind in ("reset", "truncate", "slow"):
+            assert f" {emu.url}" in message, message  # the endpoint it was talking to
         if fault.retry_after is not None:
             assert isinstance(raised.value, RateLimited)
             assert raised.value.retry_after == pytest.approx(0.2)
@@ -207,19 +210,33 @@ def test_a_missing_key_is_one_line_naming_the_variable(build: Any, variable: str
         build()
 
 
-def test_a_refused_connection_is_unavailable(emu: Emulator) -> None:
+def test_a_refused_connection_is_unavailable_and_names_the_endpoint(emu: Emulator) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again before the call: nothing listens there
-    settings = ProviderSettings(base_url=f"http://127.0.0.1:{port}")
-    for provider in (
-        openai_adapter.build("openai", settings, CONFIG),
-        anthropic_adapter.build("anthropic", settings, CONFIG),
-        gemini_adapter.build("gemini", settings, CONFIG),
-        google_legacy_adapter.build("google-legacy", settings, CONFIG),
+    settings = ProviderSettings(base_url=f"http://127.0.0.1:{port}/some/path")
+    for name, build in (
+        ("openai", openai_adapter.build),
+        ("anthropic", anthropic_adapter.build),
+        ("gemini", gemini_adapter.build),
+        ("google-legacy", google_legacy_adapter.build),
     ):
-        with pytest.raises(Unavailable, match="could not connect"):
-            provider.complete(REQUEST, "m")
+        with pytest.raises(Unavailable) as raised:
+            build(name, settings, CONFIG).complete(REQUEST, "m")
+        assert str(raised.value) == f"{name}/m: cannot connect to http://127.0.0.1:{port} (connection refused)"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:pw@api.example.com/v1/chat/completions?key=sk-query-secret", "https://api.example.com:443"),
+        ("http://[::1]:8080/v1beta/models/m:generateContent?alt=sse", "http://[::1]:8080"),
+    ],
+)
+def test_a_connection_error_names_scheme_host_and_port_never_a_path_query_or_credentials(url: str, shown: str) -> None:
+    error = httpx2.ConnectError("connection attempt failed", request=httpx2.Request("POST", url))
+    message = str(unavailable("openai/gpt-4o-2024-08-06", error))
+    assert message == f"openai/gpt-4o-2024-08-06: cannot connect to {shown} (ConnectError)"
 
 
 def test_a_missing_sdk_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:

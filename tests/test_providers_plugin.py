@@ -147,7 +147,7 @@ def _closed_port() -> int:
     ("setup", "line"),
     [
         ("no key", "*AuthError: anthropic: no API key: set ANTHROPIC_API_KEY (or name another variable in *"),
-        ("refused", "*anthropic/claude-opus-4-6: could not connect: *(ConnectError) (2 tries)"),
+        ("refused", "*anthropic/claude-opus-4-6: cannot connect to http://127.0.0.1:* (connection refused) (2 tries)"),
         ("404", "*ModelNotFound: anthropic/claude-opus-4-6: model not found (404): *may be retired*"),
         ("malformed", "*MalformedResponse: anthropic/claude-opus-4-6: the response body could not be read*"),
     ],

@@ -306,11 +306,11 @@ def person(client, model):
 """
 
 
-def test_a_call_the_plugin_cannot_record_goes_out_unrecorded_with_a_warning(
+def test_a_call_the_plugin_cannot_record_goes_out_unrecorded_with_a_warning_when_pass_through_is_allowed(
     llm_project: LLMProject, emu: Emulator
 ) -> None:
     one_test_project(llm_project, emu, app=TOOLS_APP)
-    result = llm_project.run("--llm-record", "-W", "default")
+    result = llm_project.run("--llm-record", "--llm-allow-passthrough", "-W", "default")
     result.assert_outcomes(passed=1)
     line = (
         f"llm_openai: POST /v1/chat/completions went to {emu.url} unrecorded (it uses tools, which a recorded "
@@ -362,3 +362,36 @@ def test_an_async_test_is_told_to_run_its_coroutine_itself(llm_project: LLMProje
     result = llm_project.run("-p", "no:anyio")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*async llm_regression tests are not supported; write a plain test that runs *"])
+
+
+REFUSE_HTTPX2 = """\
+import sys
+
+
+class NoHttpx2:
+    \"\"\"As if httpx2 were not installed.\"\"\"
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "httpx2":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, NoHttpx2())
+"""
+
+
+def test_an_sdk_fixture_without_httpx2_is_one_line_naming_the_extra(llm_project: LLMProject, emu: Emulator) -> None:
+    one_test_project(llm_project, emu)
+    llm_project.write("conftest.py", REFUSE_HTTPX2)
+    result = llm_project.run_subprocess()
+    result.assert_outcomes(errors=1)
+    line = (
+        "llm_openai: the openai provider needs its SDK (openai, which needs httpx2): "
+        'pip install "pytest-llmversion[openai]"'
+    )
+    result.stdout.fnmatch_lines([line.replace("[", "[[]")])
+    output = result.stdout.str()
+    assert "Traceback" not in output
+    assert "ModuleNotFoundError" not in output
+    assert llm_project.report()["items"][0]["message"] == f"setup failed: Failed: {line}"

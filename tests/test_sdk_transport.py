@@ -24,7 +24,7 @@ from pytest_llmversion.config import LLMConfig
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request, Usage
 from pytest_llmversion.samples import SampleResult, call_error
-from pytest_llmversion.sdk import UnrecordedCallWarning, WrongProviderError
+from pytest_llmversion.sdk import CallRefused, UnrecordedCallWarning, WrongProviderError
 from pytest_llmversion.sdk.calls import NotACompletion, read_call
 from pytest_llmversion.sdk.callsite import line_with_literal
 from pytest_llmversion.sdk.clients import build_client
@@ -40,8 +40,11 @@ class Runner:
 
     text: str = '{"city": "London"}'
     root: Path | None = None
+    #: Whether the item calls models (--llm-record, --llm-live, a live candidate); a replay does not.
+    live: bool = False
     requests: list[Request] = dataclasses.field(default_factory=list)
     notices: list[str] = dataclasses.field(default_factory=list)
+    refused: list[str] = dataclasses.field(default_factory=list)
 
     def send(self, request: Request) -> Completion:
         self.requests.append(request)
@@ -55,6 +58,12 @@ class Runner:
 
     def notice(self, text: str) -> None:
         self.notices.append(text)
+
+    def calls_models(self) -> bool:
+        return self.live
+
+    def refuse(self, problem: CallRefused) -> None:
+        self.refused.append(str(problem))
 
 
 def openai_on(runner: Runner, base_url: str | None = None) -> openai.OpenAI:
@@ -126,9 +135,12 @@ def test_parameters_without_a_name_are_kept_in_the_fingerprint() -> None:
     assert gemini.request.params == {"temperature": 0, "topK": 2}
 
 
-def test_a_request_that_is_not_json_goes_out_unrecorded_with_a_warning(emu: Emulator) -> None:
-    runner = Runner()
-    client = httpx2.Client(transport=LLMTransport(LLMExchange(runner, "openai", "llm_openai")))
+def test_a_request_that_is_not_json_goes_out_unrecorded_with_a_warning_when_pass_through_is_allowed(
+    emu: Emulator,
+) -> None:
+    runner = Runner(live=True)
+    exchange = LLMExchange(runner, "openai", "llm_openai", allow_passthrough=True)
+    client = httpx2.Client(transport=LLMTransport(exchange))
     with pytest.warns(UnrecordedCallWarning) as caught:
         response = client.post(f"{emu.openai_base_url}/chat/completions", content=b"{oops", headers={"x-api-key": "k"})
     assert response.status_code == 400  # the emulator's answer, passed back as it came
@@ -142,10 +154,12 @@ def test_a_request_that_is_not_json_goes_out_unrecorded_with_a_warning(emu: Emul
     assert runner.notices == [message]
 
 
-def test_an_async_call_the_plugin_cannot_record_reaches_the_server(emu: Emulator) -> None:
+def test_an_async_call_the_plugin_cannot_record_reaches_the_server_when_pass_through_is_allowed(
+    emu: Emulator,
+) -> None:
     emu.add_model("m", respond="x")
-    runner = Runner()
-    transport = AsyncLLMTransport(LLMExchange(runner, "anthropic", "llm_anthropic_async"))
+    runner = Runner(live=True)
+    transport = AsyncLLMTransport(LLMExchange(runner, "anthropic", "llm_anthropic_async", allow_passthrough=True))
     client = anthropic.AsyncAnthropic(
         api_key="k", base_url=emu.url, max_retries=0, http_client=httpx2.AsyncClient(transport=transport)
     )
@@ -154,6 +168,72 @@ def test_an_async_call_the_plugin_cannot_record_reaches_the_server(emu: Emulator
         counted = asyncio.run(client.messages.count_tokens(**ask))  # type: ignore[arg-type]
     assert counted.input_tokens > 0
     assert [r.path for r in emu.requests()] == ["/v1/messages/count_tokens"]
+
+
+TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
+
+
+@pytest.mark.parametrize(
+    ("allowed", "live", "why"),
+    [
+        (False, True, "; pass --llm-allow-passthrough to send calls the plugin cannot record"),
+        (
+            False,
+            False,
+            ", and a replay sends nothing (only --llm-record, --llm-live or a candidate called live send such calls, "
+            "with --llm-allow-passthrough)",
+        ),
+        (
+            True,
+            False,
+            ", and a replay sends nothing (only --llm-record, --llm-live or a candidate called live send such calls, "
+            "with --llm-allow-passthrough)",
+        ),
+    ],
+    ids=["live-not-allowed", "replay", "replay-allowed"],
+)
+def test_a_call_the_plugin_cannot_record_is_refused_in_one_line_and_nothing_is_sent(
+    emu: Emulator, allowed: bool, live: bool, why: str
+) -> None:
+    runner = Runner(live=live)
+    exchange = LLMExchange(runner, "openai", "llm_openai", allow_passthrough=allowed)
+    client = openai.OpenAI(
+        api_key="k",
+        base_url=emu.openai_base_url,
+        default_query={"key": "sk-in-a-query-string"},  # never named in the line
+        max_retries=0,
+        http_client=httpx2.Client(transport=LLMTransport(exchange)),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused: nothing went out, so nothing to warn about
+        with pytest.raises(CallRefused) as raised:  # the openai SDK lets a transport's own exception through
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}], tools=TOOLS)  # type: ignore[list-item]
+    error = call_error(raised.value)
+    assert isinstance(error, CallRefused)
+    line = (
+        f"llm_openai: POST {emu.url}/v1/chat/completions was not sent: it uses tools, which a recorded text answer "
+        f"cannot hold{why}"
+    )
+    assert str(error) == line
+    assert runner.refused == [line]  # on the item, whatever the app does with the exception
+    assert emu.requests() == []
+
+
+def test_an_async_call_the_plugin_cannot_record_is_refused_too(emu: Emulator) -> None:
+    runner = Runner()
+    transport = AsyncLLMTransport(LLMExchange(runner, "anthropic", "llm_anthropic_async", allow_passthrough=True))
+    client = anthropic.AsyncAnthropic(
+        api_key="k", base_url=emu.url, max_retries=0, http_client=httpx2.AsyncClient(transport=transport)
+    )
+    ask = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    with pytest.raises(anthropic.APIConnectionError) as raised:
+        asyncio.run(client.messages.count_tokens(**ask))  # type: ignore[arg-type]
+    assert str(call_error(raised.value)).startswith(
+        f"llm_anthropic_async: POST {emu.url}/v1/messages/count_tokens was not sent: not a completion endpoint, and "
+        "a replay sends nothing"
+    )
+    assert len(runner.refused) == 1
+    assert emu.requests() == []
 
 
 def test_a_client_used_for_another_providers_api_is_one_line() -> None:

@@ -125,18 +125,21 @@ def test_sdk_fixture_clients_leak_no_key(
     llm_project: LLMProject, emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The SDK fixtures' clients carry the environment's keys; only the calls they pass on unrecorded send
-    them, and a server that quotes one back is answered with *** in its place."""
+    them (with --llm-allow-passthrough, never from a replay), and a server that quotes one back is answered
+    with *** in its place."""
     monkeypatch.setenv("CORP_LLM_KEY", CORP_KEY)
     configure(llm_project, emu)
     llm_project.test_file(SDK_TEST)
     outputs: list[str] = []
-    run(llm_project, outputs, "--llm-record")
-    run(llm_project, outputs)
-    run(llm_project, outputs, f"--candidate-model=anthropic/{MODELS['anthropic']}")
+    run(llm_project, outputs, "--llm-record", "--llm-allow-passthrough")
+    run(llm_project, outputs)  # a replay refuses the token count, naming the call and never the key
+    assert llm_project.verdicts() == {"tests/test_llm.py::test_each_sdk[current]": "ERROR"}
+    live = ("--llm-live", "--llm-allow-passthrough")
+    run(llm_project, outputs, *live, f"--candidate-model=anthropic/{MODELS['anthropic']}")
     assert set(llm_project.verdicts().values()) == {"MATCH", "UNCHANGED"}
     with Emulator(api_key="a-key-nobody-has") as strict:  # the pass-through call is refused, quoting the key
         configure(llm_project, strict)
-        run(llm_project, outputs)
+        run(llm_project, outputs, "--llm-record", "--llm-allow-passthrough")
         assert [r.status for r in strict.requests()] == [401]
     assert "Incorrect API key provided: ***." in "\n".join(outputs)
     assert llm_project.verdicts() == {"tests/test_llm.py::test_each_sdk[current]": "FAILED"}

@@ -34,6 +34,9 @@ END_OF_LIFE = (
     'which uses google-genai: pip install "pytest-llmversion[gemini]"'
 )
 
+#: Where the SDK sends requests when no ``base_url`` is configured (its ``api_endpoint``), for error messages.
+DEFAULT_ENDPOINT = "https://generativelanguage.googleapis.com"
+
 _configure_lock = threading.Lock()
 _configured: tuple[str | None, str | None] | None = None
 
@@ -116,7 +119,7 @@ class GoogleLegacyAdapter:
             message = re.sub(r"^[A-Z]+ \S+: ", "", str(exc.message))
             return error_for_status(ref, exc.code, message, key_env=self.key_env, retry_after=retry_after)
         if _is_transport_error(exc):
-            return unavailable(ref, exc, self.timeout)
+            return unavailable(ref, exc, self.timeout, self.endpoint or DEFAULT_ENDPOINT)
         return unexpected(ref, "google-generativeai", exc)
 
 

@@ -14,6 +14,8 @@ import importlib
 import json
 import os
 import re
+import socket
+import ssl
 import threading
 import time
 import warnings
@@ -21,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from pytest_llmversion.config import ProviderSettings
 from pytest_llmversion.providers.base import (
@@ -56,9 +59,11 @@ def import_sdk(module: str, extra: str) -> Any:
             # google-generativeai warns at import that it is end-of-life; the adapter says so itself.
             warnings.simplefilter("ignore")
             return importlib.import_module(module)
-    except ImportError:
+    except ImportError as exc:
+        missing = exc.name if exc.name and exc.name.split(".")[0] != module.split(".")[0] else None
+        needs = f", which needs {missing}" if missing else ""
         raise SetupError(
-            f'the {extra} provider needs its SDK ({module}): pip install "pytest-llmversion[{extra}]"'
+            f'the {extra} provider needs its SDK ({module}{needs}): pip install "pytest-llmversion[{extra}]"'
         ) from None
 
 
@@ -169,17 +174,89 @@ def error_for_status(
     return BadRequest(f"{ref}: bad request ({status}): {detail}", model=ref)
 
 
-def unavailable(ref: str, exc: BaseException, timeout: float | None = None) -> Unavailable:
-    """A timeout or a failed connection: the provider could not be reached, so another try may help."""
+def unavailable(ref: str, exc: BaseException, timeout: float | None = None, base_url: str | None = None) -> Unavailable:
+    """A timeout or a failed connection: the provider could not be reached, so another try may help.
+
+    The message names the endpoint tried (scheme, host and port: never a path, query string or key), so a
+    wrong ``base_url`` shows at a glance: the request's URL when the error carries it, else ``base_url``.
+    """
     name = type(exc).__name__
+    endpoint = endpoint_of(exc) or (endpoint_from(base_url) if base_url else None)
+    to = f" to {endpoint}" if endpoint else ""
     if "Timeout" in name or isinstance(exc, TimeoutError):
         after = f" after {timeout:g}s" if timeout is not None else ""
-        return Unavailable(f"{ref}: timed out{after} ({name})", model=ref)
+        if "Connect" in name:
+            return Unavailable(f"{ref}: cannot connect{to} (timed out{after})", model=ref)
+        at = f" waiting for {endpoint}" if endpoint else ""
+        return Unavailable(f"{ref}: timed out{after}{at} ({name})", model=ref)
+    cause = _connect_cause(exc)
     text = str(exc)
-    refused = name == "ConnectError" or isinstance(exc, ConnectionRefusedError)
-    refused = refused or "refused" in text.lower() or "NewConnectionError" in text
-    verb = "could not connect" if refused else "connection failed"
-    return Unavailable(f"{ref}: {verb}: {redact(str(exc)) or name} ({name})", model=ref)
+    if cause is not None or name == "ConnectError" or "NewConnectionError" in text:
+        return Unavailable(f"{ref}: cannot connect{to} ({cause or name})", model=ref)
+    at = f" at {endpoint}" if endpoint else ""
+    detail = redact(_QUERY.sub("", text)) or name
+    return Unavailable(f"{ref}: connection failed{at}: {detail} ({name})", model=ref)
+
+
+#: A query string in an exception's text (requests quotes the URL it tried): it may carry a key.
+_QUERY = re.compile(r"\?[^\s'\")]*")
+#: Why a connection could not be made, by the OS error behind it.
+_CONNECT_CAUSES: tuple[tuple[type[BaseException], str], ...] = (
+    (ConnectionRefusedError, "connection refused"),
+    (socket.gaierror, "host name not found"),
+    (ssl.SSLError, "TLS handshake failed"),
+)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _connect_cause(exc: BaseException) -> str | None:
+    for link in _chain(exc):
+        for kind, cause in _CONNECT_CAUSES:
+            if isinstance(link, kind):
+                return cause
+        # urllib3 (google-legacy's REST transport) keeps the OS error in a reason, not in the chain
+        reason = getattr(link, "reason", None)
+        if isinstance(reason, BaseException) and reason is not link:
+            found = _connect_cause(reason)
+            if found is not None:
+                return found
+    return None
+
+
+def endpoint_of(exc: BaseException) -> str | None:
+    """``scheme://host:port`` of the request an SDK's connection error carries (httpx2 and requests both keep
+    it on ``.request``), or None."""
+    for link in _chain(exc):
+        try:
+            request = getattr(link, "request", None)
+        except RuntimeError:  # httpx2 raises when the error was made outside a request
+            continue
+        url = getattr(request, "url", None)
+        endpoint = endpoint_from(str(url)) if url is not None else None
+        if endpoint is not None:
+            return endpoint
+    return None
+
+
+def endpoint_from(url: str) -> str | None:
+    """``scheme://host:port`` of a URL, the port spelled out; None when it names no host."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.hostname:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:  # a port that is not a number: name the host alone
+        port = None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
 def unexpected(ref: str, sdk: str, exc: BaseException) -> ProviderError:

@@ -48,6 +48,8 @@ def render_markdown(report: Report) -> str:
     elif run.current:
         lines.append(f"**{run.current.model}** ({run.mode}) · gate **{gate}**")
     lines.append("")
+    if run.partial:
+        lines += [f"> **Partial run:** {'; '.join(run.partial_reasons)}. The gate speaks for these items only.", ""]
     for reason in summary.gate_reasons:
         lines.append(f"- {reason}")
     if summary.gate_reasons:

@@ -106,6 +106,9 @@ class RunInfo(BaseModel):
     rootdir: str | None = None
     exit_status: int | None = None
     governance: GovernanceInfo | None = None
+    #: Only some of the suite's LLM items ran (``selection``): the gate speaks for those alone.
+    partial: bool = False
+    partial_reasons: list[str] = Field(default_factory=list)
 
 
 class Summary(BaseModel):

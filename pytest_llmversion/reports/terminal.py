@@ -119,6 +119,9 @@ def summary_lines(report: Report, report_path: str) -> list[str]:
         lines.append(f"not called: {count} item{'s' if count != 1 else ''}, because of {cause}")
     lines += governance_lines(run.governance) + cost_lines(summary.cost)
     lines += _provider_lines(report)
+    if run.partial:
+        lines.append(f"partial run: {'; '.join(run.partial_reasons)}")
+        lines.append("  the gate speaks for these items only (llmversion report --fail-on-gate refuses this report)")
     if summary.gate == "fail":
         lines.append(f"gate: FAIL ({'; '.join(summary.gate_reasons)})")
     else:

@@ -3,8 +3,10 @@
 Only documented hooks are used: ``http_client=`` for openai and anthropic, ``HttpOptions(httpx_client=,
 httpx_async_client=)`` for google-genai. The SDKs' own retries are off (the router retries live calls, and
 a retried replay would count as another call). ``base_url`` is the provider table's, else the SDK's
-default: completions never go there, only calls the plugin cannot record do. The API key is the
-environment's when there is one, else a placeholder, so replays need no key.
+default: completions never go there, only calls the plugin cannot record, and only when pass-through is
+allowed (see ``transport``). The API key is the environment's when there is one, else a placeholder, so
+replays need no key. ``httpx2`` and the transport are imported after the SDK, so a missing one is the same
+one line naming the extra to install.
 """
 
 from __future__ import annotations
@@ -14,17 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx2
-
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, Request
 from pytest_llmversion.providers.sdk_common import import_sdk, resolve_api_key
-from pytest_llmversion.sdk.calls import Family
-from pytest_llmversion.sdk.transport import AsyncLLMTransport, LLMExchange, LLMTransport
 
 if TYPE_CHECKING:
     from pytest_llmversion.config import LLMConfig
     from pytest_llmversion.itemrun import ItemRun
+    from pytest_llmversion.sdk.calls import Family
+    from pytest_llmversion.sdk.errors import CallRefused
 
 #: Sent when the environment has no key: the provider never sees a completion call, only pass-through ones.
 PLACEHOLDER_KEY = "llmversion-no-key"
@@ -58,6 +58,12 @@ class ItemSeam:
         if text not in self.run.notices:
             self.run.notices.append(text)
 
+    def calls_models(self) -> bool:
+        return self.run.calls_models
+
+    def refuse(self, problem: CallRefused) -> None:
+        self.run.refuse(problem)
+
 
 Flavour = Literal["sync", "async"]
 
@@ -66,10 +72,13 @@ def build_client(family: Family, flavour: Flavour, seam: ItemSeam, config: LLMCo
     """The SDK's client object for ``family``; a missing SDK is one line naming the extra to install."""
     module, extra = _EXTRAS[family]
     sdk = import_sdk(module, extra)
+    httpx2 = import_sdk("httpx2", extra)
+    from pytest_llmversion.sdk.transport import AsyncLLMTransport, LLMExchange, LLMTransport
+
     settings = config.providers.get(family)
     base_url = settings.base_url if settings is not None else None
     key = resolve_api_key(family, settings).value or PLACEHOLDER_KEY
-    exchange = LLMExchange(seam, family, fixture)
+    exchange = LLMExchange(seam, family, fixture, allow_passthrough=config.allow_passthrough)
     if family == "gemini":
         from google.genai import types
 

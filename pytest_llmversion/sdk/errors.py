@@ -13,7 +13,13 @@ class HardCodedModelWarning(UserWarning):
 
 
 class UnrecordedCallWarning(UserWarning):
-    """An SDK request the plugin cannot record went to the network as it was."""
+    """An SDK request the plugin cannot record went to the network as it was (``--llm-allow-passthrough``)."""
+
+    llmversion_call_error = True
+
+
+class CallRefused(Exception):
+    """An SDK request the plugin cannot record, kept from the network; the item is ERROR with this line."""
 
     llmversion_call_error = True
 

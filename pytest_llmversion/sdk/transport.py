@@ -1,17 +1,32 @@
-"""The LLM-aware ``httpx2`` transport behind the SDK fixtures.
+"""The LLM-aware ``httpx2`` transport behind the SDK fixtures, and what it lets leave the machine.
 
 Each request an SDK client sends is read as a completion call (``calls.read_call``) and handed to the
 item's runner as a :class:`Request`, exactly like ``llm.complete``: the runner replays the golden (STALE
 when the request changed), calls the item's model through the router, or answers from a recording. The
 :class:`Completion` goes back to the SDK as that provider's response body, or as its server-sent events
-when the call streamed. Nothing reaches the network for a completion, whichever ``base_url`` the client has.
+when the call streamed. A completion never goes to the client's ``base_url``.
+
+**Fail closed.** A request the plugin cannot record (``calls.NotACompletion``: tools, images, several
+answers, embeddings, token counts, model lookups, ...) is sent to the client's ``base_url`` as it is only
+when both hold:
+
+1. pass-through is allowed: ``--llm-allow-passthrough``, ``LLMVERSION_ALLOW_PASSTHROUGH``, the ini option
+   ``llm_allow_passthrough`` or ``allow_passthrough`` in ``[tool.llmversion]`` (that precedence);
+2. the item calls models anyway (``CallSeam.calls_models``): a current item under ``--llm-record`` or
+   ``--llm-live``, or a candidate item whose model is called, not answered from its recording alone
+   (then from any of its phases, the replay of its golden included).
+
+It then goes out with an ``UnrecordedCallWarning`` and a ``notice:`` line; its answer is read whole, and a
+key the server repeats back is replaced by ``***``. Anywhere else, a replay above all (with or without the
+option), it is refused before a connection is opened: the call raises :class:`CallRefused` (anthropic wraps
+it in its connection error), and the refusal is recorded on the item (``CallSeam.refuse``), so the item is ERROR
+with one line naming the call, why it cannot be recorded and the option, even when the application
+catches the exception. A refused call is never MATCH.
 
 The model the application names is not obeyed: the call goes to the model under test. A name that is
 neither the item's model nor the phase's is written in code somewhere; that gets a warning naming the line.
-A request the plugin cannot represent (tools, images, embeddings, token counts, ...) goes out unrecorded
-through a plain transport, with a warning; its answer is read whole, and a key the server repeats back is
-replaced by ``***``. Provider and replay errors propagate as they are: the runner has already recorded
-them, and the verdict (ERROR, STALE, MISSING) does not depend on what the SDK makes of them.
+Provider and replay errors propagate as they are: the runner has already recorded them, and the verdict
+(ERROR, STALE, MISSING) does not depend on what the SDK makes of them.
 """
 
 from __future__ import annotations
@@ -32,7 +47,7 @@ from pytest_llmversion.providers.base import Completion, Request
 from pytest_llmversion.providers.sdk_common import redact, redact_bytes
 from pytest_llmversion.sdk.calls import FAMILY, PROTOCOL_NAMES, Family, LLMCall, NotACompletion, protocol_of, read_call
 from pytest_llmversion.sdk.callsite import CallSite, application_frame, line_with_literal
-from pytest_llmversion.sdk.errors import HardCodedModelWarning, UnrecordedCallWarning, WrongProviderError
+from pytest_llmversion.sdk.errors import CallRefused, HardCodedModelWarning, UnrecordedCallWarning, WrongProviderError
 from pytest_llmversion.testing.wire import Answer
 
 #: What a replayed answer says about when it was made: a fixed time, so replays give the app the same object.
@@ -58,6 +73,18 @@ class CallSeam(Protocol):
 
     def notice(self, text: str) -> None: ...
 
+    def calls_models(self) -> bool:
+        """Whether the item calls models in this run: the only items that may pass a call on."""
+        ...
+
+    def refuse(self, problem: CallRefused) -> None:
+        """Record a refused call on the item: it is ERROR with this line, whatever the application does."""
+        ...
+
+
+#: The option named in every refusal (its ini, environment and pyproject twins are in the README).
+ALLOW_OPTION = "--llm-allow-passthrough"
+
 
 @dataclass
 class Rendered:
@@ -75,6 +102,7 @@ class LLMExchange:
     seam: CallSeam
     family: Family
     fixture: str
+    allow_passthrough: bool = False
     _warned: set[tuple[object, ...]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -88,12 +116,30 @@ class LLMExchange:
         try:
             call = read_call(method, url.path, content)
         except NotACompletion as exc:
-            self._unrecorded(method, url, str(exc))
+            self._pass_on_or_refuse(method, url, str(exc))
             return None
         self._check_model(call)
         with self._lock:  # the item's runner keeps one order of calls; threads in the app take turns
             completion = self.seam.send(call.request)
         return render(call, completion)
+
+    def _pass_on_or_refuse(self, method: str, url: httpx2.URL, reason: str) -> None:
+        """Return when the call may go out (see the module docstring); raise ``CallRefused`` otherwise."""
+        calls_models = self.seam.calls_models()
+        if self.allow_passthrough and calls_models:
+            self._unrecorded(method, url, reason)
+            return
+        call = f"{method} {url.scheme}://{url.netloc.decode()}{url.path}"  # never the query: it may hold a key
+        if calls_models:
+            why = f"; pass {ALLOW_OPTION} to send calls the plugin cannot record"
+        else:
+            why = (
+                ", and a replay sends nothing (only --llm-record, --llm-live or a candidate called live send such "
+                f"calls, with {ALLOW_OPTION})"
+            )
+        problem = CallRefused(redact(f"{self.fixture}: {call} was not sent: {reason}{why}"))
+        self.seam.refuse(problem)
+        raise problem from None
 
     def _unrecorded(self, method: str, url: httpx2.URL, reason: str) -> None:
         key = (method, url.path, reason)

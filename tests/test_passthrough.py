@@ -1,0 +1,161 @@
+"""What leaves the machine: an SDK call the plugin cannot record fails closed unless pass-through is allowed, and a
+replay never sends one. The emulator stands in for the provider, so "nothing was sent" is ``emu.requests() == []``."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import LLMProject
+from test_sdk_fixtures import TOOLS_APP, one_test_project
+
+from pytest_llmversion.testing import Emulator
+
+TOOLS_REASON = "it uses tools, which a recorded text answer cannot hold"
+IN_A_REPLAY = (
+    ", and a replay sends nothing (only --llm-record, --llm-live or a candidate called live send such calls, with "
+    "--llm-allow-passthrough)"
+)
+NOT_ALLOWED = "; pass --llm-allow-passthrough to send calls the plugin cannot record"
+
+
+def refused(emu: Emulator, path: str, reason: str, why: str) -> str:
+    return f"llm_openai: {path.split(' ')[0]} {emu.url}{path.split(' ')[1]} was not sent: {reason}{why}"
+
+
+@pytest.mark.parametrize("args", [[], ["--llm-allow-passthrough"]], ids=["default", "allowed"])
+def test_a_replay_sends_nothing_it_cannot_record_and_the_item_is_an_error(
+    llm_project: LLMProject, emu: Emulator, args: list[str]
+) -> None:
+    one_test_project(llm_project, emu, app=TOOLS_APP)
+    result = llm_project.run(*args)
+    result.assert_outcomes(failed=1)
+    line = refused(emu, "POST /v1/chat/completions", TOOLS_REASON, IN_A_REPLAY)
+    result.stdout.fnmatch_lines([line, "gate: FAIL (1 current ERROR: test_person)"])
+    assert emu.requests() == []
+    (item,) = llm_project.report()["items"]
+    assert (item["verdict"], item["message"]) == ("ERROR", line)
+
+
+CATCHING_APP = """\
+TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
+MESSAGES = [
+    {"role": "system", "content": "Answer with JSON."},
+    {"role": "user", "content": "Ada Lovelace was born in London."},
+]
+
+
+def person(client, model):
+    try:
+        client.chat.completions.create(model=model, messages=MESSAGES, tools=TOOLS)
+    except Exception:
+        pass  # the app falls back to a plain answer when its tool call fails
+    reply = client.chat.completions.create(model=model, messages=MESSAGES, temperature=0)
+    return reply.choices[0].message.content
+"""
+
+
+def test_a_refused_call_the_app_catches_still_makes_the_item_an_error_never_a_match(
+    llm_project: LLMProject, emu: Emulator
+) -> None:
+    one_test_project(llm_project, emu, app=CATCHING_APP)
+    llm_project.run("--llm-record", "--llm-allow-passthrough", "-W", "ignore").assert_outcomes(passed=1)
+    assert [r.body.get("tools") is not None for r in emu.requests()] == [True, False]
+    emu.clear_requests()
+
+    result = llm_project.run()
+    result.assert_outcomes(failed=1)
+    line = refused(emu, "POST /v1/chat/completions", TOOLS_REASON, IN_A_REPLAY)
+    result.stdout.fnmatch_lines([line])
+    assert llm_project.verdicts() == {"tests/test_app.py::test_person[current]": "ERROR"}
+    assert llm_project.report()["items"][0]["calls"] == {"live": 0, "replayed": 1}  # the golden answered the rest
+    assert emu.requests() == []
+
+
+ALLOWED = "allowed"
+
+
+@pytest.mark.parametrize(
+    ("cli", "env", "ini", "pyproject", "source"),
+    [
+        (True, None, None, None, "--llm-allow-passthrough"),
+        (False, "1", None, None, "environment LLMVERSION_ALLOW_PASSTHROUGH"),
+        (False, None, "true", None, "ini option llm_allow_passthrough in pyproject.toml"),
+        (False, None, None, True, "pyproject.toml [tool.llmversion]"),
+        (True, "false", None, None, "--llm-allow-passthrough"),
+        (False, "false", "true", None, None),
+        (False, None, "false", True, None),
+        (False, None, None, None, None),
+    ],
+    ids=["cli", "env", "ini", "pyproject", "cli-over-env", "env-over-ini", "ini-over-pyproject", "default"],
+)
+def test_pass_through_is_opt_in_cli_over_env_over_ini_over_pyproject_and_the_header_says_where_from(
+    llm_project: LLMProject,
+    emu: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: bool,
+    env: str | None,
+    ini: str | None,
+    pyproject: bool | None,
+    source: str | None,
+) -> None:
+    one_test_project(llm_project, emu, app=TOOLS_APP)
+    extra = emu.provider_tables() + (f"\n[tool.pytest.ini_options]\nllm_allow_passthrough = {ini!r}\n" if ini else "")
+    llm_project.write_config(extra=extra, allow_passthrough=pyproject)
+    if env is not None:
+        monkeypatch.setenv("LLMVERSION_ALLOW_PASSTHROUGH", env)
+    result = llm_project.run("--llm-record", "-W", "ignore", *(["--llm-allow-passthrough"] if cli else []))
+    if source is not None:
+        result.assert_outcomes(passed=1)
+        header = next(line for line in result.stdout.lines if line.startswith("llmversion: current"))
+        assert header.endswith(f", mode record, pass-through allowed ({source}; never from a replay)"), header
+        assert [r.path for r in emu.requests()] == ["/v1/chat/completions"]
+    else:
+        result.assert_outcomes(failed=1)
+        assert "pass-through allowed" not in result.stdout.str()
+        result.stdout.fnmatch_lines([refused(emu, "POST /v1/chat/completions", TOOLS_REASON, NOT_ALLOWED)])
+        assert emu.requests() == []
+
+
+LOOKUP_APP = """\
+def person(client, model):
+    client.models.retrieve(model)  # the app checks that its model exists before it asks
+    messages = [
+        {"role": "system", "content": "Answer with JSON."},
+        {"role": "user", "content": "Ada Lovelace was born in London."},
+    ]
+    return client.chat.completions.create(model=model, messages=messages, temperature=0).choices[0].message.content
+"""
+
+
+def test_a_candidate_called_live_may_pass_a_call_on_and_its_recording_replay_may_not(
+    llm_project: LLMProject, emu: Emulator
+) -> None:
+    one_test_project(llm_project, emu, app=LOOKUP_APP)
+    allowed = ("--llm-allow-passthrough", "-W", "ignore")
+    llm_project.run("--llm-record", *allowed).assert_outcomes(passed=1)
+    assert [r.path for r in emu.requests()] == ["/v1/models/gpt-4o-2024-08-06", "/v1/chat/completions"]
+    candidate = ("--candidate-model=openai/gpt-4o-2024-11-20", *allowed)
+    emu.clear_requests()
+
+    result = llm_project.run(*candidate)  # no recording yet: the candidate is called, and so may pass calls on
+    result.assert_outcomes(passed=1, failed=1)
+    assert llm_project.verdicts() == {
+        "tests/test_app.py::test_person[candidate]": "UNCHANGED",
+        "tests/test_app.py::test_person[current]": "ERROR",  # a replay, in a candidate run too
+    }
+    result.stdout.fnmatch_lines(
+        [refused(emu, "GET /v1/models/gpt-4o-2024-08-06", "not a completion endpoint", IN_A_REPLAY)]
+    )
+    lookups = [r.path for r in emu.requests() if r.method == "GET"]
+    assert lookups == ["/v1/models/gpt-4o-2024-11-20"] * 2  # the candidate item's baseline and candidate phases
+    emu.clear_requests()
+
+    result = llm_project.run(*candidate)  # its recording answers now: a replay, which sends nothing
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [refused(emu, "GET /v1/models/gpt-4o-2024-11-20", "not a completion endpoint", IN_A_REPLAY)]
+    )
+    assert set(llm_project.verdicts().values()) == {"ERROR"}
+    assert emu.requests() == []
+
+    llm_project.run(*candidate, "--llm-record-mode=all").assert_outcomes(passed=1, failed=1)
+    assert [r.path for r in emu.requests() if r.method == "GET"] == ["/v1/models/gpt-4o-2024-11-20"] * 2
