@@ -51,3 +51,22 @@ def emu(emulator: Emulator, canary_keys: dict[str, str]) -> Emulator:
     """The module's emulator, reset for this test, with canary keys in the environment."""
     emulator.reset()
     return emulator
+
+
+def deprecated_anthropic_model() -> str:
+    """A model the installed anthropic SDK warns is deprecated and that is still served on the demo's day.
+
+    Each SDK release moves models in and out of its list, so tests ask the installed one instead of naming
+    a model that a newer release no longer warns about.
+    """
+    import re
+    from datetime import date, datetime
+
+    from anthropic._data import DEPRECATED_MODELS
+    from conftest import DEMO_TODAY
+
+    def end_of_life(text: str) -> date:
+        return datetime.strptime(re.sub(r"(\d)(st|nd|rd|th)", r"\1", text), "%B %d, %Y").date()
+
+    today = date.fromisoformat(DEMO_TODAY)
+    return next(model for model, when in sorted(DEPRECATED_MODELS.items()) if end_of_life(when) > today)

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from emulated import deprecated_anthropic_model
 
 from pytest_llmversion.config import LLMConfig, ProviderSettings
 from pytest_llmversion.providers import (
@@ -249,13 +250,14 @@ def test_a_missing_sdk_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_a_deprecation_warning_becomes_a_notice_even_under_w_error(emu: Emulator) -> None:
-    emu.add_model("claude-sonnet-4-5", respond="ok")
+    model = deprecated_anthropic_model()
+    emu.add_model(model, respond="ok")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        completion = adapter("anthropic", emu).complete(REQUEST, "claude-sonnet-4-5")
+        completion = adapter("anthropic", emu).complete(REQUEST, model)
     assert completion.text == "ok"
     assert len(completion.notices) == 1
-    assert "'claude-sonnet-4-5' is deprecated" in completion.notices[0]
+    assert f"'{model}' is deprecated" in completion.notices[0]
     assert completion.notices[0].endswith("(DeprecationWarning from the SDK)")
 
 

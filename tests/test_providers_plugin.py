@@ -7,6 +7,7 @@ import sys
 
 import pytest
 from conftest import ENTITY_TEST, M1, LLMProject
+from emulated import deprecated_anthropic_model
 
 from pytest_llmversion.testing import Emulator, Fault
 
@@ -183,15 +184,16 @@ def test_an_unknown_provider_stops_the_run_with_one_line(llm_project: LLMProject
 
 
 def test_a_deprecated_model_under_w_error_is_a_notice_not_a_crash(llm_project: LLMProject, emu: Emulator) -> None:
-    emu.add_model("claude-sonnet-4-5", M1)
+    model = deprecated_anthropic_model()
+    emu.add_model(model, M1)
     use_emulator(llm_project, emu)
     llm_project.test_file(ENTITY_TEST)
     llm_project.run("--llm-record").assert_outcomes(passed=1)
 
-    result = llm_project.run("-W", "error", "--candidate-model=anthropic/claude-sonnet-4-5")
+    result = llm_project.run("-W", "error", f"--candidate-model=anthropic/{model}")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
-        ["notice: anthropic/claude-sonnet-4-5: The model 'claude-sonnet-4-5' is deprecated and will reach end-of-life*"]
+        [f"notice: anthropic/{model}: The model '{model}' is deprecated and will reach end-of-life*"]
     )
     assert llm_project.report()["summary"]["provider_notices"]
 
