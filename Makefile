@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean constraints
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints/dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,all,google-legacy]'
+	$(BIN)/python -m pip install -q -c constraints/dev.txt -e '.[dev,all,google-legacy]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -26,6 +26,16 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/providers.py
+
+# Pin what the dev environment resolves to today (after changing dependencies in pyproject.toml).
+constraints:
+	rm -rf .constraints-venv
+	$(PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/python -m pip install -q --upgrade pip
+	.constraints-venv/bin/python -m pip install -q -e '.[dev,all,google-legacy]'
+	{ sed -n '1,2p' constraints/dev.txt; .constraints-venv/bin/python -m pip freeze --exclude-editable; } > constraints/dev.new
+	mv constraints/dev.new constraints/dev.txt
+	rm -rf .constraints-venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
