@@ -33,8 +33,10 @@ def main() -> int:
     args = parser.parse_args()
     rollout = Rollout(candidate_percent=50)
     print(f"{args.runs} rollouts per row, read every {args.every} calls per arm, up to {args.max_calls:,} per arm")
-    print("| case | current | candidate | rates tested | roll back | advance | hold | calls/arm to roll back "
-          "(median, 95 %) | calls/arm to advance (median, 95 %) |")
+    print(
+        "| case | current | candidate | rates tested | roll back | advance | hold | calls/arm to roll back "
+        "(median, 95 %) | calls/arm to advance (median, 95 %) |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     started = time.perf_counter()
     for current, candidate, name in ROWS:

@@ -20,9 +20,9 @@ _EXPORTS = {
     "load_config": "pytest_llmversion.config",
     "LLMClient": "pytest_llmversion.client",
     "connect": "pytest_llmversion.client",
-    "GovernanceError": "pytest_llmversion.governance",
+    "GovernanceError": "pytest_llmversion.governance.startup",
     "ModelRef": "pytest_llmversion.modelref",
-    "Verdict": "pytest_llmversion.verdicts",
+    "Verdict": "pytest_llmversion.judge.verdicts",
 }
 
 __all__ = [
@@ -44,11 +44,11 @@ __all__ = [
 if TYPE_CHECKING:
     from pytest_llmversion.client import LLMClient, connect
     from pytest_llmversion.config import LLMConfig, load_config
-    from pytest_llmversion.governance import GovernanceError
+    from pytest_llmversion.governance.startup import GovernanceError
+    from pytest_llmversion.judge.verdicts import Verdict
     from pytest_llmversion.modelref import ModelRef
     from pytest_llmversion.parsing import OutputParseError
     from pytest_llmversion.providers.base import Completion, ProviderError, Request, Usage
-    from pytest_llmversion.verdicts import Verdict
 
 
 def __getattr__(name: str) -> Any:

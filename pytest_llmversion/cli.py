@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 from pytest_llmversion import __version__
 
 if TYPE_CHECKING:
-    from pytest_llmversion.catalog import Catalog
     from pytest_llmversion.config import LLMConfig
+    from pytest_llmversion.governance.catalog import Catalog
     from pytest_llmversion.promotion import PromotionPlan
-    from pytest_llmversion.reports.model import Report
+    from pytest_llmversion.report.schema import Report
 
 
 def _error(problem: object) -> None:
@@ -32,7 +32,7 @@ def _project_root(start: Path) -> Path:
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate ``[tool.llmversion]``, the models it names and the prompt registry."""
     from pytest_llmversion.config import ConfigError, load_config
-    from pytest_llmversion.prompts import PromptError, PromptRegistry
+    from pytest_llmversion.prompts.registry import PromptError, PromptRegistry
 
     root = _project_root(Path(args.root))
     try:
@@ -45,7 +45,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     problems: list[str] = []
     if config.model is None:
         problems.append('no current model: set model = "provider/model-id" in [tool.llmversion]')
-    from pytest_llmversion import governance
+    from pytest_llmversion.governance import startup as governance
 
     catalog = None
     notices: list[str] = []
@@ -59,7 +59,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         registry = PromptRegistry.load(config.prompts, root)
         problems += registry.problems(known_model=_unknown_model(config, catalog))
         if registry.tasks:
-            from pytest_llmversion.prompt_usage import scan_project
+            from pytest_llmversion.prompts.usage import scan_project
 
             problems += registry.unprovided_variables(scan_project(root))
     except PromptError as exc:
@@ -135,12 +135,12 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def _checklist(plan: PromotionPlan, backup: Path) -> str:
-    from pytest_llmversion import governance
-    from pytest_llmversion.checklist import Facts, catalogue_facts, checklist, render
     from pytest_llmversion.config import load_config
-    from pytest_llmversion.deprecation import today
+    from pytest_llmversion.governance import startup as governance
+    from pytest_llmversion.governance.checklist import Facts, catalogue_facts, checklist, render
+    from pytest_llmversion.governance.deprecation import today
     from pytest_llmversion.modelref import ModelRef
-    from pytest_llmversion.prompts import PromptRegistry
+    from pytest_llmversion.prompts.registry import PromptRegistry
     from pytest_llmversion.rollout import Rollout
     from pytest_llmversion.rollout.status import monitoring_fact
 
@@ -184,9 +184,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from pytest_llmversion.config import load_config
-    from pytest_llmversion.reports.html import render_html
-    from pytest_llmversion.reports.markdown import render_markdown
-    from pytest_llmversion.reports.model import Report
+    from pytest_llmversion.report.html import render_html
+    from pytest_llmversion.report.markdown import render_markdown
+    from pytest_llmversion.report.schema import Report
     from pytest_llmversion.yamlio import write_atomic
 
     root = _project_root(Path(args.root))
@@ -230,10 +230,18 @@ def _gate_status(report: Report, path: Path, *, fail_on_gate: bool, allow_partia
 def cmd_deprecations(args: argparse.Namespace) -> int:
     """Lifecycle of the configured models (or the named ones, or ``--all``); exit 1 inside the urgent window."""
     from pytest_llmversion.config import ConfigError, load_config
-    from pytest_llmversion.deprecation import SEVERITY, ClockError, Lifecycle, describe, lifecycle, table, today
-    from pytest_llmversion.governance import GovernanceError, load
+    from pytest_llmversion.governance.deprecation import (
+        SEVERITY,
+        ClockError,
+        Lifecycle,
+        describe,
+        lifecycle,
+        table,
+        today,
+    )
+    from pytest_llmversion.governance.pinning import pin_status
+    from pytest_llmversion.governance.startup import GovernanceError, load
     from pytest_llmversion.modelref import ModelRefError
-    from pytest_llmversion.pinning import pin_status
 
     root = _project_root(Path(args.root))
     try:
@@ -301,11 +309,11 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
     """Turn a newer LiteLLM price file into the project's catalogue, read instead of the bundled one."""
     from datetime import date
 
-    from pytest_llmversion.catalog import CatalogError, parse_catalog
-    from pytest_llmversion.catalog_build import build_from_file
     from pytest_llmversion.config import ConfigError, load_config
-    from pytest_llmversion.deprecation import ClockError, today
-    from pytest_llmversion.governance import catalog_file
+    from pytest_llmversion.governance.catalog import CatalogError, parse_catalog
+    from pytest_llmversion.governance.catalog_build import build_from_file
+    from pytest_llmversion.governance.deprecation import ClockError, today
+    from pytest_llmversion.governance.startup import catalog_file
 
     root = _project_root(Path(args.root))
     try:

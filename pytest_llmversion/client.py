@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmversion.modelref import ModelRef
-from pytest_llmversion.prompts import Prompt, PromptRegistry
+from pytest_llmversion.prompts.registry import Prompt, PromptRegistry
 from pytest_llmversion.providers.base import PARAM_NAMES, BadRequest, Completion, Message, Request, build_messages
 
 if TYPE_CHECKING:
@@ -118,8 +118,8 @@ def connect(
     ``quality_sample`` share of calls; ``meter_provider`` receives the OpenTelemetry metrics when
     ``metrics`` includes "otel" (default: the global provider).
     """
-    from pytest_llmversion import governance
     from pytest_llmversion.config import load_config
+    from pytest_llmversion.governance import startup as governance
     from pytest_llmversion.providers import ProviderFactory
 
     root_path = Path(root).resolve()

@@ -16,10 +16,10 @@ import pytest
 
 if TYPE_CHECKING:
     from pytest_llmversion.config import ResolvedConfig
-    from pytest_llmversion.governance import Governance
-    from pytest_llmversion.itemrun import Mode
-    from pytest_llmversion.recordings import RecordMode
-    from pytest_llmversion.session import RunContext
+    from pytest_llmversion.governance.startup import Governance
+    from pytest_llmversion.run.itemrun import Mode
+    from pytest_llmversion.run.recordings import RecordMode
+    from pytest_llmversion.run.session import RunContext
 
 GROUP = "llmversion"
 INI_ALLOW_PASSTHROUGH = "llm_allow_passthrough"
@@ -194,9 +194,9 @@ def pyproject_of(config: pytest.Config) -> Path | None:
 
 
 def build_context(config: pytest.Config) -> RunContext:
-    from pytest_llmversion.comparison import GatePolicy
     from pytest_llmversion.config import ConfigError, load_config
-    from pytest_llmversion.session import RunContext
+    from pytest_llmversion.judge.comparison import GatePolicy
+    from pytest_llmversion.run.session import RunContext
 
     if config.getoption("llm_record") and config.getoption("llm_live"):
         raise pytest.UsageError("pytest-llmversion: --llm-record and --llm-live cannot be combined")
@@ -260,7 +260,7 @@ def ini_values(config: pytest.Config) -> dict[str, tuple[object, str]]:
 
 def start_governance(config: pytest.Config, ctx: RunContext) -> Governance:
     """Catalogue, pinning, deprecations and the cost estimate, before anything is collected or called."""
-    from pytest_llmversion.governance import GovernanceError, RunModels, start
+    from pytest_llmversion.governance.startup import GovernanceError, RunModels, start
 
     settings = ctx.config
     models = RunModels(ctx.mode, ctx.current, ctx.candidate, tuple(settings.ref(t) for t in settings.fallback_models))
@@ -272,7 +272,7 @@ def start_governance(config: pytest.Config, ctx: RunContext) -> Governance:
 
 def _record_mode(resolved: ResolvedConfig) -> tuple[RecordMode, str]:
     """The record mode and where it came from (option, variable, pyproject, or the CI-dependent default)."""
-    from pytest_llmversion.recordings import default_record_mode
+    from pytest_llmversion.run.recordings import default_record_mode
 
     if resolved.config.record_mode is not None:
         return resolved.config.record_mode, resolved.source("record_mode")

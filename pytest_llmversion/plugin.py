@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_llmversion import options
-from pytest_llmversion.marker import MARKER, MARKER_HELP
+from pytest_llmversion.run.marker import MARKER, MARKER_HELP
 from pytest_llmversion.sdk_fixtures import (  # noqa: F401 - fixtures, registered with this module
     llm_anthropic,
     llm_anthropic_async,
@@ -30,17 +30,17 @@ from pytest_llmversion.sdk_fixtures import (  # noqa: F401 - fixtures, registere
 )
 
 if TYPE_CHECKING:
-    from pytest_llmversion.cases import Case
     from pytest_llmversion.checks import Check, CheckResult
     from pytest_llmversion.client import LLMClient
-    from pytest_llmversion.collection import ItemParam  # noqa: F401 - named in a StashKey string
     from pytest_llmversion.config import LLMConfig
-    from pytest_llmversion.goldens import GoldenKey  # noqa: F401 - named in a StashKey string
-    from pytest_llmversion.itemrun import ItemRun
     from pytest_llmversion.modelref import ModelRef
-    from pytest_llmversion.reports.model import Report
-    from pytest_llmversion.selection import Selection
-    from pytest_llmversion.session import Results, RunContext
+    from pytest_llmversion.report.schema import Report
+    from pytest_llmversion.run.cases import Case
+    from pytest_llmversion.run.collection import ItemParam  # noqa: F401 - named in a StashKey string
+    from pytest_llmversion.run.goldens import GoldenKey  # noqa: F401 - named in a StashKey string
+    from pytest_llmversion.run.itemrun import ItemRun
+    from pytest_llmversion.run.selection import Selection
+    from pytest_llmversion.run.session import Results, RunContext
     from pytest_llmversion.testing import Emulator
 
 
@@ -67,8 +67,8 @@ class LLMVersionState:
             # Importing pydantic, YAML and the plugin's models allocates only long-lived objects; the
             # cyclic GC would rescan the whole growing heap several times meanwhile, for nothing.
             with _no_cyclic_gc():
-                from pytest_llmversion.selection import Selection
-                from pytest_llmversion.session import Results
+                from pytest_llmversion.run.selection import Selection
+                from pytest_llmversion.run.session import Results
 
                 self._context = options.build_context(self.config)
                 self.results = Results()
@@ -141,7 +141,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marker = metafunc.definition.get_closest_marker(MARKER)
     if marker is None:
         return
-    from pytest_llmversion.collection import item_params
+    from pytest_llmversion.run.collection import item_params
 
     params = item_params(metafunc.config.stash[STATE].context(), metafunc.definition, marker)
     metafunc.fixturenames.append("_llm_item")
@@ -155,7 +155,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     state = config.stash[STATE]
     if not state.loaded:
         return
-    from pytest_llmversion.collection import ItemParam, golden_key_for, note_collected
+    from pytest_llmversion.run.collection import ItemParam, golden_key_for, note_collected
 
     ctx = state.context()
     assert state.results is not None
@@ -191,7 +191,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state = session.config.stash[STATE]
     if not state.loaded:
         return
-    from pytest_llmversion.collection import count_compared, note_selection
+    from pytest_llmversion.run.collection import count_compared, note_selection
 
     ctx = state.context()
     ctx.family_sizes = count_compared(ctx, session.items)
@@ -209,8 +209,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def _check_budget(state: LLMVersionState, session: pytest.Session) -> None:
     """``--llm-budget-usd``: price every call the collected items may make before the first is sent."""
-    from pytest_llmversion.budget import BudgetError
-    from pytest_llmversion.collection import estimate_spend
+    from pytest_llmversion.governance.budget import BudgetError
+    from pytest_llmversion.run.collection import estimate_spend
 
     ctx = state.context()
     planned = [(item.stash[ITEM_PARAM], item.stash[ITEM_KEY]) for item in session.items if ITEM_PARAM in item.stash]
@@ -237,7 +237,7 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str] | None:
     state = config.stash[STATE]
     if not state.loaded or state.context().estimate is None:
         return None
-    from pytest_llmversion.budget import estimate_line
+    from pytest_llmversion.governance.budget import estimate_line
 
     estimate = state.context().estimate
     assert estimate is not None
@@ -291,7 +291,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             # made every full GC pass of a large suite slower (a fifth of a replayed suite's time)
             del item.stash[ITEM_RUN]
     elif call.when == "setup" and report.failed and ITEM_PARAM in item.stash:
-        from pytest_llmversion.collection import setup_error_data
+        from pytest_llmversion.run.collection import setup_error_data
 
         ctx = item.config.stash[STATE].context()
         report.llmversion = json.dumps(
@@ -318,7 +318,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     if not len(state.results):
         return  # no LLM item ran (nothing selected, or the run was refused): the last report stands
-    from pytest_llmversion import reporting
+    from pytest_llmversion.run import reporting
 
     ctx = state.context()
     stopped = session.shouldfail or session.shouldstop
@@ -333,7 +333,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     state = config.stash[STATE]
     if state.is_worker or not state.loaded:
         return
-    from pytest_llmversion import reporting
+    from pytest_llmversion.run import reporting
 
     if state.report is None or state.report_path is None:
         quiet = reporting.nothing_ran_line(state.context(), bool(config.getoption("llm_prune_unused")))
@@ -354,7 +354,7 @@ def _llm_item(request: pytest.FixtureRequest) -> ItemRun:
     param = request.node.stash.get(ITEM_PARAM, None)
     if param is None:
         pytest.fail(f"{request.node.nodeid}: the llm fixtures need @pytest.mark.{MARKER} on the test", pytrace=False)
-    from pytest_llmversion.collection import item_run
+    from pytest_llmversion.run.collection import item_run
 
     run = item_run(request.config.stash[STATE].context(), request.node, param, request.node.stash[ITEM_KEY])
     request.node.stash[ITEM_RUN] = run

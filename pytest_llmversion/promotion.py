@@ -20,11 +20,11 @@ import tomlkit
 from pydantic import ValidationError
 
 from pytest_llmversion.config import ConfigError, ResolvedConfig, load_config
-from pytest_llmversion.goldens import GoldenError, is_golden_file, load_golden, same_test
 from pytest_llmversion.modelref import ModelRef
-from pytest_llmversion.prompts import PromptError, PromptRegistry
-from pytest_llmversion.reports.model import Report, ReportItem
-from pytest_llmversion.session import config_hash
+from pytest_llmversion.prompts.registry import PromptError, PromptRegistry
+from pytest_llmversion.report.schema import Report, ReportItem
+from pytest_llmversion.run.goldens import GoldenError, is_golden_file, load_golden, same_test
+from pytest_llmversion.run.session import config_hash
 from pytest_llmversion.yamlio import write_atomic
 
 
@@ -106,8 +106,8 @@ def plan_promotion(project: Path, report_path: Path | None = None, *, force: boo
 
 def _check_pinned(plan: PromotionPlan, resolved: ResolvedConfig, force: bool) -> None:
     """Production must never run an unpinned alias: the new current model has to be a snapshot."""
-    from pytest_llmversion import governance
-    from pytest_llmversion.pinning import pin_status
+    from pytest_llmversion.governance import startup as governance
+    from pytest_llmversion.governance.pinning import pin_status
 
     try:
         catalog = governance.load(resolved, plan.project)

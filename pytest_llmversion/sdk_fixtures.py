@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from google import genai
     from google.genai.client import AsyncClient as GeminiAsyncClient
 
-    from pytest_llmversion.itemrun import ItemRun
+    from pytest_llmversion.run.itemrun import ItemRun
     from pytest_llmversion.sdk.calls import Family
     from pytest_llmversion.sdk.clients import Flavour
 

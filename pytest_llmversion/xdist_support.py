@@ -19,7 +19,7 @@ class XdistHooks:
             return
         ctx = self.state.context()
         if ctx.ledger_path is None:
-            from pytest_llmversion.budget import SharedLedger
+            from pytest_llmversion.governance.budget import SharedLedger
 
             path = ctx.base / ctx.config.report_dir / f"ledger-{os.getpid()}.sqlite"
             SharedLedger.create(path)
@@ -43,6 +43,6 @@ class XdistHooks:
         if selection:
             chosen.merge(selection)
         if estimate and ctx.estimate is None:
-            from pytest_llmversion.reports.governance import Estimate
+            from pytest_llmversion.report.governance import Estimate
 
             ctx.estimate = Estimate.model_validate_json(estimate)

@@ -24,8 +24,8 @@ DEFAULT_OUTPUT = ROOT / "pytest_llmversion" / "data" / "catalog.json"
 
 def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
-    from pytest_llmversion.catalog import CatalogError
-    from pytest_llmversion.catalog_build import build_from_file
+    from pytest_llmversion.governance.catalog import CatalogError
+    from pytest_llmversion.governance.catalog_build import build_from_file
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--litellm", type=Path, default=DEFAULT_LITELLM, help="LiteLLM price file (full or subset)")

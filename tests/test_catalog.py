@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from pytest_llmversion.catalog import CatalogError, load_catalog, parse_overrides
-from pytest_llmversion.catalog_build import build_from_file
+from pytest_llmversion.governance.catalog import CatalogError, load_catalog, parse_overrides
+from pytest_llmversion.governance.catalog_build import build_from_file
 
 REPO = Path(__file__).resolve().parent.parent
 SUBSET = REPO / "scripts" / "catalog_sources" / "litellm_catalog_subset.json"
@@ -215,5 +215,7 @@ def test_the_catalogue_is_not_loaded_at_plugin_import(pytester: pytest.Pytester)
 
 
 def test_a_suite_without_llm_tests_never_loads_the_catalogue(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile("import sys\n\ndef test_plain():\n    assert 'pytest_llmversion.catalog' not in sys.modules\n")
+    pytester.makepyfile(
+        "import sys\n\ndef test_plain():\n    assert 'pytest_llmversion.governance.catalog' not in sys.modules\n"
+    )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from pytest_llmversion.catalog import CatalogError, parse_catalog
-from pytest_llmversion.catalog_build import build_document, build_from_file, extra_entries, litellm_entries
+from pytest_llmversion.governance.catalog import CatalogError, parse_catalog
+from pytest_llmversion.governance.catalog_build import build_document, build_from_file, extra_entries, litellm_entries
 
 REPO = Path(__file__).resolve().parent.parent
 SUBSET = REPO / "scripts" / "catalog_sources" / "litellm_catalog_subset.json"

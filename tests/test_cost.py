@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from pytest_llmversion.catalog import load_catalog
-from pytest_llmversion.cost import (
+from pytest_llmversion.governance.catalog import load_catalog
+from pytest_llmversion.governance.cost import (
     Budgets,
     Price,
     check_budgets,
@@ -17,7 +17,7 @@ from pytest_llmversion.cost import (
     priced,
     role_cost,
 )
-from pytest_llmversion.reports.model import ReportItem
+from pytest_llmversion.report.schema import ReportItem
 
 PRICES = {
     "scripted/cur": {"input_per_mtok": 2.0, "output_per_mtok": 10.0, "cached_per_mtok": 0.5},

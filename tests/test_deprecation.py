@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from pytest_llmversion.catalog import load_catalog
-from pytest_llmversion.deprecation import ClockError, describe, lifecycle, table, today
+from pytest_llmversion.governance.catalog import load_catalog
+from pytest_llmversion.governance.deprecation import ClockError, describe, lifecycle, table, today
 
 RETIRES = date(2027, 1, 14)  # openai/gpt-4o-2024-08-06 in the bundled catalogue
 

@@ -589,7 +589,7 @@ def test_ids_that_differ_only_in_case_get_names_that_differ_where_case_is_ignore
 
 
 def test_file_names_are_one_to_one_ascii_and_keep_plain_names() -> None:
-    from pytest_llmversion.goldens import safe_name
+    from pytest_llmversion.run.goldens import safe_name
 
     names = [
         *("Ada Lovelace", "Ada-Lovelace", "Ada/Lovelace", "ada lovelace", "ada-lovelace", "ada", "ada.", "Ada", "ADA"),

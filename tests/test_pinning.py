@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_llmversion.catalog import load_catalog
+from pytest_llmversion.governance.catalog import load_catalog
+from pytest_llmversion.governance.pinning import classify, pin_status
 from pytest_llmversion.modelref import ModelRef
-from pytest_llmversion.pinning import classify, pin_status
 
 
 @pytest.mark.parametrize(

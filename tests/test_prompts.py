@@ -12,7 +12,7 @@ from conftest import LLMProject
 
 from pytest_llmversion.cli import main
 from pytest_llmversion.modelref import ModelRef
-from pytest_llmversion.prompts import PromptError, PromptRegistry
+from pytest_llmversion.prompts.registry import PromptError, PromptRegistry
 
 OLD = ModelRef("openai", "gpt-4o-2024-08-06")
 NEW = ModelRef("openai", "gpt-4o-2024-11-20")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import LLMProject
 
-from pytest_llmversion.reports.model import Report
+from pytest_llmversion.report.schema import Report
 
 CASES = """\
 - id: ada

@@ -187,8 +187,8 @@ def test_simulate_reports_the_operating_characteristics_of_the_projects_threshol
 
 
 def test_the_migration_checklist_ticks_production_monitoring_from_the_store(tmp_path: Path) -> None:
-    from pytest_llmversion.checklist import Line
     from pytest_llmversion.config import load_config
+    from pytest_llmversion.governance.checklist import Line
     from pytest_llmversion.rollout.status import monitoring_fact
 
     project = make_project(tmp_path, "candidate_percent = 100\nstages = [10, 100]\n")

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from pytest_llmversion.judge.sequential import PairCounts
 from pytest_llmversion.rollout import Rollout
 from pytest_llmversion.rollout.decide import (
     ArmStats,
@@ -17,7 +18,6 @@ from pytest_llmversion.rollout.decide import (
 )
 from pytest_llmversion.rollout.records import CallRecord
 from pytest_llmversion.rollout.simulate import simulate
-from pytest_llmversion.sequential import PairCounts
 
 DEFAULTS = Rollout(candidate_percent=50, min_stage_hours=0)
 

@@ -21,9 +21,9 @@ from pydantic import BaseModel
 
 from pytest_llmversion.checks import json_field, to_plain
 from pytest_llmversion.config import LLMConfig
+from pytest_llmversion.judge.samples import SampleResult, call_error
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request, Usage
-from pytest_llmversion.samples import SampleResult, call_error
 from pytest_llmversion.sdk import CallRefused, UnrecordedCallWarning, WrongProviderError
 from pytest_llmversion.sdk.calls import NotACompletion, read_call
 from pytest_llmversion.sdk.callsite import line_with_literal

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from pytest_llmversion.sequential import (
+from pytest_llmversion.judge.sequential import (
     NegligibleRate,
     PairCounts,
     log_e_above,
@@ -17,7 +17,7 @@ from pytest_llmversion.sequential import (
     pairs_needed,
     sequential_test,
 )
-from pytest_llmversion.stats import betainc, log_betainc
+from pytest_llmversion.judge.stats import betainc, log_betainc
 
 THETA = Fraction(3, 5)  # odds ratio 1.5
 

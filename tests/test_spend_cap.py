@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ENTITY_TEST, LLMProject
 
-from pytest_llmversion.budget import (
+from pytest_llmversion.governance.budget import (
     BudgetReached,
     ItemPlan,
     LocalLedger,
@@ -22,7 +22,7 @@ from pytest_llmversion.budget import (
     item_calls,
     worst_case_tokens,
 )
-from pytest_llmversion.cost import Price
+from pytest_llmversion.governance.cost import Price
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, Message, Request, Usage
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pytest_llmversion import stats
+from pytest_llmversion.judge import stats
 
 VECTORS: dict[str, Any] = json.loads((Path(__file__).parent / "data" / "stat_vectors.json").read_text())
 EXACT = 1e-9

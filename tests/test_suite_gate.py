@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from pytest_llmversion.comparison import GatePolicy
-from pytest_llmversion.reports.model import ReportItem, build_summary
-from pytest_llmversion.suite_gate import suite_statistics
+from pytest_llmversion.judge.comparison import GatePolicy
+from pytest_llmversion.judge.suite_gate import suite_statistics
+from pytest_llmversion.report.schema import ReportItem, build_summary
 
 
 def case(

@@ -41,7 +41,7 @@ from pathlib import Path
 def pytest_configure(config):
     if not hasattr(config, "workerinput"):
         return
-    import pytest_llmversion.goldens, pytest_llmversion.reports.model, pytest_llmversion.yamlio
+    import pytest_llmversion.run.goldens, pytest_llmversion.report.schema, pytest_llmversion.yamlio
 
     original = pytest_llmversion.yamlio.write_atomic
 
@@ -52,7 +52,7 @@ def pytest_configure(config):
             raise RuntimeError(f"a worker wrote {path}")
         return original(path, text)
 
-    for module in (pytest_llmversion.goldens, pytest_llmversion.reports.model, pytest_llmversion.yamlio):
+    for module in (pytest_llmversion.run.goldens, pytest_llmversion.report.schema, pytest_llmversion.yamlio):
         module.write_atomic = guarded
 """
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_llmversion.client import LLMClient
 from pytest_llmversion.modelref import ModelRef
-from pytest_llmversion.prompts import Prompt
+from pytest_llmversion.prompts.registry import Prompt
 from pytest_llmversion.providers.base import Completion, Message
 from pytest_llmversion.rollout.arms import key_digest
 from pytest_llmversion.rollout.recorder import Deployment, QualityChecks, QualityPlan, ServingArm, deployment_for

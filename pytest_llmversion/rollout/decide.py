@@ -1,7 +1,7 @@
 """Advance, hold or roll back: the two arms compared, rule by rule, from the thresholds in config.
 
 * **Error rate and quality** (the share of sampled calls failing the checks): the always-valid
-  sequential tests of :mod:`pytest_llmversion.sequential` on pairs of calls close in time, at level
+  sequential tests of :mod:`pytest_llmversion.judge.sequential` on pairs of calls close in time, at level
   ``alpha`` split between the rates measured. "Above the tolerance" rolls back; "within" is needed to
   advance. Reading the status often does not make a false roll-back likelier.
 * **p95 latency** (answered calls): judged once each arm has ``min_calls``; over the limit when even
@@ -22,12 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pytest_llmversion.cost import percentile
+from pytest_llmversion.governance.cost import percentile
+from pytest_llmversion.judge.sequential import NegligibleRate, PairCounts, pairs_needed, sequential_test
+from pytest_llmversion.judge.stats import betainc
 from pytest_llmversion.rollout.arms import Arm
 from pytest_llmversion.rollout.records import CallRecord
 from pytest_llmversion.rollout.settings import Rollout
-from pytest_llmversion.sequential import NegligibleRate, PairCounts, pairs_needed, sequential_test
-from pytest_llmversion.stats import betainc
 
 Action = Literal["advance", "hold", "rollback"]
 State = Literal["over", "ok", "open"]

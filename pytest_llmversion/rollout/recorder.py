@@ -28,10 +28,10 @@ from pytest_llmversion.rollout.settings import Rollout
 from pytest_llmversion.rollout.stage import StageWatcher
 
 if TYPE_CHECKING:
-    from pytest_llmversion.catalog import Catalog
     from pytest_llmversion.checks import Check
     from pytest_llmversion.config import ResolvedConfig
-    from pytest_llmversion.prompts import PromptRegistry
+    from pytest_llmversion.governance.catalog import Catalog
+    from pytest_llmversion.prompts.registry import PromptRegistry
     from pytest_llmversion.providers.router import Router
 
 _log = logging.getLogger("pytest_llmversion.rollout")
@@ -180,7 +180,7 @@ class Deployment:
     def _cost(self, completion: Completion) -> float | None:
         if self.catalog is None:
             return None
-        from pytest_llmversion.cost import price_of
+        from pytest_llmversion.governance.cost import price_of
 
         price = price_of(self.catalog, completion.model_requested)
         return None if price is None else price.cost(completion.usage.to_dict())
@@ -215,8 +215,8 @@ def deployment_for(resolved: ResolvedConfig, base: Path, *, meter_provider: obje
 
 
 def build_deployment(resolved: ResolvedConfig, base: Path, *, meter_provider: object | None = None) -> Deployment:
-    from pytest_llmversion import governance
-    from pytest_llmversion.prompts import PromptRegistry
+    from pytest_llmversion.governance import startup as governance
+    from pytest_llmversion.prompts.registry import PromptRegistry
     from pytest_llmversion.providers import ProviderFactory
 
     config = resolved.config

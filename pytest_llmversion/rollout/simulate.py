@@ -13,9 +13,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from pytest_llmversion.judge.sequential import NegligibleRate, PairCounts, sequential_test
 from pytest_llmversion.rollout.decide import Action
 from pytest_llmversion.rollout.settings import Rollout
-from pytest_llmversion.sequential import NegligibleRate, PairCounts, sequential_test
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pytest_llmversion.providers.base import Request
-from pytest_llmversion.testing.wire import CODECS, Codec
+from pytest_llmversion.providers.wire import CODECS, Codec
 
 Family = Literal["openai", "anthropic", "gemini"]
 

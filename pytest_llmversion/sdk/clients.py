@@ -22,7 +22,7 @@ from pytest_llmversion.providers.sdk_common import import_sdk, resolve_api_key
 
 if TYPE_CHECKING:
     from pytest_llmversion.config import LLMConfig
-    from pytest_llmversion.itemrun import ItemRun
+    from pytest_llmversion.run.itemrun import ItemRun
     from pytest_llmversion.sdk.calls import Family
     from pytest_llmversion.sdk.errors import CallRefused
 

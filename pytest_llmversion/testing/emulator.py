@@ -38,8 +38,8 @@ from urllib.parse import parse_qs, unquote
 
 from pytest_llmversion.providers.base import ProviderError, RateLimited, Unavailable
 from pytest_llmversion.providers.scripted import ScriptedProvider
+from pytest_llmversion.providers.wire import CODECS, Answer, Codec
 from pytest_llmversion.testing.faults import STATUS_FOR_KIND, Fault, FaultSchedule
-from pytest_llmversion.testing.wire import CODECS, Answer, Codec
 from pytest_llmversion.yamlio import load_yaml_text
 
 HOST = "127.0.0.1"

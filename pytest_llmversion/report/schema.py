@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pytest_llmversion.reports.governance import CostReport, GovernanceInfo
-from pytest_llmversion.reports.statistics import SuiteStatistics
-from pytest_llmversion.verdicts import Verdict
+from pytest_llmversion.judge.verdicts import Verdict
+from pytest_llmversion.report.governance import CostReport, GovernanceInfo
+from pytest_llmversion.report.statistics import SuiteStatistics
 from pytest_llmversion.yamlio import write_atomic
 
 REPORT_SCHEMA = 1

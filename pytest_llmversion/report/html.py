@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 import html
 
-from pytest_llmversion.reports.model import Report, ReportItem, short_name
-from pytest_llmversion.verdicts import Verdict
+from pytest_llmversion.judge.verdicts import Verdict
+from pytest_llmversion.report.schema import Report, ReportItem, short_name
 
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1b1f23}

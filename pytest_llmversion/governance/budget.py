@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from pytest_llmversion.cost import Price
+from pytest_llmversion.governance.cost import Price
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request
-from pytest_llmversion.reports.governance import Estimate, amount, usd
+from pytest_llmversion.report.governance import Estimate, amount, usd
 
 #: Output tokens assumed for a request that sets no ``max_tokens``, when the catalogue knows no limit either.
 UNBOUNDED_OUTPUT = 16_384

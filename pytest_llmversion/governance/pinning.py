@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from pytest_llmversion.catalog import Catalog
+    from pytest_llmversion.governance.catalog import Catalog
     from pytest_llmversion.modelref import ModelRef
 
 Kind = Literal["pinned", "alias", "rolling", "preview", "experimental", "unknown"]

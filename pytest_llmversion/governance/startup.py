@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pytest_llmversion.catalog import Catalog, CatalogError, load_catalog
 from pytest_llmversion.config import ResolvedConfig
-from pytest_llmversion.cost import (
+from pytest_llmversion.governance.catalog import Catalog, CatalogError, load_catalog
+from pytest_llmversion.governance.cost import (
     Budgets,
     add_usage,
     budget_reasons,
@@ -29,11 +29,11 @@ from pytest_llmversion.cost import (
     priced,
     role_cost,
 )
-from pytest_llmversion.deprecation import ROLE_NAMES, ClockError, Lifecycle, describe, lifecycle, today
+from pytest_llmversion.governance.deprecation import ROLE_NAMES, ClockError, Lifecycle, describe, lifecycle, today
+from pytest_llmversion.governance.pinning import PinStatus, pin_status
 from pytest_llmversion.modelref import ModelRef
-from pytest_llmversion.pinning import PinStatus, pin_status
-from pytest_llmversion.reports.governance import CostReport, Estimate, GovernanceInfo, ModelStatus
-from pytest_llmversion.reports.model import ReportItem
+from pytest_llmversion.report.governance import CostReport, Estimate, GovernanceInfo, ModelStatus
+from pytest_llmversion.report.schema import ReportItem
 
 
 class GovernanceError(Exception):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_llmversion.comparison import fmt_level, fmt_p, signed_pp
-from pytest_llmversion.reports.model import Report, ReportItem, short_name
-from pytest_llmversion.reports.statistics import SuiteStatistics
-from pytest_llmversion.verdicts import Verdict
+from pytest_llmversion.judge.comparison import fmt_level, fmt_p, signed_pp
+from pytest_llmversion.judge.verdicts import Verdict
+from pytest_llmversion.report.schema import Report, ReportItem, short_name
+from pytest_llmversion.report.statistics import SuiteStatistics
 
 #: Flaky cases listed by name (the most nearly regressed first); the rest are summarised.
 FLAKY_SHOWN = 3

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pytest_llmversion.reports.governance import cost_lines, governance_lines
-from pytest_llmversion.reports.model import Report, ReportItem, short_name
-from pytest_llmversion.reports.terminal_statistics import budget_line, statistics_lines
-from pytest_llmversion.verdicts import Verdict
+from pytest_llmversion.judge.verdicts import Verdict
+from pytest_llmversion.report.governance import cost_lines, governance_lines
+from pytest_llmversion.report.schema import Report, ReportItem, short_name
+from pytest_llmversion.report.terminal_statistics import budget_line, statistics_lines
 
 #: With more candidate rows than this, only the rows that changed are listed.
 MAX_ROWS = 40

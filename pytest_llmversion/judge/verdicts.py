@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from pytest_llmversion.judge.samples import SampleResult
 from pytest_llmversion.providers.base import Completion
-from pytest_llmversion.samples import SampleResult
 
 EPSILON = 1e-9
 DIFF_LINES = 40

@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
-from pytest_llmversion.catalog import Catalog, CatalogEntry
+from pytest_llmversion.governance.catalog import Catalog, CatalogEntry
+from pytest_llmversion.governance.pinning import pin_status
 from pytest_llmversion.modelref import ModelRef
-from pytest_llmversion.pinning import pin_status
 
 ENV_TODAY = "LLMVERSION_TODAY"
 DEFAULT_WARN_DAYS = 90

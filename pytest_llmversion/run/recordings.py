@@ -27,9 +27,9 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pytest_llmversion.goldens import GoldenKey, legacy_safe_name, safe_name, same_test
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request, Usage
+from pytest_llmversion.run.goldens import GoldenKey, legacy_safe_name, safe_name, same_test
 from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_file, write_atomic
 
 RecordMode = Literal["none", "once", "new", "all"]

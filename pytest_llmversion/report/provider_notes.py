@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pytest_llmversion.reports.model import ReportItem
+from pytest_llmversion.report.schema import ReportItem
 
 
 def served_model_warnings(items: Iterable[ReportItem]) -> list[str]:

@@ -18,10 +18,11 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from pytest_llmversion import stats
-from pytest_llmversion.comparison import GatePolicy, fmt_level, fmt_p, signed_pp
-from pytest_llmversion.reports.model import ReportItem
-from pytest_llmversion.reports.statistics import (
+from pytest_llmversion.judge import stats
+from pytest_llmversion.judge.comparison import GatePolicy, fmt_level, fmt_p, signed_pp
+from pytest_llmversion.judge.verdicts import Verdict
+from pytest_llmversion.report.schema import ReportItem
+from pytest_llmversion.report.statistics import (
     Budget,
     CallCounts,
     Difference,
@@ -32,7 +33,6 @@ from pytest_llmversion.reports.statistics import (
     SuiteStatistics,
     SuiteTest,
 )
-from pytest_llmversion.verdicts import Verdict
 
 FAILING = (Verdict.REGRESSED, Verdict.FORMAT_BREAK)
 

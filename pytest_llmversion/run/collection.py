@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from pytest_llmversion.cases import Case, CasesFileError, load_cases
-from pytest_llmversion.goldens import GoldenError, GoldenKey, load_golden
-from pytest_llmversion.itemrun import ItemPlan, ItemRole, ItemRun
-from pytest_llmversion.marker import MarkerError, MarkerSpec, parse_marker
-from pytest_llmversion.recordings import recording_path
-from pytest_llmversion.reports.governance import Estimate
-from pytest_llmversion.selection import Selection
-from pytest_llmversion.session import Collected, RunContext, golden_key
+from pytest_llmversion.report.governance import Estimate
+from pytest_llmversion.run.cases import Case, CasesFileError, load_cases
+from pytest_llmversion.run.goldens import GoldenError, GoldenKey, load_golden
+from pytest_llmversion.run.itemrun import ItemPlan, ItemRole, ItemRun
+from pytest_llmversion.run.marker import MarkerError, MarkerSpec, parse_marker
+from pytest_llmversion.run.recordings import recording_path
+from pytest_llmversion.run.selection import Selection
+from pytest_llmversion.run.session import Collected, RunContext, golden_key
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,8 @@ def count_compared(ctx: RunContext, items: list[pytest.Item]) -> dict[str, int]:
 def estimate_spend(ctx: RunContext, planned: list[tuple[ItemParam, GoldenKey]]) -> Estimate:
     """``--llm-budget-usd`` before the first call: the worst case of every call the items may make, priced.
     Raises ``budget.BudgetError`` when it is above the budget or cannot be priced."""
-    from pytest_llmversion.budget import ItemPlan, RunShape, check_estimate, estimate
-    from pytest_llmversion.cost import price_of
+    from pytest_llmversion.governance.budget import ItemPlan, RunShape, check_estimate, estimate
+    from pytest_llmversion.governance.cost import price_of
 
     assert ctx.current is not None
     assert ctx.config.budget_usd is not None

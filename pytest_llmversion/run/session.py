@@ -17,35 +17,35 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from pytest_llmversion.budget import Ledger, LocalLedger, SharedLedger, SpendCap
-from pytest_llmversion.cases import Case
-from pytest_llmversion.catalog import Catalog
 from pytest_llmversion.client import LLMClient
-from pytest_llmversion.comparison import GatePolicy
 from pytest_llmversion.config import LLMConfig, ResolvedConfig
-from pytest_llmversion.cost import price_of
-from pytest_llmversion.goldens import GoldenKey, belongs_to, golden_files, is_golden_file, write_golden
-from pytest_llmversion.governance import Governance
-from pytest_llmversion.governance import finish as finish_governance
-from pytest_llmversion.governance import load as load_catalog
-from pytest_llmversion.itemrun import ItemPlan, ItemRun, Mode
-from pytest_llmversion.marker import MarkerSpec
+from pytest_llmversion.governance.budget import Ledger, LocalLedger, SharedLedger, SpendCap
+from pytest_llmversion.governance.catalog import Catalog
+from pytest_llmversion.governance.cost import price_of
+from pytest_llmversion.governance.startup import Governance
+from pytest_llmversion.governance.startup import finish as finish_governance
+from pytest_llmversion.governance.startup import load as load_catalog
+from pytest_llmversion.judge.comparison import GatePolicy
+from pytest_llmversion.judge.suite_gate import suite_statistics
 from pytest_llmversion.modelref import ModelRef
-from pytest_llmversion.prompts import PromptRegistry
+from pytest_llmversion.prompts.registry import PromptRegistry
 from pytest_llmversion.providers import ProviderFactory, Router
 from pytest_llmversion.providers.lasting import LastingFailures
 from pytest_llmversion.providers.router import CallGuard, Guards
-from pytest_llmversion.recordings import (
+from pytest_llmversion.report.governance import Estimate
+from pytest_llmversion.report.provider_notes import provider_notices, served_model_warnings
+from pytest_llmversion.report.schema import ModelInfo, Report, ReportItem, RunInfo, build_summary
+from pytest_llmversion.run.cases import Case
+from pytest_llmversion.run.goldens import GoldenKey, belongs_to, golden_files, is_golden_file, write_golden
+from pytest_llmversion.run.itemrun import ItemPlan, ItemRun, Mode
+from pytest_llmversion.run.marker import MarkerSpec
+from pytest_llmversion.run.recordings import (
     ItemRecorder,
     RecordMode,
     legacy_recording_path,
     recording_path,
     write_recordings,
 )
-from pytest_llmversion.reports.governance import Estimate
-from pytest_llmversion.reports.model import ModelInfo, Report, ReportItem, RunInfo, build_summary
-from pytest_llmversion.reports.provider_notes import provider_notices, served_model_warnings
-from pytest_llmversion.suite_gate import suite_statistics
 
 
 @dataclass

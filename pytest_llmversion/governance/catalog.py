@@ -21,8 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pytest_llmversion.governance.pinning import KINDS, classify
 from pytest_llmversion.modelref import BUILTIN_PROVIDERS, ModelRef, ModelRefError
-from pytest_llmversion.pinning import KINDS, classify
 from pytest_llmversion.providers.base import PARAM_NAMES
 
 CATALOG_SCHEMA = 1

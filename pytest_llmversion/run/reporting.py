@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from pytest_llmversion import __version__
-from pytest_llmversion.reports.model import Report
-from pytest_llmversion.reports.terminal import summary_lines
-from pytest_llmversion.session import Results, RunContext, finish_run
+from pytest_llmversion.report.schema import Report
+from pytest_llmversion.report.terminal import summary_lines
+from pytest_llmversion.run.session import Results, RunContext, finish_run
 from pytest_llmversion.yamlio import write_atomic
 
 
@@ -56,11 +56,11 @@ def nothing_ran_line(ctx: RunContext, prune: bool) -> str | None:
 def write_views(report: Report, ctx: RunContext, markdown: str | None, page: str | None) -> None:
     """The Markdown and HTML views, on request."""
     if markdown:
-        from pytest_llmversion.reports.markdown import render_markdown
+        from pytest_llmversion.report.markdown import render_markdown
 
         write_atomic(_resolve(ctx, markdown), render_markdown(report))
     if page:
-        from pytest_llmversion.reports.html import render_html
+        from pytest_llmversion.report.html import render_html
 
         write_atomic(_resolve(ctx, page), render_html(report))
 

@@ -16,9 +16,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pytest_llmversion.catalog import Catalog
-from pytest_llmversion.reports.governance import BudgetCheck, Comparison, FallbackCost, RoleCost, usd
-from pytest_llmversion.reports.model import ReportItem
+from pytest_llmversion.governance.catalog import Catalog
+from pytest_llmversion.report.governance import BudgetCheck, Comparison, FallbackCost, RoleCost, usd
+from pytest_llmversion.report.schema import ReportItem
 
 MILLION = 1_000_000
 

@@ -20,24 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pytest_llmversion.cases import Case
 from pytest_llmversion.checks import Check
 from pytest_llmversion.client import LLMClient
-from pytest_llmversion.comparison import CaseStats, GatePolicy, compared_message, judge_case, stage_one_differs
-from pytest_llmversion.goldens import (
-    GoldenError,
-    GoldenFile,
-    GoldenKey,
-    GoldenTooNew,
-    golden_document,
-    read_golden,
-)
-from pytest_llmversion.marker import MarkerSpec
-from pytest_llmversion.modelref import ModelRef
-from pytest_llmversion.providers.base import Completion, ProviderError, Request
-from pytest_llmversion.recordings import ItemRecorder
-from pytest_llmversion.samples import Exchange, SampleResult, call_error
-from pytest_llmversion.verdicts import (
+from pytest_llmversion.judge.comparison import CaseStats, GatePolicy, compared_message, judge_case, stage_one_differs
+from pytest_llmversion.judge.samples import Exchange, SampleResult, call_error
+from pytest_llmversion.judge.verdicts import (
     ItemOutcome,
     Verdict,
     check_deltas,
@@ -49,6 +36,19 @@ from pytest_llmversion.verdicts import (
     outputs_of,
     served_drift,
 )
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.providers.base import Completion, ProviderError, Request
+from pytest_llmversion.run.cases import Case
+from pytest_llmversion.run.goldens import (
+    GoldenError,
+    GoldenFile,
+    GoldenKey,
+    GoldenTooNew,
+    golden_document,
+    read_golden,
+)
+from pytest_llmversion.run.marker import MarkerSpec
+from pytest_llmversion.run.recordings import ItemRecorder
 from pytest_llmversion.yamlio import dump_yaml
 
 ItemRole = Literal["current", "candidate"]

@@ -24,9 +24,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pytest_llmversion.judge.samples import SampleResult
 from pytest_llmversion.parsing import extract_json
 from pytest_llmversion.providers.base import Completion, Request, Usage, fingerprint_of
-from pytest_llmversion.samples import SampleResult
 from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_text, write_atomic
 
 SCHEMA = 1

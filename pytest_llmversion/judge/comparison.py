@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pytest_llmversion import stats
-from pytest_llmversion.samples import SampleResult
-from pytest_llmversion.verdicts import ItemOutcome, Verdict, output_diff
+from pytest_llmversion.judge import stats
+from pytest_llmversion.judge.samples import SampleResult
+from pytest_llmversion.judge.verdicts import ItemOutcome, Verdict, output_diff
 
 BaselineMode = Literal["golden", "live"]
 

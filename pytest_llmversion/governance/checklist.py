@@ -6,12 +6,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from pytest_llmversion.catalog import Catalog
-from pytest_llmversion.deprecation import lifecycle
+from pytest_llmversion.governance.catalog import Catalog
+from pytest_llmversion.governance.deprecation import lifecycle
+from pytest_llmversion.governance.pinning import pin_status
+from pytest_llmversion.judge.verdicts import Verdict
 from pytest_llmversion.modelref import ModelRef
-from pytest_llmversion.pinning import pin_status
-from pytest_llmversion.reports.model import Report
-from pytest_llmversion.verdicts import Verdict
+from pytest_llmversion.report.schema import Report
 
 #: Tags that say which kind of case a test covers (marker ``tags=`` or a case's ``tags``).
 COVERAGE_TAGS = {

@@ -18,8 +18,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pytest_llmversion.catalog import CATALOG_SCHEMA, CatalogEntry, CatalogError, catalog_key, param_names, parse_date
-from pytest_llmversion.pinning import KINDS, classify
+from pytest_llmversion.governance.catalog import (
+    CATALOG_SCHEMA,
+    CatalogEntry,
+    CatalogError,
+    catalog_key,
+    param_names,
+    parse_date,
+)
+from pytest_llmversion.governance.pinning import KINDS, classify
 
 LITELLM_LICENSE = "MIT (c) 2023 Berri AI"
 LITELLM_NOTICE_FILE = "LICENSE-litellm.txt"
@@ -220,7 +227,7 @@ def build_document(
         "schema": CATALOG_SCHEMA,
         "provenance": {
             "generated": as_of.isoformat(),
-            "generator": "pytest_llmversion.catalog_build (scripts/build_catalog.py, llmversion catalog import)",
+            "generator": "pytest_llmversion.governance.catalog_build (scripts/build_catalog.py, catalog import)",
             "litellm": litellm_info,
             "extra": {"file": EXTRA_FILE, "models": len(extras), "sha256": sha256_of(extras_bytes)},
             "notes": (

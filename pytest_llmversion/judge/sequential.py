@@ -1,6 +1,6 @@
 """Always-valid sequential tests for a rollout: does the candidate fail more often than allowed?
 
-Standard library only, deterministic, like :mod:`pytest_llmversion.stats`.
+Standard library only, deterministic, like :mod:`pytest_llmversion.judge.stats`.
 
 A rollout is watched while it runs: ``llmversion rollout status`` may be read every minute, by anyone,
 for days. A fixed-sample test (Fisher's, a confidence interval) keeps its error rate for *one* look at a
@@ -49,7 +49,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from pytest_llmversion.stats import log_betainc
+from pytest_llmversion.judge.stats import log_betainc
 
 #: "above": the candidate fails more often than the tolerance allows; "within": it does not; "open": not yet known.
 Reading = Literal["above", "within", "open"]

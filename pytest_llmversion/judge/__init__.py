@@ -1,0 +1,1 @@
+"""Judging: verdicts, the per-case comparison of samples, the suite gate, exact statistics."""

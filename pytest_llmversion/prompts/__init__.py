@@ -1,0 +1,1 @@
+"""The prompt registry: versioned prompts per task, and where the code uses them."""

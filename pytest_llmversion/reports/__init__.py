@@ -1,1 +1,0 @@
-"""Reports: the JSON model, the terminal summary."""
