@@ -19,10 +19,10 @@ _EXPORTS = {
     "LLMConfig": "pytest_llmversion.config",
     "load_config": "pytest_llmversion.config",
     "LLMClient": "pytest_llmversion.client",
-    "connect": "pytest_llmversion.client",
+    "connect": "pytest_llmversion.production",
     "GovernanceError": "pytest_llmversion.governance.startup",
     "ModelRef": "pytest_llmversion.modelref",
-    "Verdict": "pytest_llmversion.judge.verdicts",
+    "Verdict": "pytest_llmversion.verdict",
 }
 
 __all__ = [
@@ -42,13 +42,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from pytest_llmversion.client import LLMClient, connect
+    from pytest_llmversion.client import LLMClient
     from pytest_llmversion.config import LLMConfig, load_config
     from pytest_llmversion.governance.startup import GovernanceError
-    from pytest_llmversion.judge.verdicts import Verdict
     from pytest_llmversion.modelref import ModelRef
     from pytest_llmversion.parsing import OutputParseError
+    from pytest_llmversion.production import connect
     from pytest_llmversion.providers.base import Completion, ProviderError, Request, Usage
+    from pytest_llmversion.verdict import Verdict
 
 
 def __getattr__(name: str) -> Any:

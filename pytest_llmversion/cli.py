@@ -183,11 +183,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Render a saved report as Markdown (stdout by default) or HTML."""
     from pydantic import ValidationError
 
+    from pytest_llmversion.atomic import write_atomic
     from pytest_llmversion.config import load_config
     from pytest_llmversion.report.html import render_html
     from pytest_llmversion.report.markdown import render_markdown
     from pytest_llmversion.report.schema import Report
-    from pytest_llmversion.yamlio import write_atomic
 
     root = _project_root(Path(args.root))
     path = Path(args.report) if args.report else root / load_config(root).config.report_dir / "report.json"

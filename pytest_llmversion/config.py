@@ -7,6 +7,8 @@ traceback. Application code can load the same config with :func:`load_config` in
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -294,3 +296,9 @@ def _validate_models(resolved: ResolvedConfig) -> None:
                 f'pytest-llmversion: providers.{name} from {PYPROJECT_SOURCE} needs kind = "openai" '
                 f"(or anthropic, gemini) to say which wire protocol the endpoint speaks"
             )
+
+
+def config_hash(table: Mapping[str, Any]) -> str:
+    """Identifies the ``[tool.llmversion]`` a report was made with (the candidate aside)."""
+    kept = {k: v for k, v in table.items() if k not in ("candidate_model", "previous_model")}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -17,9 +17,9 @@ import pytest
 if TYPE_CHECKING:
     from pytest_llmversion.config import ResolvedConfig
     from pytest_llmversion.governance.startup import Governance
-    from pytest_llmversion.run.itemrun import Mode
+    from pytest_llmversion.run.context import RunContext
     from pytest_llmversion.run.recordings import RecordMode
-    from pytest_llmversion.run.session import RunContext
+    from pytest_llmversion.run.spec import Mode
 
 GROUP = "llmversion"
 INI_ALLOW_PASSTHROUGH = "llm_allow_passthrough"
@@ -196,7 +196,7 @@ def pyproject_of(config: pytest.Config) -> Path | None:
 def build_context(config: pytest.Config) -> RunContext:
     from pytest_llmversion.config import ConfigError, load_config
     from pytest_llmversion.judge.comparison import GatePolicy
-    from pytest_llmversion.run.session import RunContext
+    from pytest_llmversion.run.context import RunContext
 
     if config.getoption("llm_record") and config.getoption("llm_live"):
         raise pytest.UsageError("pytest-llmversion: --llm-record and --llm-live cannot be combined")
@@ -307,3 +307,16 @@ def header_lines(ctx: RunContext) -> list[str]:
             "alike, and the statistics assume independent samples"
         )
     return lines
+
+
+def report_path(ctx: RunContext, option: str | None) -> Path:
+    """``--llm-report`` (relative to the rootdir), else ``<report_dir>/report.json``."""
+    return view_path(ctx, option) or ctx.base / ctx.config.report_dir / "report.json"
+
+
+def view_path(ctx: RunContext, option: str | None) -> Path | None:
+    """Where ``--llm-report-md`` / ``--llm-report-html`` write: relative paths from the rootdir."""
+    if not option:
+        return None
+    path = Path(option)
+    return path if path.is_absolute() else ctx.rootpath / path

@@ -19,13 +19,12 @@ from typing import Any
 import tomlkit
 from pydantic import ValidationError
 
-from pytest_llmversion.config import ConfigError, ResolvedConfig, load_config
+from pytest_llmversion.atomic import write_atomic
+from pytest_llmversion.config import ConfigError, ResolvedConfig, config_hash, load_config
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts.registry import PromptError, PromptRegistry
-from pytest_llmversion.report.schema import Report, ReportItem
+from pytest_llmversion.report.schema import ItemResult, Report
 from pytest_llmversion.run.goldens import GoldenError, is_golden_file, load_golden, same_test
-from pytest_llmversion.run.session import config_hash
-from pytest_llmversion.yamlio import write_atomic
 
 
 class PromotionError(Exception):
@@ -141,7 +140,7 @@ def _unpromoted(plan: PromotionPlan, goldens: str) -> list[Path]:
     return sorted(p for p in existing if p.resolve() not in promoted and ".llmversion" not in p.parts)
 
 
-def _find_legacy(plan: PromotionPlan, goldens: str, candidates: list[ReportItem]) -> None:
+def _find_legacy(plan: PromotionPlan, goldens: str, candidates: list[ItemResult]) -> None:
     """Goldens that promoted tests still read under their legacy names (written before names were one-to-one).
     Each is told apart by its ``test:``/``case:``, never by its name: legacy names collided."""
     tests = [

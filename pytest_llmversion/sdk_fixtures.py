@@ -17,26 +17,26 @@ if TYPE_CHECKING:
     from google import genai
     from google.genai.client import AsyncClient as GeminiAsyncClient
 
-    from pytest_llmversion.run.itemrun import ItemRun
+    from pytest_llmversion.run.item import LLMItem
     from pytest_llmversion.sdk.calls import Family
     from pytest_llmversion.sdk.clients import Flavour
 
 
-def _sdk_client(request: pytest.FixtureRequest, run: ItemRun, family: Family, flavour: Flavour) -> Any:
-    from pytest_llmversion.plugin import STATE
+def _sdk_client(request: pytest.FixtureRequest, item: LLMItem, family: Family, flavour: Flavour) -> Any:
     from pytest_llmversion.providers.base import ProviderError
-    from pytest_llmversion.sdk.clients import ItemSeam, build_client
+    from pytest_llmversion.sdk.clients import build_client
+    from pytest_llmversion.state import STATE
 
     ctx = request.config.stash[STATE].context()
     name = str(request.fixturename)
     try:
-        return build_client(family, flavour, ItemSeam(run, ctx.rootpath), ctx.config, name)
+        return build_client(family, flavour, item.sampler, ctx.config, name)
     except ProviderError as exc:  # the SDK is not installed
         pytest.fail(f"{name}: {exc}", pytrace=False)
 
 
 @pytest.fixture
-def llm_openai(_llm_item: ItemRun, request: pytest.FixtureRequest) -> Iterator[openai.OpenAI]:
+def llm_openai(_llm_item: LLMItem, request: pytest.FixtureRequest) -> Iterator[openai.OpenAI]:
     """An ``openai.OpenAI`` client whose calls are replayed from the golden, recorded, or sent to this item's
     model (the candidate on a ``[candidate]`` item), whatever model the code names."""
     client: openai.OpenAI = _sdk_client(request, _llm_item, "openai", "sync")
@@ -45,14 +45,14 @@ def llm_openai(_llm_item: ItemRun, request: pytest.FixtureRequest) -> Iterator[o
 
 
 @pytest.fixture
-def llm_openai_async(_llm_item: ItemRun, request: pytest.FixtureRequest) -> openai.AsyncOpenAI:
+def llm_openai_async(_llm_item: LLMItem, request: pytest.FixtureRequest) -> openai.AsyncOpenAI:
     """``openai.AsyncOpenAI``, like ``llm_openai``; run your coroutine with ``asyncio.run`` in the test."""
     client: openai.AsyncOpenAI = _sdk_client(request, _llm_item, "openai", "async")
     return client
 
 
 @pytest.fixture
-def llm_anthropic(_llm_item: ItemRun, request: pytest.FixtureRequest) -> Iterator[anthropic.Anthropic]:
+def llm_anthropic(_llm_item: LLMItem, request: pytest.FixtureRequest) -> Iterator[anthropic.Anthropic]:
     """An ``anthropic.Anthropic`` client, like ``llm_openai``."""
     client: anthropic.Anthropic = _sdk_client(request, _llm_item, "anthropic", "sync")
     yield client
@@ -60,14 +60,14 @@ def llm_anthropic(_llm_item: ItemRun, request: pytest.FixtureRequest) -> Iterato
 
 
 @pytest.fixture
-def llm_anthropic_async(_llm_item: ItemRun, request: pytest.FixtureRequest) -> anthropic.AsyncAnthropic:
+def llm_anthropic_async(_llm_item: LLMItem, request: pytest.FixtureRequest) -> anthropic.AsyncAnthropic:
     """``anthropic.AsyncAnthropic``, like ``llm_openai``."""
     client: anthropic.AsyncAnthropic = _sdk_client(request, _llm_item, "anthropic", "async")
     return client
 
 
 @pytest.fixture
-def llm_gemini(_llm_item: ItemRun, request: pytest.FixtureRequest) -> Iterator[genai.Client]:
+def llm_gemini(_llm_item: LLMItem, request: pytest.FixtureRequest) -> Iterator[genai.Client]:
     """A google-genai ``genai.Client`` (Gemini API), like ``llm_openai``; ``.aio`` is its async surface."""
     client: genai.Client = _sdk_client(request, _llm_item, "gemini", "sync")
     yield client  # kept referenced until teardown: a collected Client closes its HTTP clients

@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_llmversion.plugin import LLMVersionState
+    from pytest_llmversion.state import LLMVersionState
 
 
 class XdistHooks:

@@ -12,12 +12,13 @@ from pytest_llmversion.governance.cost import (
     Price,
     check_budgets,
     compare,
+    item_cost,
     percentile,
-    price_items,
+    price_of,
     priced,
     role_cost,
 )
-from pytest_llmversion.report.schema import ReportItem
+from pytest_llmversion.report.schema import ItemResult
 
 PRICES = {
     "scripted/cur": {"input_per_mtok": 2.0, "output_per_mtok": 10.0, "cached_per_mtok": 0.5},
@@ -47,10 +48,10 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([float(n) for n in range(1, 101)], 95) == 95.0
 
 
-def _item(role: str, model: str, usage: dict[str, int], **extra: Any) -> ReportItem:
+def _item(role: str, model: str, usage: dict[str, int], **extra: Any) -> ItemResult:
     data: dict[str, Any] = {"nodeid": f"t::x[{role}]", "test": "t::x", "role": role, "model": model}
-    data |= {"verdict": "UNCHANGED" if role == "candidate" else "MATCH", "passed": True, "usage": usage}
-    return ReportItem.model_validate(data | extra)
+    data |= {"verdict": "UNCHANGED" if role == "candidate" else "MATCH", "usage": usage}
+    return ItemResult.model_validate(data | extra)
 
 
 def test_items_roles_and_comparison() -> None:
@@ -68,7 +69,8 @@ def test_items_roles_and_comparison() -> None:
         calls={"live": 2, "replayed": 1},
         usage_by_model={"scripted/cand": {"input_tokens": 1000, "output_tokens": 300}, "scripted/cur": golden},
     )
-    price_items([current, candidate], catalog, "scripted/cur")
+    current_price = price_of(catalog, "scripted/cur")
+    current, candidate = (i.model_copy(update=item_cost(i, catalog, current_price)) for i in (current, candidate))
     assert current.cost_usd == pytest.approx(0.004)
     # a fallback answered one call: each call is priced at the rate of the model that answered it
     assert candidate.cost_usd == pytest.approx(0.0034 + 0.004)
@@ -98,7 +100,10 @@ def test_budgets_pass_fail_and_cannot_compare() -> None:
         calls={"live": 1},
     )
     live_current = _item("current", "scripted/cur", {"input_tokens": 1000, "output_tokens": 200}, latency_ms=[100.0])
-    price_items([candidate, live_current], catalog, "scripted/cur")
+    current_price = price_of(catalog, "scripted/cur")
+    candidate, live_current = (
+        i.model_copy(update=item_cost(i, catalog, current_price)) for i in (candidate, live_current)
+    )
     comparison = compare(
         [candidate],
         role_cost("current", "scripted/cur", [live_current], catalog),

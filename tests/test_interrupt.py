@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import LLMProject
 
-from pytest_llmversion import yamlio
+from pytest_llmversion import atomic
 
 TESTS = """\
 import os
@@ -78,7 +78,7 @@ def test_a_write_interrupted_midway_leaves_the_old_file_and_no_temp_file(
 
     monkeypatch.setattr(os, failing, interrupted)
     with pytest.raises(KeyboardInterrupt):
-        yamlio.write_atomic(golden, "schema: 1\nnew: true\n" * 1000)
+        atomic.write_atomic(golden, "schema: 1\nnew: true\n" * 1000)
     monkeypatch.undo()
     assert golden.read_text() == "schema: 1\nold: true\n"
     assert [p.name for p in tmp_path.iterdir()] == ["test_x.yaml"]

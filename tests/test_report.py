@@ -61,7 +61,7 @@ def test_the_json_report_has_the_run_every_item_and_a_summary(project: LLMProjec
         Report.read(project.path / ".llmversion" / "report.json").summary.gate == "fail"
     )  # the pydantic model reads it
 
-    assert report["schema"] == 1
+    assert report["schema"] == 2
     run = report["run"]
     assert run["mode"] == "replay"
     assert run["current"] == {"model": "scripted/m1", "source": "pyproject.toml [tool.llmversion]"}

@@ -41,16 +41,16 @@ class Runner:
     text: str = '{"city": "London"}'
     root: Path | None = None
     #: Whether the item calls models (--llm-record, --llm-live, a live candidate); a replay does not.
-    live: bool = False
+    calls_models: bool = False
     requests: list[Request] = dataclasses.field(default_factory=list)
     notices: list[str] = dataclasses.field(default_factory=list)
     refused: list[str] = dataclasses.field(default_factory=list)
 
-    def send(self, request: Request) -> Completion:
+    def answer(self, request: Request) -> Completion:
         self.requests.append(request)
         return Completion(self.text, str(MODEL), "gpt-4o-2024-08-06", Usage(7, 5), source="golden")
 
-    def target(self) -> ModelRef:
+    def model(self) -> ModelRef:
         return MODEL
 
     def expected(self) -> Collection[ModelRef] | None:
@@ -58,9 +58,6 @@ class Runner:
 
     def notice(self, text: str) -> None:
         self.notices.append(text)
-
-    def calls_models(self) -> bool:
-        return self.live
 
     def refuse(self, problem: CallRefused) -> None:
         self.refused.append(str(problem))
@@ -138,7 +135,7 @@ def test_parameters_without_a_name_are_kept_in_the_fingerprint() -> None:
 def test_a_request_that_is_not_json_goes_out_unrecorded_with_a_warning_when_pass_through_is_allowed(
     emu: Emulator,
 ) -> None:
-    runner = Runner(live=True)
+    runner = Runner(calls_models=True)
     exchange = LLMExchange(runner, "openai", "llm_openai", allow_passthrough=True)
     client = httpx2.Client(transport=LLMTransport(exchange))
     with pytest.warns(UnrecordedCallWarning) as caught:
@@ -158,7 +155,7 @@ def test_an_async_call_the_plugin_cannot_record_reaches_the_server_when_pass_thr
     emu: Emulator,
 ) -> None:
     emu.add_model("m", respond="x")
-    runner = Runner(live=True)
+    runner = Runner(calls_models=True)
     transport = AsyncLLMTransport(LLMExchange(runner, "anthropic", "llm_anthropic_async", allow_passthrough=True))
     client = anthropic.AsyncAnthropic(
         api_key="k", base_url=emu.url, max_retries=0, http_client=httpx2.AsyncClient(transport=transport)
@@ -195,7 +192,7 @@ TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"typ
 def test_a_call_the_plugin_cannot_record_is_refused_in_one_line_and_nothing_is_sent(
     emu: Emulator, allowed: bool, live: bool, why: str
 ) -> None:
-    runner = Runner(live=live)
+    runner = Runner(calls_models=live)
     exchange = LLMExchange(runner, "openai", "llm_openai", allow_passthrough=allowed)
     client = openai.OpenAI(
         api_key="k",
@@ -254,7 +251,7 @@ def test_a_client_used_for_another_providers_api_is_one_line() -> None:
 
 def test_a_provider_error_keeps_its_kind_through_the_sdk() -> None:
     class Failing(Runner):
-        def send(self, request: Request) -> Completion:
+        def answer(self, request: Request) -> Completion:
             raise ProviderError("anthropic/claude-opus-4-6: unavailable (503): injected")
 
     transport = LLMTransport(LLMExchange(Failing(), "anthropic", "llm_anthropic"))

@@ -13,8 +13,8 @@ from conftest import ENTITY_TEST, LLMProject
 
 from pytest_llmversion.governance.budget import (
     BudgetReached,
-    ItemPlan,
     LocalLedger,
+    PlannedItem,
     RunShape,
     SharedLedger,
     SpendCap,
@@ -31,9 +31,9 @@ from pytest_llmversion.providers.base import Completion, Message, Request, Usage
 SHAPE = RunShape("replay", "openai/cur", "openai/cand", max_samples=20, baseline="golden", max_tokens=1024)
 
 
-def plan(role: str, samples: int = 1, golden_samples: int = 1, sends: bool = True, calls: int = 1) -> ItemPlan:
+def plan(role: str, samples: int = 1, golden_samples: int = 1, sends: bool = True, calls: int = 1) -> PlannedItem:
     usage = (1000.0, 200.0) if golden_samples else None
-    return ItemPlan(role, "g.yaml", samples, golden_samples, calls if golden_samples else 0, usage, sends)
+    return PlannedItem(role, "g.yaml", samples, golden_samples, calls if golden_samples else 0, usage, sends)
 
 
 @pytest.mark.parametrize(
@@ -60,7 +60,9 @@ def plan(role: str, samples: int = 1, golden_samples: int = 1, sends: bool = Tru
         pytest.param(SHAPE, plan("candidate", 1, sends=False), [], id="recorded candidate"),
     ],
 )
-def test_every_call_an_item_may_make_is_counted(shape: RunShape, item: ItemPlan, calls: list[tuple[str, int]]) -> None:
+def test_every_call_an_item_may_make_is_counted(
+    shape: RunShape, item: PlannedItem, calls: list[tuple[str, int]]
+) -> None:
     assert item_calls(shape, item) == calls
 
 

@@ -251,19 +251,19 @@ def test_live_with_the_same_answers_is_match(project: LLMProject) -> None:
     assert {i["calls"]["live"] for i in project.report()["items"]} == {1}
 
 
-def test_live_with_changed_text_but_the_same_scores_is_drift_and_passes(project: LLMProject) -> None:
+def test_live_with_changed_text_but_the_same_scores_is_a_match_with_a_note(project: LLMProject) -> None:
     project.model("m1", CURRENT + "transform: {set_fields: {confidence: 0.9}}\n")
     result = project.run("--llm-live", "-k", "extracts_city")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         [
-            "  test_extracts_city * 1.00 * 1.00 * +0.00  DRIFT *",
+            "  test_extracts_city * 1.00 * 1.00 * +0.00  MATCH *",
             "  * note: output text changed; scores held",
-            "current:   1 DRIFT",
+            "current:   1 MATCH",
             "gate: pass",
         ]
     )
-    assert project.verdicts() == {"tests/test_llm.py::test_extracts_city[current]": "DRIFT"}
+    assert project.verdicts() == {"tests/test_llm.py::test_extracts_city[current]": "MATCH"}
 
 
 def test_live_with_lower_scores_is_drift_and_fails(project: LLMProject) -> None:

@@ -41,9 +41,9 @@ from pathlib import Path
 def pytest_configure(config):
     if not hasattr(config, "workerinput"):
         return
-    import pytest_llmversion.run.goldens, pytest_llmversion.report.schema, pytest_llmversion.yamlio
+    import pytest_llmversion.atomic, pytest_llmversion.run.goldens, pytest_llmversion.report.schema
 
-    original = pytest_llmversion.yamlio.write_atomic
+    original = pytest_llmversion.atomic.write_atomic
 
     def guarded(path, text):
         if "__llm_goldens__" in str(path) or Path(path).name == "report.json":
@@ -52,7 +52,7 @@ def pytest_configure(config):
             raise RuntimeError(f"a worker wrote {path}")
         return original(path, text)
 
-    for module in (pytest_llmversion.run.goldens, pytest_llmversion.report.schema, pytest_llmversion.yamlio):
+    for module in (pytest_llmversion.run.goldens, pytest_llmversion.report.schema, pytest_llmversion.atomic):
         module.write_atomic = guarded
 """
 

@@ -26,7 +26,8 @@ from typing import Protocol
 from pytest_llmversion.governance.cost import Price
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request
-from pytest_llmversion.report.governance import Estimate, amount, usd
+from pytest_llmversion.report.format import amount, plural, usd
+from pytest_llmversion.report.governance import Estimate
 
 #: Output tokens assumed for a request that sets no ``max_tokens``, when the catalogue knows no limit either.
 UNBOUNDED_OUTPUT = 16_384
@@ -215,7 +216,7 @@ class PlannedCalls:
 
 
 @dataclass(frozen=True)
-class ItemPlan:
+class PlannedItem:
     """What the estimate needs to know of one collected item."""
 
     role: str
@@ -241,8 +242,8 @@ class RunShape:
     max_tokens: int | None
 
 
-def item_calls(shape: RunShape, item: ItemPlan) -> list[tuple[str, int]]:
-    """(model, calls) this item may make at most, following how items run (itemrun.py)."""
+def item_calls(shape: RunShape, item: PlannedItem) -> list[tuple[str, int]]:
+    """(model, calls) this item may make at most, following how the item kinds sample (run/kinds.py)."""
     k = item.samples
     compared = k >= 2 and (item.role == "candidate" or shape.mode == "live")
     most = max(k, shape.max_samples) if compared else k
@@ -264,7 +265,7 @@ def item_calls(shape: RunShape, item: ItemPlan) -> list[tuple[str, int]]:
 
 def estimate(
     shape: RunShape,
-    items: Sequence[ItemPlan],
+    items: Sequence[PlannedItem],
     budget: float,
     price_of: Callable[[str], Price | None],
 ) -> tuple[Estimate, list[str]]:
@@ -314,7 +315,7 @@ def check_estimate(result: Estimate, unpriced: Iterable[str]) -> None:
         parts = ", ".join(f"{model} {usd(cost)}" for model, cost in result.by_model.items())
         raise BudgetError(
             f"pytest-llmversion: this run may spend up to {usd(result.cost_usd)} on "
-            f"{_n(result.calls, 'live call')}, above --llm-budget-usd={budget} ({parts}; {basis(result)}); "
+            f"{plural(result.calls, 'live call')}, above --llm-budget-usd={budget} ({parts}; {basis(result)}); "
             "raise the budget, lower --llm-samples or "
             "--llm-max-samples, or select fewer tests"
         )
@@ -324,10 +325,10 @@ def basis(result: Estimate) -> str:
     """What the estimate was priced from, in a few words."""
     parts = []
     if result.goldens:
-        parts.append(f"the token counts of {_n(result.goldens, 'golden')}")
+        parts.append(f"the token counts of {plural(result.goldens, 'golden')}")
     if result.without_golden:
         parts.append(
-            f"{_n(result.without_golden, 'item')} without a golden at "
+            f"{plural(result.without_golden, 'item')} without a golden at "
             f"{result.prompt_tokens:,} tokens in and max_tokens {result.output_tokens:,} out a call"
         )
     return "from " + " and ".join(parts) if parts else "no live calls"
@@ -335,11 +336,7 @@ def basis(result: Estimate) -> str:
 
 def estimate_line(result: Estimate) -> str:
     return (
-        f"budget: this run may spend up to {usd(result.cost_usd)} on {_n(result.calls, 'live call')} "
+        f"budget: this run may spend up to {usd(result.cost_usd)} on {plural(result.calls, 'live call')} "
         f"({basis(result)}), within --llm-budget-usd={amount(result.budget_usd)}; each call reserves its worst "
         "case before it is sent"
     )
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"

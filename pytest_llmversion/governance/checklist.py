@@ -9,9 +9,9 @@ from datetime import date
 from pytest_llmversion.governance.catalog import Catalog
 from pytest_llmversion.governance.deprecation import lifecycle
 from pytest_llmversion.governance.pinning import pin_status
-from pytest_llmversion.judge.verdicts import Verdict
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.report.schema import Report
+from pytest_llmversion.verdict import Verdict
 
 #: Tags that say which kind of case a test covers (marker ``tags=`` or a case's ``tags``).
 COVERAGE_TAGS = {

@@ -15,10 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pytest_llmversion.governance.catalog import Catalog
-from pytest_llmversion.report.governance import BudgetCheck, Comparison, FallbackCost, RoleCost, usd
-from pytest_llmversion.report.schema import ReportItem
+from pytest_llmversion.report.format import usd
+from pytest_llmversion.report.governance import BudgetCheck, Comparison, FallbackCost, RoleCost
+from pytest_llmversion.report.schema import ItemResult
 
 MILLION = 1_000_000
 
@@ -72,7 +74,7 @@ def priced(usage_by_model: Mapping[str, Mapping[str, int]], catalog: Catalog) ->
     return (None if unpriced else total), unpriced
 
 
-def item_usage_by_model(item: ReportItem) -> dict[str, dict[str, int]]:
+def item_usage_by_model(item: ItemResult) -> dict[str, dict[str, int]]:
     return dict(item.usage_by_model) if item.usage_by_model else {item.model: dict(item.usage)}
 
 
@@ -82,7 +84,7 @@ def add_usage(into: dict[str, int], usage: Mapping[str, int]) -> None:
 
 
 def role_cost(
-    role: str, model: str, items: Sequence[ReportItem], catalog: Catalog, extra_latencies: Sequence[float] = ()
+    role: str, model: str, items: Sequence[ItemResult], catalog: Catalog, extra_latencies: Sequence[float] = ()
 ) -> RoleCost:
     """``extra_latencies``: live calls of this model made inside other items (the current model topping up
     a candidate item's baseline), which measure its latency too."""
@@ -118,19 +120,20 @@ def role_cost(
     )
 
 
-def price_items(items: Iterable[ReportItem], catalog: Catalog, current: str | None) -> None:
-    """Fill in each item's cost (and its golden baseline's, at the current model's price)."""
-    current_price = price_of(catalog, current) if current else None
-    for item in items:
-        item.cost_usd, unpriced = priced(item_usage_by_model(item), catalog)
-        item.unpriced = sorted(unpriced)
-        if item.cost_usd is not None:
-            item.cost_usd = round(item.cost_usd, 8)
-        if item.baseline_usage and tokens(item.baseline_usage) and current_price is not None:
-            item.baseline_cost_usd = round(current_price.cost(item.baseline_usage), 8)
+def item_cost(item: ItemResult, catalog: Catalog, current_price: Price | None) -> dict[str, Any]:
+    """An item's price, and its golden baseline's at the current model's price: the fields to set on it."""
+    cost, unpriced = priced(item_usage_by_model(item), catalog)
+    baseline = None
+    if item.baseline_usage and tokens(item.baseline_usage) and current_price is not None:
+        baseline = round(current_price.cost(item.baseline_usage), 8)
+    return {
+        "cost_usd": None if cost is None else round(cost, 8),
+        "unpriced": sorted(unpriced),
+        "baseline_cost_usd": baseline,
+    }
 
 
-def fallback_costs(items: Iterable[ReportItem], catalog: Catalog) -> list[FallbackCost]:
+def fallback_costs(items: Iterable[ItemResult], catalog: Catalog) -> list[FallbackCost]:
     """Per fallback model: the calls it answered for any item, their tokens and price."""
     totals: dict[str, dict[str, int]] = {}
     for item in items:
@@ -154,7 +157,7 @@ def fallback_costs(items: Iterable[ReportItem], catalog: Catalog) -> list[Fallba
 
 
 def compare(
-    candidates: Sequence[ReportItem], current_role: RoleCost | None, candidate_role: RoleCost, current: str
+    candidates: Sequence[ItemResult], current_role: RoleCost | None, candidate_role: RoleCost, current: str
 ) -> Comparison | None:
     """Candidate over current on the cases that have both: tokens and cost per sample, latency per call."""
     pairs = [i for i in candidates if tokens(i.usage) and i.samples and tokens(i.baseline_usage) and i.baseline_samples]

@@ -11,7 +11,7 @@ cost, latency and token budgets. Plain Python: the plugin turns :class:`Governan
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,20 +20,11 @@ from pytest_llmversion.config import ResolvedConfig
 from pytest_llmversion.governance.catalog import Catalog, CatalogError, load_catalog
 from pytest_llmversion.governance.cost import (
     Budgets,
-    add_usage,
-    budget_reasons,
-    check_budgets,
-    compare,
-    fallback_costs,
-    price_items,
-    priced,
-    role_cost,
 )
 from pytest_llmversion.governance.deprecation import ROLE_NAMES, ClockError, Lifecycle, describe, lifecycle, today
 from pytest_llmversion.governance.pinning import PinStatus, pin_status
 from pytest_llmversion.modelref import ModelRef
-from pytest_llmversion.report.governance import CostReport, Estimate, GovernanceInfo, ModelStatus
-from pytest_llmversion.report.schema import ReportItem
+from pytest_llmversion.report.governance import Estimate, GovernanceInfo, ModelStatus
 
 
 class GovernanceError(Exception):
@@ -238,48 +229,3 @@ def _check_lifecycle(gov: Governance, role: str, lc: Lifecycle, models: RunModel
         why = "this run would call it" if role != "current" else f"--llm-{models.mode} calls it"
         raise GovernanceError(f"pytest-llmversion: {line}; {why} and every call would fail{source}")
     gov.notices.append(line)
-
-
-# -- session end -----------------------------------------------------------------------------------
-
-
-def finish(gov: Governance, items: Sequence[ReportItem]) -> tuple[CostReport, list[str]]:
-    """Price the items (in place), sum per role, compare candidate and current, apply the budgets."""
-    models = gov.models
-    price_items(items, gov.catalog, str(models.current) if models.current else None)
-    report = CostReport()
-    by_role: dict[str, list[ReportItem]] = {"current": [], "candidate": []}
-    for item in items:
-        by_role.setdefault(item.role, []).append(item)
-    baseline_latencies = [ms for item in by_role["candidate"] for ms in item.baseline_latency_ms]
-    for role, ref in (("current", models.current), ("candidate", models.candidate)):
-        if ref is not None and by_role.get(role):
-            extra = baseline_latencies if role == "current" else ()
-            cost = role_cost(role, str(ref), by_role[role], gov.catalog, extra)
-            if cost.tokens or cost.calls_live:  # a role whose items never got an answer has nothing to price
-                report.roles[role] = cost
-    live = [cost for cost in report.roles.values() if cost.calls_live]
-    # live calls the current model made for candidate items' baselines (samples its goldens lack)
-    topped_up: dict[str, dict[str, int]] = {}
-    for item in by_role["candidate"]:
-        for model, usage in item.baseline_live_usage_by_model.items():
-            add_usage(topped_up.setdefault(model, {}), usage)
-    topup_cost, topup_unpriced = priced(topped_up, gov.catalog)
-    report.fallbacks = fallback_costs(items, gov.catalog)
-    report.live_calls = (
-        sum(cost.calls_live for cost in live) + len(baseline_latencies) + sum(f.calls for f in report.fallbacks)
-    )
-    unknown = (
-        any(cost.cost_usd is None for cost in live)
-        or bool(topup_unpriced)
-        or any(f.cost_usd is None for f in report.fallbacks)
-    )
-    spent = sum(cost.cost_usd or 0.0 for cost in live) + (topup_cost or 0.0)
-    spent += sum(f.cost_usd or 0.0 for f in report.fallbacks)
-    report.spent_usd = None if unknown else round(spent, 8)
-    if models.candidate is not None and "candidate" in report.roles:
-        report.comparison = compare(
-            by_role["candidate"], report.roles.get("current"), report.roles["candidate"], str(models.current)
-        )
-        report.budgets = check_budgets(gov.budgets, report.comparison)
-    return report, budget_reasons(report.budgets)

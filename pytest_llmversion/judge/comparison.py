@@ -20,11 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from pytest_llmversion.judge import stats
 from pytest_llmversion.judge.samples import SampleResult
-from pytest_llmversion.judge.verdicts import ItemOutcome, Verdict, output_diff
+from pytest_llmversion.judge.verdicts import ItemOutcome
+from pytest_llmversion.report.diff import output_diff
+from pytest_llmversion.report.format import fmt_level, fmt_p, rate, signed_pp
+from pytest_llmversion.report.statistics import ArmCounts, CaseStatistics
+from pytest_llmversion.verdict import Verdict
 
 BaselineMode = Literal["golden", "live"]
 
@@ -80,17 +84,17 @@ class Arm:
     def unanimous(self) -> bool:
         return self.passes in (0, self.samples)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "passes": self.passes,
-            "samples": self.samples,
-            "stage1_passes": self.stage1_passes,
-            "stage1_samples": self.stage1_samples,
-            "errors": self.errors,
-            "format_failures": self.format_failures,
-            "live_calls": self.live_calls,
-            "replayed_calls": self.replayed_calls,
-        }
+    def counts(self) -> ArmCounts:
+        return ArmCounts(
+            passes=self.passes,
+            samples=self.samples,
+            stage1_passes=self.stage1_passes,
+            stage1_samples=self.stage1_samples,
+            errors=self.errors,
+            format_failures=self.format_failures,
+            live_calls=self.live_calls,
+            replayed_calls=self.replayed_calls,
+        )
 
 
 def arm(samples: Sequence[SampleResult], threshold: float | None, stage_one: int) -> Arm:
@@ -151,32 +155,30 @@ class CaseStats:
             return None
         return stats.newcombe_difference(b.passes, b.samples, a.passes, a.samples)
 
-    def to_dict(self) -> dict[str, Any]:
+    def statistics(self) -> CaseStatistics:
+        """What the report says about the case (its q-values are the session end's to add)."""
         ci = self.difference_ci
         a, b = self.current, self.candidate
-        return {
-            "k": self.k,
-            "max_samples": self.max_samples,
-            "threshold": self.threshold,
-            "baseline": self.baseline,
-            "golden_samples": self.golden_samples,
-            "replay_only": self.replay_only,
-            "current": a.to_dict(),
-            "candidate": b.to_dict(),
-            "topped_up": self.topped_up,
-            "difference": _round(self.difference),
-            "difference_ci95": [_round(ci[0]), _round(ci[1])] if ci else None,
-            "wilson95_current": _interval(a),
-            "wilson95_candidate": _interval(b),
-            "p_regression": self.p_regression,
-            "p_improvement": self.p_improvement,
-            "family_size": self.family_size,
-            "alpha_case": self.alpha_case,
-            "decided": "item",
-            "q_regression": None,
-            "q_improvement": None,
-            "notes": list(self.notes),
-        }
+        return CaseStatistics(
+            k=self.k,
+            max_samples=self.max_samples,
+            threshold=self.threshold,
+            baseline=self.baseline,
+            golden_samples=self.golden_samples,
+            replay_only=self.replay_only,
+            current=a.counts(),
+            candidate=b.counts(),
+            topped_up=self.topped_up,
+            difference=_round(self.difference),
+            difference_ci95=[_round(ci[0]), _round(ci[1])] if ci else None,
+            wilson95_current=_interval(a),
+            wilson95_candidate=_interval(b),
+            p_regression=self.p_regression,
+            p_improvement=self.p_improvement,
+            family_size=self.family_size,
+            alpha_case=self.alpha_case,
+            notes=list(self.notes),
+        )
 
 
 def _interval(a: Arm) -> list[float] | None:
@@ -230,14 +232,14 @@ def judge_case(
     # samples that happened to run before would hide the problem. Outages and rate limits are dropped.
     lasting = next((s for s in (*candidate, *baseline) if s.outcome == "provider_error" and not s.transient), None)
     if lasting is not None:
-        outcome = ItemOutcome(Verdict.ERROR, False, b.rate, a.rate, lasting.message)
+        outcome = ItemOutcome(Verdict.ERROR, b.rate, a.rate, lasting.message)
         outcome.notes.extend(case.notes)
         return outcome, case
     if not b.samples or not a.samples:
         which, samples = ("candidate", candidate) if not b.samples else ("current", baseline)
         first_error = next((s for s in samples if not s.counted), None)
         why = first_error.message if first_error else "no samples ran"
-        outcome = ItemOutcome(Verdict.ERROR, False, b.rate, a.rate, f"no usable {which} sample: {why}")
+        outcome = ItemOutcome(Verdict.ERROR, b.rate, a.rate, f"no usable {which} sample: {why}")
         outcome.notes.extend(case.notes)
         return outcome, case
     if p_regression <= alpha_case:
@@ -251,30 +253,11 @@ def judge_case(
         verdict = Verdict.UNCHANGED
     else:
         verdict = Verdict.FLAKY
-    passed = verdict not in (Verdict.REGRESSED, Verdict.FORMAT_BREAK)
-    outcome = ItemOutcome(verdict, passed, b.rate, a.rate, notes=list(case.notes))
+    outcome = ItemOutcome(verdict, b.rate, a.rate, notes=list(case.notes))
     return outcome, case
 
 
-def pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
-
-
-def signed_pp(value: float, digits: int = 0) -> str:
-    """A difference in percentage points with a real minus sign: ``−55``, ``+3``."""
-    return f"{value * 100:+.{digits}f}".replace("-", "−")
-
-
-def fmt_level(value: float) -> str:
-    """A significance level, to three digits (0.0125, 0.000833)."""
-    return f"{value:.3g}"
-
-
-def fmt_p(value: float) -> str:
-    return f"{value:.2g}" if value >= 1e-3 else f"{value:.1e}"
-
-
-def compared_message(
+def pass_rate_message(
     outcome: ItemOutcome,
     case: CaseStats,
     *,
@@ -295,8 +278,8 @@ def compared_message(
         Verdict.FORMAT_BREAK: f"the {cand_name} answers break a format check the {base_name} ones pass",
     }.get(outcome.verdict, outcome.verdict.value.lower())
     lines = [f"{verdict or outcome.verdict.value}: {head}"]
-    lines.append(f"  {base_name:<10} {base_label:<44} {a.passes:>3}/{a.samples:<3} pass  {pct(a.rate)}")
-    lines.append(f"  {cand_name:<10} {cand_label:<44} {b.passes:>3}/{b.samples:<3} pass  {pct(b.rate)}")
+    lines.append(f"  {base_name:<10} {base_label:<44} {a.passes:>3}/{a.samples:<3} pass  {rate(a.rate)}")
+    lines.append(f"  {cand_name:<10} {cand_label:<44} {b.passes:>3}/{b.samples:<3} pass  {rate(b.rate)}")
     ci = case.difference_ci
     if case.difference is not None and ci is not None:
         lines.append(

@@ -2,8 +2,9 @@
 
 1. Benjamini-Hochberg over the per-case regression p-values at q (m = the compared cases collected;
    a case that could not be tested counts with p = 1). Items were already judged at q / m while they
-   ran, the first step of BH; a case BH flags beyond that becomes REGRESSED here, fails the gate and
-   says so. Improvements get their own BH family and never gate.
+   ran, the first step of BH; a case BH flags beyond that becomes REGRESSED here (FORMAT_BREAK when its
+   format checks broke), fails the gate and says so. Improvements get their own BH family and never gate.
+   An ERROR case (no usable samples, a lasting provider failure) is never relabelled: it counts with p = 1.
 2. The exact stratified test on stage-one samples, at alpha_suite: a diffuse drop no single case shows.
 3. The effect size (Miller's paired mean difference with a t interval), non-inferiority within the
    margin (gating only when asked) and what the run could resolve.
@@ -16,14 +17,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass, field
 
 from pytest_llmversion.judge import stats
-from pytest_llmversion.judge.comparison import GatePolicy, fmt_level, fmt_p, signed_pp
-from pytest_llmversion.judge.verdicts import Verdict
-from pytest_llmversion.report.schema import ReportItem
+from pytest_llmversion.judge.comparison import GatePolicy
+from pytest_llmversion.report.format import fmt_level, fmt_p, signed_pp
+from pytest_llmversion.report.schema import ItemResult
 from pytest_llmversion.report.statistics import (
-    Budget,
+    AlphaSplit,
+    ArmCounts,
     CallCounts,
     Difference,
     NonInferiority,
@@ -33,56 +35,98 @@ from pytest_llmversion.report.statistics import (
     SuiteStatistics,
     SuiteTest,
 )
+from pytest_llmversion.verdict import Verdict
 
-FAILING = (Verdict.REGRESSED, Verdict.FORMAT_BREAK)
+#: Verdicts an item's own test gave that the suite's Benjamini-Hochberg step may still change.
+_OPEN = (Verdict.UNCHANGED, Verdict.IMPROVED, Verdict.FLAKY)
 
 
-def _arms(item: ReportItem) -> tuple[dict[str, Any], dict[str, Any]]:
+@dataclass(frozen=True)
+class CaseDecision:
+    """What the session end adds to one compared case: its q-values, and the verdict BH gives it."""
+
+    verdict: Verdict
+    q_regression: float
+    q_improvement: float
+    decided: str = "item"
+    note: str | None = None
+
+
+@dataclass
+class SuiteAssessment:
+    statistics: SuiteStatistics | None = None
+    #: By node id, for the cases that were tested (the others keep what their item decided).
+    cases: dict[str, CaseDecision] = field(default_factory=dict)
+
+    def apply(self, items: Sequence[ItemResult]) -> list[ItemResult]:
+        """The items, each compared case with what the suite decided for it (new objects; ``items`` unchanged)."""
+        out = []
+        for item in items:
+            decision = self.cases.get(item.nodeid)
+            if decision is None or item.stats is None:
+                out.append(item)
+                continue
+            stats = item.stats.model_copy(
+                update={
+                    "q_regression": decision.q_regression,
+                    "q_improvement": decision.q_improvement,
+                    "decided": decision.decided,
+                }
+            )
+            notes = [*item.notes, decision.note] if decision.note else item.notes
+            out.append(item.model_copy(update={"stats": stats, "verdict": decision.verdict, "notes": notes}))
+        return out
+
+
+def _arms(item: ItemResult) -> tuple[ArmCounts, ArmCounts]:
     assert item.stats is not None
-    return item.stats["current"], item.stats["candidate"]
+    return item.stats.current, item.stats.candidate
 
 
-def _usable(item: ReportItem) -> bool:
+def _usable(item: ItemResult) -> bool:
+    """A case with samples of both models that its item could judge; an ERROR counts with p = 1."""
     current, candidate = _arms(item)
-    return bool(current["samples"] and candidate["samples"])
+    return item.verdict is not Verdict.ERROR and bool(current.samples and candidate.samples)
 
 
-def suite_statistics(items: Sequence[ReportItem], policy: GatePolicy) -> SuiteStatistics | None:
-    """Compute the gate's statistics; updates the items' q-values and any verdict BH changes."""
+def assess(items: Sequence[ItemResult], policy: GatePolicy) -> SuiteAssessment:
+    """The gate's statistics over the compared candidate cases, and what BH decides for each; the items
+    are read, never changed (the session end builds the report from both)."""
     compared = [i for i in items if i.role == "candidate" and i.stats is not None]
     if not compared:
-        return None
+        return SuiteAssessment()
     usable = [i for i in compared if _usable(i)]
-    family = max([len(compared)] + [int(i.stats["family_size"]) for i in compared if i.stats])
-    _apply_bh(usable, family, policy)
-    first = compared[0].stats or {}
+    family = max([len(compared)] + [i.stats.family_size for i in compared if i.stats])
+    cases = _benjamini_hochberg(usable, family, policy)
+    verdicts = Counter((cases[i.nodeid].verdict if i.nodeid in cases else i.verdict).value for i in compared)
     k, k_max = _most_common(compared, "k"), _most_common(compared, "max_samples")
     alpha_case = policy.alpha_case(family)
+    first = compared[0].stats
+    assert first is not None
+    replay_only = [i.stats.replay_only for i in compared if i.stats and i.stats.replay_only]
     result = SuiteStatistics(
         cases=len(usable),
         family_size=family,
         k=k,
         max_samples=max(k, k_max),
-        baseline=str(first.get("baseline", policy.baseline)),
-        topped_up=sum(bool(i.stats and i.stats["topped_up"]) for i in usable),
+        baseline=first.baseline,
+        topped_up=sum(bool(i.stats and i.stats.topped_up) for i in usable),
         threshold=policy.threshold,
-        replay_only=sum(bool(i.stats and i.stats.get("replay_only")) for i in compared),
-        replay_only_reason=next(
-            (i.stats["replay_only"] for i in compared if i.stats and i.stats.get("replay_only")), None
-        ),
+        replay_only=len(replay_only),
+        replay_only_reason=replay_only[0] if replay_only else None,
         samples=SampleCounts(
-            current=sum(_arms(i)[0]["samples"] for i in compared),
-            candidate=sum(_arms(i)[1]["samples"] for i in compared),
+            current=sum(_arms(i)[0].samples for i in compared),
+            candidate=sum(_arms(i)[1].samples for i in compared),
         ),
         calls=CallCounts(
-            current_live=sum(_arms(i)[0]["live_calls"] for i in compared),
-            candidate_live=sum(_arms(i)[1]["live_calls"] for i in compared),
-            replayed=sum(_arms(i)[0]["replayed_calls"] + _arms(i)[1]["replayed_calls"] for i in compared),
+            current_live=sum(_arms(i)[0].live_calls for i in compared),
+            candidate_live=sum(_arms(i)[1].live_calls for i in compared),
+            replayed=sum(_arms(i)[0].replayed_calls + _arms(i)[1].replayed_calls for i in compared),
         ),
-        verdicts=dict(sorted(Counter(i.verdict.value for i in compared).items())),
+        verdicts=dict(sorted(verdicts.items())),
         noninferiority=NonInferiority(margin=policy.margin, gating=policy.noninferiority),
         resolution=Resolution(),
-        budget=Budget(alpha=policy.alpha, suite=policy.alpha_suite, per_case=policy.q),
+        budget=AlphaSplit(alpha=policy.alpha, suite=policy.alpha_suite, per_case=policy.q),
         alpha_case=alpha_case,
     )
     if usable:
@@ -90,45 +134,51 @@ def suite_statistics(items: Sequence[ReportItem], policy: GatePolicy) -> SuiteSt
         _effect_size(result, usable, policy)
         _resolution(result, usable, policy, k, k_max, alpha_case)
     result.gate_reasons = _gate_reasons(result, policy)
-    return result
+    return SuiteAssessment(result, cases)
 
 
-def _most_common(items: Sequence[ReportItem], key: str) -> int:
-    values = Counter(int(i.stats[key]) for i in items if i.stats)
+def _most_common(items: Sequence[ItemResult], key: str) -> int:
+    values = Counter(int(getattr(i.stats, key)) for i in items if i.stats)
     return values.most_common(1)[0][0]
 
 
-def _apply_bh(usable: Sequence[ReportItem], family: int, policy: GatePolicy) -> None:
-    padding = [1.0] * (family - len(usable))
-    q_regression = stats.bh_adjust([i.stats["p_regression"] for i in usable if i.stats] + padding)
-    q_improvement = stats.bh_adjust([i.stats["p_improvement"] for i in usable if i.stats] + padding)
-    for item, q_reg, q_imp in zip(usable, q_regression, q_improvement, strict=False):
-        assert item.stats is not None
-        item.stats["q_regression"], item.stats["q_improvement"] = q_reg, q_imp
-        if q_reg <= policy.q and item.verdict not in FAILING:
-            item.verdict, item.passed, item.stats["decided"] = Verdict.REGRESSED, False, "suite"
-            own, level = fmt_p(item.stats["p_regression"]), fmt_level(item.stats["alpha_case"])
-            item.notes.append(
-                f"REGRESSED at session end: BH q={fmt_p(q_reg)} ≤ {policy.q:g} across {family} compared cases "
+def _benjamini_hochberg(usable: Sequence[ItemResult], family: int, policy: GatePolicy) -> dict[str, CaseDecision]:
+    padding = [1.0] * (family - len(usable))  # cases that could not be tested count with p = 1
+    stats_of = [i.stats for i in usable if i.stats is not None]
+    q_regression = stats.bh_adjust([c.p_regression for c in stats_of] + padding)
+    q_improvement = stats.bh_adjust([c.p_improvement for c in stats_of] + padding)
+    decisions = {}
+    for item, case, q_reg, q_imp in zip(usable, stats_of, q_regression, q_improvement, strict=False):
+        decision = CaseDecision(item.verdict, q_reg, q_imp)
+        if q_reg <= policy.q and item.verdict in _OPEN:
+            own, level = fmt_p(case.p_regression), fmt_level(case.alpha_case)
+            broke = _formats_broke(case.current, case.candidate, policy.q)
+            verdict = Verdict.FORMAT_BREAK if broke else Verdict.REGRESSED
+            note = (
+                f"{verdict.value} at session end: BH q={fmt_p(q_reg)} ≤ {policy.q:g} across {family} compared cases "
                 f"(its own p={own} was above the per-item {level})"
             )
+            decision = CaseDecision(verdict, q_reg, q_imp, "suite", note)
         elif q_imp <= policy.q and item.verdict is Verdict.FLAKY:
-            item.verdict, item.stats["decided"] = Verdict.IMPROVED, "suite"
-            item.notes.append(f"IMPROVED at session end: BH q={fmt_p(q_imp)} ≤ {policy.q:g}")
+            note = f"IMPROVED at session end: BH q={fmt_p(q_imp)} ≤ {policy.q:g}"
+            decision = CaseDecision(Verdict.IMPROVED, q_reg, q_imp, "suite", note)
+        decisions[item.nodeid] = decision
+    return decisions
 
 
-def _suite_test(result: SuiteStatistics, usable: Sequence[ReportItem], policy: GatePolicy) -> None:
+def _formats_broke(current: ArmCounts, candidate: ArmCounts, level: float) -> bool:
+    """The rule an item uses for FORMAT_BREAK (``comparison.judge_case``), at the session end's level."""
+    a_ok, b_ok = current.samples - current.format_failures, candidate.samples - candidate.format_failures
+    return stats.fisher_one_sided(a_ok, current.samples, b_ok, candidate.samples)[0] <= level
+
+
+def _suite_test(result: SuiteStatistics, usable: Sequence[ItemResult], policy: GatePolicy) -> None:
     tables = []
     for item in usable:
         current, candidate = _arms(item)
-        if current["stage1_samples"] and candidate["stage1_samples"]:
+        if current.stage1_samples and candidate.stage1_samples:
             tables.append(
-                (
-                    current["stage1_passes"],
-                    current["stage1_samples"],
-                    candidate["stage1_passes"],
-                    candidate["stage1_samples"],
-                )
+                (current.stage1_passes, current.stage1_samples, candidate.stage1_passes, candidate.stage1_samples)
             )
     if not tables:
         return
@@ -145,13 +195,13 @@ def _suite_test(result: SuiteStatistics, usable: Sequence[ReportItem], policy: G
     )
 
 
-def _rates(usable: Sequence[ReportItem]) -> tuple[list[float], list[float]]:
-    current = [_arms(i)[0]["passes"] / _arms(i)[0]["samples"] for i in usable]
-    candidate = [_arms(i)[1]["passes"] / _arms(i)[1]["samples"] for i in usable]
+def _rates(usable: Sequence[ItemResult]) -> tuple[list[float], list[float]]:
+    current = [_arms(i)[0].passes / _arms(i)[0].samples for i in usable]
+    candidate = [_arms(i)[1].passes / _arms(i)[1].samples for i in usable]
     return current, candidate
 
 
-def _effect_size(result: SuiteStatistics, usable: Sequence[ReportItem], policy: GatePolicy) -> None:
+def _effect_size(result: SuiteStatistics, usable: Sequence[ItemResult], policy: GatePolicy) -> None:
     current, candidate = _rates(usable)
     result.pass_rate = PassRates(current=sum(current) / len(current), candidate=sum(candidate) / len(candidate))
     if len(usable) < 2:
@@ -177,15 +227,15 @@ def _effect_size(result: SuiteStatistics, usable: Sequence[ReportItem], policy: 
 
 
 def _resolution(
-    result: SuiteStatistics, usable: Sequence[ReportItem], policy: GatePolicy, k: int, k_max: int, alpha_case: float
+    result: SuiteStatistics, usable: Sequence[ItemResult], policy: GatePolicy, k: int, k_max: int, alpha_case: float
 ) -> None:
     rates, samples_a, samples_b = [], [], []
     for item in usable:
         current, candidate = _arms(item)
-        if current["stage1_samples"] and candidate["stage1_samples"]:
-            rates.append(current["stage1_passes"] / current["stage1_samples"])
-            samples_a.append(current["stage1_samples"])
-            samples_b.append(candidate["stage1_samples"])
+        if current.stage1_samples and candidate.stage1_samples:
+            rates.append(current.stage1_passes / current.stage1_samples)
+            samples_a.append(current.stage1_samples)
+            samples_b.append(candidate.stage1_samples)
     power = result.resolution.power
     result.resolution.diffuse = stats.diffuse_mde(rates, samples_a, samples_b, alpha=policy.alpha_suite, power=power)
     result.resolution.localized = stats.localized_mde(k, max(k, k_max), alpha_case, power)

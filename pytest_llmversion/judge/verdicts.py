@@ -1,40 +1,20 @@
-"""Per-item verdicts, and the one-screen message that says what changed.
-
-Current items: MATCH, DRIFT, STALE, MISSING, FAILED (the golden no longer passes the test's checks),
-RECORDED, ERROR. Candidate items: UNCHANGED, IMPROVED, REGRESSED, FORMAT_BREAK, FLAKY, ERROR, and
-NO_BASELINE when there is no usable golden to compare with.
+"""Judging one answer (or a few) against a baseline by scores, and the one-screen message that says what
+changed. The verdicts and which of them fail are in ``pytest_llmversion.verdict``; two or more samples
+are judged on pass counts instead (``comparison.py``).
 """
 
 from __future__ import annotations
 
-import difflib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from pytest_llmversion.judge.samples import SampleResult
 from pytest_llmversion.providers.base import Completion
+from pytest_llmversion.report.diff import DIFF_LINES, output_diff
+from pytest_llmversion.verdict import Verdict
 
 EPSILON = 1e-9
-DIFF_LINES = 40
-
-
-class Verdict(StrEnum):
-    MATCH = "MATCH"
-    DRIFT = "DRIFT"
-    STALE = "STALE"
-    MISSING = "MISSING"
-    FAILED = "FAILED"
-    RECORDED = "RECORDED"
-    UNCHANGED = "UNCHANGED"
-    IMPROVED = "IMPROVED"
-    REGRESSED = "REGRESSED"
-    FORMAT_BREAK = "FORMAT_BREAK"
-    FLAKY = "FLAKY"
-    NO_BASELINE = "NO_BASELINE"
-    ERROR = "ERROR"
 
 
 @dataclass
@@ -57,8 +37,9 @@ class CheckDelta:
 
 @dataclass
 class ItemOutcome:
+    """What judging decided for an item; whether it fails follows from its verdict (``verdict.fails``)."""
+
     verdict: Verdict
-    passed: bool
     score: float | None = None
     baseline_score: float | None = None
     message: str = ""
@@ -103,37 +84,37 @@ def check_deltas(baseline: Sequence[SampleResult], subject: Sequence[SampleResul
     return deltas
 
 
-def judge_candidate(
+def judge_scores(
     baseline: Sequence[SampleResult],
     subject: Sequence[SampleResult],
     tolerance: float,
     *,
     no_baseline_reason: str | None = None,
 ) -> ItemOutcome:
-    """Judge candidate samples against the golden baseline's samples (scored by the same checks)."""
+    """Judge the subject's samples (the candidate, or the current model called live) against the baseline's
+    (the golden replayed, or the current model called live), scored by the same checks."""
     score = mean([s.score for s in subject])
     base_score = mean([s.score for s in baseline]) if baseline and no_baseline_reason is None else None
     errored = [s for s in subject if s.outcome == "provider_error"]
     if errored:
         # a provider failure says nothing about the model's answers: never scored, never REGRESSED
         message = f"ERROR: the provider failed, so nothing was scored: {errored[0].message}"
-        return ItemOutcome(Verdict.ERROR, False, None, base_score, message)
+        return ItemOutcome(Verdict.ERROR, None, base_score, message)
     fallback = next((c for s in subject for c in s.completions() if c.fallback_from), None)
     if fallback is not None:
-        return ItemOutcome(
-            Verdict.ERROR, False, None, base_score, fallback_message(fallback, "the candidate", "scored as")
-        )
+        return ItemOutcome(Verdict.ERROR, None, base_score, fallback_message(fallback, "the candidate", "scored as"))
     if no_baseline_reason is not None or not baseline:
-        passed = all(s.passed for s in subject)
-        return ItemOutcome(Verdict.NO_BASELINE, passed, score, None, no_baseline_reason or "no baseline samples")
+        # nothing to compare with: the answer is judged on the test's own checks alone
+        verdict = Verdict.NO_BASELINE if all(s.passed for s in subject) else Verdict.FAILED
+        return ItemOutcome(verdict, score, None, no_baseline_reason or "no baseline samples")
     base_score = mean([s.score for s in baseline])
     moved = [d for d in check_deltas(baseline, subject) if d.baseline is None or abs(d.subject - d.baseline) > EPSILON]
-    outcome = ItemOutcome(Verdict.UNCHANGED, True, score, base_score, moved=moved)
+    outcome = ItemOutcome(Verdict.UNCHANGED, score, base_score, moved=moved)
     format_broke = all(s.format_ok for s in baseline) and not all(s.format_ok for s in subject)
     if format_broke:
-        outcome.verdict, outcome.passed = Verdict.FORMAT_BREAK, False
+        outcome.verdict = Verdict.FORMAT_BREAK
     elif score < base_score - tolerance - EPSILON:
-        outcome.verdict, outcome.passed = Verdict.REGRESSED, False
+        outcome.verdict = Verdict.REGRESSED
     elif score > base_score + tolerance + EPSILON:
         outcome.verdict = Verdict.IMPROVED
     return outcome
@@ -147,28 +128,26 @@ def fallback_message(answer: Completion, whose: str, used: str) -> str:
     )
 
 
-def judge_live_current(
+def judge_drift(
     baseline: Sequence[SampleResult], subject: Sequence[SampleResult], tolerance: float, requested_id: str
 ) -> ItemOutcome:
-    """``--llm-live``: the pinned current model called again, compared with its golden."""
+    """``--llm-live``: the pinned current model called again, compared with its golden (MATCH or DRIFT)."""
     fallback = next((c for s in subject for c in s.completions() if c.fallback_from), None)
     if fallback is not None:  # another model's answer says nothing about whether this one drifted
-        return ItemOutcome(
-            Verdict.ERROR, False, None, None, fallback_message(fallback, "the current model", "judged as")
-        )
-    compared = judge_candidate(baseline, subject, tolerance)
+        return ItemOutcome(Verdict.ERROR, None, None, fallback_message(fallback, "the current model", "judged as"))
+    compared = judge_scores(baseline, subject, tolerance)
     if compared.verdict is Verdict.ERROR:
         return compared
-    outcome = ItemOutcome(Verdict.MATCH, True, compared.score, compared.baseline_score, moved=compared.moved)
+    outcome = ItemOutcome(Verdict.MATCH, compared.score, compared.baseline_score, moved=compared.moved)
     drift = served_drift(baseline, subject, requested_id)
     if drift:
-        outcome.verdict, outcome.passed = Verdict.DRIFT, False
+        outcome.verdict = Verdict.DRIFT
         outcome.notes.append(drift)
     if compared.verdict in (Verdict.FORMAT_BREAK, Verdict.REGRESSED):
-        outcome.verdict, outcome.passed = Verdict.DRIFT, False
+        outcome.verdict = Verdict.DRIFT
         outcome.notes.append("format break" if compared.verdict is Verdict.FORMAT_BREAK else "scores dropped")
     elif outputs_of(baseline) != outputs_of(subject):
-        outcome.verdict = Verdict.DRIFT
+        # the answer reads differently but scores as well: worth a note, not a failure (DRIFT always fails)
         outcome.notes.append("output text changed; scores held")
     return outcome
 
@@ -199,34 +178,11 @@ def outputs_of(samples: Sequence[SampleResult]) -> list[str]:
 # -- messages --------------------------------------------------------------------------------------
 
 
-def _pretty_json(text: str) -> list[str] | None:
-    try:
-        return json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False).splitlines()
-    except (json.JSONDecodeError, TypeError):
-        return None
-
-
-def output_diff(old: str, new: str, old_name: str, new_name: str) -> list[str]:
-    """A unified diff of two outputs; when both are JSON, re-indented with sorted keys so a
-    changed field is one line, else the raw text (so a new code fence or prose shows as such)."""
-    pretty_old, pretty_new = _pretty_json(old), _pretty_json(new)
-    if pretty_old is None or pretty_new is None:
-        pretty_old, pretty_new = old.splitlines() or [""], new.splitlines() or [""]
-    return unified(pretty_old, pretty_new, old_name, new_name)[2:]
-
-
-def unified(old: list[str], new: list[str], old_name: str, new_name: str) -> list[str]:
-    lines = list(difflib.unified_diff(old, new, old_name, new_name, lineterm="", n=2))
-    if len(lines) > DIFF_LINES:
-        lines = [*lines[:DIFF_LINES], f"... ({len(lines) - DIFF_LINES} more diff lines)"]
-    return lines
-
-
 def fmt_score(value: float | None) -> str:
     return "  -  " if value is None else f"{value:.2f}"
 
 
-def comparison_message(
+def score_change_message(
     outcome: ItemOutcome,
     *,
     baseline: tuple[str, str, Sequence[SampleResult]],
@@ -243,6 +199,7 @@ def comparison_message(
         Verdict.FORMAT_BREAK: "a format check that passed on the golden fails on the candidate",
         Verdict.DRIFT: "the pinned current model no longer answers as its golden",
         Verdict.NO_BASELINE: "no usable golden to compare with",
+        Verdict.FAILED: "no usable golden to compare with, and the answer fails the test's own checks",
     }.get(outcome.verdict, outcome.verdict.value.lower())
     lines = [f"{outcome.verdict.value}: {head}"]
     delta = outcome.delta

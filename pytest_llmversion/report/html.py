@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 import html
 
-from pytest_llmversion.judge.verdicts import Verdict
-from pytest_llmversion.report.schema import Report, ReportItem, short_name
+from pytest_llmversion.report.schema import ItemResult, Report, short_name
+from pytest_llmversion.verdict import Verdict
 
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1b1f23}
@@ -28,7 +28,7 @@ def _score(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
-def _side_by_side(item: ReportItem) -> str:
+def _side_by_side(item: ItemResult) -> str:
     if item.output is None or item.baseline_output is None or item.output == item.baseline_output:
         return ""
     return difflib.HtmlDiff(wrapcolumn=90).make_table(

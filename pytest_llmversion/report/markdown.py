@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pytest_llmversion.judge.verdicts import Verdict, output_diff
-from pytest_llmversion.report.governance import markdown_lines
-from pytest_llmversion.report.schema import Report, ReportItem, short_name
+from pytest_llmversion.report.diff import output_diff
+from pytest_llmversion.report.schema import ItemResult, Report, short_name
+from pytest_llmversion.report.terminal_cost import markdown_lines
 from pytest_llmversion.report.terminal_statistics import budget_line, statistics_lines
+from pytest_llmversion.verdict import Verdict
 
 _ICON = {
     Verdict.REGRESSED: "🔴",
@@ -29,7 +30,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _row(item: ReportItem) -> str:
+def _row(item: ItemResult) -> str:
     delta = "" if item.delta is None else f"{item.delta:+.2f}"
     tokens = item.usage.get("input_tokens", 0) + item.usage.get("output_tokens", 0)
     note = " (prompt changed too)" if item.prompt_change else ""

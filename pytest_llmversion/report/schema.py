@@ -1,4 +1,5 @@
-"""The JSON report (``.llmversion/report.json``): one schema, read back by ``llmversion`` commands."""
+"""The JSON report (``.llmversion/report.json``): one typed schema from the item to the file, read back by
+the ``llmversion`` commands. Extra fields are refused, so every field a view reads is declared here."""
 
 from __future__ import annotations
 
@@ -7,21 +8,26 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
 
-from pytest_llmversion.judge.verdicts import Verdict
+from pytest_llmversion.atomic import write_atomic
 from pytest_llmversion.report.governance import CostReport, GovernanceInfo
-from pytest_llmversion.report.statistics import SuiteStatistics
-from pytest_llmversion.yamlio import write_atomic
+from pytest_llmversion.report.statistics import CaseStatistics, SuiteStatistics
+from pytest_llmversion.verdict import Role, Verdict, fails
 
-REPORT_SCHEMA = 1
-FAILING_CURRENT = {Verdict.STALE, Verdict.MISSING, Verdict.DRIFT, Verdict.FAILED, Verdict.ERROR}
-FAILING_CANDIDATE = {Verdict.REGRESSED, Verdict.FORMAT_BREAK, Verdict.ERROR}
+#: 2: items are typed (``stats`` a CaseStatistics), every field always present, no extra fields.
+REPORT_SCHEMA = 2
 
 
-class ReportCheck(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class ReportError(ValueError):
+    """A report.json that cannot be read back; one line naming the file."""
 
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReportCheck(_Strict):
     name: str
     kind: str
     passed: bool
@@ -30,18 +36,18 @@ class ReportCheck(BaseModel):
     detail: str = ""
 
 
-class ReportItem(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class ItemResult(_Strict):
+    """One item's result: built by the item when it has run, carried on its test report (identical under
+    pytest-xdist), completed at session end (prices, the suite's q-values) and written as it is."""
 
     nodeid: str
     test: str
     case: str | None = None
-    role: Literal["current", "candidate"]
+    role: Role
     model: str
     mode: str = "replay"
     models_served: list[str] = Field(default_factory=list)
     verdict: Verdict
-    passed: bool
     score: float | None = None
     baseline_score: float | None = None
     delta: float | None = None
@@ -74,18 +80,35 @@ class ReportItem(BaseModel):
     not_called: str | None = None
     output: str | None = None
     baseline_output: str | None = None
-    #: Compared candidate cases (samples >= 2): counts, p-values, intervals (comparison.CaseStats).
-    stats: dict[str, Any] | None = None
+    #: Compared cases (samples >= 2): counts, p-values, intervals.
+    stats: CaseStatistics | None = None
+    #: SDK notices (a deprecated model) and the models a provider served instead of the id asked for.
+    provider_notices: list[str] = Field(default_factory=list)
+    served_instead: list[str] = Field(default_factory=list)
+    #: The candidate's recording (``--llm-record-mode``) and how many of its calls it answered.
+    recording: str | None = None
+    replayed_from_recording: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def passed(self) -> bool:
+        """Written for readers of the JSON; it follows from the verdict (``verdict.fails``), never set."""
+        return not fails(self.role, self.verdict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_derived(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "passed" in data:
+            return {k: v for k, v in data.items() if k != "passed"}
+        return data
 
 
-class ModelInfo(BaseModel):
+class ModelInfo(_Strict):
     model: str
     source: str
 
 
-class RunInfo(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
+class RunInfo(_Strict):
     plugin_version: str
     pytest_version: str
     started_at: str
@@ -111,9 +134,7 @@ class RunInfo(BaseModel):
     partial_reasons: list[str] = Field(default_factory=list)
 
 
-class Summary(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
+class Summary(_Strict):
     counts: dict[str, dict[str, int]] = Field(default_factory=dict)
     pass_rate: float | None = None
     passed: int = 0
@@ -135,15 +156,15 @@ class Summary(BaseModel):
     not_called: dict[str, int] = Field(default_factory=dict)
 
 
-class Report(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+class Report(_Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     schema_version: int = Field(REPORT_SCHEMA, alias="schema")
     run: RunInfo
-    items: list[ReportItem]
+    items: list[ItemResult]
     summary: Summary
 
-    def role_items(self, role: str) -> list[ReportItem]:
+    def role_items(self, role: str) -> list[ItemResult]:
         return [item for item in self.items if item.role == role]
 
     def dump(self) -> str:
@@ -154,11 +175,27 @@ class Report(BaseModel):
 
     @classmethod
     def read(cls, path: Path) -> Report:
-        return cls.model_validate_json(path.read_text(encoding="utf-8"))
+        """The report at ``path``; one-line ``ReportError`` for a file another version (or nothing of ours) wrote."""
+        import json
+
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ReportError(f"{path}: not a pytest-llmversion report ({type(exc).__name__})") from None
+        schema = raw.get("schema") if isinstance(raw, dict) else None
+        if isinstance(schema, int) and schema != REPORT_SCHEMA:
+            newer = "a newer pytest-llmversion (upgrade it)" if schema > REPORT_SCHEMA else "an older pytest-llmversion"
+            raise ReportError(f"{path}: written by {newer} (report schema {schema}); run pytest again to rewrite it")
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+            raise ReportError(f"{path}: not a pytest-llmversion report ({where}: {error['msg']})") from None
 
 
 def build_summary(
-    items: Iterable[ReportItem],
+    items: Iterable[ItemResult],
     *,
     statistics: SuiteStatistics | None = None,
     extra_reasons: Iterable[str] = (),
@@ -185,12 +222,11 @@ def build_summary(
     )
 
 
-def gate_reasons(items: Iterable[ReportItem]) -> list[str]:
-    """Why the gate fails, one line per verdict that fails it, naming the items."""
+def gate_reasons(items: Iterable[ItemResult]) -> list[str]:
+    """Why the gate fails, one line per verdict that fails it (``verdict.FAILING``), naming the items."""
     failing: dict[tuple[str, str], list[str]] = {}
     for item in items:
-        bad = FAILING_CANDIDATE if item.role == "candidate" else FAILING_CURRENT
-        if item.verdict in bad and not item.passed:
+        if fails(item.role, item.verdict):
             failing.setdefault((item.role, item.verdict.value), []).append(short_name(item))
     reasons = []
     for (role, verdict), names in sorted(failing.items()):
@@ -199,7 +235,7 @@ def gate_reasons(items: Iterable[ReportItem]) -> list[str]:
     return reasons
 
 
-def short_name(item: ReportItem | Mapping[str, Any]) -> str:
+def short_name(item: ItemResult | Mapping[str, Any]) -> str:
     """``test_name[case]`` without the module path and the role."""
     test = item["test"] if isinstance(item, Mapping) else item.test
     case = item.get("case") if isinstance(item, Mapping) else item.case

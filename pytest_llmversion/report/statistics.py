@@ -1,4 +1,5 @@
-"""The ``summary.statistics`` section of the JSON report: every number behind the statistical gate."""
+"""The statistics in the JSON report: each compared case's (``items[].stats``) and the suite's
+(``summary.statistics``), every number behind the statistical gate."""
 
 from __future__ import annotations
 
@@ -6,7 +7,49 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
+
+
+class ArmCounts(_Section):
+    """One model's samples in one compared case."""
+
+    passes: int
+    samples: int
+    stage1_passes: int
+    stage1_samples: int
+    errors: int = 0
+    format_failures: int = 0
+    live_calls: int = 0
+    replayed_calls: int = 0
+
+
+class CaseStatistics(_Section):
+    """A compared case (samples >= 2): counts per model, the exact tests, intervals; the BH q-values and
+    ``decided`` come from the session end."""
+
+    k: int
+    max_samples: int
+    threshold: float | None = None
+    baseline: str
+    golden_samples: int = 0
+    #: Why the current model could not be called for baseline samples the golden lacks (replay-only runs).
+    replay_only: str | None = None
+    current: ArmCounts
+    candidate: ArmCounts
+    topped_up: bool
+    difference: float | None = None
+    difference_ci95: list[float | None] | None = None
+    wilson95_current: list[float] | None = None
+    wilson95_candidate: list[float] | None = None
+    p_regression: float
+    p_improvement: float
+    family_size: int
+    alpha_case: float
+    #: "item" when the item's own test decided its verdict, "suite" when Benjamini-Hochberg did at session end.
+    decided: str = "item"
+    q_regression: float | None = None
+    q_improvement: float | None = None
+    notes: list[str] = Field(default_factory=list)
 
 
 class SampleCounts(_Section):
@@ -71,7 +114,9 @@ class Resolution(_Section):
     localized: float | None = None
 
 
-class Budget(_Section):
+class AlphaSplit(_Section):
+    """The gate's false-alarm budget and how it is split between the suite test and the per-case tests."""
+
     alpha: float
     suite: float
     per_case: float
@@ -96,6 +141,6 @@ class SuiteStatistics(_Section):
     suite_test: SuiteTest | None = None
     noninferiority: NonInferiority
     resolution: Resolution
-    budget: Budget
+    budget: AlphaSplit
     alpha_case: float
     gate_reasons: list[str] = Field(default_factory=list)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pytest_llmversion.judge.verdicts import Verdict
-from pytest_llmversion.report.governance import cost_lines, governance_lines
-from pytest_llmversion.report.schema import Report, ReportItem, short_name
+from pytest_llmversion.report.schema import ItemResult, Report, short_name
+from pytest_llmversion.report.terminal_cost import cost_lines, governance_lines
 from pytest_llmversion.report.terminal_statistics import budget_line, statistics_lines
+from pytest_llmversion.verdict import Verdict
 
 #: With more candidate rows than this, only the rows that changed are listed.
 MAX_ROWS = 40
@@ -19,12 +19,12 @@ def _delta(value: float | None) -> str:
     return "" if value is None else f"{value:+.2f}"
 
 
-def _tokens(item: ReportItem) -> str:
+def _tokens(item: ItemResult) -> str:
     total = item.usage.get("input_tokens", 0) + item.usage.get("output_tokens", 0)
     return str(total) if total else "-"
 
 
-def _table(items: list[ReportItem], baseline_title: str, score_title: str) -> list[str]:
+def _table(items: list[ItemResult], baseline_title: str, score_title: str) -> list[str]:
     width = max([len(short_name(i)) for i in items] + [24])
     lines = [
         f"  {'test':<{width}}  {baseline_title:>8}  {score_title:>9}  {'delta':>6}  {'verdict':<12}  {'tokens':>6}"
@@ -51,7 +51,7 @@ def _provider_lines(report: Report) -> list[str]:
     summary = report.summary
     lines = [f"warning: {warning}" for warning in summary.served_model_warnings]
     lines += [f"notice: {notice}" for notice in summary.provider_notices]
-    replayed = [i for i in report.items if getattr(i, "replayed_from_recording", 0)]
+    replayed = [i for i in report.items if i.replayed_from_recording]
     if replayed:
         lines.append(
             f"recordings: {len(replayed)} candidate item(s) re-scored from recorded answers, no call made "
@@ -81,7 +81,12 @@ def summary_lines(report: Report, report_path: str) -> list[str]:
             lines.append(f"({len(tabled) - len(shown)} UNCHANGED rows not listed; all are in {report_path})")
         lines.append("")
         lines += _table(shown, "baseline", "candidate")
-    unusual = [i for i in currents if i.verdict not in (Verdict.MATCH, Verdict.RECORDED)]
+    # a live run's MATCH may carry a note worth seeing (the text changed, the scores held)
+    unusual = [
+        i
+        for i in currents
+        if i.verdict not in (Verdict.MATCH, Verdict.RECORDED) or (run.mode == "live" and i.notes)
+    ]
     if unusual and not candidates:
         lines.append("")
         lines += _table(unusual[:MAX_ROWS], "golden", "current")

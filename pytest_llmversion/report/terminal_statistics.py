@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pytest_llmversion.judge.comparison import fmt_level, fmt_p, signed_pp
-from pytest_llmversion.judge.verdicts import Verdict
-from pytest_llmversion.report.schema import Report, ReportItem, short_name
-from pytest_llmversion.report.statistics import SuiteStatistics
+from pytest_llmversion.report.format import fmt_level, fmt_p, plural, signed_pp
+from pytest_llmversion.report.schema import ItemResult, Report, short_name
+from pytest_llmversion.report.statistics import ArmCounts, SuiteStatistics
+from pytest_llmversion.verdict import Verdict
 
 #: Flaky cases listed by name (the most nearly regressed first); the rest are summarised.
 FLAKY_SHOWN = 3
@@ -18,30 +16,35 @@ def _pp(value: float) -> str:
     return f"{signed_pp(value, 1)} pp"
 
 
-def _counts(arm: dict[str, Any]) -> str:
-    return f"{arm['passes']}/{arm['samples']}"
+def _counts(arm: ArmCounts) -> str:
+    return f"{arm.passes}/{arm.samples}"
 
 
-def case_line(item: ReportItem, label: str, width: int) -> str:
-    case = item.stats or {}
-    current, candidate = case.get("current", {}), case.get("candidate", {})
-    if not current.get("samples") or not candidate.get("samples"):
+def case_line(item: ItemResult, label: str, width: int) -> str:
+    case = item.stats
+    if case is None or not case.current.samples or not case.candidate.samples:
         return f"  {label:<13}{short_name(item):<{width}}  {item.message}".rstrip()
-    counts = f"{_counts(current)} → {_counts(candidate)}"
+    counts = f"{_counts(case.current)} → {_counts(case.candidate)}"
     parts = [f"  {label:<13}{short_name(item):<{width}}  {counts:<15}"]
-    ci = case.get("difference_ci95")
-    if case.get("difference") is not None and ci:
-        parts.append(f"Δ {signed_pp(case['difference'])} pp [{signed_pp(ci[0])}, {signed_pp(ci[1])}]".ljust(24))
+    ci = case.difference_ci95
+    if case.difference is not None and ci and ci[0] is not None and ci[1] is not None:
+        parts.append(f"Δ {signed_pp(case.difference)} pp [{signed_pp(ci[0])}, {signed_pp(ci[1])}]".ljust(24))
     # an improvement is tested in its own direction: show that test's p and q
-    direction = "improvement" if item.verdict is Verdict.IMPROVED else "regression"
-    parts.append(f"p={fmt_p(case[f'p_{direction}'])}".ljust(10))
-    if case.get(f"q_{direction}") is not None:
-        parts.append(f"(BH q={fmt_p(case[f'q_{direction}'])})")
+    improvement = item.verdict is Verdict.IMPROVED
+    p = case.p_improvement if improvement else case.p_regression
+    q = case.q_improvement if improvement else case.q_regression
+    parts.append(f"p={fmt_p(p)}".ljust(10))
+    if q is not None:
+        parts.append(f"(BH q={fmt_p(q)})")
     return " ".join(parts).rstrip()
 
 
-def _direction(item: ReportItem) -> str:
-    difference = (item.stats or {}).get("difference")
+def _p_regression(item: ItemResult) -> float:
+    return item.stats.p_regression if item.stats is not None else 1.0
+
+
+def _direction(item: ItemResult) -> str:
+    difference = item.stats.difference if item.stats is not None else None
     if difference is None or abs(difference) < 1e-12:
         return "="
     return "↓" if difference < 0 else "↑"
@@ -55,7 +58,7 @@ def statistics_lines(report: Report) -> list[str]:
     lines = [_samples_line(stats)]
     if stats.replay_only:
         lines.append(
-            f"baseline    {_plural(stats.replay_only, 'case')} compared with the golden's samples alone: "
+            f"baseline    {plural(stats.replay_only, 'case')} compared with the golden's samples alone: "
             f"the current model could not be called for more ({stats.replay_only_reason})"
         )
     if stats.pass_rate is not None:
@@ -83,27 +86,21 @@ def statistics_lines(report: Report) -> list[str]:
     order = {v: n for n, v in enumerate(LISTED)}
     listed = sorted((i for i in compared if i.verdict in order), key=lambda i: (order[i.verdict], short_name(i)))
     lines += [case_line(i, i.verdict.value, width) for i in listed]
-    flaky = sorted(
-        (i for i in compared if i.verdict is Verdict.FLAKY), key=lambda i: (i.stats or {}).get("p_regression", 1.0)
-    )
+    flaky = sorted((i for i in compared if i.verdict is Verdict.FLAKY), key=_p_regression)
     lines += [case_line(i, f"flaky {_direction(i)}", width) for i in flaky[:FLAKY_SHOWN]]
     if len(flaky) > FLAKY_SHOWN:
-        rest = [(i.stats or {}).get("p_regression", 1.0) for i in flaky[FLAKY_SHOWN:]]
+        rest = [_p_regression(i) for i in flaky[FLAKY_SHOWN:]]
         lines.append(f"  … {len(rest)} more flaky (all p ≥ {fmt_p(min(rest))})")
     lines += _tests_lines(stats)
     return lines
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _samples_line(stats: SuiteStatistics) -> str:
-    topped = f" ({_plural(stats.topped_up, 'case')} topped up to {stats.max_samples})"
+    topped = f" ({plural(stats.topped_up, 'case')} topped up to {stats.max_samples})"
     calls = stats.calls
     live = calls.current_live + calls.candidate_live
     return (
-        f"samples     {_plural(stats.cases, 'case')} · {stats.k} samples/model{topped if stats.topped_up else ''} · "
+        f"samples     {plural(stats.cases, 'case')} · {stats.k} samples/model{topped if stats.topped_up else ''} · "
         f"{stats.samples.current + stats.samples.candidate} samples, {live} live calls "
         f"(current {calls.current_live}, candidate {calls.candidate_live}), {calls.replayed} replayed"
     )

@@ -108,7 +108,7 @@ def set_stage(pyproject: Path, percent: float, *, note: str | None = None) -> St
     """
     import tomlkit
 
-    from pytest_llmversion.yamlio import write_atomic
+    from pytest_llmversion.atomic import write_atomic
 
     before = read_rollout(pyproject).candidate_percent
     document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))

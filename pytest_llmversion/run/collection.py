@@ -1,41 +1,28 @@
-"""From a marked test function to its items: roles, cases, golden keys and item runners."""
+"""From a marked test function to its items: roles, cases, the goldens they read, what the run leaves out."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_llmversion.report.governance import Estimate
 from pytest_llmversion.run.cases import Case, CasesFileError, load_cases
-from pytest_llmversion.run.goldens import GoldenError, GoldenKey, load_golden
-from pytest_llmversion.run.itemrun import ItemPlan, ItemRole, ItemRun
-from pytest_llmversion.run.marker import MarkerError, MarkerSpec, parse_marker
-from pytest_llmversion.run.recordings import recording_path
+from pytest_llmversion.run.context import RunContext
+from pytest_llmversion.run.gather import Collected
+from pytest_llmversion.run.goldens import GoldenKey
+from pytest_llmversion.run.marker import MarkerError, parse_marker
+from pytest_llmversion.run.result import ItemReport
+from pytest_llmversion.run.result import setup_error_report as setup_error_report_for
 from pytest_llmversion.run.selection import Selection
-from pytest_llmversion.run.session import Collected, RunContext, golden_key
+from pytest_llmversion.run.spec import ItemRole, ItemSpec
+
+#: The fixture every LLM item is parametrized through (its value: the item's ``ItemSpec``).
+ITEM_FIXTURE = "_llm_item"
 
 
-@dataclass(frozen=True)
-class ItemParam:
-    """The value behind ``[current]``/``[case-candidate]`` in a test id."""
-
-    role: ItemRole
-    case: Case | None
-    spec: MarkerSpec
-
-    @property
-    def id(self) -> str:
-        return f"{self.case.id}-{self.role}" if self.case else self.role
-
-    def __repr__(self) -> str:
-        return self.id
-
-
-def item_params(ctx: RunContext, definition: pytest.Function, marker: pytest.Mark) -> list[ItemParam]:
+def item_specs(ctx: RunContext, definition: pytest.Function, marker: pytest.Mark) -> list[ItemSpec]:
     nodeid = definition.nodeid
     try:
         spec = parse_marker(nodeid, marker.args, marker.kwargs)
@@ -54,24 +41,36 @@ def item_params(ctx: RunContext, definition: pytest.Function, marker: pytest.Mar
         except CasesFileError as exc:
             raise pytest.Collector.CollectError(f"{nodeid}: {exc}".replace(str(ctx.rootpath) + "/", "")) from None
     roles: list[ItemRole] = ["current", "candidate"] if ctx.candidate else ["current"]
-    return [ItemParam(role, case, spec) for case in cases for role in roles]
+    return [ItemSpec(role, case, spec) for case in cases for role in roles]
 
 
-def golden_key_for(ctx: RunContext, item: pytest.Item, param: ItemParam) -> GoldenKey:
+def spec_of(item: pytest.Item) -> ItemSpec | None:
+    """The ``ItemSpec`` an LLM item was parametrized with; None for any other item."""
+    callspec = getattr(item, "callspec", None)
+    value = callspec.params.get(ITEM_FIXTURE) if callspec is not None else None
+    return value if isinstance(value, ItemSpec) else None
+
+
+def keyed_spec(ctx: RunContext, item: pytest.Item, spec: ItemSpec) -> ItemSpec:
+    """The spec with the golden it reads, named from the test's full id (its own parametrization included)."""
     callspec = getattr(item, "callspec", None)
     full_id: str = callspec.id if callspec is not None else ""
-    user_params = full_id[: -len(param.id)].rstrip("-") if full_id.endswith(param.id) else ""
+    user_params = full_id[: -len(spec.id)].rstrip("-") if full_id.endswith(spec.id) else ""
     function = getattr(item, "originalname", item.name)
     cls = getattr(item, "cls", None)
     test_name = f"{cls.__name__}.{function}" if cls is not None else function
+    name = f"{test_name}[{user_params}]" if user_params else test_name
     nodeid_base = item.nodeid.split("[", 1)[0]
-    return golden_key(item.path, ctx.config.goldens, test_name, user_params, param.case, nodeid_base)
+    shown = f"{nodeid_base}[{user_params}]" if user_params else nodeid_base
+    folder = item.path.parent / ctx.config.goldens / item.path.stem
+    return spec.keyed(GoldenKey(folder, name, spec.case.id if spec.case else None, shown))
 
 
-def note_collected(collected: Collected, item: pytest.Item, param: ItemParam, key: GoldenKey) -> None:
+def note_collected(collected: Collected, item: pytest.Item, spec: ItemSpec) -> None:
     """Remember the golden this item uses; a module narrowed by ``file.py::test`` args or ``--lf`` is partial."""
-    if param.role != "current":
+    if spec.role != "current":
         return
+    key = spec.golden_key
     narrowed = _narrowed_files(tuple(item.config.args), item.config.invocation_params.dir)
     # --lf drops passing tests while modules are collected, before this hook sees them
     last_failed_only = bool(item.config.getoption("lf", False))
@@ -120,81 +119,27 @@ def count_compared(ctx: RunContext, items: list[pytest.Item]) -> dict[str, int]:
     for. Current items are compared only under ``--llm-live`` (with their goldens)."""
     counts = {"candidate": 0, "current": 0}
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        param = callspec.params.get("_llm_item") if callspec is not None else None
-        if not isinstance(param, ItemParam) or ctx.item_samples(param.spec) < 2:
+        spec = spec_of(item)
+        if spec is None or ctx.item_samples(spec.marker) < 2:
             continue
-        if param.role == "candidate" or ctx.mode == "live":
-            counts[param.role] += 1
+        if spec.role == "candidate" or ctx.mode == "live":
+            counts[spec.role] += 1
     return counts
 
 
-def estimate_spend(ctx: RunContext, planned: list[tuple[ItemParam, GoldenKey]]) -> Estimate:
-    """``--llm-budget-usd`` before the first call: the worst case of every call the items may make, priced.
-    Raises ``budget.BudgetError`` when it is above the budget or cannot be priced."""
-    from pytest_llmversion.governance.budget import ItemPlan, RunShape, check_estimate, estimate
-    from pytest_llmversion.governance.cost import price_of
-
-    assert ctx.current is not None
-    assert ctx.config.budget_usd is not None
-    candidate = ctx.candidate
-    shape = RunShape(
-        ctx.mode,
-        str(ctx.current),
-        str(candidate) if candidate else None,
-        ctx.policy.max_samples,
-        ctx.policy.baseline,
-        ctx.config.max_tokens,
-    )
-    cache = ctx.base / ctx.config.report_dir / "cache" / "goldens"
-    recordings = ctx.base / ctx.config.report_dir / "recordings"
-    plans = []
-    for param, key in planned:
-        try:
-            golden = load_golden(key.path, cache)
-        except GoldenError:
-            golden = None  # the item reports it; it makes no baseline call either way
-        per_sample = golden.calls_per_sample(0) if golden else 0
-        usage = None
-        if golden is not None and per_sample:
-            recorded = golden.samples
-            tokens_in = sum(s.usage.get("input_tokens", 0) for s in recorded) / len(recorded) / per_sample
-            tokens_out = sum(s.usage.get("output_tokens", 0) for s in recorded) / len(recorded) / per_sample
-            usage = (tokens_in, tokens_out)
-        sends = True
-        if param.role == "candidate" and candidate is not None and candidate.provider != "scripted":
-            has_recording = recording_path(recordings, ctx.base, candidate, key).is_file()
-            sends = ctx.record_mode in ("new", "all") or (ctx.record_mode == "once" and not has_recording)
-        golden_samples = len(golden.samples) if golden else 0
-        samples = ctx.item_samples(param.spec)
-        plans.append(ItemPlan(param.role, str(key.path), samples, golden_samples, per_sample, usage, sends))
-    catalog = ctx.catalog()
-    result, unpriced = estimate(shape, plans, ctx.config.budget_usd, lambda model: price_of(catalog, model))
-    check_estimate(result, unpriced)
-    return result
-
-
-def item_run(ctx: RunContext, item: pytest.Item, param: ItemParam, key: GoldenKey) -> ItemRun:
-    return ctx.item_run(ItemPlan(param.role, param.case, param.spec, key), item.nodeid)
-
-
-def setup_error_data(
-    ctx: RunContext, item: pytest.Item, param: ItemParam, key: GoldenKey, report: Any
-) -> dict[str, Any]:
+def setup_error_report(ctx: RunContext, nodeid: str, spec: ItemSpec, longrepr: Any) -> ItemReport:
     """An item whose fixtures failed still appears in the report, as ERROR with the first line why."""
-    longrepr = str(report.longrepr).strip().splitlines()
+    lines = str(longrepr).strip().splitlines()
     # the exception line (RuntimeError: database is down), not where it was raised
-    crash = getattr(getattr(report.longrepr, "reprcrash", None), "message", None)
-    model = ctx.current if param.role == "current" else ctx.candidate
-    return {
-        "nodeid": item.nodeid,
-        "test": key.test_nodeid,
-        "case": param.case.id if param.case else None,
-        "role": param.role,
-        "model": str(model),
-        "mode": ctx.mode,
-        "verdict": "ERROR",
-        "passed": False,
-        "golden": ctx.rel(key.path),
-        "message": f"setup failed: {crash or (longrepr[-1] if longrepr else 'no details')}".splitlines()[0],
-    }
+    crash = getattr(getattr(longrepr, "reprcrash", None), "message", None)
+    model = ctx.current if spec.role == "current" else ctx.candidate
+    why = crash or (lines[-1] if lines else "no details")
+    return setup_error_report_for(spec, nodeid, model, ctx.mode, ctx.rel(spec.golden_key.path), why)
+
+
+def ensure_item_fixture(item: pytest.Item) -> None:
+    """A marked test that asks for no llm fixture is still judged: pytest pruned the parametrized
+    ``_llm_item`` from its fixture closure (nothing requested it), so it is added back and set up."""
+    fixturenames = getattr(item, "fixturenames", None)
+    if fixturenames is not None and ITEM_FIXTURE not in fixturenames:
+        fixturenames.append(ITEM_FIXTURE)

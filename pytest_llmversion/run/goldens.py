@@ -24,10 +24,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pytest_llmversion.atomic import write_atomic
 from pytest_llmversion.judge.samples import SampleResult
 from pytest_llmversion.parsing import extract_json
 from pytest_llmversion.providers.base import Completion, Request, Usage, fingerprint_of
-from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_text, write_atomic
+from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_text
 
 SCHEMA = 1
 NAME_LIMIT = 100

@@ -20,17 +20,18 @@ latency) and are written by the controller at session end, each whole, like gold
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pytest_llmversion.atomic import write_atomic
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request, Usage
 from pytest_llmversion.run.goldens import GoldenKey, legacy_safe_name, safe_name, same_test
-from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_file, write_atomic
+from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_file
 
 RecordMode = Literal["none", "once", "new", "all"]
 RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new", "all")
@@ -263,11 +264,6 @@ def _ordered_call(call: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def write_recordings(items: Iterable[Mapping[str, Any]], rootpath: Path) -> list[str]:
-    """Controller, session end: write each item's recording whole (temp file + rename); the paths written."""
-    written = []
-    for item in items:
-        doc, rel = item.get("recording_doc"), item.get("recording")
-        if doc and rel and write_atomic(rootpath / rel, dump_yaml(dict(doc), HEADER)):
-            written.append(str(rel))
-    return written
+def write_recording(path: Path, doc: Mapping[str, Any]) -> bool:
+    """Controller, session end: write one item's recording whole (temp file + rename); False if unchanged."""
+    return write_atomic(path, dump_yaml(dict(doc), HEADER))

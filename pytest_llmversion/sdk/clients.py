@@ -11,20 +11,14 @@ one line naming the extra to install.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pytest_llmversion.modelref import ModelRef
-from pytest_llmversion.providers.base import Completion, Request
 from pytest_llmversion.providers.sdk_common import import_sdk, resolve_api_key
 
 if TYPE_CHECKING:
     from pytest_llmversion.config import LLMConfig
-    from pytest_llmversion.run.itemrun import ItemRun
     from pytest_llmversion.sdk.calls import Family
-    from pytest_llmversion.sdk.errors import CallRefused
+    from pytest_llmversion.sdk.transport import CallSeam
 
 #: Sent when the environment has no key: the provider never sees a completion call, only pass-through ones.
 PLACEHOLDER_KEY = "llmversion-no-key"
@@ -35,40 +29,10 @@ _EXTRAS: dict[Family, tuple[str, str]] = {
 }
 
 
-@dataclass
-class ItemSeam:
-    """An item's runner as the transport sees it."""
-
-    run: ItemRun
-    root: Path | None = None
-
-    def send(self, request: Request) -> Completion:
-        return self.run.send(request)
-
-    def target(self) -> ModelRef:
-        return self.run.client.model
-
-    def expected(self) -> Collection[ModelRef] | None:
-        run = self.run
-        if run.plan.role == "candidate" and run.client.model == run.current:
-            return None  # the baseline: the current model's golden replayed through the candidate item's body
-        return (run.client.model, run.model)
-
-    def notice(self, text: str) -> None:
-        if text not in self.run.notices:
-            self.run.notices.append(text)
-
-    def calls_models(self) -> bool:
-        return self.run.calls_models
-
-    def refuse(self, problem: CallRefused) -> None:
-        self.run.refuse(problem)
-
-
 Flavour = Literal["sync", "async"]
 
 
-def build_client(family: Family, flavour: Flavour, seam: ItemSeam, config: LLMConfig, fixture: str) -> Any:
+def build_client(family: Family, flavour: Flavour, seam: CallSeam, config: LLMConfig, fixture: str) -> Any:
     """The SDK's client object for ``family``; a missing SDK is one line naming the extra to install."""
     module, extra = _EXTRAS[family]
     sdk = import_sdk(module, extra)

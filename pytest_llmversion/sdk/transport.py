@@ -56,13 +56,17 @@ FIXTURES: dict[Family, str] = {"openai": "llm_openai", "anthropic": "llm_anthrop
 
 
 class CallSeam(Protocol):
-    """What the transport needs from the item that runs: ``ItemRun`` behind ``clients.ItemSeam``."""
+    """What the transport needs from the item that runs (``run.sampler.ItemSampler``)."""
 
     root: Path | None
+    #: Whether the item calls models in this run: the only items that may pass a call on.
+    calls_models: bool
 
-    def send(self, request: Request) -> Completion: ...
+    def answer(self, request: Request) -> Completion:
+        """The answer to one call: the golden's, or the phase's model's."""
+        ...
 
-    def target(self) -> ModelRef:
+    def model(self) -> ModelRef:
         """The model this call goes to (the phase's model)."""
         ...
 
@@ -72,10 +76,6 @@ class CallSeam(Protocol):
         ...
 
     def notice(self, text: str) -> None: ...
-
-    def calls_models(self) -> bool:
-        """Whether the item calls models in this run: the only items that may pass a call on."""
-        ...
 
     def refuse(self, problem: CallRefused) -> None:
         """Record a refused call on the item: it is ERROR with this line, whatever the application does."""
@@ -120,12 +120,12 @@ class LLMExchange:
             return None
         self._check_model(call)
         with self._lock:  # the item's runner keeps one order of calls; threads in the app take turns
-            completion = self.seam.send(call.request)
+            completion = self.seam.answer(call.request)
         return render(call, completion)
 
     def _pass_on_or_refuse(self, method: str, url: httpx2.URL, reason: str) -> None:
         """Return when the call may go out (see the module docstring); raise ``CallRefused`` otherwise."""
-        calls_models = self.seam.calls_models()
+        calls_models = self.seam.calls_models
         if self.allow_passthrough and calls_models:
             self._unrecorded(method, url, reason)
             return
@@ -170,7 +170,7 @@ class LLMExchange:
         where = site.shown(self.seam.root) if site is not None else "the application"
         message = (
             f"{where} asks for model {named!r}{what_kind}, not the model under test; the call went to "
-            f"{self.seam.target()}. Take the model id from configuration (llm_config or llm_model in tests): "
+            f"{self.seam.model()}. Take the model id from configuration (llm_config or llm_model in tests): "
             "a model written into code is how an unpinned alias reaches production"
         )
         self.seam.notice(message)

@@ -1,0 +1,217 @@
+"""The run: its settings (models, mode, samples, gate policy), resolved once from the options and the
+config, and the services its items share (routers with their guards, the prompt registry, the catalogue),
+built on first use. One per pytest process; nothing here imports pytest."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
+
+from pytest_llmversion.client import LLMClient
+from pytest_llmversion.config import LLMConfig, ResolvedConfig
+from pytest_llmversion.governance.budget import Ledger, LocalLedger, SharedLedger, SpendCap
+from pytest_llmversion.governance.catalog import Catalog
+from pytest_llmversion.governance.cost import price_of
+from pytest_llmversion.governance.startup import Governance
+from pytest_llmversion.governance.startup import load as load_catalog
+from pytest_llmversion.judge.comparison import GatePolicy
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.prompts.registry import PromptRegistry
+from pytest_llmversion.providers import ProviderFactory, Router
+from pytest_llmversion.providers.base import Completion, Request
+from pytest_llmversion.providers.lasting import LastingFailures
+from pytest_llmversion.providers.router import CallGuard, Guards
+from pytest_llmversion.report.governance import Estimate
+from pytest_llmversion.run.item import LLMItem
+from pytest_llmversion.run.kinds import KindSettings, kind_for
+from pytest_llmversion.run.marker import MarkerSpec
+from pytest_llmversion.run.recordings import ItemRecorder, RecordMode, legacy_recording_path, recording_path
+from pytest_llmversion.run.replay import GoldenSource
+from pytest_llmversion.run.sampler import ItemSampler, LiveCall, Phase
+from pytest_llmversion.run.spec import ItemSpec, Mode
+
+
+@dataclass
+class RunContext:
+    """Everything an LLM item needs to know about the run; one per pytest process."""
+
+    resolved: ResolvedConfig
+    rootpath: Path
+    mode: Mode
+    current: ModelRef | None
+    candidate: ModelRef | None
+    samples: int
+    tolerance: float
+    candidate_prompt: Literal["current", "own"] = "current"
+    policy: GatePolicy = field(default_factory=GatePolicy)
+    #: Compared items (samples >= 2) per role among the collected items: the m of the per-case q / m.
+    family_sizes: dict[str, int] = field(default_factory=dict)
+    #: Catalogue, pinning, deprecations and budgets; set on the controller at start-up.
+    governance: Governance | None = None
+    record_mode: RecordMode = "none"
+    record_mode_source: str = "default"
+    #: ``--llm-budget-usd``: the worst case of every call this run may make, priced after collection.
+    estimate: Estimate | None = None
+    #: The spend ledger's file when pytest-xdist workers share it (the controller creates it).
+    ledger_path: Path | None = None
+    _guard: Guards | None = None
+    _ledger: Ledger | None = None
+    _factory: ProviderFactory | None = None
+    _routers: dict[ModelRef, Router] = field(default_factory=dict)
+    _registry: PromptRegistry | None = None
+    _catalog: Catalog | None = None
+    _rejected: dict[ModelRef, tuple[str, ...]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def base(self) -> Path:
+        """The project folder: where pyproject.toml is, else pytest's rootdir."""
+        return self.resolved.pyproject.parent if self.resolved.pyproject else self.rootpath
+
+    @property
+    def config(self) -> LLMConfig:
+        return self.resolved.config
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.rootpath))
+        except ValueError:
+            return str(path)
+
+    def factory(self) -> ProviderFactory:
+        with self._lock:
+            if self._factory is None:
+                self._factory = ProviderFactory(self.config, self.base)
+            return self._factory
+
+    def router(self, ref: ModelRef) -> Router:
+        if ref not in self._routers:
+            self._routers[ref] = self.factory().router(ref, guard=self.guard(), rejected_params=self.rejected_params)
+        return self._routers[ref]
+
+    def guard(self) -> Guards:
+        """What every live attempt of this run passes first: failures that would repeat, then the budget cap."""
+        if self._guard is None:
+            guards: list[CallGuard] = [LastingFailures()]
+            budget = self.config.budget_usd
+            if budget is not None:
+                catalog = self.catalog()
+                guards.append(SpendCap(budget, self.ledger(), partial(price_of, catalog), self._max_output(catalog)))
+            self._guard = Guards(guards)
+        return self._guard
+
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            self._ledger = SharedLedger(self.ledger_path) if self.ledger_path is not None else LocalLedger()
+        return self._ledger
+
+    def _max_output(self, catalog: Catalog) -> Callable[[str], int | None]:
+        def max_output(model: str) -> int | None:
+            entry = catalog.get(model)
+            return self.config.max_tokens or (entry.max_output_tokens if entry is not None else None)
+
+        return max_output
+
+    def rejected_params(self, ref: ModelRef) -> tuple[str, ...]:
+        """The parameters the catalogue says ``ref`` rejects; asked on every call, so kept per model."""
+        rejected = self._rejected.get(ref)
+        if rejected is None:
+            rejected = self._rejected[ref] = self.catalog().rejected_params(ref)
+        return rejected
+
+    def catalog(self) -> Catalog:
+        if self.governance is not None:
+            return self.governance.catalog
+        with self._lock:
+            # an xdist worker has no governance of its own: it reads the catalogue the controller checked
+            if self._catalog is None:
+                self._catalog = load_catalog(self.resolved, self.base)
+            return self._catalog
+
+    def close(self) -> None:
+        if self._factory is not None:
+            self._factory.close()
+        if isinstance(self._ledger, SharedLedger):
+            self._ledger.close()
+
+    def registry(self) -> PromptRegistry:
+        if self._registry is None:
+            self._registry = PromptRegistry.load(self.config.prompts, self.base)
+        return self._registry
+
+    def defaults(self) -> dict[str, Any]:
+        c = self.config
+        return {"temperature": c.temperature, "max_tokens": c.max_tokens, "seed": c.seed}
+
+    def item_samples(self, marker: MarkerSpec) -> int:
+        return marker.samples or self.samples
+
+    def item(self, spec: ItemSpec, nodeid: str) -> LLMItem:
+        """The runner of one collected item: its golden loaded, its kind decided, its client bound to it."""
+        assert self.current is not None
+        model = self.current if spec.role == "current" else self.candidate
+        assert model is not None
+        marker, key = spec.marker, spec.golden_key
+        rerecord = nodeid if spec.role == "current" else nodeid.removesuffix("candidate]") + "current]"
+        cache = self.base / self.config.report_dir / "cache" / "goldens"
+        golden = GoldenSource(key, str(self.current), rerecord, self.rel, cache, load=self.mode != "record")
+        settings = KindSettings(
+            spec=spec,
+            nodeid=nodeid,
+            mode=self.mode,
+            current=self.current,
+            model=model,
+            samples=self.item_samples(marker),
+            tolerance=marker.tolerance if marker.tolerance is not None else self.tolerance,
+            threshold=marker.threshold if marker.threshold is not None else self.policy.threshold,
+            policy=self.policy,
+            family_size=max(1, self.family_sizes.get(spec.role, 0)),
+            candidate_prompt=self.candidate_prompt,
+        )
+        # scripted models are local and deterministic: a recording of one would only hide edits to its file
+        recorder = self.recorder(spec, model) if spec.role == "candidate" and model.provider != "scripted" else None
+        own_prompt = spec.role == "candidate" and self.candidate_prompt == "own"
+        resting = Phase(spec.role, model, model if own_prompt else self.current, False, (model,))
+        # only an item that calls a model anyway may pass on a call the plugin cannot record (sdk.transport)
+        calls_models = (self.mode != "replay") if spec.role == "current" else not (recorder and recorder.replay_only)
+        sampler = ItemSampler(nodeid, golden, self._live_call(recorder), resting, calls_models, root=self.rootpath)
+        kind = kind_for(settings, golden)(settings, sampler)
+        client = LLMClient(
+            sampler.model,
+            sampler.answer,
+            self.defaults(),
+            self.registry,
+            prompt_model=sampler.prompt_model,
+            rejected_params=self.rejected_params,
+        )
+        return LLMItem(kind, client, recorder)
+
+    def _live_call(self, recorder: ItemRecorder | None) -> LiveCall:
+        def live(phase: Phase, request: Request, sample_index: int) -> Completion:
+            """Through the router; a candidate phase's recording may answer instead."""
+            route = self.router(phase.model)
+            if recorder is None or phase.name != "candidate":
+                return route.complete(request, sample_index=sample_index)
+            return recorder.complete(route, request, sample_index)
+
+        return live
+
+    def recorder(self, spec: ItemSpec, model: ModelRef) -> ItemRecorder:
+        key = spec.golden_key
+        root = self.base / self.config.report_dir / "recordings"
+        path = recording_path(root, self.base, model, key)
+        legacy = legacy_recording_path(root, self.base, model, key)
+        return ItemRecorder(
+            path,
+            self.rel(path),
+            self.record_mode,
+            model,
+            key.test_nodeid,
+            spec.case.id if spec.case else None,
+            self.record_mode_source,
+            legacy=(legacy, self.rel(legacy)) if legacy is not None else None,
+        )

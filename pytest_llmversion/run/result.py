@@ -1,0 +1,174 @@
+"""An item's result as it leaves the item: the typed ``ItemResult`` the report holds, and the files the
+session end writes for it (``ItemArtifacts``), travelling together on the test report as one JSON string
+(identical with and without pytest-xdist)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from pytest_llmversion.judge.samples import SampleResult
+from pytest_llmversion.judge.verdicts import check_deltas, outputs_of
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.providers.base import Completion
+from pytest_llmversion.report.schema import ItemResult, ReportCheck
+from pytest_llmversion.run.kinds import ItemKind, Judged
+from pytest_llmversion.run.recordings import ItemRecorder
+from pytest_llmversion.run.spec import ItemSpec, Mode
+from pytest_llmversion.verdict import Verdict
+
+
+class ItemArtifacts(BaseModel):
+    """What the controller writes for an item at session end; never part of the report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: The golden to write (``--llm-record``) and the candidate's answers in golden form (``llmversion promote``).
+    golden_doc: dict[str, Any] | None = None
+    candidate_doc: dict[str, Any] | None = None
+    #: The node id ``--llm-record`` would run for this test: the header of every golden written for it.
+    rerecord: str | None = None
+    recording_doc: dict[str, Any] | None = None
+
+
+class ItemReport(BaseModel):
+    """The item's result and artifacts, as one message from the item to the session end."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    result: ItemResult
+    artifacts: ItemArtifacts = ItemArtifacts()
+
+
+def item_report(
+    kind: ItemKind, judged: Judged, *, golden_shown: str, rerecord: str, recorder: ItemRecorder | None
+) -> ItemReport:
+    """The message an item sends once it has run."""
+    settings, sampler, outcome = kind.settings, kind.sampler, judged.outcome
+    spec = settings.spec
+    subject, baseline = sampler.of(kind.subject), sampler.of("baseline")
+    # A fallback's answers are counted on their own, never in either model's tokens, cost or latency.
+    answered = [c for s in subject for c in s.completions()]
+    completions = [c for c in answered if c.fallback_from is None]
+    baseline_answers = [c for s in baseline for c in s.completions()]
+    baseline_live = [c for c in baseline_answers if c.source == "live" and c.fallback_from is None]
+    fallbacks = [c for c in (*answered, *baseline_answers) if c.fallback_from is not None]
+    prompt = next((e.request.prompt for s in subject for e in s.exchanges if e.request.prompt), None)
+    notices = sorted({notice for c in completions for notice in c.notices} | set(sampler.notices))
+    result = ItemResult(
+        nodeid=settings.nodeid,
+        test=spec.golden_key.test_nodeid,
+        case=spec.case.id if spec.case else None,
+        role=spec.role,
+        model=str(settings.model),
+        mode=settings.mode,
+        models_served=sorted({c.model_served for c in completions}),
+        verdict=outcome.verdict,
+        score=_round(outcome.score),
+        baseline_score=_round(outcome.baseline_score),
+        delta=_round(outcome.delta),
+        checks=[ReportCheck(passed=_passed(subject, d.name), **d.to_dict()) for d in check_deltas(baseline, subject)],
+        usage=_usage_total(completions, zeros=True),
+        latency_ms=[c.latency_ms for c in completions if c.source == "live"],
+        calls={
+            "live": sum(c.source == "live" for c in completions),
+            "replayed": sum(c.source != "live" for s in (*subject, *baseline) for c in s.completions()),
+            **({"fallback": len(fallbacks)} if fallbacks else {}),
+        },
+        usage_by_model=_usage_by_model(completions),
+        baseline_usage=_usage_total([c for c in baseline_answers if c.fallback_from is None]),
+        # the current model called live for samples its golden lacks: spent money, measured latency
+        baseline_live_usage_by_model=_usage_by_model(baseline_live),
+        baseline_latency_ms=[c.latency_ms for c in baseline_live],
+        fallback_usage_by_model={
+            model: usage | {"calls": sum(c.model_requested == model for c in fallbacks)}
+            for model, usage in _usage_by_model(fallbacks).items()
+        },
+        samples=len(subject),
+        baseline_samples=len(baseline),
+        tags=spec.tags,
+        golden=golden_shown,
+        prompt=dict(prompt) if prompt else None,
+        prompt_change=judged.prompt_change,
+        notes=list(outcome.notes),
+        message=outcome.message.splitlines()[0] if outcome.message else "",
+        error=next((s.message for s in subject if s.message), None),
+        not_called=next((s.not_called for s in (*subject, *baseline) if s.not_called), None),
+        output=_clip(next(iter(outputs_of(subject)), None)),
+        baseline_output=_clip(next(iter(outputs_of(baseline)), None)),
+        stats=judged.case.statistics() if judged.case is not None else None,
+        provider_notices=notices,
+        served_instead=_served_instead(completions, settings.model),
+        recording=recorder.shown if recorder is not None else None,
+        replayed_from_recording=recorder.replayed if recorder is not None else 0,
+    )
+    writes = judged.golden_doc is not None or judged.candidate_doc is not None
+    artifacts = ItemArtifacts(
+        golden_doc=judged.golden_doc,
+        candidate_doc=judged.candidate_doc,
+        rerecord=rerecord if writes else None,
+        recording_doc=recorder.document() if recorder is not None else None,
+    )
+    return ItemReport(result=result, artifacts=artifacts)
+
+
+def setup_error_report(
+    spec: ItemSpec, nodeid: str, model: ModelRef | None, mode: Mode, golden_shown: str, why: str
+) -> ItemReport:
+    """An item whose fixtures failed still appears in the report, as ERROR with the first line why."""
+    result = ItemResult(
+        nodeid=nodeid,
+        test=spec.golden_key.test_nodeid,
+        case=spec.case.id if spec.case else None,
+        role=spec.role,
+        model=str(model),
+        mode=mode,
+        verdict=Verdict.ERROR,
+        golden=golden_shown,
+        tags=spec.tags,
+        message=f"setup failed: {why}".splitlines()[0],
+    )
+    return ItemReport(result=result)
+
+
+def _served_instead(completions: list[Completion], model: ModelRef) -> list[str]:
+    """Models a provider served instead of the id asked for (alias drift), never a fallback's."""
+    return sorted(
+        {
+            c.model_served
+            for c in completions
+            if c.source != "golden" and c.fallback_from is None and c.model_served != model.model_id
+        }
+    )
+
+
+def _usage_by_model(completions: list[Completion]) -> dict[str, dict[str, int]]:
+    """Usage per model that answered (``provider/id``), so each call is priced at its own model's rate."""
+    by_model: dict[str, list[Completion]] = {}
+    for completion in completions:
+        by_model.setdefault(completion.model_requested, []).append(completion)
+    return {model: _usage_total(answers) for model, answers in by_model.items()}
+
+
+def _usage_total(completions: list[Completion], zeros: bool = False) -> dict[str, int]:
+    total: dict[str, int] = dict.fromkeys(("input_tokens", "output_tokens", "cached_tokens"), 0) if zeros else {}
+    for completion in completions:
+        for key, value in completion.usage.to_dict().items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+def _passed(samples: list[SampleResult], name: str) -> bool:
+    return all(r.passed for s in samples for r in s.checks if r.name == name)
+
+
+def _clip(text: str | None, limit: int = 20_000) -> str | None:
+    """Outputs ride on reports for the Markdown and HTML views; a huge one is cut, and says so."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[:limit] + f"\n... ({len(text) - limit} more characters)"
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

@@ -1,0 +1,162 @@
+"""The part every item kind shares: it runs the test body as one sample of a phase, and answers the calls
+the body makes (through ``llm`` or an SDK client) for that phase, from the golden or live.
+
+A *phase* is an immutable description of whose answers a run of the body collects: the current model's
+golden replayed (``replay``), or a model called live; and which model's prompt versions the body renders.
+The ``llm`` client and the SDK transport ask the sampler for an answer through one call, ``answer(request)``,
+and read the phase running to know the model and prompt; nothing of theirs is rewritten between phases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pytest_llmversion.checks import Check, CheckResult
+from pytest_llmversion.judge.samples import Exchange, SampleResult
+from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.providers.base import Completion, ProviderError, Request
+from pytest_llmversion.run.replay import GoldenSource, ReplayProblem
+
+PhaseName = Literal["current", "baseline", "candidate"]
+#: The test body, run once per sample with the item's fixtures.
+Body = Callable[[], None]
+#: A live call for a phase: (phase, request, sample index) -> answer (the router, or a recording).
+LiveCall = Callable[["Phase", Request, int], Completion]
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: PhaseName
+    #: The model whose answers this phase collects (the golden's model when it replays).
+    model: ModelRef
+    #: The model whose prompt versions the body renders (the current model's, unless a candidate uses its own).
+    prompt_model: ModelRef
+    replay: bool
+    #: Models application code may name without being warned; None: not checked here (a candidate item's
+    #: baseline, where the current item speaks for the code).
+    expected: tuple[ModelRef, ...] | None
+
+
+@dataclass
+class ItemSampler:
+    """One item's samples, phase by phase, and the answers to the calls its body makes."""
+
+    nodeid: str
+    golden: GoldenSource
+    live: LiveCall
+    #: What the item's client reports between samples (fixture set-up, teardown): its own model and prompts.
+    resting: Phase
+    #: Whether this item calls a model in this run: the only kind that may pass on a call the plugin
+    #: cannot record (``sdk.transport``).
+    calls_models: bool
+    root: Path | None = None
+    phases: dict[str, list[SampleResult]] = field(default_factory=dict)
+    #: The phase whose sample is running (None between samples).
+    phase: Phase | None = None
+    #: The first replay problem per phase (stale, missing, unreadable): sampling of that phase stops.
+    problems: dict[str, ReplayProblem] = field(default_factory=dict)
+    #: The body's first exception per phase, re-raised for pytest when the item FAILED for an ordinary reason.
+    first_error: dict[str, BaseException] = field(default_factory=dict)
+    #: The first call the SDK transport kept from the network: the item is ERROR with this line.
+    refused: str | None = None
+    #: What the SDK transport noticed (a model written into code), once each.
+    notices: list[str] = field(default_factory=list)
+    _sample: SampleResult | None = None
+
+    # -- what the llm client and the SDK transport ask --------------------------------------------
+
+    def answer(self, request: Request) -> Completion:
+        """The answer to one call of the running sample: the golden's, or the phase's model's."""
+        sample, phase = self._sample, self.phase
+        if sample is None or phase is None:
+            raise RuntimeError("llm.complete() was called outside the test body")
+        try:
+            if phase.replay:
+                completion = self.golden.answer(request, sample.index, len(sample.exchanges))
+            else:
+                completion = self.live(phase, request, sample.index)
+        except (ReplayProblem, ProviderError) as exc:
+            sample.exchanges.append(Exchange(request, None, str(exc)))
+            if isinstance(exc, ReplayProblem):
+                self.problems.setdefault(phase.name, exc)
+            raise
+        sample.exchanges.append(Exchange(request, completion))
+        return completion
+
+    def model(self) -> ModelRef:
+        """The model the running phase answers for (what ``llm.model`` says)."""
+        return (self.phase or self.resting).model
+
+    def prompt_model(self) -> ModelRef:
+        """The model whose prompt versions ``llm.prompt(task)`` resolves for now."""
+        return (self.phase or self.resting).prompt_model
+
+    def expected(self) -> tuple[ModelRef, ...] | None:
+        """Models application code may name without being warned (see ``Phase.expected``)."""
+        return (self.phase or self.resting).expected
+
+    def notice(self, text: str) -> None:
+        if text not in self.notices:
+            self.notices.append(text)
+
+    def refuse(self, problem: Exception) -> None:
+        """A call was kept from the network; the item is ERROR with its line even if the application caught it."""
+        if self.refused is None:
+            self.refused = str(problem)
+
+    def check(self, value: Any, checks: tuple[Check, ...]) -> list[CheckResult]:
+        if self._sample is None:
+            raise RuntimeError("llm_golden.check() was called outside the test body")
+        for check in checks:
+            if not isinstance(check, Check):
+                raise TypeError(f"llm_golden.check() takes checks from pytest_llmversion.checks, got {check!r}")
+        results = [check(value) for check in checks]
+        self._sample.add_checks(value, results)
+        return results
+
+    # -- what the item kinds do --------------------------------------------------------------------
+
+    def sample(self, phase: Phase, index: int, body: Body, caught: tuple[type[BaseException], ...]) -> SampleResult:
+        """Run the body once as sample ``index`` of ``phase``."""
+        self.phase = phase
+        sample = self._sample = SampleResult(index)
+        self.phases.setdefault(phase.name, []).append(sample)
+        try:
+            body()
+        except caught as exc:
+            sample.fail(exc)
+            self.first_error.setdefault(phase.name, exc)
+        finally:
+            self._sample = self.phase = None
+        return sample
+
+    def samples(self, phase: Phase, count: int, body: Body, caught: tuple[type[BaseException], ...]) -> None:
+        """``count`` samples of ``phase``; stops at a replay problem or a refused call (the next would repeat it)."""
+        for index in range(count):
+            self.sample(phase, index, body, caught)
+            if phase.name in self.problems or self.refused is not None:
+                break
+
+    def drop(self, phase: PhaseName, sample: SampleResult) -> None:
+        """Forget a sample that turned out to be no sample (a live baseline call that could not be made)."""
+        self.phases[phase].remove(sample)
+
+    def of(self, phase: PhaseName) -> list[SampleResult]:
+        return self.phases.get(phase, [])
+
+
+class GoldenChecker:
+    """``llm_golden``: ``check(output, *checks)`` scores an output; the verdict is decided after the body."""
+
+    def __init__(self, sampler: ItemSampler) -> None:
+        self._sampler = sampler
+
+    @property
+    def path(self) -> Path:
+        return self._sampler.golden.key.path
+
+    def check(self, output: Any, *checks: Check) -> list[CheckResult]:
+        return self._sampler.check(output, checks)

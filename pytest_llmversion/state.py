@@ -1,0 +1,106 @@
+"""What the plugin's hooks and fixtures share within one pytest process: the run state in ``config.stash``,
+the stash keys, and the garbage-collector policy of a long run.
+
+Its own module so that ``plugin``, ``sdk_fixtures`` and ``xdist_support`` import it and never each other.
+Imports pytest and the standard library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_llmversion.report.schema import Report
+    from pytest_llmversion.run.context import RunContext
+    from pytest_llmversion.run.gather import Results
+    from pytest_llmversion.run.item import LLMItem  # noqa: F401 - named in a StashKey string
+    from pytest_llmversion.run.selection import Selection
+    from pytest_llmversion.run.spec import ItemSpec  # noqa: F401 - named in a StashKey string
+
+
+class LLMVersionState:
+    """Per-process state in ``config.stash``; registered as a plugin object for the report hooks."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.is_worker = hasattr(config, "workerinput")
+        self._context: RunContext | None = None
+        self.results: Results | None = None
+        self.selection: Selection | None = None
+        self.report: Report | None = None
+        self.report_path: Path | None = None
+        self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self.froze_gc = False
+
+    @property
+    def loaded(self) -> bool:
+        return self._context is not None
+
+    def context(self) -> RunContext:
+        if self._context is None:
+            from pytest_llmversion import options
+
+            # Importing pydantic, YAML and the plugin's models allocates only long-lived objects; the
+            # cyclic GC would rescan the whole growing heap several times meanwhile, for nothing.
+            with no_cyclic_gc():
+                from pytest_llmversion.run.gather import Results
+                from pytest_llmversion.run.selection import Selection
+
+                self._context = options.build_context(self.config)
+                self.results = Results()
+                self.selection = Selection()
+        return self._context
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """On the controller (or a plain run), gather each item's result from its report, and which LLM
+        items finished (a skipped one too), to tell a run that stopped early."""
+        if self.is_worker:
+            return
+        message = getattr(report, "llmversion", None)
+        if message is not None:
+            self.context()
+            assert self.results is not None
+            self.results.add(message)
+        elif report.when == "teardown" and getattr(report, "llmversion_item", False):
+            self.context()
+            assert self.selection is not None
+            self.selection.finished.add(report.nodeid)
+
+    def freeze_heap(self) -> None:
+        """What exists once the LLM items are collected (pydantic, YAML, the SDKs, every item) lives for the
+        whole run. Left in the collector's generations, every full GC pass of a long run rescans it; frozen,
+        it is skipped. ``thaw_heap`` undoes it when pytest unconfigures."""
+        gc.freeze()
+        self.froze_gc = True
+
+    def thaw_heap(self) -> None:
+        if self.froze_gc:
+            gc.unfreeze()
+            self.froze_gc = False
+
+
+@contextlib.contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a block allocates only objects that stay alive (the run's
+    context at start-up, the report at the end): a collection meanwhile would find no garbage."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+STATE = pytest.StashKey[LLMVersionState]()
+#: The runner of an LLM item, from its fixture's set-up until its report is made.
+ITEM = pytest.StashKey["LLMItem"]()
+#: What collection decided for an LLM item, with the golden it reads.
+SPEC = pytest.StashKey["ItemSpec"]()
