@@ -155,7 +155,7 @@ def candidate_runs(emu: Emulator, calls: int, workers: int) -> list[tuple[float,
         subprocess.run([*base, "--llm-record"], cwd=root, env=env, check=True, capture_output=True)
         timings = []
         for extra in ([], ["-n", str(workers)]):
-            command = [*base, "--candidate-model=openai/" + MODEL, "--llm-record-mode=all", *extra]
+            command = [*base, "--candidate-model=openai/" + MODEL, "--llm-candidate-recordings=all", *extra]
             emu.clear_requests()
             started = time.perf_counter()
             done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)

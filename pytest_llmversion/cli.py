@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_llmversion import __version__
+from pytest_llmversion.version import __version__
 
 if TYPE_CHECKING:
     from pytest_llmversion.config import LLMConfig
@@ -230,6 +230,7 @@ def _gate_status(report: Report, path: Path, *, fail_on_gate: bool, allow_partia
 def cmd_deprecations(args: argparse.Namespace) -> int:
     """Lifecycle of the configured models (or the named ones, or ``--all``); exit 1 inside the urgent window."""
     from pytest_llmversion.config import ConfigError, load_config
+    from pytest_llmversion.governance.catalog import pin_status
     from pytest_llmversion.governance.deprecation import (
         SEVERITY,
         ClockError,
@@ -239,7 +240,6 @@ def cmd_deprecations(args: argparse.Namespace) -> int:
         table,
         today,
     )
-    from pytest_llmversion.governance.pinning import pin_status
     from pytest_llmversion.governance.startup import GovernanceError, load
     from pytest_llmversion.modelref import ModelRefError
 

@@ -69,8 +69,8 @@ class LLMConfig(BaseModel):
     scripted_models: str = Field("scripted_models", description="folder of scripted/<name>.yaml files")
     report_dir: str = ".llmversion"
     openai_api: Literal["chat", "responses"] = "chat"
-    record_mode: Literal["none", "once", "new", "all"] | None = Field(
-        None, description="recordings of candidate calls; default none when CI is set, else once"
+    candidate_recordings: Literal["none", "once", "new", "all"] | None = Field(
+        None, description="recordings of the candidate's answers; default none when CI is set, else once"
     )
     timeout: float = Field(60.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
@@ -113,6 +113,8 @@ _LIST_KEYS = {"fallback_models"}
 _TABLE_KEYS = {"providers", "catalog"}
 #: ``LLMVERSION_*`` variables that are not config keys (LLMVERSION_TODAY pins the governance clock).
 _NOT_CONFIG = {"today"}
+#: Earlier names of keys, still read (with a deprecation warning) wherever the key may be set.
+RENAMED_KEYS = {"record_mode": "candidate_recordings"}
 
 
 @dataclass
@@ -126,6 +128,8 @@ class ResolvedConfig:
     extra_tables: dict[str, Any] = field(default_factory=dict)
     #: The raw ``[tool.llmversion]`` table as read from pyproject.toml.
     table: dict[str, Any] = field(default_factory=dict)
+    #: Old spellings this config used, one line each saying what to write instead.
+    deprecations: list[str] = field(default_factory=list)
 
     def source(self, key: str) -> str:
         return self.sources.get(key, DEFAULT_SOURCE)
@@ -200,10 +204,24 @@ def load_config(
     for key, (value, option) in (cli or {}).items():
         if value is not None:
             merged[key], sources[key] = value, option
+    deprecations = _renamed(merged, sources)
     config = _validate(merged, sources)
-    resolved = ResolvedConfig(config, sources, path, extra_tables, table)
+    resolved = ResolvedConfig(config, sources, path, extra_tables, table, deprecations)
     _validate_models(resolved)
     return resolved
+
+
+def _renamed(merged: dict[str, Any], sources: dict[str, str]) -> list[str]:
+    """Read a key set under its old name as the new one (the new name wins when both are set)."""
+    notes = []
+    for old, new in RENAMED_KEYS.items():
+        if old not in merged:
+            continue
+        value, source = merged.pop(old), sources.pop(old)
+        if new not in merged:
+            merged[new], sources[new] = value, source
+        notes.append(f"{old} ({source}) is now {new}; the old name will go in a later release")
+    return notes
 
 
 def _validate(merged: dict[str, Any], sources: dict[str, str]) -> LLMConfig:

@@ -1,16 +1,20 @@
-"""Command-line options, and resolving them with pyproject.toml and the environment into a run.
+"""Command-line options with their ini twins, and resolving them with pyproject.toml and the environment.
 
-Precedence: command line > ``LLMVERSION_*`` environment > pytest ini option (``llm_allow_passthrough``
-only) > ``[tool.llmversion]`` > defaults. Every bad value is a ``pytest.UsageError`` of one line naming the
-option, variable or key at fault.
+Precedence, decided once here: command line > ``LLMVERSION_*`` environment > pytest's ini options
+(``[tool.pytest.ini_options]``, pytest.ini, ``-o``: the ``llm_*`` twin of each option) > ``[tool.llmversion]``
+> defaults. pytest's own configuration outranks ``[tool.llmversion]`` because that table is shared with
+production (``connect()``), while the ini options configure test runs only. The header says where each value
+came from. Every bad value is a ``pytest.UsageError`` of one line naming the option, variable or key at fault.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,8 +25,11 @@ if TYPE_CHECKING:
     from pytest_llmversion.run.recordings import RecordMode
     from pytest_llmversion.run.spec import Mode
 
+#: The record modes of the candidate's recordings (``run.recordings.RECORD_MODES``; kept here so that
+#: registering the options imports nothing but pytest).
+RECORD_MODES = ("none", "once", "new", "all")
+
 GROUP = "llmversion"
-INI_ALLOW_PASSTHROUGH = "llm_allow_passthrough"
 
 HELP = {
     "current_model": "Current model, 'provider/model-id' (overrides model in [tool.llmversion] and LLMVERSION_MODEL).",
@@ -72,10 +79,10 @@ HELP = {
         "A cap on what the run spends: it refuses to start when the worst case of every call its items may make "
         "(top-ups and live baselines included) is above USD, and sends no call whose worst case no longer fits."
     ),
-    "record_mode": (
-        "Recordings of candidate calls in <report_dir>/recordings, as pytest-recording: none = replay only, "
-        "once = replay if recorded else call and record, new = replay and record what is missing, all = call and "
-        "re-record (default: none when CI is set, else once)."
+    "candidate_recordings": (
+        "Recordings of the candidate's answers in <report_dir>/recordings, as pytest-recording's record modes: "
+        "none = replay only, once = replay if recorded else call and record, new = replay and record what is "
+        "missing, all = call and re-record (default: none when CI is set, else once)."
     ),
 }
 
@@ -120,62 +127,127 @@ def _usd(text: str) -> float:
     return value
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Option:
+    """One command-line option and its ini twin (``[tool.pytest.ini_options]``, pytest.ini, ``-o``)."""
+
+    flag: str
+    help: str
+    #: The ``[tool.llmversion]`` key it sets, when it sets one (then ``LLMVERSION_<KEY>`` may set it too).
+    key: str | None = None
+    #: Parses a value (command line and ini); None for an on/off switch.
+    parse: Callable[[str], Any] | None = None
+    choices: tuple[str, ...] | None = None
+    metavar: str | None = None
+    #: Earlier spellings, still accepted with a deprecation warning.
+    old_flags: tuple[str, ...] = ()
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+    @property
+    def ini(self) -> str:
+        return self.dest if self.dest.startswith("llm_") else f"llm_{self.dest}"
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--current-model", HELP["current_model"], "model", str, metavar="PROVIDER/MODEL"),
+    Option("--candidate-model", HELP["candidate_model"], "candidate_model", str, metavar="PROVIDER/MODEL"),
+    Option("--llm-record", HELP["record"]),
+    Option("--llm-live", HELP["live"]),
+    Option("--llm-samples", HELP["samples"], "samples", _positive_int, metavar="K"),
+    Option("--llm-max-samples", HELP["max_samples"], "max_samples", _positive_int, metavar="K"),
+    Option("--llm-baseline", HELP["baseline"], "baseline", _choice("golden", "live"), ("golden", "live")),
+    Option("--llm-margin", HELP["margin"], "margin", _fraction, metavar="FRACTION"),
+    Option("--llm-noninferiority", HELP["noninferiority"], "noninferiority"),
+    Option("--llm-tolerance", HELP["tolerance"], "tolerance", _fraction, metavar="FRACTION"),
+    Option("--llm-candidate-prompt", HELP["candidate_prompt"], None, _choice("current", "own"), ("current", "own")),
+    Option("--llm-prune-unused", HELP["prune"]),
+    Option("--llm-report", HELP["report"], None, str, metavar="PATH"),
+    Option("--llm-report-md", HELP["report_md"], None, str, metavar="PATH"),
+    Option("--llm-report-html", HELP["report_html"], None, str, metavar="PATH"),
+    Option("--llm-allow-unpinned", HELP["allow_unpinned"], "allow_unpinned"),
+    Option("--llm-allow-passthrough", HELP["allow_passthrough"], "allow_passthrough"),
+    Option("--llm-max-cost-increase", HELP["max_cost_increase"], "max_cost_increase", _percent, metavar="PCT"),
+    Option("--llm-max-latency-increase", HELP["max_latency_increase"], "max_latency_increase", _percent, metavar="PCT"),
+    Option("--llm-max-token-increase", HELP["max_token_increase"], "max_token_increase", _percent, metavar="PCT"),
+    Option("--llm-budget-usd", HELP["budget_usd"], "budget_usd", _usd, metavar="USD"),
+    Option(
+        "--llm-candidate-recordings",
+        HELP["candidate_recordings"],
+        "candidate_recordings",
+        _choice(*RECORD_MODES),
+        RECORD_MODES,
+        old_flags=("--llm-record-mode",),
+    ),
+)
+BY_DEST = {option.dest: option for option in OPTIONS}
+
+
 def add_options(parser: pytest.Parser) -> None:
+    """Each option on the command line, in one group, with its ini twin (same help)."""
     group = parser.getgroup(GROUP, "pytest-llmversion: golden outputs and candidate-model regression gates")
-    group.addoption("--current-model", metavar="PROVIDER/MODEL", default=None, help=HELP["current_model"])
-    group.addoption("--candidate-model", metavar="PROVIDER/MODEL", default=None, help=HELP["candidate_model"])
-    group.addoption("--llm-record", action="store_true", default=False, help=HELP["record"])
-    group.addoption("--llm-live", action="store_true", default=False, help=HELP["live"])
-    group.addoption("--llm-samples", type=_positive_int, default=None, metavar="K", help=HELP["samples"])
-    group.addoption("--llm-max-samples", type=_positive_int, default=None, metavar="K", help=HELP["max_samples"])
-    group.addoption("--llm-baseline", choices=("golden", "live"), default=None, help=HELP["baseline"])
-    group.addoption("--llm-margin", type=_fraction, default=None, metavar="FRACTION", help=HELP["margin"])
-    group.addoption("--llm-noninferiority", action="store_true", default=None, help=HELP["noninferiority"])
-    group.addoption("--llm-tolerance", type=_fraction, default=None, metavar="FRACTION", help=HELP["tolerance"])
-    group.addoption(
-        "--llm-candidate-prompt", choices=("current", "own"), default="current", help=HELP["candidate_prompt"]
-    )
-    group.addoption("--llm-prune-unused", action="store_true", default=False, help=HELP["prune"])
-    group.addoption("--llm-report", metavar="PATH", default=None, help=HELP["report"])
-    group.addoption("--llm-report-md", metavar="PATH", default=None, help=HELP["report_md"])
-    group.addoption("--llm-report-html", metavar="PATH", default=None, help=HELP["report_html"])
-    group.addoption("--llm-allow-unpinned", action="store_const", const=True, default=None, help=HELP["allow_unpinned"])
-    group.addoption(
-        "--llm-allow-passthrough", action="store_const", const=True, default=None, help=HELP["allow_passthrough"]
-    )
-    # pytest 8 answers [] for an unset bool ini without a default, pytest 9 None: both mean "not set"
-    parser.addini(INI_ALLOW_PASSTHROUGH, HELP["allow_passthrough"], type="bool", default=None)
-    for name in ("max_cost_increase", "max_latency_increase", "max_token_increase"):
-        option = "--llm-" + name.replace("_", "-")
-        group.addoption(option, type=_percent, default=None, metavar="PCT", help=HELP[name])
-    group.addoption("--llm-budget-usd", type=_usd, default=None, metavar="USD", help=HELP["budget_usd"])
-    group.addoption("--llm-record-mode", choices=("none", "once", "new", "all"), default=None, help=HELP["record_mode"])
+    for option in OPTIONS:
+        if option.parse is None:
+            group.addoption(option.flag, action="store_const", const=True, default=None, help=option.help)
+            parser.addini(option.ini, option.help, type="bool", default=None)
+            continue
+        kwargs: dict[str, Any] = {"default": None, "help": option.help, "metavar": option.metavar}
+        if option.choices is not None:
+            kwargs["choices"] = option.choices
+            kwargs.pop("metavar")
+        elif option.parse is not str:
+            kwargs["type"] = option.parse
+        group.addoption(option.flag, **kwargs)
+        for old in option.old_flags:
+            group.addoption(old, dest=f"{option.dest}_deprecated", **{**kwargs, "help": argparse.SUPPRESS})
+        parser.addini(option.ini, option.help, type="string", default=None)
 
 
-_OPTION_KEYS = {
-    "model": ("current_model", "--current-model"),
-    "candidate_model": ("candidate_model", "--candidate-model"),
-    "samples": ("llm_samples", "--llm-samples"),
-    "max_samples": ("llm_max_samples", "--llm-max-samples"),
-    "baseline": ("llm_baseline", "--llm-baseline"),
-    "margin": ("llm_margin", "--llm-margin"),
-    "noninferiority": ("llm_noninferiority", "--llm-noninferiority"),
-    "tolerance": ("llm_tolerance", "--llm-tolerance"),
-    "allow_unpinned": ("llm_allow_unpinned", "--llm-allow-unpinned"),
-    "allow_passthrough": ("llm_allow_passthrough", "--llm-allow-passthrough"),
-    "max_cost_increase": ("llm_max_cost_increase", "--llm-max-cost-increase"),
-    "max_latency_increase": ("llm_max_latency_increase", "--llm-max-latency-increase"),
-    "max_token_increase": ("llm_max_token_increase", "--llm-max-token-increase"),
-    "budget_usd": ("llm_budget_usd", "--llm-budget-usd"),
-    "record_mode": ("llm_record_mode", "--llm-record-mode"),
-}
+def value(config: pytest.Config, dest: str) -> tuple[Any, str] | None:
+    """An option's value and where it came from (the command line, then its ini twin); None when unset.
+
+    Options that set a ``[tool.llmversion]`` key go through ``load_config`` instead, where the environment
+    ranks between the two.
+    """
+    option = BY_DEST[dest]
+    given = config.getoption(dest)
+    if given is not None:
+        return given, option.flag
+    for old in option.old_flags:
+        given = config.getoption(f"{dest}_deprecated")
+        if given is not None:
+            return given, old
+    raw = config.getini(option.ini)
+    if raw is None or raw == [] or raw == "":
+        return None
+    where = f"ini option {option.ini}" + (f" in {config.inipath.name}" if config.inipath is not None else "")
+    if option.parse is None or isinstance(raw, bool):
+        return bool(raw), where
+    try:
+        return option.parse(str(raw).strip()), where
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"pytest-llmversion: {where}: {exc}") from None
+
+
+def flag(config: pytest.Config, dest: str) -> bool:
+    found = value(config, dest)
+    return bool(found and found[0])
 
 
 def project_uses_plugin(config: pytest.Config) -> bool:
     """Cheap test (no TOML parse, no pydantic) for whether to resolve the config at start-up."""
-    if any(config.getoption(dest) for dest, _ in _OPTION_KEYS.values()):
-        return True
-    if config.getoption("llm_record") or config.getoption("llm_live"):
+    if any(value(config, option.dest) is not None for option in OPTIONS):
         return True
     if any(name.startswith("LLMVERSION_") and name != "LLMVERSION_TODAY" for name in os.environ):
         return True
@@ -198,15 +270,28 @@ def build_context(config: pytest.Config) -> RunContext:
     from pytest_llmversion.judge.comparison import GatePolicy
     from pytest_llmversion.run.context import RunContext
 
-    if config.getoption("llm_record") and config.getoption("llm_live"):
+    record, live = flag(config, "llm_record"), flag(config, "llm_live")
+    if record and live:
         raise pytest.UsageError("pytest-llmversion: --llm-record and --llm-live cannot be combined")
-    cli = {key: (config.getoption(dest), option) for key, (dest, option) in _OPTION_KEYS.items()}
+    cli: dict[str, tuple[Any, str]] = {}
+    ini: dict[str, tuple[Any, str]] = {}
+    for option in OPTIONS:
+        found = value(config, option.dest) if option.key is not None else None
+        if found is not None:
+            (cli if found[1].startswith("-") else ini)[option.key] = found  # type: ignore[index]
     try:
-        resolved = load_config(config.rootpath, cli=cli, pyproject=pyproject_of(config), ini=ini_values(config))
+        resolved = load_config(config.rootpath, cli=cli, pyproject=pyproject_of(config), ini=ini)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
+    deprecations = list(resolved.deprecations)
+    for option in OPTIONS:
+        for old in option.old_flags:
+            if config.getoption(f"{option.dest}_deprecated") is not None:
+                deprecations.append(f"{old} is now {option.flag}; the old spelling will go in a later release")
+    for warning in deprecations:
+        config.issue_config_time_warning(pytest.PytestDeprecationWarning(f"pytest-llmversion: {warning}"), stacklevel=2)
     settings = resolved.config
-    mode: Mode = "record" if config.getoption("llm_record") else "live" if config.getoption("llm_live") else "replay"
+    mode: Mode = "record" if record else "live" if live else "replay"
     current = settings.ref(settings.model) if settings.model else None
     candidate = settings.ref(settings.candidate_model) if settings.candidate_model else None
     if candidate is not None and candidate == current:
@@ -220,18 +305,19 @@ def build_context(config: pytest.Config) -> RunContext:
                 f"{candidate}"
             )
         candidate = None
-    record_mode, record_mode_source = _record_mode(resolved)
+    recordings, recordings_source = _candidate_recordings(resolved)
+    prompt = value(config, "llm_candidate_prompt")
     ctx = RunContext(
         resolved=resolved,
-        record_mode=record_mode,
-        record_mode_source=record_mode_source,
+        recordings=recordings,
+        recordings_source=recordings_source,
         rootpath=config.rootpath,
         mode=mode,
         current=current,
         candidate=candidate,
         samples=settings.samples,
         tolerance=settings.tolerance,
-        candidate_prompt=config.getoption("llm_candidate_prompt"),
+        candidate_prompt=prompt[0] if prompt is not None else "current",
         policy=GatePolicy(
             max_samples=settings.max_samples,
             baseline=settings.baseline,
@@ -249,15 +335,6 @@ def build_context(config: pytest.Config) -> RunContext:
     return ctx
 
 
-def ini_values(config: pytest.Config) -> dict[str, tuple[object, str]]:
-    """The config keys pytest's own configuration (an ini file, ``[tool.pytest.ini_options]``, ``-o``) may set."""
-    value = config.getini(INI_ALLOW_PASSTHROUGH)
-    if not isinstance(value, bool):
-        return {}
-    where = f" in {config.inipath.name}" if config.inipath is not None else ""
-    return {"allow_passthrough": (value, f"ini option {INI_ALLOW_PASSTHROUGH}{where}")}
-
-
 def start_governance(config: pytest.Config, ctx: RunContext) -> Governance:
     """Catalogue, pinning, deprecations and the cost estimate, before anything is collected or called."""
     from pytest_llmversion.governance.startup import GovernanceError, RunModels, start
@@ -270,12 +347,13 @@ def start_governance(config: pytest.Config, ctx: RunContext) -> Governance:
         raise pytest.UsageError(str(exc)) from None
 
 
-def _record_mode(resolved: ResolvedConfig) -> tuple[RecordMode, str]:
-    """The record mode and where it came from (option, variable, pyproject, or the CI-dependent default)."""
+def _candidate_recordings(resolved: ResolvedConfig) -> tuple[RecordMode, str]:
+    """What the candidate's recordings do, and where that came from (option, variable, ini, pyproject, or the
+    CI-dependent default)."""
     from pytest_llmversion.run.recordings import default_record_mode
 
-    if resolved.config.record_mode is not None:
-        return resolved.config.record_mode, resolved.source("record_mode")
+    if resolved.config.candidate_recordings is not None:
+        return resolved.config.candidate_recordings, resolved.source("candidate_recordings")
     mode = default_record_mode(os.environ)
     return mode, "the default when CI is set" if mode == "none" else "the default"
 
@@ -293,7 +371,7 @@ def header_lines(ctx: RunContext) -> list[str]:
     if ctx.config.allow_passthrough:
         parts.append(f"pass-through allowed ({resolved.source('allow_passthrough')}; never from a replay)")
     if ctx.candidate and ctx.candidate.provider != "scripted":  # scripted models are never recorded
-        parts.append(f"recordings {ctx.record_mode} ({ctx.record_mode_source})")
+        parts.append(f"recordings {ctx.recordings} ({ctx.recordings_source})")
     if ctx.samples > 1:
         parts.append(f"samples {ctx.samples} ({resolved.source('samples')})")
         if ctx.candidate:
@@ -309,14 +387,15 @@ def header_lines(ctx: RunContext) -> list[str]:
     return lines
 
 
-def report_path(ctx: RunContext, option: str | None) -> Path:
+def report_path(config: pytest.Config, ctx: RunContext) -> Path:
     """``--llm-report`` (relative to the rootdir), else ``<report_dir>/report.json``."""
-    return view_path(ctx, option) or ctx.base / ctx.config.report_dir / "report.json"
+    return view_path(config, ctx, "llm_report") or ctx.base / ctx.config.report_dir / "report.json"
 
 
-def view_path(ctx: RunContext, option: str | None) -> Path | None:
-    """Where ``--llm-report-md`` / ``--llm-report-html`` write: relative paths from the rootdir."""
-    if not option:
+def view_path(config: pytest.Config, ctx: RunContext, dest: str) -> Path | None:
+    """Where ``--llm-report``, ``--llm-report-md`` or ``--llm-report-html`` write: relative to the rootdir."""
+    found = value(config, dest)
+    if found is None:
         return None
-    path = Path(option)
+    path = Path(found[0])
     return path if path.is_absolute() else ctx.rootpath / path

@@ -232,23 +232,23 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     if not len(state.results):
         return
-    from pytest_llmversion import __version__
     from pytest_llmversion.run.finish import RunEnd, finish_run
+    from pytest_llmversion.version import __version__
 
     config = session.config
     stopped = session.shouldfail or session.shouldstop
-    state.report_path = options.report_path(ctx, config.getoption("llm_report"))
+    state.report_path = options.report_path(config, ctx)
     end = RunEnd(
         exit_status=int(session.exitstatus),
         partial=state.selection.partial_reasons(stopped if isinstance(stopped, str) else None),
-        prune_unused=bool(config.getoption("llm_prune_unused")),
+        prune_unused=options.flag(config, "llm_prune_unused"),
         started_at=state.started_at,
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
         pytest_version=pytest.__version__,
         plugin_version=__version__,
         report_path=state.report_path,
-        markdown_path=options.view_path(ctx, config.getoption("llm_report_md")),
-        html_path=options.view_path(ctx, config.getoption("llm_report_html")),
+        markdown_path=options.view_path(config, ctx, "llm_report_md"),
+        html_path=options.view_path(config, ctx, "llm_report_html"),
     )
     with no_cyclic_gc():  # the report is thousands of long-lived objects and no garbage
         finished = finish_run(ctx, state.results, end)
@@ -264,7 +264,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if state.report is None or state.report_path is None:
         from pytest_llmversion.run.finish import nothing_ran_line
 
-        quiet = nothing_ran_line(state.context(), bool(config.getoption("llm_prune_unused")))
+        quiet = nothing_ran_line(state.context(), options.flag(config, "llm_prune_unused"))
         if quiet is not None and not config.getoption("collectonly"):
             terminalreporter.write_line(quiet)
         return

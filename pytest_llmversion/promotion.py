@@ -106,7 +106,7 @@ def plan_promotion(project: Path, report_path: Path | None = None, *, force: boo
 def _check_pinned(plan: PromotionPlan, resolved: ResolvedConfig, force: bool) -> None:
     """Production must never run an unpinned alias: the new current model has to be a snapshot."""
     from pytest_llmversion.governance import startup as governance
-    from pytest_llmversion.governance.pinning import pin_status
+    from pytest_llmversion.governance.catalog import pin_status
 
     try:
         catalog = governance.load(resolved, plan.project)

@@ -122,6 +122,15 @@ class LLMProject:
 
 
 @pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester, with pytest-randomly off in the runs it drives: this suite runs shuffled, but a user's run keeps
+    pytest's order, which the output its tests read (-x, the order of failures) depends on. (pytester clears
+    PYTEST_ADDOPTS when it is made; this is set after.)"""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:randomly")
+    return pytester
+
+
+@pytest.fixture
 def llm_project(pytester: pytest.Pytester) -> LLMProject:
     return LLMProject(pytester)
 

@@ -219,3 +219,16 @@ def test_a_suite_without_llm_tests_never_loads_the_catalogue(pytester: pytest.Py
         "import sys\n\ndef test_plain():\n    assert 'pytest_llmversion.governance.catalog' not in sys.modules\n"
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_project_without_the_plugins_config_loads_neither_pydantic_nor_yaml(pytester: pytest.Pytester) -> None:
+    """Installed but unused, the plugin costs pytest's own start-up: no pydantic, no PyYAML, no SDK."""
+    pytester.makepyprojecttoml("[tool.pytest.ini_options]\naddopts = []\n")
+    pytester.makepyfile(
+        "import sys\n\n"
+        "def test_plain():\n"
+        "    heavy = {'pydantic', 'yaml', 'openai', 'anthropic', 'google.genai', 'jsonschema', 'deepdiff'}\n"
+        "    assert heavy.isdisjoint(sys.modules), sorted(heavy & set(sys.modules))\n"
+        "    assert 'pytest_llmversion.plugin' in sys.modules  # the plugin is loaded, only light\n"
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

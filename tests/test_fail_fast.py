@@ -72,7 +72,7 @@ def test_an_unknown_candidate_stops_only_the_candidate(six_cases: LLMProject, em
     emu.clear_requests()
     emu.add_fault(Fault.http(404, model="gpt-4o-2024-11-20"))
 
-    result = six_cases.run("--candidate-model=openai/gpt-4o-2024-11-20", "--llm-record-mode=new")
+    result = six_cases.run("--candidate-model=openai/gpt-4o-2024-11-20", "--llm-candidate-recordings=new")
     result.assert_outcomes(passed=6, failed=6)  # the current items replay their goldens as always
     assert len(emu.requests("gpt-4o-2024-11-20")) == 1
     report = six_cases.report()

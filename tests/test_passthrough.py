@@ -157,5 +157,5 @@ def test_a_candidate_called_live_may_pass_a_call_on_and_its_recording_replay_may
     assert set(llm_project.verdicts().values()) == {"ERROR"}
     assert emu.requests() == []
 
-    llm_project.run(*candidate, "--llm-record-mode=all").assert_outcomes(passed=1, failed=1)
+    llm_project.run(*candidate, "--llm-candidate-recordings=all").assert_outcomes(passed=1, failed=1)
     assert [r.path for r in emu.requests() if r.method == "GET"] == ["/v1/models/gpt-4o-2024-11-20"] * 2

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_llmversion.governance.catalog import load_catalog
-from pytest_llmversion.governance.pinning import classify, pin_status
+from pytest_llmversion.governance.catalog import load_catalog, pin_status
+from pytest_llmversion.governance.pinning import classify
 from pytest_llmversion.modelref import ModelRef
 
 

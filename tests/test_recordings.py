@@ -1,4 +1,4 @@
-"""Recordings of candidate calls and ``--llm-record-mode`` (none, once, new, all), against the emulator."""
+"""Recordings of candidate calls and ``--llm-candidate-recordings`` (none, once, new, all), against the emulator."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_once_records_and_a_changed_check_is_rescored_without_calling(project: L
     text = (project.path / RECORDING).read_text()
     assert text == (
         "# pytest-llmversion recording: live answers of one model for one test, replayed to re-score the test\n"
-        "# without calling the model again. Re-record with --llm-record-mode=all.\n"
+        "# without calling the model again. Re-record with --llm-candidate-recordings=all.\n"
         "schema: 1\n"
         "test: tests/test_llm.py::test_extracts_city\n"
         "model: anthropic/claude-opus-4-6\n"
@@ -63,7 +63,10 @@ def test_once_records_and_a_changed_check_is_rescored_without_calling(project: L
     assert verdict == "UNCHANGED"  # the golden fails the new check the same way
     assert len(emu.requests()) == 1
     result.stdout.fnmatch_lines(  # type: ignore[attr-defined]
-        ["recordings: 1 candidate item(s) re-scored from recorded answers, no call made (--llm-record-mode=all*"]
+        [
+            "recordings: 1 candidate item(s) re-scored from recorded answers, no call made "
+            "(--llm-candidate-recordings=all*"
+        ]
     )
     item = next(i for i in project.report()["items"] if i["role"] == "candidate")
     assert item["replayed_from_recording"] == 1
@@ -84,8 +87,8 @@ def test_none_in_ci_sends_nothing_new(project: LLMProject, emu: Emulator, monkey
         [
             "ERROR: the provider failed, so nothing was scored: "
             "NotRecorded: no recording of anthropic/claude-opus-4-6 for this test "
-            f"({RECORDING}) and --llm-record-mode=none (the default when CI is set) sends nothing new: "
-            "pass --llm-record-mode=new to call the model and record its answers"
+            f"({RECORDING}) and --llm-candidate-recordings=none (the default when CI is set) sends nothing new: "
+            "pass --llm-candidate-recordings=new to call the model and record its answers"
         ]
     )
 
@@ -103,18 +106,19 @@ def test_new_adds_missing_samples_all_calls_again_once_refuses(project: LLMProje
     result.stdout.fnmatch_lines(  # type: ignore[attr-defined]
         [
             f"*{RECORDING} holds no answer of anthropic/claude-opus-4-6 for this call (sample 1; *"
-            "re-record with --llm-record-mode=all, or --llm-record-mode=new to keep the recorded calls"
+            "re-record with --llm-candidate-recordings=all, or --llm-candidate-recordings=new to keep the "
+            "recorded calls"
         ]
     )
     assert len(emu.requests()) == 1
 
-    assert candidate_run(project, "--llm-samples=2", "--llm-record-mode=new")[1] == "UNCHANGED"
+    assert candidate_run(project, "--llm-samples=2", "--llm-candidate-recordings=new")[1] == "UNCHANGED"
     assert len(emu.requests()) == 2  # only sample 1 was called
     calls = yaml.safe_load((project.path / RECORDING).read_text())["calls"]
     assert [c["sample"] for c in calls] == [0, 1]
     assert all(c["usage"]["input_tokens"] > 0 for c in calls)  # the kept call is whole
 
-    assert candidate_run(project, "--llm-samples=2", "--llm-record-mode=all")[1] == "UNCHANGED"
+    assert candidate_run(project, "--llm-samples=2", "--llm-candidate-recordings=all")[1] == "UNCHANGED"
     assert len(emu.requests()) == 4
     assert candidate_run(project, "--llm-samples=2")[1] == "UNCHANGED"
     assert len(emu.requests()) == 4
@@ -125,7 +129,7 @@ def test_a_broken_recording_is_one_line(project: LLMProject) -> None:
     (project.path / RECORDING).write_text("schema: 1\ncalls: [\n")
     result, verdict = candidate_run(project)
     assert verdict == "ERROR"
-    result.stdout.fnmatch_lines(["*test_extracts_city.yaml: not valid YAML at line 3*--llm-record-mode=all)"])  # type: ignore[attr-defined]
+    result.stdout.fnmatch_lines(["*test_extracts_city.yaml: not valid YAML at line 3*--llm-candidate-recordings=all)"])  # type: ignore[attr-defined]
 
 
 def test_under_xdist_the_controller_writes_the_recordings(project: LLMProject, emu: Emulator) -> None:
@@ -173,7 +177,7 @@ def test_a_recording_under_its_legacy_name_is_still_replayed(
     (folder / "test_city[London]-ed717a4eb0.yaml").rename(folder / "test_city[London].yaml")  # an earlier version's
     assert len(emu.requests()) == 1
 
-    monkeypatch.setenv("CI", "true")  # --llm-record-mode=none: a call no recording answers is an error
+    monkeypatch.setenv("CI", "true")  # --llm-candidate-recordings=none: a call no recording answers is an error
     llm_project.run("--candidate-model=anthropic/claude-opus-4-6").assert_outcomes(passed=2)
     item = next(i for i in llm_project.report()["items"] if i["role"] == "candidate")
     assert (item["verdict"], item["replayed_from_recording"]) == ("UNCHANGED", 1)

@@ -7,7 +7,6 @@ Tolerances as docs/gate.md §14 states: exact tail probabilities relative 1e-9, 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +40,6 @@ def test_binomial_intervals(row: dict[str, Any]) -> None:
     x, n = row["x"], row["n"]
     assert interval(stats.wilson(x, n, 0.95), row["wilson95"])
     assert interval(stats.wilson(x, n, 0.90), row["wilson90"])
-    assert interval(stats.agresti_coull(x, n, 0.95), row["agresti_coull95"])
-    assert interval(stats.clopper_pearson(x, n, 0.95), row["clopper_pearson95"], BISECTED)
-    assert interval(stats.jeffreys(x, n, 0.95), row["jeffreys95"], BISECTED)
 
 
 # -- TV-2 Newcombe ---------------------------------------------------------------------------------
@@ -58,25 +54,7 @@ def test_newcombe_difference(row: dict[str, Any]) -> None:
     )
 
 
-# -- TV-3 McNemar ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("row", VECTORS["mcnemar"], ids=label)
-def test_mcnemar(row: dict[str, Any]) -> None:
-    got = stats.mcnemar(row["b_current_only"], row["c_candidate_only"])
-    assert close(got.exact_two_sided, row["exact_two_sided"])
-    assert close(got.exact_one_sided, row["exact_one_sided_regression"])
-    assert close(got.midp_two_sided, row["midp_two_sided"])
-    for mine, theirs in ((got.chi2_cc, row["chi2_cc"]), (got.chi2, row["chi2_nocc"])):
-        if theirs is None:
-            assert mine is None
-        else:
-            assert mine is not None
-            assert mine[0] == pytest.approx(theirs[0], rel=EXACT, abs=1e-12)
-            assert close(mine[1], theirs[1])
-
-
-# -- TV-4 per-case Fisher (and Boschloo, reference only) -------------------------------------------
+# -- TV-4 per-case Fisher --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("row", VECTORS["fisher_one_sided"], ids=label)
@@ -85,30 +63,6 @@ def test_fisher_one_sided(row: dict[str, Any]) -> None:
     p_regression, p_improvement = stats.fisher_one_sided(a, k, b, k)
     assert close(p_regression, row["fisher_p_regression"])
     assert close(p_improvement, row["fisher_p_improvement"])
-
-
-@pytest.mark.parametrize("row", VECTORS["fisher_one_sided"], ids=label)
-def test_boschloo_reference(row: dict[str, Any]) -> None:
-    # scipy's boschloo_exact treats the table's *columns* (passes, failures) as the two binomial
-    # samples; our function takes the samples per model as fixed, so the reference is its transpose.
-    k, a, b = row["k"], row["x_current"], row["x_candidate"]
-    got = stats.boschloo_p_regression(a, a + b, k - a, 2 * k - a - b)
-    if math.isnan(row["boschloo_p_regression"]):
-        assert math.isnan(got)
-    else:
-        assert close(got, row["boschloo_p_regression"])
-
-
-def test_boschloo_is_more_powerful_than_fisher_with_samples_per_model_fixed() -> None:
-    assert stats.boschloo_p_regression(5, 5, 0, 5) == pytest.approx(2**-10)
-    assert stats.boschloo_p_regression(5, 5, 2, 5) < stats.fisher_one_sided(5, 5, 2, 5)[0]
-    assert math.isnan(stats.boschloo_p_regression(5, 5, 5, 5))
-
-
-def test_minimum_attainable_p_limits_what_k_can_prove() -> None:
-    # docs/gate.md §2: 1 / C(2k, k)
-    assert stats.min_fisher_p(5, 5) == pytest.approx(1 / 252)
-    assert stats.min_fisher_p(20, 20) == pytest.approx(7.254444552e-12, rel=1e-9)
 
 
 def test_impossible_counts_name_the_culprit() -> None:
@@ -125,15 +79,6 @@ def test_suite_tests(row: dict[str, Any]) -> None:
     assert close(stats.exact_stratified_p(tables), row["exact_stratified_p_regression"])
     assert close(stats.cmh_z(tables), row["cmh_z"]) or row["cmh_z"] == stats.cmh_z(tables) == 0
     assert close(stats.cmh_z(tables) ** 2, row["cmh_chi2_statsmodels"]) or row["cmh_chi2_statsmodels"] == 0
-    assert close(stats.cmh_p(tables), row["cmh_p_one_sided"])
-    assert close(stats.cmh_p(tables, continuity=True), row["cmh_cc_p_one_sided"])
-    assert close(min(1.0, 2 * min(stats.cmh_p(tables), 1 - stats.cmh_p(tables))), row["cmh_p_two_sided_statsmodels"])
-    if "signflip_exact_p" in row:  # equal k only
-        diffs = [xb - xa for xa, _, xb, _ in tables]
-        rates = [xb / kb - xa / ka for xa, ka, xb, kb in tables]
-        assert close(stats.signflip_exact_p(diffs), row["signflip_exact_p"])
-        assert close(stats.paired_t_p_less(rates), row["paired_t_p_one_sided"])
-        assert close(stats.wilcoxon_p_less(diffs), row["wilcoxon_p_one_sided(zero_method=wilcox)"])
 
 
 def test_worked_example_two_of_the_notes() -> None:
@@ -157,7 +102,6 @@ def test_worked_example_two_of_the_notes() -> None:
 def test_multiplicity_adjustments() -> None:
     row = VECTORS["multiplicity"]
     assert stats.bh_adjust(row["p"]) == pytest.approx(row["bh_adjusted"], rel=EXACT)
-    assert stats.holm_adjust(row["p"]) == pytest.approx(row["holm_adjusted"], rel=EXACT)
 
 
 # -- TV-7 t quantiles ------------------------------------------------------------------------------
@@ -221,17 +165,6 @@ def test_sprt() -> None:
     assert close(stats.sprt_llr(4, 0, theta), row["llr_4_losses_0_wins"])
     assert close(stats.sprt_llr(6, 1, theta), row["llr_6_losses_1_win"])
     assert stats.sprt_llr(5, 0, theta) >= upper > stats.sprt_llr(4, 0, theta)
-
-
-# -- TV-10 exact power of the per-case test --------------------------------------------------------
-
-
-@pytest.mark.parametrize("row", VECTORS["fisher_power"], ids=lambda r: f"{r['p_current']}-{r['p_candidate']}-k{r['k']}")
-def test_fisher_power(row: dict[str, Any]) -> None:
-    # the JSON holds the full values (docs/gate.md §14)
-    args = row["p_current"], row["p_candidate"], row["k"]
-    assert stats.fisher_power(*args, 0.05) == pytest.approx(row["power_alpha_0.05"], rel=EXACT, abs=1e-12)
-    assert stats.fisher_power(*args, 0.001) == pytest.approx(row["power_alpha_0.001_(=0.05/50)"], rel=EXACT, abs=1e-12)
 
 
 # -- what the plugin builds on top -----------------------------------------------------------------

@@ -85,7 +85,7 @@ def test_candidate_recording_is_never_a_fallbacks_answer(project: LLMProject, em
     project.run("--llm-record").assert_outcomes(passed=1)
     emu.add_fault(Fault.http(503, model="gpt-4o-2024-11-20"))
 
-    project.run("--candidate-model=openai/gpt-4o-2024-11-20", "--llm-record-mode=new").assert_outcomes(
+    project.run("--candidate-model=openai/gpt-4o-2024-11-20", "--llm-candidate-recordings=new").assert_outcomes(
         passed=1, failed=1
     )
     assert project.verdicts()[CANDIDATE] == "ERROR"
@@ -97,7 +97,7 @@ def test_a_fallbacks_spend_is_its_own_line_never_the_candidates(project: LLMProj
     project.run("--llm-record").assert_outcomes(passed=1)
     emu.add_fault(Fault.http(503, model="gpt-4o-2024-11-20"))
 
-    result = project.run("--candidate-model=openai/gpt-4o-2024-11-20", "--llm-record-mode=new")
+    result = project.run("--candidate-model=openai/gpt-4o-2024-11-20", "--llm-candidate-recordings=new")
     cost = project.report()["summary"]["cost"]
     candidate = next(i for i in project.report()["items"] if i["role"] == "candidate")
     # the candidate answered nothing: no tokens, cost or latency of its own, and nothing to compare

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pytest_llmversion.governance.pinning import KINDS, classify
+from pytest_llmversion.governance.pinning import KINDS, Kind, classify
 from pytest_llmversion.modelref import BUILTIN_PROVIDERS, ModelRef, ModelRefError
 from pytest_llmversion.providers.base import PARAM_NAMES
 
@@ -310,3 +310,31 @@ def param_names(value: Any, shown: str) -> tuple[str, ...]:
             allowed = ", ".join(PARAM_NAMES)
             raise CatalogError(f"{shown}: {name!r} is not a request parameter{suggestion}; allowed: {allowed}")
     return tuple(dict.fromkeys(value))
+
+
+@dataclass(frozen=True)
+class PinStatus:
+    """What is known about whether ``ref`` is pinned, and how it is known."""
+
+    ref: str
+    kind: Kind
+    #: The pinned snapshot an alias points at today, where the catalogue knows it.
+    resolves_to: str | None
+    #: "catalogue", "naming rules" or "not checked".
+    basis: str
+
+    @property
+    def pinned(self) -> bool:
+        return self.kind == "pinned"
+
+    @property
+    def checked(self) -> bool:
+        return self.kind != "unknown"
+
+
+def pin_status(ref: ModelRef, catalog: Catalog | None) -> PinStatus:
+    entry = catalog.get(ref) if catalog is not None else None
+    if entry is not None and entry.kind:
+        return PinStatus(str(ref), entry.kind, entry.alias_of, "catalogue")  # type: ignore[arg-type]
+    kind = classify(ref.provider, ref.model_id)
+    return PinStatus(str(ref), kind, None, "naming rules" if kind != "unknown" else "not checked")

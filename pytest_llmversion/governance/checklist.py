@@ -6,9 +6,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from pytest_llmversion.governance.catalog import Catalog
+from pytest_llmversion.governance.catalog import Catalog, pin_status
 from pytest_llmversion.governance.deprecation import lifecycle
-from pytest_llmversion.governance.pinning import pin_status
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.report.schema import Report
 from pytest_llmversion.verdict import Verdict

@@ -14,8 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
-from pytest_llmversion.governance.catalog import Catalog, CatalogEntry
-from pytest_llmversion.governance.pinning import pin_status
+from pytest_llmversion.governance.catalog import Catalog, CatalogEntry, pin_status
 from pytest_llmversion.modelref import ModelRef
 
 ENV_TODAY = "LLMVERSION_TODAY"

@@ -1,4 +1,5 @@
-"""Pinned or not: what a model id promises, from the catalogue or, failing that, the provider's naming rules.
+"""Pinned or not: what a model id promises by the provider's naming rules. The catalogue, which knows
+more, is asked first (``catalog.pin_status``).
 
 A *pinned* id names one fixed snapshot (``gpt-4o-2024-08-06``, ``claude-3-5-sonnet-20241022``,
 ``gemini-1.5-pro-002``); an *alias* points at a snapshot the provider may move (``gpt-4o``,
@@ -10,12 +11,7 @@ reproducible goldens. The rules are written up in docs/providers.md §6.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from pytest_llmversion.governance.catalog import Catalog
-    from pytest_llmversion.modelref import ModelRef
+from typing import Literal
 
 Kind = Literal["pinned", "alias", "rolling", "preview", "experimental", "unknown"]
 #: Kinds a catalogue entry may declare ("unknown" is only ever derived).
@@ -85,31 +81,3 @@ def _gemini(model_id: str) -> Kind:
     if _GEMINI_ONE_X.match(model_id):
         return "alias"  # gemini-1.5-pro and friends follow the latest -00N stable version
     return "pinned"  # 2.x and later stable names are fixed until their retirement date
-
-
-@dataclass(frozen=True)
-class PinStatus:
-    """What is known about whether ``ref`` is pinned, and how it is known."""
-
-    ref: str
-    kind: Kind
-    #: The pinned snapshot an alias points at today, where the catalogue knows it.
-    resolves_to: str | None
-    #: "catalogue", "naming rules" or "not checked".
-    basis: str
-
-    @property
-    def pinned(self) -> bool:
-        return self.kind == "pinned"
-
-    @property
-    def checked(self) -> bool:
-        return self.kind != "unknown"
-
-
-def pin_status(ref: ModelRef, catalog: Catalog | None) -> PinStatus:
-    entry = catalog.get(ref) if catalog is not None else None
-    if entry is not None and entry.kind:
-        return PinStatus(str(ref), entry.kind, entry.alias_of, "catalogue")  # type: ignore[arg-type]
-    kind = classify(ref.provider, ref.model_id)
-    return PinStatus(str(ref), kind, None, "naming rules" if kind != "unknown" else "not checked")

@@ -17,12 +17,11 @@ from datetime import date
 from pathlib import Path
 
 from pytest_llmversion.config import ResolvedConfig
-from pytest_llmversion.governance.catalog import Catalog, CatalogError, load_catalog
+from pytest_llmversion.governance.catalog import Catalog, CatalogError, PinStatus, load_catalog, pin_status
 from pytest_llmversion.governance.cost import (
     Budgets,
 )
 from pytest_llmversion.governance.deprecation import ROLE_NAMES, ClockError, Lifecycle, describe, lifecycle, today
-from pytest_llmversion.governance.pinning import PinStatus, pin_status
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.report.governance import Estimate, GovernanceInfo, ModelStatus
 

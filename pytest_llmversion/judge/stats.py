@@ -40,16 +40,6 @@ def normal_quantile(p: float) -> float:
     return _NORMAL.inv_cdf(p)
 
 
-def normal_upper_tail(z: float) -> float:
-    """P(Z >= z), accurate far into the tail (erfc, not 1 - cdf)."""
-    return 0.5 * math.erfc(z / math.sqrt(2.0))
-
-
-def chi2_sf_1df(statistic: float) -> float:
-    """P(chi-squared with one degree of freedom >= statistic)."""
-    return math.erfc(math.sqrt(max(statistic, 0.0) / 2.0))
-
-
 def binom_pmf(x: int, n: int, p: float) -> float:
     if not 0 <= x <= n:
         return 0.0
@@ -121,10 +111,6 @@ def _bisect(f: Callable[[float], float], target: float, low: float, high: float)
     return (low + high) / 2.0
 
 
-def beta_quantile(q: float, a: float, b: float) -> float:
-    return _bisect(lambda x: betainc(a, b, x), q, 0.0, 1.0)
-
-
 def t_cdf(t: float, df: float) -> float:
     tail = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
     return 1.0 - tail if t > 0 else tail
@@ -167,60 +153,6 @@ def fisher_one_sided(xa: int, ka: int, xb: int, kb: int) -> tuple[float, float]:
     return min(1.0, upper / total), min(1.0, lower / total)
 
 
-def min_fisher_p(ka: int, kb: int) -> float:
-    """The smallest p_regression k samples per model can ever give (all current pass, no candidate)."""
-    return fisher_one_sided(ka, ka, 0, kb)[0]
-
-
-def fisher_power(p_a: float, p_b: float, k: int, alpha: float) -> float:
-    """Exact probability that the one-sided Fisher test at level ``alpha`` flags a case (k samples each)."""
-    pmf_a = [binom_pmf(x, k, p_a) for x in range(k + 1)]
-    pmf_b = [binom_pmf(x, k, p_b) for x in range(k + 1)]
-    return sum(
-        pmf_a[xa] * pmf_b[xb]
-        for xa in range(k + 1)
-        for xb in range(k + 1)
-        if fisher_one_sided(xa, k, xb, k)[0] <= alpha
-    )
-
-
-def boschloo_p_regression(xa: int, ka: int, xb: int, kb: int) -> float:
-    """Boschloo's unconditional exact test (one-sided, regression), maximised over the common pass rate.
-
-    The samples per model (``ka``, ``kb``) are the fixed margins, as in our design. Uniformly more
-    powerful than Fisher but needs a maximisation; provided for reference, not used by the gate. NaN
-    for a table with a zero margin, as scipy.
-    """
-    _check_counts(xa, ka, "current")
-    _check_counts(xb, kb, "candidate")
-    if 0 in (ka, kb) or xa + xb in (0, ka + kb):
-        return math.nan
-    observed = fisher_one_sided(xa, ka, xb, kb)[0]
-    region = [
-        (a, b)
-        for a in range(ka + 1)
-        for b in range(kb + 1)
-        if fisher_one_sided(a, ka, b, kb)[0] <= observed * (1 + 1e-12)
-    ]
-
-    def size(pi: float) -> float:
-        pmf_a = [binom_pmf(x, ka, pi) for x in range(ka + 1)]
-        pmf_b = [binom_pmf(x, kb, pi) for x in range(kb + 1)]
-        return sum(pmf_a[a] * pmf_b[b] for a, b in region)
-
-    grid = 400
-    best = max(range(grid + 1), key=lambda i: size(i / grid))
-    low, high = max(0.0, (best - 1) / grid), min(1.0, (best + 1) / grid)
-    ratio = (math.sqrt(5.0) - 1.0) / 2.0
-    for _ in range(100):  # golden-section search inside the best grid cell
-        left, right = high - ratio * (high - low), low + ratio * (high - low)
-        if size(left) < size(right):
-            low = left
-        else:
-            high = right
-    return min(1.0, max(size((low + high) / 2.0), size(best / grid)))
-
-
 # -- binomial intervals ----------------------------------------------------------------------------
 
 
@@ -243,30 +175,6 @@ def wilson(x: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     return _clip(centre - half, centre + half)
 
 
-def clopper_pearson(x: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    _check_counts(x, n)
-    alpha = 1.0 - confidence
-    low = 0.0 if x == 0 else beta_quantile(alpha / 2, x, n - x + 1)
-    high = 1.0 if x == n else beta_quantile(1 - alpha / 2, x + 1, n - x)
-    return low, high
-
-
-def jeffreys(x: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Equal-tailed Beta(x + 1/2, n - x + 1/2) interval, without the x = 0 / x = n boundary rule (statsmodels)."""
-    _check_counts(x, n)
-    alpha = 1.0 - confidence
-    return beta_quantile(alpha / 2, x + 0.5, n - x + 0.5), beta_quantile(1 - alpha / 2, x + 0.5, n - x + 0.5)
-
-
-def agresti_coull(x: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    _check_counts(x, n)
-    z = _z(confidence)
-    n_tilde = n + z * z
-    p_tilde = (x + z * z / 2) / n_tilde
-    half = z * math.sqrt(p_tilde * (1 - p_tilde) / n_tilde)
-    return _clip(p_tilde - half, p_tilde + half)
-
-
 def newcombe_difference(x1: int, n1: int, x2: int, n2: int, confidence: float = 0.95) -> tuple[float, float]:
     """Newcombe's hybrid score interval (method 10) for p1 - p2 from two independent samples."""
     p1, p2 = x1 / n1, x2 / n2
@@ -274,33 +182,6 @@ def newcombe_difference(x1: int, n1: int, x2: int, n2: int, confidence: float = 
     l2, u2 = wilson(x2, n2, confidence)
     diff = p1 - p2
     return diff - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), diff + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-
-
-# -- McNemar (k = 1, paired samples) ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class McNemar:
-    exact_two_sided: float
-    exact_one_sided: float  # P(Bin(b + c, 1/2) >= b): the regression direction
-    midp_two_sided: float
-    chi2_cc: tuple[float, float] | None  # (statistic, p) with continuity correction; None when b + c = 0
-    chi2: tuple[float, float] | None
-
-
-def mcnemar(b: int, c: int) -> McNemar:
-    """``b``: pairs where only the current model passes; ``c``: only the candidate passes."""
-    n = b + c
-    if n == 0:
-        return McNemar(1.0, 1.0, 1.0, None, None)
-    low = min(b, c)
-    below = sum(math.comb(n, i) for i in range(low + 1))
-    two_sided = min(1.0, 2 * below / 2**n)
-    one_sided = sum(math.comb(n, i) for i in range(b, n + 1)) / 2**n
-    midp = min(1.0, 2 * (below - math.comb(n, low) / 2) / 2**n)
-    with_cc = (abs(b - c) - 1) ** 2 / n
-    plain = (b - c) ** 2 / n
-    return McNemar(two_sided, one_sided, midp, (with_cc, chi2_sf_1df(with_cc)), (plain, chi2_sf_1df(plain)))
 
 
 # -- across cases ----------------------------------------------------------------------------------
@@ -348,56 +229,6 @@ def cmh_z(tables: Sequence[Table]) -> float:
     return excess / math.sqrt(variance) if variance > 0 else 0.0
 
 
-def cmh_p(tables: Sequence[Table], *, continuity: bool = False) -> float:
-    """One-sided normal p-value of the CMH statistic; the correction as R applies it (only when |S| >= 1/2)."""
-    excess, variance = _cmh_parts(tables)
-    if variance <= 0:
-        return 0.5 if excess == 0 else (0.0 if excess > 0 else 1.0)
-    if continuity and abs(excess) >= 0.5:
-        excess -= math.copysign(0.5, excess)
-    return normal_upper_tail(excess / math.sqrt(variance))
-
-
-def signflip_exact_p(differences: Sequence[int]) -> float:
-    """Exact one-sided sign-flip test on integer per-case differences (candidate - current): P(sum <= observed)."""
-    nonzero = [abs(d) for d in differences if d]
-    counts: dict[int, int] = {0: 1}
-    for d in nonzero:
-        step: dict[int, int] = {}
-        for total, ways in counts.items():
-            step[total + d] = step.get(total + d, 0) + ways
-            step[total - d] = step.get(total - d, 0) + ways
-        counts = step
-    observed = sum(differences)
-    favourable: int = sum(w for total, w in counts.items() if total <= observed)
-    return favourable / (1 << len(nonzero))
-
-
-def wilcoxon_p_less(differences: Sequence[float]) -> float:
-    """Wilcoxon signed-rank, normal approximation with tie correction, zeros dropped (scipy 'wilcox')."""
-    nonzero = [d for d in differences if d != 0]
-    n = len(nonzero)
-    if n == 0:
-        return 1.0
-    order = sorted(range(n), key=lambda i: abs(nonzero[i]))
-    ranks = [0.0] * n
-    ties_term = 0.0
-    start = 0
-    while start < n:
-        end = start
-        while end + 1 < n and abs(nonzero[order[end + 1]]) == abs(nonzero[order[start]]):
-            end += 1
-        for i in range(start, end + 1):
-            ranks[order[i]] = (start + end) / 2.0 + 1.0
-        size = end - start + 1
-        ties_term += size * (size * size - 1)
-        start = end + 1
-    plus = sum(r for r, d in zip(ranks, nonzero, strict=True) if d > 0)
-    mean = n * (n + 1) / 4.0
-    se = math.sqrt((n * (n + 1) * (2 * n + 1) - 0.5 * ties_term) / 24.0)
-    return _NORMAL.cdf((plus - mean) / se)
-
-
 # -- multiplicity ----------------------------------------------------------------------------------
 
 
@@ -409,16 +240,6 @@ def bh_adjust(p_values: Sequence[float]) -> list[float]:
     for rank in range(m, 0, -1):
         i = order[rank - 1]
         running = min(running, p_values[i] * m / rank)
-        adjusted[i] = min(1.0, running)
-    return adjusted
-
-
-def holm_adjust(p_values: Sequence[float]) -> list[float]:
-    m = len(p_values)
-    order = sorted(range(m), key=p_values.__getitem__)
-    adjusted, running = [1.0] * m, 0.0
-    for rank, i in enumerate(order):
-        running = max(running, p_values[i] * (m - rank))
         adjusted[i] = min(1.0, running)
     return adjusted
 
@@ -491,15 +312,6 @@ def paired_difference(
     unpaired = math.sqrt(se_clt(current) ** 2 + se_clt(candidate) ** 2)
     r, p = pearson_r(current, candidate), min(1.0, 2 * min(below, 1 - below))
     return PairedDifference(n, mean, se, mean - half, mean + half, confidence, r, unpaired, p)
-
-
-def paired_t_p_less(differences: Sequence[float]) -> float:
-    """One-sided paired t-test p-value for a negative mean difference."""
-    se = se_clt(differences)
-    mean = _mean(differences)
-    if se == 0:
-        return 0.5 if mean == 0 else (0.0 if mean < 0 else 1.0)
-    return t_cdf(mean / se, len(differences) - 1)
 
 
 NonInferiority = Literal["met", "worse", "inconclusive"]

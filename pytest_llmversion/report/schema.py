@@ -85,7 +85,7 @@ class ItemResult(_Strict):
     #: SDK notices (a deprecated model) and the models a provider served instead of the id asked for.
     provider_notices: list[str] = Field(default_factory=list)
     served_instead: list[str] = Field(default_factory=list)
-    #: The candidate's recording (``--llm-record-mode``) and how many of its calls it answered.
+    #: The candidate's recording (``--llm-candidate-recordings``) and how many of its calls it answered.
     recording: str | None = None
     replayed_from_recording: int = 0
 

@@ -55,7 +55,7 @@ def _provider_lines(report: Report) -> list[str]:
     if replayed:
         lines.append(
             f"recordings: {len(replayed)} candidate item(s) re-scored from recorded answers, no call made "
-            "(--llm-record-mode=all calls again)"
+            "(--llm-candidate-recordings=all calls again)"
         )
     if summary.recordings_written:
         folder = summary.recordings_written[0].split("/recordings/")[0] + "/recordings/"
@@ -83,9 +83,7 @@ def summary_lines(report: Report, report_path: str) -> list[str]:
         lines += _table(shown, "baseline", "candidate")
     # a live run's MATCH may carry a note worth seeing (the text changed, the scores held)
     unusual = [
-        i
-        for i in currents
-        if i.verdict not in (Verdict.MATCH, Verdict.RECORDED) or (run.mode == "live" and i.notes)
+        i for i in currents if i.verdict not in (Verdict.MATCH, Verdict.RECORDED) or (run.mode == "live" and i.notes)
     ]
     if unusual and not candidates:
         lines.append("")

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pytest_llmversion import __version__
 from pytest_llmversion.rollout.records import CallRecord
 from pytest_llmversion.rollout.settings import TABLE, RolloutError
+from pytest_llmversion.version import __version__
 
 #: The conventions' well-known provider names for the plugin's providers; others keep their own name.
 PROVIDER_NAMES = {"openai": "openai", "anthropic": "anthropic", "gemini": "gcp.gemini", "google-legacy": "gcp.gemini"}

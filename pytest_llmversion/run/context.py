@@ -26,8 +26,9 @@ from pytest_llmversion.providers.base import Completion, Request
 from pytest_llmversion.providers.lasting import LastingFailures
 from pytest_llmversion.providers.router import CallGuard, Guards
 from pytest_llmversion.report.governance import Estimate
+from pytest_llmversion.run.choice import kind_for
 from pytest_llmversion.run.item import LLMItem
-from pytest_llmversion.run.kinds import KindSettings, kind_for
+from pytest_llmversion.run.kinds import KindSettings
 from pytest_llmversion.run.marker import MarkerSpec
 from pytest_llmversion.run.recordings import ItemRecorder, RecordMode, legacy_recording_path, recording_path
 from pytest_llmversion.run.replay import GoldenSource
@@ -52,8 +53,8 @@ class RunContext:
     family_sizes: dict[str, int] = field(default_factory=dict)
     #: Catalogue, pinning, deprecations and budgets; set on the controller at start-up.
     governance: Governance | None = None
-    record_mode: RecordMode = "none"
-    record_mode_source: str = "default"
+    recordings: RecordMode = "none"
+    recordings_source: str = "default"
     #: ``--llm-budget-usd``: the worst case of every call this run may make, priced after collection.
     estimate: Estimate | None = None
     #: The spend ledger's file when pytest-xdist workers share it (the controller creates it).
@@ -208,10 +209,10 @@ class RunContext:
         return ItemRecorder(
             path,
             self.rel(path),
-            self.record_mode,
+            self.recordings,
             model,
             key.test_nodeid,
             spec.case.id if spec.case else None,
-            self.record_mode_source,
+            self.recordings_source,
             legacy=(legacy, self.rel(legacy)) if legacy is not None else None,
         )

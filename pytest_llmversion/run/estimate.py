@@ -44,7 +44,7 @@ def estimate_spend(ctx: RunContext, planned: list[ItemSpec]) -> Estimate:
         sends = True
         if spec.role == "candidate" and candidate is not None and candidate.provider != "scripted":
             has_recording = recording_path(recordings, ctx.base, candidate, key).is_file()
-            sends = ctx.record_mode in ("new", "all") or (ctx.record_mode == "once" and not has_recording)
+            sends = ctx.recordings in ("new", "all") or (ctx.recordings == "once" and not has_recording)
         golden_samples = len(golden.samples) if golden else 0
         samples = ctx.item_samples(spec.marker)
         plans.append(PlannedItem(spec.role, str(key.path), samples, golden_samples, per_sample, usage, sends))

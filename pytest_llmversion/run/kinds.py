@@ -12,13 +12,12 @@ SampledCandidate       baseline and candidate samples in pairs, top-up  exact te
 CandidateNoBaseline    no golden to compare with: the candidate alone   NO_BASELINE, FAILED, ERROR
 =====================  ==============================================  =====================================
 
-``kind_for`` is the one place the choice is made. The candidate kinds live in ``kinds_candidate.py``;
+``choice.kind_for`` is the one place the choice is made. The candidate kinds live in ``kinds_candidate.py``;
 the paired sampling both sampled kinds share in ``paired.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -247,23 +246,3 @@ class LiveCurrent(ItemKind):
                 tolerance=self.settings.tolerance,
             )
         return Judged(outcome)
-
-
-KindFactory = Callable[[KindSettings, ItemSampler], ItemKind]
-
-
-def kind_for(settings: KindSettings, golden: GoldenSource) -> type[ItemKind]:
-    """The one place an item's kind is decided: by its role, the run's mode, its samples and its golden."""
-    from pytest_llmversion.run.kinds_candidate import Candidate, CandidateNoBaseline, SampledCandidate
-    from pytest_llmversion.run.paired import SampledLiveCurrent
-
-    sampled = settings.samples >= 2
-    if settings.spec.role == "current":
-        if settings.mode == "replay":
-            return ReplayedCurrent
-        if settings.mode == "record":
-            return RecordedCurrent
-        return SampledLiveCurrent if sampled else LiveCurrent
-    if settings.policy.baseline == "golden" and golden.golden is None:
-        return CandidateNoBaseline
-    return SampledCandidate if sampled else Candidate

@@ -5,7 +5,7 @@ the canonical request, sample index and completion of every call, at the adapter
 so a key has nowhere to hide. Files are reviewable YAML (fixed key order, literal blocks, no timestamps or
 latency) and are written by the controller at session end, each whole, like goldens.
 
-``--llm-record-mode`` has pytest-recording's meanings, applied to the calls of candidate items:
+``--llm-candidate-recordings`` has pytest-recording's meanings, applied to the calls of candidate items:
 
 * ``none``: replay what is recorded; send nothing new (a call with no recording is an ERROR). Default when
   the ``CI`` environment variable is set.
@@ -38,7 +38,7 @@ RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new", "all")
 SCHEMA = 1
 HEADER = (
     "pytest-llmversion recording: live answers of one model for one test, replayed to re-score the test\n"
-    "without calling the model again. Re-record with --llm-record-mode=all."
+    "without calling the model again. Re-record with --llm-candidate-recordings=all."
 )
 
 
@@ -106,11 +106,11 @@ def load_recording(path: Path, shown: str) -> RecordingFile | None:
         raw = load_yaml_file(path)
         return RecordingFile.model_validate(raw)
     except YamlFileError as exc:
-        raise NotRecorded(f"{exc} (delete it, or re-record with --llm-record-mode=all)") from None
+        raise NotRecorded(f"{exc} (delete it, or re-record with --llm-candidate-recordings=all)") from None
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        raise NotRecorded(f"{shown}: {where}: {error['msg']} (re-record with --llm-record-mode=all)") from None
+        raise NotRecorded(f"{shown}: {where}: {error['msg']} (re-record with --llm-candidate-recordings=all)") from None
 
 
 class Route(Protocol):
@@ -127,7 +127,7 @@ class ItemRecorder:
     model: ModelRef
     test: str
     case: str | None
-    mode_source: str = "--llm-record-mode"
+    mode_source: str = "--llm-candidate-recordings"
     #: (path, shown) of the recording under its legacy name, read while ``path`` does not exist
     legacy: tuple[Path, str] | None = None
     _existing: RecordingFile | None = None
@@ -192,16 +192,16 @@ class ItemRecorder:
         return completion
 
     def _refusal(self, has_file: bool, sample_index: int) -> str:
-        source = f"--llm-record-mode={self.mode}" + (f" ({self.mode_source})" if self.mode_source else "")
+        source = f"--llm-candidate-recordings={self.mode}" + (f" ({self.mode_source})" if self.mode_source else "")
         if has_file:
             return (
                 f"{self._existing_shown} holds no answer of {self.model} for this call (sample {sample_index}; the "
                 f"test sends a different request now) and {source} sends nothing new: re-record with "
-                "--llm-record-mode=all, or --llm-record-mode=new to keep the recorded calls"
+                "--llm-candidate-recordings=all, or --llm-candidate-recordings=new to keep the recorded calls"
             )
         return (
             f"no recording of {self.model} for this test ({self.shown}) and {source} sends nothing new: "
-            "pass --llm-record-mode=new to call the model and record its answers"
+            "pass --llm-candidate-recordings=new to call the model and record its answers"
         )
 
     def document(self) -> dict[str, Any] | None:

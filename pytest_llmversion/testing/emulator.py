@@ -99,6 +99,7 @@ class _Call:
     stream: bool = False
     logged: bool = False
     received_at: float = field(default_factory=time.monotonic)
+    generation: int = 0
 
 
 class Emulator:
@@ -122,6 +123,13 @@ class Emulator:
         self._received: list[ReceivedRequest] = []
         self._samples: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
+        #: Requests being served now, and the most at once since the last reset: what a test of a client's
+        #: concurrency (or of its limiter) reads, instead of timing the calls.
+        self._in_flight = 0
+        self.peak_in_flight = 0
+        #: Bumped by each reset: a request that arrived before it (a slow answer the client gave up on) is not
+        #: logged after it, into the next test's requests.
+        self._generation = 0
         self._ids = itertools.count(1)
         self._port = port
         self._server: _Server | None = None
@@ -230,6 +238,8 @@ class Emulator:
             self._samples.clear()
             self._settings.clear()
             self.scripts = ScriptedProvider(self.scripts.folder)
+            self.peak_in_flight = 0
+            self._generation += 1
 
     def add_fault(self, fault: Fault) -> None:
         self.faults.add(fault)
@@ -246,6 +256,7 @@ class Emulator:
     def clear_requests(self) -> None:
         with self._lock:
             self._received.clear()
+            self._generation += 1
 
     # -- serving ------------------------------------------------------------------------------------------
 
@@ -260,10 +271,16 @@ class Emulator:
             {k.lower(): v for k, v in handler.headers.items()},
             handler.rfile.read(length) if length else b"",
         )
+        with self._lock:
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+            call.generation = self._generation
         try:
             self._serve(call)
         finally:
             self._log(call)
+            with self._lock:
+                self._in_flight -= 1
 
     def _log(self, call: _Call) -> None:
         """Keep the request, once, before its answer leaves (a client may look as soon as it has the answer)."""
@@ -284,7 +301,8 @@ class Emulator:
             time.monotonic(),
         )
         with self._lock:
-            self._received.append(received)
+            if call.generation == self._generation:
+                self._received.append(received)
 
     def _serve(self, call: _Call) -> None:
         if not self._route(call):
