@@ -181,13 +181,11 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Render a saved report as Markdown (stdout by default) or HTML."""
-    from pydantic import ValidationError
-
     from pytest_llmversion.atomic import write_atomic
     from pytest_llmversion.config import load_config
     from pytest_llmversion.report.html import render_html
     from pytest_llmversion.report.markdown import render_markdown
-    from pytest_llmversion.report.schema import Report
+    from pytest_llmversion.report.schema import Report, ReportError
 
     root = _project_root(Path(args.root))
     path = Path(args.report) if args.report else root / load_config(root).config.report_dir / "report.json"
@@ -196,8 +194,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 1
     try:
         report = Report.read(path)
-    except (ValidationError, ValueError) as exc:
-        print(f"llmversion: {path} is not a pytest-llmversion report ({type(exc).__name__})", file=sys.stderr)
+    except ReportError as exc:
+        print(f"llmversion: {exc}", file=sys.stderr)
         return 1
     if args.html:
         write_atomic(Path(args.html), render_html(report))

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from pydantic import ValidationError
 
 from pytest_llmversion.atomic import write_atomic
 from pytest_llmversion.config import ConfigError, ResolvedConfig, config_hash, load_config
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts.registry import PromptError, PromptRegistry
-from pytest_llmversion.report.schema import ItemResult, Report
+from pytest_llmversion.report.schema import ItemResult, Report, ReportError
 from pytest_llmversion.run.goldens import GoldenError, is_golden_file, load_golden, same_test
 
 
@@ -128,10 +127,8 @@ def _read_report(path: Path, project: Path) -> Report:
         raise PromotionError(f"no report at {_rel(path, project)}; run pytest --candidate-model=provider/model first")
     try:
         return Report.read(path)
-    except (ValidationError, ValueError) as exc:
-        raise PromotionError(
-            f"{_rel(path, project)} is not a pytest-llmversion report ({exc.__class__.__name__})"
-        ) from None
+    except ReportError as exc:
+        raise PromotionError(str(exc).replace(str(path), _rel(path, project), 1)) from None
 
 
 def _unpromoted(plan: PromotionPlan, goldens: str) -> list[Path]:

@@ -138,3 +138,29 @@ def test_the_console_script_fails_with_a_non_zero_exit_and_one_line(tmp_path: Pa
         "llmversion: model from pyproject.toml [tool.llmversion]: 'gpt-4o' is not a model reference: "
         "expected 'provider/model-id', e.g. 'openai/gpt-4o-2024-11-20'"
     ]
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        (
+            '{"schema": 1, "run": {}, "items": [], "summary": {}}',
+            "written by an older pytest-llmversion (report schema 1)",
+        ),
+        ('{"schema": 9, "run": {}, "items": [], "summary": {}}', "written by a newer pytest-llmversion (upgrade it)"),
+        ("[1, 2", "not a pytest-llmversion report (JSONDecodeError)"),
+        ('{"schema": 2, "run": {}, "items": [], "summary": {}}', "not a pytest-llmversion report (run.plugin_version:"),
+    ],
+    ids=["older", "newer", "not-json", "incomplete"],
+)
+def test_report_reads_back_only_its_own_schema_and_says_why_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, line: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.llmversion]\nmodel = "scripted/m1"\n')
+    report = tmp_path / "report.json"
+    report.write_text(content)
+    assert main(["--root", str(tmp_path), "report", "--report", str(report)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"llmversion: {report}: ")
+    assert line in err
