@@ -61,7 +61,13 @@ rules:
 
 
 def run(folder: Path, *args: str) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LLMVERSION_") and k != "CI"}
+    # bytecode is cached as on any user's machine: without it, every run compiles pytest, pydantic and the
+    # plugin again, which measures the compiler, not the plugin
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LLMVERSION_") and k not in ("CI", "PYTHONDONTWRITEBYTECODE")
+    }
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
     started = time.perf_counter()
     done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, check=False)
