@@ -41,6 +41,11 @@ class ProviderSettings(BaseModel):
     #: For ``kind = "openai"``: Chat Completions (default) or the Responses API.
     api: Literal["chat", "responses"] | None = None
     api_version: str | None = None
+    #: The client-side limiter of this provider: calls in flight at most (default: ``concurrency``),
+    #: requests and tokens per minute (default: no limit).
+    concurrency: int | None = Field(None, ge=1, le=1024)
+    requests_per_minute: int | None = Field(None, ge=1)
+    tokens_per_minute: int | None = Field(None, ge=1)
 
 
 class LLMConfig(BaseModel):
@@ -73,6 +78,7 @@ class LLMConfig(BaseModel):
         None, description="recordings of the candidate's answers; default none when CI is set, else once"
     )
     timeout: float = Field(60.0, gt=0)
+    concurrency: int = Field(8, ge=1, le=1024, description="live calls in flight at once, per provider")
     max_retries: int = Field(2, ge=0, le=10)
     retry_base_delay: float = Field(0.5, ge=0)
     retry_max_delay: float = Field(8.0, ge=0)

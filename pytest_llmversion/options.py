@@ -79,6 +79,10 @@ HELP = {
         "A cap on what the run spends: it refuses to start when the worst case of every call its items may make "
         "(top-ups and live baselines included) is above USD, and sends no call whose worst case no longer fits."
     ),
+    "concurrency": (
+        "Live calls in flight at once, per provider (default 8; a provider table's concurrency overrides it). "
+        "The calls a golden lets the plugin predict are sent ahead, while earlier test bodies run; 1 is serial."
+    ),
     "candidate_recordings": (
         "Recordings of the candidate's answers in <report_dir>/recordings, as pytest-recording's record modes: "
         "none = replay only, once = replay if recorded else call and record, new = replay and record what is "
@@ -182,6 +186,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--llm-max-latency-increase", HELP["max_latency_increase"], "max_latency_increase", _percent, metavar="PCT"),
     Option("--llm-max-token-increase", HELP["max_token_increase"], "max_token_increase", _percent, metavar="PCT"),
     Option("--llm-budget-usd", HELP["budget_usd"], "budget_usd", _usd, metavar="USD"),
+    Option("--llm-concurrency", HELP["concurrency"], "concurrency", _positive_int, metavar="N"),
     Option(
         "--llm-candidate-recordings",
         HELP["candidate_recordings"],
@@ -246,13 +251,102 @@ def flag(config: pytest.Config, dest: str) -> bool:
 
 
 def project_uses_plugin(config: pytest.Config) -> bool:
-    """Cheap test (no TOML parse, no pydantic) for whether to resolve the config at start-up."""
+    """Cheap test (no TOML parse, no pydantic) for whether this run is configured for the plugin."""
     if any(value(config, option.dest) is not None for option in OPTIONS):
         return True
     if any(name.startswith("LLMVERSION_") and name != "LLMVERSION_TODAY" for name in os.environ):
         return True
     path = pyproject_of(config)
     return path is not None and "[tool.llmversion" in path.read_text(encoding="utf-8", errors="replace")
+
+
+def resolve_at_start(config: pytest.Config) -> bool:
+    """Whether to resolve the config in ``pytest_configure`` rather than at the first LLM test collected: when
+    an ``--llm-*`` option is on the command line (the user asked for the plugin), or on a pytest-xdist
+    controller of a project that uses it (it collects nothing itself, and a bad value should stop the run
+    before workers start)."""
+    if any(config.getoption(option.dest) is not None for option in OPTIONS):
+        return True
+    distributes = getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput")
+    return distributes and project_uses_plugin(config)
+
+
+#: The keys of ``[tool.llmversion]`` (``config.LLMConfig``'s fields, its extra tables and renamed keys), here so
+#: that a run without LLM tests can check the table's names without importing pydantic (a test keeps the two
+#: lists equal).
+CONFIG_KEYS = frozenset(
+    [
+        "model",
+        "candidate_model",
+        "previous_model",
+        "fallback_models",
+        "temperature",
+        "max_tokens",
+        "seed",
+        "tolerance",
+        "samples",
+        "max_samples",
+        "baseline",
+        "threshold",
+        "alpha",
+        "margin",
+        "noninferiority",
+        "goldens",
+        "prompts",
+        "scripted_models",
+        "report_dir",
+        "openai_api",
+        "candidate_recordings",
+        "timeout",
+        "concurrency",
+        "max_retries",
+        "retry_base_delay",
+        "retry_max_delay",
+        "retry_after_cap",
+        "providers",
+        "allow_unpinned",
+        "allow_passthrough",
+        "deprecation_warn_days",
+        "deprecation_urgent_days",
+        "max_cost_increase",
+        "max_latency_increase",
+        "max_token_increase",
+        "budget_usd",
+        "catalog_file",
+        "catalog",
+        "rollout",
+        "record_mode",
+    ]
+)
+
+
+def unchecked_config_warning(config: pytest.Config) -> tuple[str, Path, int] | None:
+    """For a run that collected no LLM test: what is wrong with ``[tool.llmversion]`` that a cheap look finds
+    (not TOML, unknown keys), with the file and line to show it at; the values are checked when a run
+    collects an LLM test."""
+    path = pyproject_of(config)
+    if path is None:
+        return None
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if "[tool.llmversion" not in text:
+        return None
+    line = text[: text.index("[tool.llmversion")].count("\n") + 1
+    import tomllib
+
+    try:
+        table = tomllib.loads(text).get("tool", {}).get("llmversion", {})
+    except tomllib.TOMLDecodeError as exc:
+        return f"pytest-llmversion: not valid TOML: {exc}", path, line
+    if not isinstance(table, dict):
+        return "pytest-llmversion: [tool.llmversion] must be a table", path, line
+    unknown = sorted(set(table) - CONFIG_KEYS)
+    if not unknown:
+        return None
+    message = (
+        f"pytest-llmversion: unknown key{'s' if len(unknown) > 1 else ''} in [tool.llmversion]: "
+        f"{', '.join(unknown)} (this run collected no llm_regression test, so its values were not checked)"
+    )
+    return message, path, line
 
 
 def pyproject_of(config: pytest.Config) -> Path | None:

@@ -43,13 +43,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker; resolve the config at start-up when the project uses the plugin, so a
-    bad value stops the run with one line before anything is collected."""
+    """Register the marker. The config is resolved when the first ``llm_regression`` test is collected (a
+    run without one pays for nothing), or now when an ``--llm-*`` option is given or an xdist controller
+    starts workers for a project that uses the plugin: a bad value stops the run with one line before
+    anything is collected."""
     config.addinivalue_line("markers", MARKER_HELP)
     state = LLMVersionState(config)
     config.stash[STATE] = state
     config.pluginmanager.register(state, "llmversion-state")
-    if options.project_uses_plugin(config):
+    if options.resolve_at_start(config):
         state.context()
     if config.pluginmanager.hasplugin("xdist") or config.pluginmanager.hasplugin("xdist.plugin"):
         from pytest_llmversion.xdist_support import XdistHooks
@@ -60,7 +62,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     """Show the resolved models and where each one came from."""
     state = config.stash[STATE]
-    return options.header_lines(state.context()) if state.loaded else None
+    if not state.loaded:
+        return None  # shown once collection has found an LLM test (pytest_report_collectionfinish)
+    state.header_shown = True
+    return options.header_lines(state.context())
 
 
 @pytest.hookimpl(trylast=True)
@@ -71,7 +76,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     from pytest_llmversion.run.collection import ITEM_FIXTURE, item_specs
 
-    specs = item_specs(metafunc.config.stash[STATE].context(), metafunc.definition, marker)
+    try:
+        ctx = metafunc.config.stash[STATE].context()
+    except pytest.UsageError:
+        return  # a bad config: raised once collection ends, as one line (pytest_collection_modifyitems)
+    specs = item_specs(ctx, metafunc.definition, marker)
     metafunc.fixturenames.append(ITEM_FIXTURE)
     metafunc.parametrize(ITEM_FIXTURE, specs, ids=[s.id for s in specs], indirect=True)
 
@@ -81,6 +90,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Before ``-k``/``-m`` deselect anything, name each LLM item's golden, note the goldens collected tests
     use (for the unused list) and add tags as keywords, so ``-k edge`` selects by tag."""
     state = config.stash[STATE]
+    if state.error is not None:
+        raise state.error
     if not state.loaded:
         return
     from pytest_llmversion.run.collection import ensure_item_fixture, keyed_spec, note_collected, spec_of
@@ -112,6 +123,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     ``--llm-budget-usd``, and note what the run leaves out, for a partial report."""
     state = session.config.stash[STATE]
     if not state.loaded:
+        found = options.unchecked_config_warning(session.config)
+        if found is not None:
+            import warnings
+
+            message, path, line = found
+            warnings.warn_explicit(pytest.PytestConfigWarning(message), None, str(path), line)
         return
     from pytest_llmversion.run.collection import count_compared, note_selection
 
@@ -123,6 +140,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     note_selection(state.selection, session, sum(SPEC in item.stash for item in session.items))
     if state.selection.selected:
         state.freeze_heap()
+        if not state.is_worker and ctx.calls_live and session.config.get_verbosity() >= 0:
+            from pytest_llmversion.run.progress import start_progress
+
+            state.progress = start_progress(ctx, state.selection.selected)
 
 
 def _check_budget(state: LLMVersionState, session: pytest.Session) -> None:
@@ -152,12 +173,16 @@ class _RunNothing:
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str] | None:
     """The budget estimate, once the items it prices are known."""
     state = config.stash[STATE]
-    estimate = state.context().estimate if state.loaded else None
-    if estimate is None:
+    if not state.loaded:
         return None
-    from pytest_llmversion.governance.budget import estimate_line
+    ctx = state.context()
+    lines = [] if state.header_shown else options.header_lines(ctx)
+    state.header_shown = True
+    if ctx.estimate is not None:
+        from pytest_llmversion.governance.budget import estimate_line
 
-    return [f"llmversion: {estimate_line(estimate)}"]
+        lines.append(f"llmversion: {estimate_line(ctx.estimate)}")
+    return lines or None
 
 
 @pytest.hookimpl(trylast=True)
@@ -166,6 +191,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
     if state is not None:
         state.thaw_heap()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Before an LLM item runs, send ahead the calls of the items this process runs next (a bounded window),
+    so their bodies find their answers waiting: the call pool (``run/pool.py``)."""
+    if SPEC not in item.stash:
+        return
+    state = item.config.stash[STATE]
+    ahead = state.context().ahead()
+    if ahead is not None:
+        from pytest_llmversion.run.collection import upcoming
+
+        positions = state.positions(item.session)
+        ahead.plan((i.stash[SPEC], i.nodeid) for i in upcoming(item, nextitem, positions) if SPEC in i.stash)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -223,12 +263,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     ctx = state.context()
     ctx.close()  # the providers' connection pools are not needed past this point
+    ahead = ctx.ahead()
+    if ahead is not None and ahead.pool.counts.planned:
+        sent = ahead.pool.counts.sent_ahead(ctx.concurrency())
+        state.sent_ahead = sent if state.sent_ahead is None else state.sent_ahead.merge(sent)
     if state.is_worker:
         output = session.config.workeroutput  # type: ignore[attr-defined]
         output["llmversion_collected"] = state.results.collected.to_payload()
         output["llmversion_selection"] = state.selection.to_payload()
         if ctx.estimate is not None:
             output["llmversion_estimate"] = ctx.estimate.model_dump_json()
+        if state.sent_ahead is not None:
+            output["llmversion_sent_ahead"] = state.sent_ahead.model_dump_json()
         return
     if not len(state.results):
         return
@@ -249,6 +295,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         report_path=state.report_path,
         markdown_path=options.view_path(config, ctx, "llm_report_md"),
         html_path=options.view_path(config, ctx, "llm_report_html"),
+        sent_ahead=state.sent_ahead,
     )
     with no_cyclic_gc():  # the report is thousands of long-lived objects and no garbage
         finished = finish_run(ctx, state.results, end)
@@ -333,7 +380,7 @@ def llm_emulator(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     from the project's scripted models; point an SDK at ``llm_emulator.openai_base_url`` or ``.url``."""
     from pytest_llmversion.testing.fixture import running_emulator
 
-    state = request.config.stash[STATE]
-    models = state.context().base / state.context().config.scripted_models if state.loaded else None
+    ctx = request.config.stash[STATE].context()
+    models = ctx.base / ctx.config.scripted_models
     with running_emulator(models, monkeypatch) as emulator:
         yield emulator

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_llmversion.report.schema import Report
+    from pytest_llmversion.report.schema import Report, SentAhead
     from pytest_llmversion.run.context import RunContext
     from pytest_llmversion.run.gather import Results
     from pytest_llmversion.run.item import LLMItem  # noqa: F401 - named in a StashKey string
+    from pytest_llmversion.run.progress import Progress
     from pytest_llmversion.run.selection import Selection
     from pytest_llmversion.run.spec import ItemSpec  # noqa: F401 - named in a StashKey string
 
@@ -38,13 +39,25 @@ class LLMVersionState:
         self.report_path: Path | None = None
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.froze_gc = False
+        self._positions: dict[str, int] | None = None
+        #: The run's bad config, once found: every later use of the context raises it again.
+        self.error: pytest.UsageError | None = None
+        #: The progress line of a run that calls models (on the process that owns the terminal).
+        self.progress: Progress | None = None
+        #: What the call pool sent ahead, over this process (and, on the xdist controller, its workers).
+        self.sent_ahead: SentAhead | None = None
+        self.header_shown = False
 
     @property
     def loaded(self) -> bool:
         return self._context is not None
 
     def context(self) -> RunContext:
+        """The run's context, built on first use: at the first ``llm_regression`` test collected (a run
+        without one never imports pydantic, YAML or an SDK), or at start-up on an xdist controller."""
         if self._context is None:
+            if self.error is not None:
+                raise self.error
             from pytest_llmversion import options
 
             # Importing pydantic, YAML and the plugin's models allocates only long-lived objects; the
@@ -53,7 +66,11 @@ class LLMVersionState:
                 from pytest_llmversion.run.gather import Results
                 from pytest_llmversion.run.selection import Selection
 
-                self._context = options.build_context(self.config)
+                try:
+                    self._context = options.build_context(self.config)
+                except pytest.UsageError as error:
+                    self.error = error
+                    raise
                 self.results = Results()
                 self.selection = Selection()
         return self._context
@@ -68,10 +85,29 @@ class LLMVersionState:
             self.context()
             assert self.results is not None
             self.results.add(message)
+            if self.progress is not None:
+                from pytest_llmversion.run.result import ItemReport
+
+                self.progress.add(ItemReport.model_validate_json(message).result)
         elif report.when == "teardown" and getattr(report, "llmversion_item", False):
             self.context()
             assert self.selection is not None
             self.selection.finished.add(report.nodeid)
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        """Between items, every few seconds of a run that calls models: the progress line (``run/progress``)."""
+        if self.progress is None or not self.progress.due():
+            return
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            ahead = self.context().ahead()
+            reporter.write_line(self.progress.line(ahead.pool.pending() if ahead is not None else None))
+
+    def positions(self, session: pytest.Session) -> dict[str, int]:
+        """Each collected item's index in the run order (computed once; the call pool looks ahead from it)."""
+        if self._positions is None:
+            self._positions = {item.nodeid: index for index, item in enumerate(session.items)}
+        return self._positions
 
     def freeze_heap(self) -> None:
         """What exists once the LLM items are collected (pydantic, YAML, the SDKs, every item) lives for the

@@ -31,8 +31,8 @@ class XdistHooks:
         worker sends nothing."""
         output = getattr(node, "workeroutput", {})
         payload, selection = output.get("llmversion_collected"), output.get("llmversion_selection")
-        estimate = output.get("llmversion_estimate")
-        if not payload and not selection and not estimate:
+        estimate, sent = output.get("llmversion_estimate"), output.get("llmversion_sent_ahead")
+        if not payload and not selection and not estimate and not sent:
             return
         ctx = self.state.context()
         results, chosen = self.state.results, self.state.selection
@@ -46,3 +46,21 @@ class XdistHooks:
             from pytest_llmversion.report.governance import Estimate
 
             ctx.estimate = Estimate.model_validate_json(estimate)
+        if sent:
+            from pytest_llmversion.report.schema import SentAhead
+
+            counts = SentAhead.model_validate_json(sent)
+            self.state.sent_ahead = counts if self.state.sent_ahead is None else self.state.sent_ahead.merge(counts)
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """The progress line of a run that calls models: the LLM items are those whose id ends with a role."""
+        state = self.state
+        if state.progress is not None or not state.loaded or state.error is not None:
+            return
+        ctx = state.context()
+        if ctx.calls_live and state.config.get_verbosity() >= 0:
+            total = sum(nodeid.endswith(("current]", "candidate]")) for nodeid in ids)
+            if total:
+                from pytest_llmversion.run.progress import start_progress
+
+                state.progress = start_progress(ctx, total)

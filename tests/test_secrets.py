@@ -140,7 +140,9 @@ def test_sdk_fixture_clients_leak_no_key(
     with Emulator(api_key="a-key-nobody-has") as strict:  # the pass-through call is refused, quoting the key
         configure(llm_project, strict)
         run(llm_project, outputs, "--llm-record", "--llm-allow-passthrough")
-        assert [r.status for r in strict.requests()] == [401]
+        # the token count the app makes first (its key quoted back), and the completion the call pool may have
+        # sent ahead from the golden: refused alike
+        assert {r.status for r in strict.requests()} == {401}
     assert "Incorrect API key provided: ***." in "\n".join(outputs)
     assert llm_project.verdicts() == {"tests/test_llm.py::test_each_sdk[current]": "FAILED"}
     assert leaks(llm_project, outputs) == []

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Protocol
 from pytest_llmversion.governance.cost import Price
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request
+from pytest_llmversion.providers.router import SPECULATIVE
 from pytest_llmversion.report.format import amount, plural, usd
 from pytest_llmversion.report.governance import Estimate
 
@@ -33,6 +35,8 @@ from pytest_llmversion.report.governance import Estimate
 UNBOUNDED_OUTPUT = 16_384
 #: Input tokens a call is estimated at when no golden of the run says how long its prompts are.
 DEFAULT_PROMPT_TOKENS = 1_000
+#: How long a call the body makes waits for calls in flight to settle before the cap refuses it.
+SETTLE_WAIT = 600.0
 
 
 class BudgetReached(ProviderError):
@@ -42,9 +46,11 @@ class BudgetReached(ProviderError):
     #: Not a failure of the model: the item says it was not called, and why in a few stable words.
     not_called = True
 
-    def __init__(self, message: str, *, model: str, cause: str) -> None:
+    def __init__(self, message: str, *, model: str, cause: str, speculative: bool = False) -> None:
         super().__init__(message, model=model)
         self.cause = cause
+        #: Refused only because it was sent ahead of its test body (see ``providers.router.SPECULATIVE``).
+        self.speculative = speculative
 
 
 class BudgetError(Exception):
@@ -55,15 +61,20 @@ class BudgetError(Exception):
 
 
 class Ledger(Protocol):
-    def reserve(self, amount: float, budget: float) -> bool:
-        """Hold ``amount`` if spent + held + amount stays within ``budget``."""
+    def reserve(self, amount: float, budget: float, *, ahead: bool = False) -> bool:
+        """Hold ``amount`` if spent + held + amount stays within ``budget``; ``ahead`` marks a call sent ahead
+        of its test body by the call pool."""
         ...
 
-    def settle(self, held: float, spent: float) -> None:
+    def settle(self, held: float, spent: float, *, ahead: bool = False) -> None:
         """Release ``held`` and count ``spent``."""
         ...
 
     def spent(self) -> float: ...
+
+    def held_ahead(self) -> float:
+        """What calls sent ahead (by any process) hold now."""
+        ...
 
 
 class LocalLedger:
@@ -72,23 +83,30 @@ class LocalLedger:
     def __init__(self) -> None:
         self._spent = 0.0
         self._held = 0.0
+        self._ahead = 0.0
         self._lock = threading.Lock()
 
-    def reserve(self, amount: float, budget: float) -> bool:
+    def reserve(self, amount: float, budget: float, *, ahead: bool = False) -> bool:
         with self._lock:
             if self._spent + self._held + amount > budget + 1e-12:
                 return False
             self._held += amount
+            self._ahead += amount if ahead else 0.0
             return True
 
-    def settle(self, held: float, spent: float) -> None:
+    def settle(self, held: float, spent: float, *, ahead: bool = False) -> None:
         with self._lock:
             self._held = max(0.0, self._held - held)
+            self._ahead = max(0.0, self._ahead - held) if ahead else self._ahead
             self._spent += spent
 
     def spent(self) -> float:
         with self._lock:
             return self._spent
+
+    def held_ahead(self) -> float:
+        with self._lock:
+            return self._ahead
 
 
 class SharedLedger:
@@ -97,50 +115,67 @@ class SharedLedger:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
 
     @classmethod
     def create(cls, path: Path) -> SharedLedger:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
-        with sqlite3.connect(path) as db:
-            db.execute("CREATE TABLE ledger (spent REAL NOT NULL, held REAL NOT NULL)")
-            db.execute("INSERT INTO ledger VALUES (0, 0)")
+        db = sqlite3.connect(path)
+        try:
+            with db:
+                db.execute("CREATE TABLE ledger (spent REAL NOT NULL, held REAL NOT NULL, ahead REAL NOT NULL)")
+                db.execute("INSERT INTO ledger VALUES (0, 0, 0)")
+        finally:
+            db.close()
         return cls(path)
 
     def _db(self) -> sqlite3.Connection:
+        """One connection per thread (the call pool's threads reserve too)."""
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
             self._local.db = db
+            with self._lock:
+                self._opened.append(db)
         return db
 
-    def reserve(self, amount: float, budget: float) -> bool:
+    def reserve(self, amount: float, budget: float, *, ahead: bool = False) -> bool:
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
         try:
             spent, held = db.execute("SELECT spent, held FROM ledger").fetchone()
             fits = bool(spent + held + amount <= budget + 1e-12)
             if fits:
-                db.execute("UPDATE ledger SET held = held + ?", (amount,))
+                db.execute("UPDATE ledger SET held = held + ?, ahead = ahead + ?", (amount, amount if ahead else 0))
         finally:
             db.execute("COMMIT")
         return fits
 
-    def settle(self, held: float, spent: float) -> None:
+    def settle(self, held: float, spent: float, *, ahead: bool = False) -> None:
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
-        db.execute("UPDATE ledger SET held = MAX(0, held - ?), spent = spent + ?", (held, spent))
+        db.execute(
+            "UPDATE ledger SET held = MAX(0, held - ?), ahead = MAX(0, ahead - ?), spent = spent + ?",
+            (held, held if ahead else 0, spent),
+        )
         db.execute("COMMIT")
 
     def spent(self) -> float:
         value = self._db().execute("SELECT spent FROM ledger").fetchone()[0]
         return float(value)
 
+    def held_ahead(self) -> float:
+        value = self._db().execute("SELECT ahead FROM ledger").fetchone()[0]
+        return float(value)
+
     def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for db in opened:
             db.close()
-            self._local.db = None
+        self._local = threading.local()
 
 
 # -- the cap on each call ---------------------------------------------------------------------------------
@@ -182,7 +217,13 @@ class SpendCap:
             )
         tokens_in, tokens_out = worst_case_tokens(request, self.max_output(model))
         worst = price.cost({"input_tokens": tokens_in, "output_tokens": tokens_out})
-        if not self.ledger.reserve(worst, self.budget):
+        ahead = SPECULATIVE.get()
+        if not self._reserve(worst, ahead):
+            if ahead:
+                # sent ahead by the pool: dropped, not failed; the body makes the call when it gets there
+                raise BudgetReached(
+                    "not sent ahead: the budget has no room for it now", model=model, cause="ahead", speculative=True
+                )
             self.reached = (
                 f"budget reached: not called; {usd(self.ledger.spent())} of --llm-budget-usd={amount(self.budget)} "
                 f"spent, and this call may cost up to {usd(worst)}"
@@ -191,28 +232,32 @@ class SpendCap:
 
         def settle(completion: Completion | None, error: ProviderError | None) -> None:
             if completion is None:
-                self.ledger.settle(worst, 0.0)  # a failed call is not billed
+                self.ledger.settle(worst, 0.0, ahead=ahead)  # a failed call is not billed
                 return
             usage = completion.usage.to_dict()
             reported = usage.get("input_tokens", 0) + usage.get("output_tokens", 0)
             # a provider that reports no usage is charged the worst case: the cap must not undercount
-            self.ledger.settle(worst, price.cost(usage) if reported else worst)
+            self.ledger.settle(worst, price.cost(usage) if reported else worst, ahead=ahead)
 
         return settle
 
+    def _reserve(self, worst: float, ahead: bool) -> bool:
+        """Hold ``worst``. A call its body makes that does not fit first waits for the calls sent ahead to
+        settle (they usually cost less than their worst case), so that sending ahead does not make a run
+        refuse a call a serial run would have sent for what is merely held."""
+        if self.ledger.reserve(worst, self.budget, ahead=ahead):
+            return True
+        if ahead:
+            return False
+        deadline = time.monotonic() + SETTLE_WAIT
+        while self.ledger.held_ahead() > 1e-12 and time.monotonic() < deadline:
+            time.sleep(0.02)
+            if self.ledger.reserve(worst, self.budget):
+                return True
+        return False
+
 
 # -- the estimate before the first call -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PlannedCalls:
-    """Calls one item may make to one model, and what a call of it costs in tokens."""
-
-    model: str
-    calls: int
-    input_tokens: float
-    output_tokens: float
-    from_golden: bool
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,16 @@ def item_usage_by_model(item: ItemResult) -> dict[str, dict[str, int]]:
     return dict(item.usage_by_model) if item.usage_by_model else {item.model: dict(item.usage)}
 
 
+def live_cost(item: ItemResult, catalog: Catalog) -> float | None:
+    """What an item's live calls cost (its own, and the current model's baseline top-ups); None when a model
+    it called has no price. An item that made no live call costs nothing."""
+    if not item.calls.get("live", 0):
+        return 0.0
+    own, _ = priced(item_usage_by_model(item), catalog)
+    topups, _ = priced(item.baseline_live_usage_by_model, catalog)
+    return None if own is None or topups is None else own + topups
+
+
 def add_usage(into: dict[str, int], usage: Mapping[str, int]) -> None:
     for key in ("input_tokens", "output_tokens", "cached_tokens"):
         into[key] = into.get(key, 0) + int(usage.get(key, 0))

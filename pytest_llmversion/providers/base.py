@@ -45,6 +45,12 @@ class Request:
     #: Prompt identity from the registry (task, version, hash), when the request came from one.
     prompt: Mapping[str, str] | None = None
 
+    @classmethod
+    def from_canonical(cls, canonical: Mapping[str, Any], prompt: Mapping[str, str] | None = None) -> Request:
+        """The request a golden or recording stores (its ``canonical()`` form) as a Request again."""
+        messages = tuple(build_messages(list(canonical.get("messages") or [])))
+        return cls(messages, dict(canonical.get("params") or {}), prompt)
+
     def canonical(self) -> dict[str, Any]:
         params = {k: _plain(v) for k, v in sorted(self.params.items()) if v is not None}
         return {"messages": [m.to_dict() for m in self.messages], "params": params}

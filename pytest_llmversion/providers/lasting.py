@@ -29,26 +29,44 @@ def not_called(cause: ProviderError, model: str) -> ProviderError:
 
 
 class LastingFailures:
-    """The router's guard that remembers lasting failures, per provider and per model."""
+    """The router's guard that remembers lasting failures, per provider and per model.
+
+    Until a model has answered once, one call to it is in flight at a time: with calls sent ahead
+    concurrently, forty calls would otherwise all meet the missing key before the first had failed.
+    """
 
     def __init__(self) -> None:
         self._causes: dict[str, ProviderError] = {}
-        self._lock = threading.Lock()
+        #: Models that answered once (their key and SDK work), and models with a first call in flight.
+        self._proven: set[str] = set()
+        self._probing: set[str] = set()
+        self._cond = threading.Condition()
 
     def admit(self, ref: ModelRef, request: Request) -> Settle:
-        with self._lock:
-            cause = self._causes.get(str(ref)) or self._causes.get(ref.provider)
-        if cause is not None:
-            raise not_called(cause, str(ref))
+        model = str(ref)
+        with self._cond:
+            while True:
+                cause = self._causes.get(model) or self._causes.get(ref.provider)
+                if cause is not None:
+                    raise not_called(cause, model)
+                if model in self._proven or model not in self._probing:
+                    break
+                self._cond.wait()
+            probe = model not in self._proven
+            if probe:
+                self._probing.add(model)
 
         def settle(completion: Completion | None, error: ProviderError | None) -> None:
-            if error is None or getattr(error, "not_called", False):
-                return
-            # a scripted model's errors are written per model: no key or SDK is shared between them
-            provider_wide = isinstance(error, _PROVIDER_WIDE) and ref.provider != "scripted"
-            key = ref.provider if provider_wide else str(ref)
-            if isinstance(error, _PROVIDER_WIDE + _MODEL_WIDE):
-                with self._lock:
-                    self._causes.setdefault(key, error)
+            with self._cond:
+                if probe:
+                    self._probing.discard(model)
+                if completion is not None:
+                    self._proven.add(model)
+                elif error is not None and not getattr(error, "not_called", False):
+                    # a scripted model's errors are written per model: no key or SDK is shared between them
+                    provider_wide = isinstance(error, _PROVIDER_WIDE) and ref.provider != "scripted"
+                    if isinstance(error, _PROVIDER_WIDE + _MODEL_WIDE):
+                        self._causes.setdefault(ref.provider if provider_wide else model, error)
+                self._cond.notify_all()
 
         return settle

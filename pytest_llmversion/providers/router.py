@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -61,6 +62,10 @@ def _named(ref: str, error: ProviderError) -> str:
 
 
 Settle = Callable[[Completion | None, ProviderError | None], None]
+
+#: True while the call pool sends a call ahead of the test body that will use it: a guard may then drop the
+#: call (the body calls again when it gets there) rather than fail it, as the budget cap does near its end.
+SPECULATIVE: ContextVar[bool] = ContextVar("llmversion_speculative", default=False)
 
 
 class CallGuard(Protocol):
@@ -141,6 +146,12 @@ class Router:
                         break
                     self.sleep(wait)
                     continue
+                except BaseException:
+                    # not a provider's answer (Ctrl-C, a bug): the guards still release what they held, or the
+                    # calls after it would wait for a slot, a reservation or a first answer forever
+                    if settle is not None:
+                        settle(None, None)
+                    raise
                 if settle is not None:
                     settle(completion, None)
                 elapsed_ms = (time.perf_counter() - started) * 1000

@@ -108,6 +108,31 @@ class ModelInfo(_Strict):
     source: str
 
 
+class SentAhead(_Strict):
+    """The call pool's work (``--llm-concurrency``): live calls sent ahead of their test bodies."""
+
+    concurrency: int
+    planned: int = 0
+    #: Answers a test body took.
+    used: int = 0
+    #: Answers no body took: the test sent another request, or the run stopped first.
+    wasted: int = 0
+    #: Sent ahead but refused for now by the budget cap (the body made the call itself).
+    dropped: int = 0
+    errors: int = 0
+
+    def merge(self, other: SentAhead) -> SentAhead:
+        """Two processes' counts (pytest-xdist workers) as one."""
+        return SentAhead(
+            concurrency=max(self.concurrency, other.concurrency),
+            planned=self.planned + other.planned,
+            used=self.used + other.used,
+            wasted=self.wasted + other.wasted,
+            dropped=self.dropped + other.dropped,
+            errors=self.errors + other.errors,
+        )
+
+
 class RunInfo(_Strict):
     plugin_version: str
     pytest_version: str
@@ -129,6 +154,8 @@ class RunInfo(_Strict):
     rootdir: str | None = None
     exit_status: int | None = None
     governance: GovernanceInfo | None = None
+    #: Live calls sent ahead of their test bodies (absent when the run sent none ahead).
+    sent_ahead: SentAhead | None = None
     #: Only some of the suite's LLM items ran (``selection``): the gate speaks for those alone.
     partial: bool = False
     partial_reasons: list[str] = Field(default_factory=list)

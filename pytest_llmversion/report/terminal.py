@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pytest_llmversion.report.schema import ItemResult, Report, short_name
+from pytest_llmversion.report.format import plural
+from pytest_llmversion.report.schema import ItemResult, Report, SentAhead, short_name
 from pytest_llmversion.report.terminal_cost import cost_lines, governance_lines
 from pytest_llmversion.report.terminal_statistics import budget_line, statistics_lines
 from pytest_llmversion.verdict import Verdict
@@ -122,6 +123,8 @@ def summary_lines(report: Report, report_path: str) -> list[str]:
         lines.append(f"not called: {count} item{'s' if count != 1 else ''}, because of {cause}")
     lines += governance_lines(run.governance) + cost_lines(summary.cost)
     lines += _provider_lines(report)
+    if run.sent_ahead is not None:
+        lines.append(sent_ahead_line(run.sent_ahead))
     if run.partial:
         lines.append(f"partial run: {'; '.join(run.partial_reasons)}")
         lines.append("  the gate speaks for these items only (llmversion report --fail-on-gate refuses this report)")
@@ -133,3 +136,16 @@ def summary_lines(report: Report, report_path: str) -> list[str]:
         lines.append(f"  {budget_line(summary.statistics)}")
     lines.append(f"report: {report_path}")
     return lines
+
+
+def sent_ahead_line(sent: SentAhead) -> str:
+    """What the call pool did: wasted calls were billed for answers no test body took."""
+    line = (
+        f"sent ahead: {plural(sent.planned, 'live call')}, {sent.concurrency} at a time: {sent.used} used, "
+        f"{sent.wasted} wasted"
+    )
+    if sent.dropped:
+        line += f", {sent.dropped} left to their tests by the budget cap"
+    if sent.errors:
+        line += f", {plural(sent.errors, 'error')}"
+    return line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,36 @@ def ensure_item_fixture(item: pytest.Item) -> None:
     fixturenames = getattr(item, "fixturenames", None)
     if fixturenames is not None and ITEM_FIXTURE not in fixturenames:
         fixturenames.append(ITEM_FIXTURE)
+
+
+def upcoming(item: pytest.Item, nextitem: pytest.Item | None, positions: dict[str, int]) -> Iterator[pytest.Item]:
+    """The items this process will run, from ``item`` on, in order: the session's items in a plain run
+    (``positions``: each item's index in them); under
+    pytest-xdist, the ones the worker was handed (its queue, read without taking from it), or when that
+    cannot be read, the item and the next one pytest names."""
+    session = item.session
+    worker = _xdist_worker(item.config)
+    if worker is None:
+        start = positions.get(item.nodeid)
+        if start is None:
+            yield item
+            return
+        yield from session.items[start:]
+        return
+    yield item
+    if nextitem is not None:
+        yield nextitem
+    queue = getattr(worker, "torun", None)
+    lock = getattr(queue, "lock", None)
+    if lock is None:
+        return
+    with lock() as indices:
+        pending = [i for i in indices if isinstance(i, int)]
+    yield from (session.items[i] for i in pending if i < len(session.items))
+
+
+def _xdist_worker(config: pytest.Config) -> object | None:
+    if not hasattr(config, "workerinput"):
+        return None
+    # xdist registers its worker loop as a plugin; its queue of item indices is what this worker runs next
+    return next((p for p in config.pluginmanager.get_plugins() if type(p).__name__ == "WorkerInteractor"), None)

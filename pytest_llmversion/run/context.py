@@ -24,12 +24,15 @@ from pytest_llmversion.prompts.registry import PromptRegistry
 from pytest_llmversion.providers import ProviderFactory, Router
 from pytest_llmversion.providers.base import Completion, Request
 from pytest_llmversion.providers.lasting import LastingFailures
+from pytest_llmversion.providers.limiter import Limiter, Limits
 from pytest_llmversion.providers.router import CallGuard, Guards
 from pytest_llmversion.report.governance import Estimate
+from pytest_llmversion.run.ahead import SendAhead
 from pytest_llmversion.run.choice import kind_for
 from pytest_llmversion.run.item import LLMItem
 from pytest_llmversion.run.kinds import KindSettings
 from pytest_llmversion.run.marker import MarkerSpec
+from pytest_llmversion.run.pool import CallPool, PooledRoute, Route
 from pytest_llmversion.run.recordings import ItemRecorder, RecordMode, legacy_recording_path, recording_path
 from pytest_llmversion.run.replay import GoldenSource
 from pytest_llmversion.run.sampler import ItemSampler, LiveCall, Phase
@@ -60,6 +63,9 @@ class RunContext:
     #: The spend ledger's file when pytest-xdist workers share it (the controller creates it).
     ledger_path: Path | None = None
     _guard: Guards | None = None
+    _limiter: Limiter | None = None
+    _ahead: SendAhead | None = None
+    _ahead_checked: bool = False
     _ledger: Ledger | None = None
     _factory: ProviderFactory | None = None
     _routers: dict[ModelRef, Router] = field(default_factory=dict)
@@ -95,15 +101,50 @@ class RunContext:
         return self._routers[ref]
 
     def guard(self) -> Guards:
-        """What every live attempt of this run passes first: failures that would repeat, then the budget cap."""
+        """What every live attempt of this run passes first: failures that would repeat, the provider's
+        limiter (it waits), then the budget cap."""
         if self._guard is None:
-            guards: list[CallGuard] = [LastingFailures()]
+            guards: list[CallGuard] = [LastingFailures(), self.limiter()]
             budget = self.config.budget_usd
             if budget is not None:
                 catalog = self.catalog()
                 guards.append(SpendCap(budget, self.ledger(), partial(price_of, catalog), self._max_output(catalog)))
             self._guard = Guards(guards)
         return self._guard
+
+    def limiter(self) -> Limiter:
+        if self._limiter is None:
+            self._limiter = Limiter(self.limits)
+        return self._limiter
+
+    def limits(self, provider: str) -> Limits:
+        """A provider's limits: its table's, else the run's ``concurrency`` and no per-minute limit."""
+        settings = self.config.providers.get(provider)
+        concurrency = (settings.concurrency if settings else None) or self.config.concurrency
+        if settings is None:
+            return Limits(concurrency)
+        return Limits(concurrency, settings.requests_per_minute, settings.tokens_per_minute)
+
+    @property
+    def calls_live(self) -> bool:
+        """Whether this run calls models (a candidate, ``--llm-record``, ``--llm-live``)."""
+        return self.mode != "replay" or self.candidate is not None
+
+    def concurrency(self) -> int:
+        """Calls in flight at most in this process: each provider the run calls at its own limit (64 at most)."""
+        models = [m for m in (self.current, self.candidate) if m is not None]
+        models += [self.config.ref(text) for text in self.config.fallback_models]
+        return min(64, sum(self.limits(p).concurrency for p in {m.provider for m in models}))
+
+    def ahead(self) -> SendAhead | None:
+        """The call pool, when this run calls models live and may have more than one call in flight."""
+        if not self._ahead_checked:
+            self._ahead_checked = True
+            size = self.concurrency()
+            if self.calls_live and self.config.concurrency > 1 and size > 1:
+                pool = CallPool(size, self.router, window=2 * size)
+                self._ahead = SendAhead(pool, self._build_item, self.rejected_params, self.defaults())
+        return self._ahead
 
     def ledger(self) -> Ledger:
         if self._ledger is None:
@@ -134,6 +175,8 @@ class RunContext:
             return self._catalog
 
     def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead.pool.close()
         if self._factory is not None:
             self._factory.close()
         if isinstance(self._ledger, SharedLedger):
@@ -152,14 +195,20 @@ class RunContext:
         return marker.samples or self.samples
 
     def item(self, spec: ItemSpec, nodeid: str) -> LLMItem:
-        """The runner of one collected item: its golden loaded, its kind decided, its client bound to it."""
+        """The runner of one collected item: its golden loaded, its kind decided, its client bound to it
+        (prepared already when the call pool sent its calls ahead)."""
+        ahead = self.ahead()
+        prepared = ahead.take_prepared(nodeid) if ahead is not None else None
+        return prepared if prepared is not None else self._build_item(spec, nodeid)
+
+    def _build_item(self, spec: ItemSpec, nodeid: str) -> LLMItem:
         assert self.current is not None
         model = self.current if spec.role == "current" else self.candidate
         assert model is not None
         marker, key = spec.marker, spec.golden_key
         rerecord = nodeid if spec.role == "current" else nodeid.removesuffix("candidate]") + "current]"
         cache = self.base / self.config.report_dir / "cache" / "goldens"
-        golden = GoldenSource(key, str(self.current), rerecord, self.rel, cache, load=self.mode != "record")
+        golden = GoldenSource(key, str(self.current), rerecord, self.rel, cache)
         settings = KindSettings(
             spec=spec,
             nodeid=nodeid,
@@ -189,12 +238,19 @@ class RunContext:
             prompt_model=sampler.prompt_model,
             rejected_params=self.rejected_params,
         )
-        return LLMItem(kind, client, recorder)
+        item = LLMItem(kind, client, recorder)
+        ahead = self.ahead()
+        if ahead is not None:
+            sampler.prefetch = ahead.prefetch_for(item)
+        return item
 
     def _live_call(self, recorder: ItemRecorder | None) -> LiveCall:
         def live(phase: Phase, request: Request, sample_index: int) -> Completion:
-            """Through the router; a candidate phase's recording may answer instead."""
-            route = self.router(phase.model)
+            """Through the router (an answer the pool sent ahead first); a candidate's recording may answer
+            instead."""
+            ahead = self.ahead()
+            router = self.router(phase.model)
+            route: Route = PooledRoute(router, ahead.pool, phase.model) if ahead is not None else router
             if recorder is None or phase.name != "candidate":
                 return route.complete(request, sample_index=sample_index)
             return recorder.complete(route, request, sample_index)

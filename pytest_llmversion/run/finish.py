@@ -24,7 +24,7 @@ from pytest_llmversion.config import config_hash
 from pytest_llmversion.governance.pricing import price_run
 from pytest_llmversion.judge.suite_gate import assess
 from pytest_llmversion.report.governance import CostReport
-from pytest_llmversion.report.schema import ItemResult, ModelInfo, Report, RunInfo, Summary, short_name
+from pytest_llmversion.report.schema import ItemResult, ModelInfo, Report, RunInfo, SentAhead, Summary, short_name
 from pytest_llmversion.report.statistics import SuiteStatistics
 from pytest_llmversion.run.artifacts import (
     prune,
@@ -56,6 +56,7 @@ class RunEnd:
     report_path: Path
     markdown_path: Path | None = None
     html_path: Path | None = None
+    sent_ahead: SentAhead | None = None
 
 
 @dataclass
@@ -212,6 +213,7 @@ def _run_info(ctx: RunContext, end: RunEnd, exit_status: int, summary: Summary) 
         rootdir=str(ctx.rootpath),
         exit_status=exit_status,
         governance=governance,
+        sent_ahead=end.sent_ahead,
         partial=bool(end.partial),
         partial_reasons=end.partial,
     )

@@ -197,6 +197,11 @@ class GoldenFile(BaseModel):
             return sample.fingerprint, sample.request
         return self.fingerprint, self.request
 
+    def first_request(self, sample_index: int) -> tuple[str | None, dict[str, Any] | None]:
+        """(fingerprint, canonical request) of a sample's first call, as recorded: what the test sent then,
+        and (for the call pool) what it will most likely send again. Samples past the golden's use its last."""
+        return self._first_request(self.samples[min(sample_index, len(self.samples) - 1)])
+
     def calls_per_sample(self, sample_index: int) -> int:
         if sample_index >= len(self.samples):
             return 0

@@ -18,6 +18,7 @@ the paired sampling both sampled kinds share in ``paired.py``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -38,6 +39,8 @@ from pytest_llmversion.run.spec import ItemSpec, Mode
 from pytest_llmversion.verdict import Verdict
 
 Caught = tuple[type[BaseException], ...]
+#: Calls a kind will make: to this model, for these sample indices.
+Planned = tuple[ModelRef, Sequence[int]]
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,11 @@ class ItemKind:
     def judge(self) -> Judged:
         raise NotImplementedError
 
+    def planned(self) -> list[Planned]:
+        """The live calls this kind will make whatever its answers (model, sample indices), before its body
+        runs: the first call of each sample, whose request the golden holds (``run/pool.py``)."""
+        return []
+
     # -- the phases ----------------------------------------------------------------------------------
 
     def current_phase(self, replay: bool) -> Phase:
@@ -179,6 +187,9 @@ class RecordedCurrent(ItemKind):
     def sample(self, body: Body, caught: Caught) -> None:
         self.sampler.samples(self.current_phase(replay=False), self.settings.samples, body, caught)
 
+    def planned(self) -> list[Planned]:
+        return [(self.settings.current, range(self.settings.samples))]
+
     def judge(self) -> Judged:
         samples = self.sampler.of("current")
         errored = next((s for s in samples if s.outcome == "provider_error"), None)
@@ -216,6 +227,9 @@ class LiveCurrent(ItemKind):
     def golden_phase(self) -> Phase:
         current = self.settings.current
         return Phase("baseline", current, current, True, (current,))
+
+    def planned(self) -> list[Planned]:
+        return [(self.settings.current, range(self.settings.samples))]
 
     def missing(self) -> Judged | None:
         """MISSING or ERROR when the golden cannot be the baseline; None when it can."""

@@ -11,7 +11,7 @@ from typing import Any
 from pytest_llmversion.judge.samples import SampleResult
 from pytest_llmversion.judge.verdicts import ItemOutcome, judge_scores, score_change_message
 from pytest_llmversion.run.goldens import golden_document
-from pytest_llmversion.run.kinds import Caught, ItemKind, Judged
+from pytest_llmversion.run.kinds import Caught, ItemKind, Judged, Planned
 from pytest_llmversion.run.paired import PairedSampling
 from pytest_llmversion.run.sampler import Body, Phase
 from pytest_llmversion.verdict import Verdict
@@ -38,6 +38,17 @@ class CandidateKind(ItemKind):
 
     def subject_phase(self) -> Phase:
         return self.candidate_phase()
+
+    def planned(self) -> list[Planned]:
+        settings, k = self.settings, self.settings.samples  # a sampled kind's first stage; top-ups come later
+        calls: list[Planned] = []
+        if settings.candidate_prompt == "current":  # its own prompt version renders another request
+            calls.append((settings.model, range(k)))
+        if self.live_baseline:
+            calls.append((settings.current, range(k)))
+        elif self.golden.samples < k:
+            calls.append((settings.current, range(self.golden.samples, k)))
+        return calls
 
     def baseline_reason(self) -> str | None:
         """Why there is no baseline to compare with (None when there is one)."""
@@ -116,6 +127,9 @@ class CandidateNoBaseline(Candidate):
     when several were asked for: without a baseline, more samples would decide nothing)."""
 
     name = "candidate without a baseline"
+
+    def planned(self) -> list[Planned]:
+        return []  # no golden: its request is not known before the body sends it
 
     def sample(self, body: Body, caught: Caught) -> None:
         count = 1 if self.settings.samples >= 2 else self.settings.samples

@@ -14,7 +14,7 @@ import hashlib
 from pytest_llmversion.judge.comparison import CaseStats, judge_case, pass_rate_message, stage_one_differs
 from pytest_llmversion.judge.samples import SampleResult
 from pytest_llmversion.judge.verdicts import ItemOutcome, served_drift
-from pytest_llmversion.run.kinds import Caught, ItemKind, Judged, LiveCurrent
+from pytest_llmversion.run.kinds import Caught, ItemKind, Judged, LiveCurrent, Planned
 from pytest_llmversion.run.sampler import Body, Phase
 from pytest_llmversion.verdict import Verdict
 
@@ -41,9 +41,20 @@ class PairedSampling(ItemKind):
                 return
         baseline, subject = self.sampler.of("baseline"), self.sampler.of(self.subject)
         if stage_one_differs(baseline, subject, self.settings.threshold, k):
-            for index in range(k, max(k, self.settings.policy.max_samples)):
+            top_ups = range(k, max(k, self.settings.policy.max_samples))
+            self.prefetch_pairs(top_ups)  # the whole top-up goes out together, then pairs take their answers
+            for index in top_ups:
                 if not self.pair(index, body, caught):
                     return
+
+    def prefetch_pairs(self, indices: range) -> None:
+        """Send ahead the live calls of these pairs: the subject's, and the baseline's the golden lacks."""
+        subject = self.subject_phase()
+        if not subject.replay:
+            self.sampler.prefetch(subject.model, indices)
+        if self.settings.spec.role == "candidate" and self.baseline_blocked is None:
+            live = [j for j in indices if self.live_baseline or j >= self.golden.samples]
+            self.sampler.prefetch(self.settings.current, live)
 
     def pair(self, index: int, body: Body, caught: Caught) -> bool:
         """Sample ``index`` of both models, in an order that varies by pair; False when sampling must stop."""
@@ -117,6 +128,9 @@ class SampledLiveCurrent(PairedSampling, LiveCurrent):
 
     def baseline_phase(self, replay: bool) -> Phase:
         return self.golden_phase()
+
+    def planned(self) -> list[Planned]:
+        return [(self.settings.current, range(self.settings.samples))]  # stage one; top-ups when decided
 
     def judge(self) -> Judged:
         missing = self.missing()

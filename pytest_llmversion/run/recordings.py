@@ -168,6 +168,17 @@ class ItemRecorder:
         self._existing_shown = shown
         return legacy
 
+    def would_call(self, request: Request, sample_index: int) -> bool:
+        """Whether the first call of sample ``sample_index`` with this request would go to the model (not be
+        answered by the recording, nor refused by the record mode): only such a call may be sent ahead."""
+        try:
+            existing = self._load()
+        except NotRecorded:
+            return False
+        if existing is not None and _find(existing, sample_index, request.fingerprint(), 0) is not None:
+            return False
+        return not (self.mode == "none" or (self.mode == "once" and existing is not None))
+
     def complete(self, route: Route, request: Request, sample_index: int) -> Completion:
         existing = self._load()
         fingerprint = request.fingerprint()

@@ -9,7 +9,7 @@ and read the phase running to know the model and prompt; nothing of theirs is re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +25,12 @@ PhaseName = Literal["current", "baseline", "candidate"]
 Body = Callable[[], None]
 #: A live call for a phase: (phase, request, sample index) -> answer (the router, or a recording).
 LiveCall = Callable[["Phase", Request, int], Completion]
+#: Send calls ahead: (model, sample indices) whose first call the golden predicts (the call pool, or nothing).
+Prefetch = Callable[[ModelRef, Sequence[int]], None]
+
+
+def no_prefetch(model: ModelRef, indices: Sequence[int]) -> None:
+    """A serial run (``--llm-concurrency=1``), or a replay: nothing is sent ahead."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ class ItemSampler:
     #: cannot record (``sdk.transport``).
     calls_models: bool
     root: Path | None = None
+    #: Sends the calls of samples to come ahead (a case's top-ups, once its first stage decided them).
+    prefetch: Prefetch = no_prefetch
     phases: dict[str, list[SampleResult]] = field(default_factory=dict)
     #: The phase whose sample is running (None between samples).
     phase: Phase | None = None

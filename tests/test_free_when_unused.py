@@ -1,0 +1,84 @@
+"""A project that installs and configures the plugin pays nothing in a run that collects no LLM test: no
+pydantic, no YAML, no SDK imported, no header; a bad ``[tool.llmversion]`` is still found, as a warning
+then, and as the run's one error line as soon as an LLM test is collected."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ENTITY_TEST, LLMProject
+
+PLAIN_TESTS = """\
+import json
+
+def test_parses():
+    assert json.loads('{"a": 1}') == {"a": 1}
+
+def test_adds():
+    assert 1 + 1 == 2
+"""
+
+#: Written by the run itself, at its very end: which heavy modules it imported.
+CONFTEST = """\
+import sys
+
+def pytest_unconfigure(config):
+    heavy = ("pydantic", "yaml", "openai", "anthropic", "google.", "httpx", "pytest_llmversion.config")
+    loaded = sorted(name for name in sys.modules if name.startswith(heavy))
+    (config.rootpath / "loaded.txt").write_text("\\n".join(loaded))
+"""
+
+
+def plain_project(llm_project: LLMProject) -> LLMProject:
+    llm_project.test_file(PLAIN_TESTS, name="test_plain.py")
+    llm_project.write("conftest.py", CONFTEST)
+    return llm_project
+
+
+def test_a_run_without_llm_tests_imports_neither_pydantic_nor_yaml(llm_project: LLMProject) -> None:
+    project = plain_project(llm_project)
+    result = project.run_subprocess()
+    result.assert_outcomes(passed=2)
+    assert (project.path / "loaded.txt").read_text() == ""
+    assert "llmversion" not in "".join(line for line in result.outlines if not line.startswith("plugins:"))
+    assert not (project.path / ".llmversion").exists()  # no report: the last one stays as it was
+
+
+def test_an_llm_test_in_the_run_shows_the_header_once_collected(llm_project: LLMProject) -> None:
+    project = plain_project(llm_project)
+    project.test_file(ENTITY_TEST)
+    project.run("--llm-record").assert_outcomes(passed=3)
+    result = project.run()
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        ["collected 3 items", "llmversion: current scripted/m1 (pyproject.toml *), mode replay*"]
+    )
+
+
+def test_an_unknown_key_warns_when_no_llm_test_is_collected(llm_project: LLMProject) -> None:
+    project = plain_project(llm_project)
+    project.write_config(modle="openai/gpt-4o-2024-08-06")
+    result = project.run()
+    result.assert_outcomes(passed=2, warnings=1)
+    assert (
+        "/pyproject.toml:1: PytestConfigWarning: pytest-llmversion: unknown key in [tool.llmversion]: modle (this "
+        "run collected no llm_regression test, so its values were not checked)"
+    ) in result.stdout.str()
+
+
+def test_a_bad_config_stops_the_run_with_one_line_once_an_llm_test_is_collected(llm_project: LLMProject) -> None:
+    project = plain_project(llm_project)
+    project.test_file(ENTITY_TEST)
+    project.write_config(samples=0)
+    result = project.run()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.errlines if line.startswith("ERROR")]
+    assert len(errors) == 1
+    assert "samples" in errors[0]
+    assert "passed" not in result.stdout.str()
+
+
+def test_the_config_keys_known_without_pydantic_are_the_configs_own() -> None:
+    from pytest_llmversion.config import RENAMED_KEYS, LLMConfig
+    from pytest_llmversion.options import CONFIG_KEYS
+
+    assert set(LLMConfig.model_fields) | {"catalog", "rollout"} | set(RENAMED_KEYS) == CONFIG_KEYS
