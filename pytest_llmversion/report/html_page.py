@@ -282,11 +282,12 @@ SCRIPT = r"""
       document.getElementById("cases").scrollIntoView();
     });
   });
-  var timer = null;
-  document.getElementById("search").addEventListener("input", function (event) {
+  var timer = null, search = document.getElementById("search");
+  function searched() {
     clearTimeout(timer);
-    timer = setTimeout(function () { state.query = event.target.value.trim().toLowerCase(); rerender(); }, 120);
-  });
+    timer = setTimeout(function () { state.query = search.value.trim().toLowerCase(); rerender(); }, 120);
+  }
+  ["input", "change", "search"].forEach(function (name) { search.addEventListener(name, searched); });
   Array.prototype.forEach.call(document.querySelectorAll("table.cases th[data-key]"), function (th) {
     th.addEventListener("click", function () {
       var key = th.dataset.key;
