@@ -70,7 +70,8 @@ def test_the_failure_screen_shows_each_calls_request_and_answer_diff(project: LL
     # a passing item whose answers did not change keeps report.json small: its calls are its golden's
     assert items["tests/test_llm.py::test_two_unchanged[candidate]"]["calls_detail"] == []
     markdown = (project.path / "summary.md").read_text()
-    assert "**Call 1 of 2**, request:" in markdown and "Same answer on both sides." in markdown
+    assert "**Call 1 of 2**, request:" in markdown
+    assert "Same answer on both sides." in markdown
     assert '-  "city": "Manhattan",\n+  "city": "Arlington",' in markdown
     page = (project.path / "r.html").read_text()
     blob = re.search(r'id="llm-data">(.*?)</script>', page, re.S)

@@ -96,7 +96,8 @@ def test_the_html_report_works_in_a_real_browser(pytester: pytest.Pytester, exam
 
     browser.find_element("css selector", "#rows tr.item").click()
     diff = browser.find_element("css selector", "#rows tr.detail table.sbs")
-    assert "urgent" in diff.text and "high" in diff.text
+    assert "urgent" in diff.text
+    assert "high" in diff.text
     fits = browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
     assert fits, "the page scrolls sideways: the diff is wider than the page"
     ARTIFACTS.mkdir(exist_ok=True)

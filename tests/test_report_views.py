@@ -116,23 +116,28 @@ def test_the_html_page_filters_sorts_searches_and_loads_nothing(pytester: pytest
     candidate_run(pytester, "--llm-report-html=report.html")
     page = (example / "report.html").read_text()
     head = page.split("<body>")[0]
-    assert "default-src 'none'" in head and "'unsafe-inline'" not in head
+    assert "default-src 'none'" in head
+    assert "'unsafe-inline'" not in head
     assert not re.search(r"(src|href)=[\"']?(https?:|//)", page)
-    assert "@import" not in page and "url(" not in page
+    assert "@import" not in page
+    assert "url(" not in page
     for control in ('button class=chip data-verdict="REGRESSED"', "<select id=role>", "<select id=tag>", "id=search"):
         assert control in page
     assert page.count("<th data-key=") == 10  # every column sorts
-    assert "<h2>Results per tag</h2>" in page and "data-tag='format'" in page
-    assert "<h2>Statistics</h2>" in page and "--llm-samples=5" in page
+    assert "<h2>Results per tag</h2>" in page
+    assert "data-tag='format'" in page
+    assert "<h2>Statistics</h2>" in page
+    assert "--llm-samples=5" in page
     assert page.count('<svg class="chart"') == 2  # score change per case; cost and latency
     data = page_data(page)
     assert data["defaultRole"] == "candidate"
     by_name = {(c["n"], c["r"]): c for c in data["items"]}
     outage = by_name[("test_triage[api-outage]", "candidate")]
     assert (outage["v"], outage["f"], outage["t"], outage["g"]) == ("REGRESSED", 1, 149, ["regression", "triage"])
-    assert outage["c"] == pytest.approx(0.00046625) and outage["l"] > 0
+    assert outage["c"] == pytest.approx(0.00046625)
+    assert outage["l"] > 0
     # the side-by-side diff is of the pretty-printed JSON: one field a row, so it fits the page
-    ((heading, request, rows, alone),) = outage["x"]
+    ((_heading, _request, rows, _alone),) = outage["x"]
     assert ["~", '  "priority": "urgent",', '  "priority": "high",'] in rows
     assert ["=", '  "category": "bug",'] in rows
     assert "x" not in by_name[("test_triage[dark-mode]", "candidate")]  # unchanged: its output, folded in the page
@@ -149,7 +154,8 @@ def test_the_html_page_of_5000_cases_stays_within_its_size_budget() -> None:
     assert len(data["items"]) == 5000
     long = render_html(big_report(20, regressed=0, words=3000))
     output = page_data(long)["items"][0]["o"]
-    assert output.endswith("… (the rest is in report.json)") and len(output) < 4_100
+    assert output.endswith("… (the rest is in report.json)")
+    assert len(output) < 4_100
 
 
 def test_llmversion_report_renders_every_view_from_a_saved_report(pytester: pytest.Pytester, example: Path) -> None:
