@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean constraints
+.PHONY: demo test test-browser lint bench clean constraints
 
 $(STAMP): pyproject.toml constraints/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,11 @@ demo: $(STAMP)
 	$(BIN)/python example_project/demo.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q -m "not browser"
+
+# The HTML report in headless Chromium (apt-get install chromium chromium-driver); skips without them unless CI=true.
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:randomly -m browser -rs tests/test_report_browser.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

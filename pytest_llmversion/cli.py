@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_llmversion.version import __version__
 
@@ -85,6 +85,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"  prompts   {tasks} task(s) in {config.prompts}/")
     for notice in notices:
         print(f"  {notice}")
+    from pytest_llmversion.providers.readiness import readiness_warnings
+
+    for warning in readiness_warnings(config):  # a replay-only suite needs neither: said, not failed
+        print(f"  warning: {warning}")
     return 0
 
 
@@ -201,7 +205,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         write_atomic(Path(args.html), render_html(report))
     if args.md:
         write_atomic(Path(args.md), render_markdown(report))
-    if not args.html and not args.md:
+    if args.terminal:
+        from pytest_llmversion.report.terminal import summary_lines
+
+        print("\n".join(summary_lines(report, str(path))))
+    if not args.html and not args.md and not args.terminal:
         print(render_markdown(report), end="")
     return _gate_status(report, path, fail_on_gate=args.fail_on_gate, allow_partial=args.allow_partial)
 
@@ -344,22 +352,71 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_doc(description: str, *examples: str) -> dict[str, Any]:
+    """``add_parser`` keywords: a description and an epilog of examples, laid out as written."""
+    return {
+        "description": description,
+        "epilog": "examples:\n" + "\n".join(f"  {example}" for example in examples),
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="llmversion", description="pytest-llmversion: govern LLM model migrations.")
+    parser = argparse.ArgumentParser(
+        prog="llmversion",
+        **command_doc(
+            "pytest-llmversion: govern LLM model migrations. pytest runs the tests (goldens, candidate gates); "
+            "these commands check the configuration, render reports, promote a candidate and roll it out.",
+            "llmversion check",
+            "llmversion report --html report.html",
+            "llmversion promote --dry-run",
+        ),
+    )
     parser.add_argument("--version", action="version", version=f"llmversion {__version__}")
     parser.add_argument("--root", default=".", help="project folder (default: the nearest pyproject.toml)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    check = commands.add_parser("check", help="validate [tool.llmversion] and the prompt registry")
+    check = commands.add_parser(
+        "check",
+        help="validate [tool.llmversion] and the prompt registry",
+        **command_doc(
+            "Validate [tool.llmversion] of the nearest pyproject.toml: the models it names (pinned, known to the "
+            "catalogue), the prompt registry and the rollout table; exit 1 with one line per problem. Warn (exit 0) "
+            "when a configured provider has no SDK installed or no API key set.",
+            "llmversion check",
+            "llmversion --root services/triage check",
+        ),
+    )
     check.set_defaults(func=cmd_check)
-    promote = commands.add_parser("promote", help="make the last run's candidate the current model")
+    promote = commands.add_parser(
+        "promote",
+        help="make the last run's candidate the current model",
+        **command_doc(
+            "Make the candidate of the last run the current model: its answers (kept under <report_dir>/candidate/) "
+            "become the goldens and pyproject.toml names it; the old goldens are backed up for `llmversion rollback`. "
+            "Refuses a failed gate, a partial run or a report of another configuration unless --force.",
+            "pytest --candidate-model=openai/gpt-4.1-2025-04-14 && llmversion promote --dry-run",
+            "llmversion promote --report ci-artifacts/report.json",
+        ),
+    )
     promote.add_argument("--report", help="the candidate run's report (default: <report_dir>/report.json)")
     promote.add_argument("--force", action="store_true", help="promote although the gate failed (recorded)")
     promote.add_argument("--dry-run", action="store_true", help="check everything, change nothing")
     promote.set_defaults(func=cmd_promote)
-    report = commands.add_parser("report", help="render the last report as Markdown or HTML")
+    report = commands.add_parser(
+        "report",
+        help="render the last report as Markdown, HTML or the terminal summary",
+        **command_doc(
+            "Render a saved report.json again, as every view a run writes: Markdown (printed by default, or --md), "
+            "the self-contained HTML page (--html) and the terminal summary (--terminal). With --fail-on-gate, exit "
+            "1 when the report's gate failed (a CI step after the tests ran with || true).",
+            "llmversion report --html report.html --md summary.md",
+            "llmversion report --report artifacts/report.json --terminal --fail-on-gate",
+        ),
+    )
     report.add_argument("--report", help="report.json to read (default: <report_dir>/report.json)")
     report.add_argument("--md", metavar="PATH", help="write Markdown here (default: print it)")
     report.add_argument("--html", metavar="PATH", help="write a self-contained HTML page here")
+    report.add_argument("--terminal", action="store_true", help="print the summary pytest shows at the end of a run")
     report.add_argument(
         "--fail-on-gate",
         action="store_true",
@@ -371,20 +428,51 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --fail-on-gate: accept the report of a run that ran only some LLM items (-k, -x, node ids, ...)",
     )
     report.set_defaults(func=cmd_report)
-    rollback = commands.add_parser("rollback", help="undo the last promotion exactly")
+    rollback = commands.add_parser(
+        "rollback",
+        help="undo the last promotion exactly",
+        **command_doc(
+            "Restore the model and the goldens of before the last `llmversion promote`, byte for byte, from the "
+            "backup it kept.",
+            "llmversion rollback && git diff --stat",
+        ),
+    )
     rollback.set_defaults(func=cmd_rollback)
     deprecations = commands.add_parser(
         "deprecations",
         help="retirement dates of the configured models; exit 1 when one is retired or inside the urgent window",
+        **command_doc(
+            "Lifecycle of the configured models (current, candidate, fallbacks), or of the models named, from the "
+            "catalogue: retirement dates, successors, days left. Exit 1 when one is retired or inside the urgent "
+            "window (deprecation_urgent_days), so a scheduled CI job can say so.",
+            "llmversion deprecations",
+            "llmversion deprecations openai/gpt-4o-2024-08-06 --today 2026-06-01",
+            "llmversion deprecations --all",
+        ),
     )
     deprecations.add_argument("models", nargs="*", metavar="PROVIDER/MODEL", help="models to check instead")
     deprecations.add_argument("--all", action="store_true", help="list every model in the catalogue too")
     deprecations.add_argument("--today", metavar="YYYY-MM-DD", help="the day to judge for (default: LLMVERSION_TODAY)")
     deprecations.set_defaults(func=cmd_deprecations)
-    catalog = commands.add_parser("catalog", help="the model catalogue: prices, aliases, retirement dates")
+    catalog = commands.add_parser(
+        "catalog",
+        help="the model catalogue: prices, aliases, retirement dates",
+        **command_doc(
+            "The model catalogue the plugin prices runs, checks pinning and warns of retirements with: the bundled "
+            "one, or the project's own built by `catalog import`.",
+            "llmversion catalog import model_prices_and_context_window.json --as-of 2026-11-20",
+        ),
+    )
     catalog_commands = catalog.add_subparsers(dest="catalog_command", metavar="ACTION", required=True)
     importer = catalog_commands.add_parser(
-        "import", help="refresh the catalogue from a newer LiteLLM model_prices_and_context_window.json"
+        "import",
+        help="refresh the catalogue from a newer LiteLLM model_prices_and_context_window.json",
+        **command_doc(
+            "Build the project's catalogue from a newer LiteLLM model_prices_and_context_window.json (prices, "
+            "context windows, retirement dates), read by pytest and llmversion instead of the bundled one.",
+            "llmversion catalog import model_prices_and_context_window.json --as-of 2026-11-20",
+            "llmversion catalog import prices.json --output llm/catalog.json --litellm-version 1.80.0",
+        ),
     )
     importer.add_argument("file", metavar="FILE", help="LiteLLM's model_prices_and_context_window.json")
     importer.add_argument(
@@ -395,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer.set_defaults(func=cmd_catalog_import)
     from pytest_llmversion.rollout.commands import add_commands
 
-    add_commands(commands)
+    add_commands(commands, command_doc)
     return parser
 
 

@@ -59,7 +59,13 @@ HELP = {
     ),
     "prune": "Delete golden files that no collected test uses (they are only listed otherwise).",
     "report": "Where to write the JSON report (default: <report_dir>/report.json, i.e. .llmversion/report.json).",
-    "report_md": 'Also write the report as Markdown (e.g. "$GITHUB_STEP_SUMMARY" or a PR comment file).',
+    "report_md": (
+        "Also write the report as Markdown (for a pull-request comment: failures first, under 65,536 characters)."
+    ),
+    "no_step_summary": (
+        "Do not append the Markdown report to $GITHUB_STEP_SUMMARY (GitHub Actions sets it; the report is appended "
+        "at the end of the run by default)."
+    ),
     "report_html": "Also write the report as one self-contained HTML page with side-by-side diffs.",
     "allow_passthrough": (
         "Let an SDK fixture's call the plugin cannot record (tools, embeddings, token counts, ...) go to the "
@@ -180,6 +186,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--llm-report", HELP["report"], None, str, metavar="PATH"),
     Option("--llm-report-md", HELP["report_md"], None, str, metavar="PATH"),
     Option("--llm-report-html", HELP["report_html"], None, str, metavar="PATH"),
+    Option("--llm-no-step-summary", HELP["no_step_summary"]),
     Option("--llm-allow-unpinned", HELP["allow_unpinned"], "allow_unpinned"),
     Option("--llm-allow-passthrough", HELP["allow_passthrough"], "allow_passthrough"),
     Option("--llm-max-cost-increase", HELP["max_cost_increase"], "max_cost_increase", _percent, metavar="PCT"),
@@ -484,6 +491,14 @@ def header_lines(ctx: RunContext) -> list[str]:
 def report_path(config: pytest.Config, ctx: RunContext) -> Path:
     """``--llm-report`` (relative to the rootdir), else ``<report_dir>/report.json``."""
     return view_path(config, ctx, "llm_report") or ctx.base / ctx.config.report_dir / "report.json"
+
+
+def step_summary_path(config: pytest.Config) -> Path | None:
+    """GitHub Actions' step summary file (``$GITHUB_STEP_SUMMARY``), unless ``--llm-no-step-summary``."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
+    if not target or flag(config, "llm_no_step_summary"):
+        return None
+    return Path(target)
 
 
 def view_path(config: pytest.Config, ctx: RunContext, dest: str) -> Path | None:

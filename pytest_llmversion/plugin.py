@@ -223,7 +223,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         )
     args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
     judged = item.run(lambda: function(**args), (Exception, pytest.fail.Exception))
-    pyfuncitem.user_properties += [("llm_verdict", judged.outcome.verdict.value), ("llm_model", str(item.model))]
     if item.failed:
         if judged.reraise is not None:
             raise judged.reraise
@@ -240,7 +239,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     elif call.when == "call":
         llm_item = item.stash.get(ITEM, None)
         if llm_item is not None and llm_item.judged is not None:
-            report.llmversion = llm_item.report().model_dump_json()
+            from pytest_llmversion.run.junit import junit_properties
+
+            message = llm_item.report()
+            report.llmversion = message.model_dump_json()
+            report.llmversion_verdict = message.result.verdict.value  # for -v, without parsing the JSON
+            # JUnit XML reads the teardown report's properties, which pytest copies from the item
+            item.user_properties += junit_properties(message.result, item.config.stash[STATE].context().catalog())
         if llm_item is not None:
             # items live until the session ends: keeping each one's samples, golden and answers alive too
             # made every full GC pass of a large suite slower (a fifth of a replayed suite's time)
@@ -296,11 +301,23 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         markdown_path=options.view_path(config, ctx, "llm_report_md"),
         html_path=options.view_path(config, ctx, "llm_report_html"),
         sent_ahead=state.sent_ahead,
+        step_summary=options.step_summary_path(config),
     )
     with no_cyclic_gc():  # the report is thousands of long-lived objects and no garbage
         finished = finish_run(ctx, state.results, end)
     state.report = finished.report
+    state.report_problems = finished.problems
     session.exitstatus = finished.exit_status
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, Any] | None:
+    """``-v`` shows an LLM item's verdict (REGRESSED, FORMAT_BREAK, ...) where pytest says PASSED or FAILED."""
+    verdict = getattr(report, "llmversion_verdict", None)
+    if verdict is None or config.get_verbosity() < 1:  # without -v, pytest's letters and summary words stay
+        return None
+    from pytest_llmversion.report.teststatus import verdict_status
+
+    return verdict_status(report, verdict)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -320,6 +337,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_sep("=", "llmversion")
     for line in summary_lines(state.report, state.context().rel(state.report_path)):
         terminalreporter.write_line(line)
+    for problem in state.report_problems:
+        terminalreporter.write_line(problem, yellow=True)
 
 
 # -- fixtures --------------------------------------------------------------------------------------

@@ -86,10 +86,10 @@ def plan_promotion(project: Path, report_path: Path | None = None, *, force: boo
         plan.forced.append(f"gate failed: {'; '.join(report.summary.gate_reasons)}")
     root = Path(run.rootdir) if run.rootdir else project
     candidates = [item for item in report.items if item.role == "candidate"]
-    missing = [item.nodeid for item in candidates if not item.candidate_golden]
-    missing += [
-        item.nodeid for item in candidates if item.candidate_golden and not (root / item.candidate_golden).is_file()
-    ]
+    # sorted: the "e.g." below names the same item whatever order the report or the file system gave
+    missing = sorted(
+        item.nodeid for item in candidates if not item.candidate_golden or not (root / item.candidate_golden).is_file()
+    )
     if missing:
         raise PromotionError(
             f"missing candidate recordings for {len(missing)} item(s), e.g. {missing[0]} (a provider error, or "

@@ -37,6 +37,7 @@ class LLMVersionState:
         self.selection: Selection | None = None
         self.report: Report | None = None
         self.report_path: Path | None = None
+        self.report_problems: list[str] = []
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.froze_gc = False
         self._positions: dict[str, int] | None = None

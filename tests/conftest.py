@@ -32,7 +32,7 @@ DEMO_TODAY = "2026-11-24"
 
 #: Environment that would leak into a run: model settings, CI detection, provider keys and endpoints.
 _SCRUB_PREFIXES = ("LLMVERSION_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "PYTEST_XDIST_")
-_SCRUB_NAMES = ("CI", "GITHUB_ACTIONS", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
+_SCRUB_NAMES = ("CI", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 
 
 @pytest.fixture(autouse=True)

@@ -45,8 +45,8 @@ def test_a_cases_file_expands_one_item_per_case_per_role(llm_project: LLMProject
     record = llm_project.run("--llm-record", "-v")
     record.stdout.fnmatch_lines(
         [
-            "tests/test_llm.py::test_entities[ada-current] PASSED",
-            "tests/test_llm.py::test_entities[alan-current] PASSED",
+            "tests/test_llm.py::test_entities[ada-current] RECORDED",
+            "tests/test_llm.py::test_entities[alan-current] RECORDED",
         ]
     )
     assert llm_project.golden("test_llm/test_entities/ada.yaml").is_file()
@@ -55,10 +55,10 @@ def test_a_cases_file_expands_one_item_per_case_per_role(llm_project: LLMProject
     result = llm_project.run("--candidate-model=scripted/m2", "-v")
     result.stdout.fnmatch_lines(
         [
-            "tests/test_llm.py::test_entities[ada-current] PASSED",
-            "tests/test_llm.py::test_entities[ada-candidate] PASSED",
-            "tests/test_llm.py::test_entities[alan-current] PASSED",
-            "tests/test_llm.py::test_entities[alan-candidate] PASSED",
+            "tests/test_llm.py::test_entities[ada-current] MATCH",
+            "tests/test_llm.py::test_entities[ada-candidate] UNCHANGED",
+            "tests/test_llm.py::test_entities[alan-current] MATCH",
+            "tests/test_llm.py::test_entities[alan-candidate] UNCHANGED",
         ]
     )
     result.stdout.fnmatch_lines(["  test_entities[[]ada] * UNCHANGED *", "  test_entities[[]alan] * UNCHANGED *"])
@@ -97,7 +97,7 @@ def test_case_tags_select_with_k(llm_project: LLMProject) -> None:
     llm_project.test_file(cases_test("entities.yaml"))
     result = llm_project.run("--llm-record", "-k", "edge", "-v")
     result.assert_outcomes(passed=1, deselected=1)
-    result.stdout.fnmatch_lines(["tests/test_llm.py::test_entities[ada-current] PASSED"])
+    result.stdout.fnmatch_lines(["tests/test_llm.py::test_entities[ada-current] RECORDED"])
     assert llm_project.report()["items"][0]["tags"] == ["edge"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import pytest_llmversion
-from pytest_llmversion.cli import main
+from pytest_llmversion.cli import build_parser, main
 
 LLMVERSION = Path(sys.executable).parent / "llmversion"
 
@@ -164,3 +165,52 @@ def test_report_reads_back_only_its_own_schema_and_says_why_in_one_line(
     assert len(err.splitlines()) == 1
     assert err.startswith(f"llmversion: {report}: ")
     assert line in err
+
+
+def _subparsers(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> list[tuple[str, argparse.ArgumentParser]]:
+    found = [(" ".join(("llmversion", *path)), parser)]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                found += _subparsers(child, (*path, name))
+    return found
+
+
+def test_every_command_has_a_description_and_an_example_in_its_help() -> None:
+    commands = _subparsers(build_parser())
+    assert len(commands) >= 13  # check, promote, report, rollback, deprecations, catalog (import), rollout (4)
+    for name, parser in commands:
+        text = parser.format_help()
+        assert parser.description, f"{name} --help has no description"
+        examples = text.split("examples:\n", 1)
+        assert len(examples) == 2, f"{name} --help has no example"
+        first = examples[1].splitlines()[0].strip()
+        assert first.startswith(("llmversion ", "pytest ")), f"{name}: {first!r}"
+
+
+def test_check_warns_of_providers_without_an_sdk_or_a_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(
+        tmp_path,
+        'model = "openai/gpt-4o-2024-08-06"\nfallback_models = ["anthropic/claude-3-5-sonnet-20241022"]\n'
+        '[tool.llmversion.providers.openai]\napi_key_env = "ACME_OPENAI_KEY"\n',
+    )
+    monkeypatch.setitem(sys.modules, "anthropic", None)  # as if the anthropic SDK were not installed
+    code, out, err = run(capsys, "--root", str(root), "check")
+    assert (code, err) == (0, [])  # a replay-only suite needs neither: warned, not failed
+    warnings = [line for line in out if line.startswith("  warning: ")]
+    assert warnings == [
+        '  warning: anthropic: its SDK (anthropic) is not installed: pip install "pytest-llmversion[anthropic]" '
+        "(replaying goldens works without it; recording and live calls do not)",
+        "  warning: anthropic: no API key: ANTHROPIC_API_KEY is not set (replaying goldens needs none; --llm-record, "
+        "--llm-live and candidate runs do)",
+        "  warning: openai: no API key: ACME_OPENAI_KEY is not set (replaying goldens needs none; --llm-record, "
+        "--llm-live and candidate runs do)",
+    ]
+    monkeypatch.setenv("ACME_OPENAI_KEY", "sk-test-not-a-real-key")
+    code, out, _ = run(capsys, "--root", str(root), "check")
+    assert not [line for line in out if "openai:" in line]
+    assert "sk-test-not-a-real-key" not in "\n".join(out)

@@ -45,8 +45,8 @@ def test_without_a_candidate_each_marked_test_is_one_current_item(recorded: LLMP
     result = recorded.run("-v")
     result.stdout.fnmatch_lines(
         [
-            "tests/test_llm.py::test_extracts_city[current] PASSED",
-            "tests/test_llm.py::test_mentions_name[current] PASSED",
+            "tests/test_llm.py::test_extracts_city[current] MATCH",
+            "tests/test_llm.py::test_mentions_name[current] MATCH",
             "tests/test_llm.py::test_unmarked PASSED",
         ]
     )
@@ -57,10 +57,10 @@ def test_a_candidate_adds_a_candidate_item_beside_each_current_one(recorded: LLM
     result = recorded.run("--candidate-model=scripted/m2", "-v")
     result.stdout.fnmatch_lines(
         [
-            "tests/test_llm.py::test_extracts_city[current] PASSED",
-            "tests/test_llm.py::test_extracts_city[candidate] FAILED",
-            "tests/test_llm.py::test_mentions_name[current] PASSED",
-            "tests/test_llm.py::test_mentions_name[candidate] PASSED",
+            "tests/test_llm.py::test_extracts_city[current] MATCH",
+            "tests/test_llm.py::test_extracts_city[candidate] FORMAT_BREAK",
+            "tests/test_llm.py::test_mentions_name[current] MATCH",
+            "tests/test_llm.py::test_mentions_name[candidate] UNCHANGED",
             "tests/test_llm.py::test_unmarked PASSED",
         ]
     )
@@ -129,10 +129,10 @@ def test_user_parametrize_combines_with_roles_and_keys_the_golden(llm_project: L
     result = llm_project.run("--candidate-model=scripted/m2", "-v")
     result.stdout.fnmatch_lines(
         [
-            "tests/test_llm.py::test_city[London-current] PASSED",
-            "tests/test_llm.py::test_city[London-candidate] PASSED",
-            "tests/test_llm.py::test_city[Paris-current] PASSED",
-            "tests/test_llm.py::test_city[Paris-candidate] PASSED",
+            "tests/test_llm.py::test_city[London-current] MATCH",
+            "tests/test_llm.py::test_city[London-candidate] UNCHANGED",
+            "tests/test_llm.py::test_city[Paris-current] MATCH",
+            "tests/test_llm.py::test_city[Paris-candidate] UNCHANGED",
         ]
     )
     goldens = {item["nodeid"]: item["golden"] for item in llm_project.report()["items"]}
@@ -184,8 +184,8 @@ def test_lf_reruns_only_the_failed_items_and_never_takes_the_others_goldens_for_
     again.assert_outcomes(failed=2)
     again.stdout.fnmatch_lines(
         [
-            "tests/test_llm.py::test_extracts_city[[]candidate] FAILED*",
-            "tests/test_llm.py::test_mentions_name[[]current] FAILED*",
+            "tests/test_llm.py::test_extracts_city[[]candidate] FORMAT_BREAK*",
+            "tests/test_llm.py::test_mentions_name[[]current] STALE*",
         ]
     )
     assert recorded.verdicts() == {
@@ -197,20 +197,33 @@ def test_lf_reruns_only_the_failed_items_and_never_takes_the_others_goldens_for_
     assert recorded.golden("test_llm/test_extracts_city.yaml").is_file()
 
 
-def test_junitxml_carries_the_verdict_and_model_as_properties(recorded: LLMProject) -> None:
+def test_junitxml_carries_each_items_result_as_properties(recorded: LLMProject) -> None:
+    recorded.write_config('[tool.llmversion.catalog."scripted/m2"]\ninput_per_mtok = 1.0\noutput_per_mtok = 2.0\n')
     recorded.run("--candidate-model=scripted/m2", "--junitxml=junit.xml")
     tree = ET.parse(recorded.path / "junit.xml")
     properties = {
         case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
         for case in tree.iter("testcase")
     }
-    assert properties == {
-        "test_extracts_city[current]": {"llm_verdict": "MATCH", "llm_model": "scripted/m1"},
-        "test_extracts_city[candidate]": {"llm_verdict": "FORMAT_BREAK", "llm_model": "scripted/m2"},
-        "test_mentions_name[current]": {"llm_verdict": "MATCH", "llm_model": "scripted/m1"},
-        "test_mentions_name[candidate]": {"llm_verdict": "UNCHANGED", "llm_model": "scripted/m2"},
-        "test_unmarked": {},
+    assert properties["test_unmarked"] == {}
+    assert properties["test_extracts_city[candidate]"] == {
+        "llm_verdict": "FORMAT_BREAK",
+        "llm_role": "candidate",
+        "llm_model": "scripted/m2",
+        "llm_baseline_score": "1.0",
+        "llm_score": "0.0",
+        "llm_delta": "-1.0",
+        "llm_input_tokens": "8",
+        "llm_output_tokens": "14",
+        "llm_cost_usd": "0.000036",  # 8 in at $1 and 14 out at $2 per million: priced as report.json prices it
+        "llm_latency_ms": properties["test_extracts_city[candidate]"]["llm_latency_ms"],
+        "llm_golden": "tests/__llm_goldens__/test_llm/test_extracts_city.yaml",
     }
+    costs = {i["nodeid"]: i["cost_usd"] for i in recorded.report()["items"]}
+    assert costs["tests/test_llm.py::test_extracts_city[candidate]"] == 0.000036
+    current = properties["test_mentions_name[current]"]
+    assert (current["llm_verdict"], current["llm_role"], current["llm_model"]) == ("MATCH", "current", "scripted/m1")
+    assert "llm_latency_ms" not in current  # replayed from its golden: no call was timed
 
 
 def test_a_marked_test_is_judged_even_if_it_never_calls_the_model(llm_project: LLMProject) -> None:

@@ -92,7 +92,7 @@ def test_tags_become_keywords_and_are_reported(llm_project: LLMProject) -> None:
         """
     )
     result = llm_project.run("--llm-record", "-k", "billing", "-v")
-    result.stdout.fnmatch_lines(["tests/test_llm.py::test_refund[current] PASSED"])
+    result.stdout.fnmatch_lines(["tests/test_llm.py::test_refund[current] RECORDED"])
     result.assert_outcomes(passed=1, deselected=1)
 
     llm_project.run("--llm-record").assert_outcomes(passed=2)
@@ -151,8 +151,8 @@ def test_a_marker_on_a_class_applies_to_its_methods(llm_project: LLMProject) -> 
     result = llm_project.run("--llm-record", "-v")
     result.stdout.fnmatch_lines(
         [
-            "tests/test_llm.py::TestTriage::test_first[current] PASSED",
-            "tests/test_llm.py::TestTriage::test_second[current] PASSED",
+            "tests/test_llm.py::TestTriage::test_first[current] RECORDED",
+            "tests/test_llm.py::TestTriage::test_second[current] RECORDED",
         ]
     )
     assert llm_project.golden("test_llm/TestTriage.test_first-f91c874a13.yaml").is_file()  # upper case: hashed

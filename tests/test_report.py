@@ -241,3 +241,26 @@ def test_an_item_whose_fixture_fails_is_reported_as_error_with_the_exception(llm
     result.stdout.fnmatch_lines(["  test_lookup * ERROR *", "gate: FAIL (1 current ERROR: test_lookup)"])
     item = llm_project.report()["items"][0]
     assert (item["verdict"], item["message"]) == ("ERROR", "setup failed: RuntimeError: database is down")
+
+
+def test_results_per_tag_are_in_the_json_summary_and_the_terminal(project: LLMProject) -> None:
+    """Tags come from the marker and from each case; an item counts under every tag it has."""
+    result = project.run("--candidate-model=scripted/m2")
+    tags = project.report()["summary"]["tags"]
+    assert sorted(tags) == ["happy-path", "people"]
+    assert tags["people"]["candidate"] == {
+        "items": 3,
+        "verdicts": {"FORMAT_BREAK": 1, "REGRESSED": 1, "UNCHANGED": 1},
+        "passed": 1,
+        "pass_rate": 0.3333,
+        "mean_delta": -0.5,
+    }
+    assert tags["people"]["current"]["mean_delta"] is None  # a score change is the candidate's
+    assert tags["happy-path"]["candidate"]["verdicts"] == {"UNCHANGED": 1}
+    result.stdout.fnmatch_lines(
+        [
+            "tags (candidate):",
+            "  people         3 cases  pass  33%  mean delta -0.50  1 FORMAT_BREAK, 1 REGRESSED, 1 UNCHANGED",
+            "  happy-path     1 case   pass 100%  mean delta +0.00  1 UNCHANGED",
+        ]
+    )

@@ -3,6 +3,7 @@ writes files; ``-p no:xdist`` works."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from typing import Any
 
@@ -143,11 +144,14 @@ def test_two_workers_give_the_same_verdicts_report_and_summary_as_a_serial_run(p
     assert serial_report["summary"]["counts"]["candidate"] == {"FORMAT_BREAK": 2, "REGRESSED": 1, "UNCHANGED": 6}
     assert serial_report["summary"]["unused_goldens"] == ["tests/__llm_goldens__/test_gone/test_removed.yaml"]
 
-    parallel = project.run("--candidate-model=scripted/m2", "-n", "2")
+    parallel = project.run("--candidate-model=scripted/m2", "-n", "2", "-v")
     parallel.assert_outcomes(passed=16, failed=3)
     assert comparable(project.report()) == serial_report
     assert llm_section(parallel) == llm_section(serial)
     assert not (project.path / "worker-writes.log").exists()
+    # -v names each item's verdict on the controller too (the word rides on the test report from the worker)
+    words = re.findall(r"^\[gw\d\] (?:\[ *\d+%\] )?(\S+) tests/", parallel.stdout.str(), re.M)
+    assert sorted(set(words)) == ["FORMAT_BREAK", "MATCH", "PASSED", "REGRESSED", "UNCHANGED"]
 
 
 def test_p_no_xdist_runs_serially_with_the_same_verdicts(project: LLMProject) -> None:

@@ -24,7 +24,7 @@ from typing import Literal
 
 from pytest_llmversion.judge import stats
 from pytest_llmversion.judge.samples import SampleResult
-from pytest_llmversion.judge.verdicts import ItemOutcome
+from pytest_llmversion.judge.verdicts import ItemOutcome, call_diff_lines, several_calls
 from pytest_llmversion.report.diff import output_diff
 from pytest_llmversion.report.format import fmt_level, fmt_p, rate, signed_pp
 from pytest_llmversion.report.statistics import ArmCounts, CaseStatistics
@@ -298,7 +298,10 @@ def pass_rate_message(
         lines.extend(f"    {name:<32} {n_a:>3} · {n_b:<3} {detail}".rstrip() for name, n_a, n_b, detail in rows)
     good = next((s for s in base_samples if s.counted and s.passes(case.threshold) and s.completions()), None)
     bad = next((s for s in failing if s.completions()), None)
-    if good is not None and bad is not None and good.completions()[0].text != bad.completions()[0].text:
+    if good is not None and bad is not None and several_calls(good, bad):
+        lines.append(f"  a passing {base_name} sample (-) vs a failing {cand_name} sample (+), call by call:")
+        lines.extend(call_diff_lines(good, bad, base_name, cand_name)[1:])
+    elif good is not None and bad is not None and good.completions()[0].text != bad.completions()[0].text:
         lines.append(f"  output, a passing {base_name} sample (-) vs a failing {cand_name} sample (+):")
         diff = output_diff(good.completions()[0].text, bad.completions()[0].text, base_name, cand_name)
         lines.extend(f"    {line}" for line in diff)

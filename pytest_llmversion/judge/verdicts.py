@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_llmversion.judge.samples import SampleResult
-from pytest_llmversion.providers.base import Completion
+from pytest_llmversion.judge.samples import Exchange, SampleResult
+from pytest_llmversion.providers.base import Completion, Request
 from pytest_llmversion.report.diff import DIFF_LINES, output_diff
 from pytest_llmversion.verdict import Verdict
 
@@ -214,6 +214,11 @@ def score_change_message(
         lines.append("  checks that moved:")
         for d in outcome.moved:
             lines.append(f"    {d.name:<32} {fmt_score(d.baseline)} -> {fmt_score(d.subject)}   {d.detail}".rstrip())
+    first_base = next((s for s in base_samples if s.exchanges), None)
+    first_subj = next((s for s in subj_samples if s.exchanges), None)
+    if several_calls(first_base, first_subj):
+        lines += call_diff_lines(first_base, first_subj, base_name, subj_name)
+        return "\n".join(lines)
     base_out, subj_out = outputs_of(base_samples), outputs_of(subj_samples)
     if base_out and subj_out and base_out[0] != subj_out[0]:
         lines.append(f"  output, {base_name} (-) vs {subj_name} (+):")
@@ -222,3 +227,86 @@ def score_change_message(
         lines.append(f"  {subj_name} output:")
         lines.extend(f"    {line}" for line in subj_out[0].splitlines()[:DIFF_LINES])
     return "\n".join(lines)
+
+
+# -- tests that call the model several times -------------------------------------------------------------
+
+#: Calls of one sample shown on the failure screen; the rest are counted.
+CALLS_SHOWN = 8
+#: One line of a request, as the failure screen names a call.
+HEADLINE = 110
+
+
+def several_calls(*samples: SampleResult | None) -> bool:
+    """Whether a body called the model more than once in one of these samples (each call is then shown)."""
+    return any(sample is not None and len(sample.exchanges) > 1 for sample in samples)
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def request_headline(request: Request, limit: int = HEADLINE) -> str:
+    """A call named in one line: its registry prompt, else its system message's first line; then the last
+    user message's first line (``prompt triage v1 · user: Ticket: ...``)."""
+    parts = []
+    prompt = request.prompt
+    if prompt and prompt.get("task"):
+        parts.append(f"prompt {prompt['task']} {prompt.get('version', '')}".rstrip())
+    elif request.system:
+        parts.append(f"system: {_first_line(request.system)}")
+    user = [line.strip() for line in request.last_user.splitlines() if line.strip()]
+    if user:
+        # "Ticket:" alone says little: show the user message's first two lines
+        parts.append("user: " + " ".join(user[:2]))
+    text = " · ".join(parts) or "(no messages)"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def request_summary(request: Request, per_message: int = 300) -> str:
+    """A request's messages in short, one ``role: content`` block each, each clipped (for the reports)."""
+    blocks = []
+    for message in request.messages:
+        content = message.content.strip()
+        if len(content) > per_message:
+            content = content[:per_message] + f"… ({len(content) - per_message} more characters)"
+        blocks.append(f"{message.role}: {content}")
+    return "\n".join(blocks)
+
+
+def _answer(exchanges: Sequence[Exchange], index: int) -> tuple[str | None, str | None]:
+    """(answer text, why there is none) of call ``index``."""
+    if index >= len(exchanges):
+        return None, "no such call"
+    exchange = exchanges[index]
+    if exchange.completion is not None:
+        return exchange.completion.text, None
+    return None, exchange.error or "no answer"
+
+
+def call_diff_lines(
+    base: SampleResult | None, subject: SampleResult | None, base_name: str, subj_name: str
+) -> list[str]:
+    """Each call of a multi-call body: which request it was, and its answers' diff (or that they agree)."""
+    base_calls = base.exchanges if base is not None else []
+    subj_calls = subject.exchanges if subject is not None else []
+    count = max(len(base_calls), len(subj_calls))
+    lines = [f"  {count} calls, {base_name} (-) vs {subj_name} (+):"]
+    for index in range(min(count, CALLS_SHOWN)):
+        request = (subj_calls[index] if index < len(subj_calls) else base_calls[index]).request
+        lines.append(f"  call {index + 1}: {request_headline(request)}")
+        old, old_why = _answer(base_calls, index)
+        new, new_why = _answer(subj_calls, index)
+        if old is not None and new is not None:
+            if old == new:
+                lines.append("    same answer")
+            else:
+                lines.extend(f"    {line}" for line in output_diff(old, new, base_name, subj_name))
+        elif new is not None:
+            lines.append(f"    {subj_name} answered ({base_name}: {old_why}):")
+            lines.extend(f"    + {line}" for line in new.splitlines()[:DIFF_LINES])
+        else:
+            lines.append(f"    no {subj_name} answer: {new_why}")
+    if count > CALLS_SHOWN:
+        lines.append(f"  ... {count - CALLS_SHOWN} more calls (every call is in the golden and the candidate's copy)")
+    return lines

@@ -30,3 +30,36 @@ def unified(old: list[str], new: list[str], old_name: str, new_name: str) -> lis
     if len(lines) > DIFF_LINES:
         lines = [*lines[:DIFF_LINES], f"... ({len(lines) - DIFF_LINES} more diff lines)"]
     return lines
+
+
+#: Lines per side of a side-by-side diff; past that the rest is one row saying how many lines were left out.
+SIDE_BY_SIDE_LINES = 2_000
+
+
+def pretty(text: str) -> list[str]:
+    """An output as people read it: JSON re-indented with sorted keys (one field a line), else as it is."""
+    return _pretty_json(text) or text.splitlines() or [""]
+
+
+def side_by_side(old: str, new: str) -> list[list[str]]:
+    """Rows of a two-column diff of two outputs (pretty-printed as ``output_diff`` does), each
+    ``["=", line]`` (both sides), ``["~", old, new]`` (changed), ``["-", old]`` or ``["+", new]``; a last
+    ``["…", "N more lines"]`` row when a side is longer than ``SIDE_BY_SIDE_LINES``."""
+    pretty_old, pretty_new = _pretty_json(old), _pretty_json(new)
+    if pretty_old is None or pretty_new is None:
+        pretty_old, pretty_new = old.splitlines() or [""], new.splitlines() or [""]
+    cut = max(len(pretty_old), len(pretty_new)) - SIDE_BY_SIDE_LINES
+    a, b = pretty_old[:SIDE_BY_SIDE_LINES], pretty_new[:SIDE_BY_SIDE_LINES]
+    rows: list[list[str]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            rows += [["=", line] for line in a[i1:i2]]
+            continue
+        olds, news = a[i1:i2], b[j1:j2]
+        paired = min(len(olds), len(news))
+        rows += [["~", olds[n], news[n]] for n in range(paired)]
+        rows += [["-", line] for line in olds[paired:]]
+        rows += [["+", line] for line in news[paired:]]
+    if cut > 0:
+        rows.append(["…", f"{cut} more lines (report.json has the whole output)"])
+    return rows

@@ -36,6 +36,17 @@ class ReportCheck(_Strict):
     detail: str = ""
 
 
+class CallView(_Strict):
+    """One call of a test body that calls the model more than once (its first sample): the request in short,
+    and each side's answer, clipped. ``run.result`` says which items carry them."""
+
+    request: str
+    output: str | None = None
+    baseline_output: str | None = None
+    #: Why a side has no answer for this call (a provider error, a replay problem), one line.
+    error: str | None = None
+
+
 class ItemResult(_Strict):
     """One item's result: built by the item when it has run, carried on its test report (identical under
     pytest-xdist), completed at session end (prices, the suite's q-values) and written as it is."""
@@ -78,8 +89,12 @@ class ItemResult(_Strict):
     error: str | None = None
     #: Why the item's calls were not sent (a failure every call would repeat, the budget cap).
     not_called: str | None = None
+    #: The first call's answers (the item's first sample; the baseline's), clipped.
     output: str | None = None
     baseline_output: str | None = None
+    #: Every call of the first sample, when the body calls the model more than once and the item failed or
+    #: an answer changed (empty otherwise: a passing multi-call item would only repeat its golden).
+    calls_detail: list[CallView] = Field(default_factory=list)
     #: Compared cases (samples >= 2): counts, p-values, intervals.
     stats: CaseStatistics | None = None
     #: SDK notices (a deprecated model) and the models a provider served instead of the id asked for.
@@ -161,6 +176,17 @@ class RunInfo(_Strict):
     partial_reasons: list[str] = Field(default_factory=list)
 
 
+class TagResult(_Strict):
+    """One tag's items of one role (``summary.tags``): counts per verdict and the pass rate; for candidates the
+    mean score change (candidate minus baseline, over the items that have both scores)."""
+
+    items: int
+    verdicts: dict[str, int] = Field(default_factory=dict)
+    passed: int = 0
+    pass_rate: float | None = None
+    mean_delta: float | None = None
+
+
 class Summary(_Strict):
     counts: dict[str, dict[str, int]] = Field(default_factory=dict)
     pass_rate: float | None = None
@@ -181,6 +207,8 @@ class Summary(_Strict):
     provider_notices: list[str] = Field(default_factory=list)
     #: Causes that stopped calls, each with the number of items not called because of it.
     not_called: dict[str, int] = Field(default_factory=dict)
+    #: Results per tag (the marker's ``tags=`` and the case's ``tags``), then per role; built once at session end.
+    tags: dict[str, dict[str, TagResult]] = Field(default_factory=dict)
 
 
 class Report(_Strict):

@@ -10,6 +10,8 @@ from pytest_llmversion.verdict import Verdict
 
 #: With more candidate rows than this, only the rows that changed are listed.
 MAX_ROWS = 40
+#: Tags listed in the per-tag block; the rest are counted.
+MAX_TAGS = 20
 
 
 def _score(value: float | None) -> str:
@@ -45,6 +47,28 @@ def _table(items: list[ItemResult], baseline_title: str, score_title: str) -> li
 
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def tag_lines(report: Report) -> list[str]:
+    """Results per tag for the judged role (the candidate when there is one): cases, pass rate, mean score
+    change, verdicts; the worst pass rate first."""
+    role = "candidate" if report.role_items("candidate") else "current"
+    rows = [(tag, roles[role]) for tag, roles in report.summary.tags.items() if role in roles]
+    if not rows:
+        return []
+    rows.sort(key=lambda row: (row[1].pass_rate if row[1].pass_rate is not None else 1.0, row[0]))
+    width = max(len(tag) for tag, _ in rows[:MAX_TAGS])
+    lines = [f"tags ({role}):"]
+    for tag, result in rows[:MAX_TAGS]:
+        rate = "-" if result.pass_rate is None else f"{result.pass_rate * 100:.0f}%"
+        delta = f"  mean delta {result.mean_delta:+.2f}" if result.mean_delta is not None else ""
+        lines.append(
+            f"  {tag:<{width}}  {result.items:>4} case{'s' if result.items != 1 else ' '}  pass {rate:>4}{delta}  "
+            f"{_counts(result.verdicts)}"
+        )
+    if len(rows) > MAX_TAGS:
+        lines.append(f"  ... {len(rows) - MAX_TAGS} more tags (summary.tags in the report)")
+    return lines
 
 
 def _provider_lines(report: Report) -> list[str]:
@@ -107,6 +131,7 @@ def summary_lines(report: Report, report_path: str) -> list[str]:
             f"candidate: {_counts(summary.counts.get('candidate', {}))} · pass rate "
             f"{(summary.pass_rate or 0) * 100:.0f}% ({summary.passed}/{summary.total})"
         )
+    lines += tag_lines(report)
     if summary.goldens_written or summary.goldens_unchanged:
         renamed = f", {len(summary.goldens_renamed)} renamed from legacy names" if summary.goldens_renamed else ""
         lines.append(

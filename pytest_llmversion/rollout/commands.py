@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -177,27 +178,71 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(commands: Any) -> None:
-    """Register ``llmversion rollout ...`` on the CLI's subcommands."""
-    rollout = commands.add_parser("rollout", help="the production rollout of the candidate: status, advance, rollback")
+def add_commands(commands: Any, doc: Callable[..., dict[str, Any]]) -> None:
+    """Register ``llmversion rollout ...`` on the CLI's subcommands; ``doc(description, *examples)`` gives
+    each its ``--help`` text."""
+    rollout = commands.add_parser(
+        "rollout",
+        help="the production rollout of the candidate: status, advance, rollback",
+        **doc(
+            "The production rollout of the candidate ([tool.llmversion.rollout]): connect(rollout_key=...) serves "
+            "candidate_percent of keys from the candidate; these commands read what production recorded and move "
+            "the percentage through its stages.",
+            "llmversion rollout status --since 24h",
+            "llmversion rollout advance",
+        ),
+    )
     actions = rollout.add_subparsers(dest="rollout_command", metavar="ACTION", required=True)
-    status = actions.add_parser("status", help="the arms side by side; advance, hold or roll back (exit 1)")
+    status = actions.add_parser(
+        "status",
+        help="the arms side by side; advance, hold or roll back (exit 1)",
+        **doc(
+            "Both arms side by side (calls, errors, latency, quality) and the recommendation: advance, hold, or "
+            "roll back (exit 1), from always-valid sequential tests that may be read at any time.",
+            "llmversion rollout status",
+            "llmversion rollout status --since 2026-11-24T09:00",
+        ),
+    )
     status.add_argument("--since", help="start of the window: hours ago (24h) or a time (default: the rollout start)")
     status.set_defaults(func=_run(cmd_status))
-    advance = actions.add_parser("advance", help="move candidate_percent to the next stage")
+    advance = actions.add_parser(
+        "advance",
+        help="move candidate_percent to the next stage",
+        **doc(
+            "Move candidate_percent in pyproject.toml to the next stage, when status says so (or --force, recorded).",
+            "llmversion rollout advance",
+            "llmversion rollout advance --to 25",
+        ),
+    )
     advance.add_argument("--to", type=float, metavar="PERCENT", help="this stage instead of the next")
     advance.add_argument("--force", action="store_true", help="advance although status does not say so (recorded)")
     advance.set_defaults(func=_run(cmd_advance))
-    rollback = actions.add_parser("rollback", help="candidate_percent = 0: every key back on the current model")
+    rollback = actions.add_parser(
+        "rollback",
+        help="candidate_percent = 0: every key back on the current model",
+        **doc(
+            "Set candidate_percent = 0: every key is served by the current model again; the reason is kept as a "
+            "comment in pyproject.toml and in the store.",
+            'llmversion rollout rollback --reason "p95 latency doubled"',
+        ),
+    )
     rollback.add_argument("--reason", help="why, kept as a comment in pyproject.toml and in the store")
     rollback.set_defaults(func=_run(cmd_rollback))
-    simulate = actions.add_parser("simulate", help="what the error-rate test decides on simulated traffic")
+    simulate = actions.add_parser(
+        "simulate",
+        help="what the error-rate test decides on simulated traffic",
+        **doc(
+            "Run the rollout's error-rate test on simulated traffic: how often it stops a candidate with the given "
+            "error rates, and after how many calls (its false-alarm rate and power, before trusting it).",
+            "llmversion rollout simulate --current-error 0.02 --candidate-error 0.04",
+        ),
+    )
     simulate.add_argument("--current-error", type=float, default=0.02, help="the current model's rate (0.02)")
     simulate.add_argument("--candidate-error", type=float, default=0.02, help="the candidate's rate (0.02)")
     simulate.add_argument("--runs", type=int, default=200, help="simulated rollouts (200)")
     simulate.add_argument("--every", type=int, default=100, help="calls per arm between two readings (100)")
     simulate.add_argument("--max-calls", type=int, default=20_000, help="calls per arm before a run gives up")
-    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument("--seed", type=int, default=0, help="the simulation's random seed (0)")
     simulate.add_argument("--with-quality", action="store_true", help="split alpha with a quality test, as status does")
     simulate.set_defaults(func=_run(cmd_simulate))
 

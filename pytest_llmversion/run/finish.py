@@ -24,7 +24,16 @@ from pytest_llmversion.config import config_hash
 from pytest_llmversion.governance.pricing import price_run
 from pytest_llmversion.judge.suite_gate import assess
 from pytest_llmversion.report.governance import CostReport
-from pytest_llmversion.report.schema import ItemResult, ModelInfo, Report, RunInfo, SentAhead, Summary, short_name
+from pytest_llmversion.report.schema import (
+    ItemResult,
+    ModelInfo,
+    Report,
+    RunInfo,
+    SentAhead,
+    Summary,
+    TagResult,
+    short_name,
+)
 from pytest_llmversion.report.statistics import SuiteStatistics
 from pytest_llmversion.run.artifacts import (
     prune,
@@ -57,6 +66,8 @@ class RunEnd:
     markdown_path: Path | None = None
     html_path: Path | None = None
     sent_ahead: SentAhead | None = None
+    #: ``$GITHUB_STEP_SUMMARY``: the Markdown report is appended to it (GitHub Actions shows it on the run's page).
+    step_summary: Path | None = None
 
 
 @dataclass
@@ -64,6 +75,8 @@ class Finished:
     report: Report
     #: pytest's exit status with the gate applied: a failed gate fails a run pytest thought passed.
     exit_status: int
+    #: One line each, for the terminal summary (a view that could not be written).
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -97,8 +110,7 @@ def finish_run(ctx: RunContext, results: Results, end: RunEnd) -> Finished:
     if ctx.ledger_path is not None:
         ctx.ledger_path.unlink(missing_ok=True)  # the run's shared spend ledger; the report keeps what it spent
     report.write(end.report_path)
-    _write_views(report, end)
-    return Finished(report, exit_status)
+    return Finished(report, exit_status, _write_views(report, end))
 
 
 def _write_artifacts(ctx: RunContext, reports: list[ItemReport], collected: Collected, end: RunEnd) -> _Files:
@@ -164,7 +176,34 @@ def _summary(
         served_model_warnings=served_model_warnings(items),
         provider_notices=sorted({notice for item in items for notice in item.provider_notices}),
         not_called=dict(sorted(not_called.items())),
+        tags=tag_results(items),
     )
+
+
+def tag_results(items: Iterable[ItemResult]) -> dict[str, dict[str, TagResult]]:
+    """Per tag, then role: counts per verdict, the pass rate (``verdict.fails``, as the gate) and, for
+    candidates, the mean score change. An item with several tags counts under each."""
+    grouped: dict[str, dict[str, list[ItemResult]]] = {}
+    for item in items:
+        for tag in item.tags:
+            grouped.setdefault(tag, {}).setdefault(item.role, []).append(item)
+    results: dict[str, dict[str, TagResult]] = {}
+    for tag, roles in sorted(grouped.items()):
+        results[tag] = {}
+        for role in ("current", "candidate"):
+            tagged = roles.get(role)
+            if not tagged:
+                continue
+            passed = sum(i.passed for i in tagged)
+            deltas = [i.delta for i in tagged if i.delta is not None]
+            results[tag][role] = TagResult(
+                items=len(tagged),
+                verdicts=dict(sorted(Counter(i.verdict.value for i in tagged).items())),
+                passed=passed,
+                pass_rate=round(passed / len(tagged), 4),
+                mean_delta=round(sum(deltas) / len(deltas), 4) if role == "candidate" and deltas else None,
+            )
+    return results
 
 
 def served_model_warnings(items: Iterable[ItemResult]) -> list[str]:
@@ -219,16 +258,32 @@ def _run_info(ctx: RunContext, end: RunEnd, exit_status: int, summary: Summary) 
     )
 
 
-def _write_views(report: Report, end: RunEnd) -> None:
-    """The Markdown and HTML views, on request."""
-    if end.markdown_path is not None:
-        from pytest_llmversion.report.markdown import render_markdown
+def _write_views(report: Report, end: RunEnd) -> list[str]:
+    """The Markdown and HTML views on request, and the Markdown appended to GitHub's step summary; the
+    problems met, one line each (a view that cannot be written does not change the run's outcome)."""
+    from pytest_llmversion.report.markdown import render_markdown
 
-        write_atomic(end.markdown_path, render_markdown(report))
+    markdown = render_markdown(report) if end.markdown_path is not None or end.step_summary is not None else ""
+    if end.markdown_path is not None:
+        write_atomic(end.markdown_path, markdown)
     if end.html_path is not None:
         from pytest_llmversion.report.html import render_html
 
         write_atomic(end.html_path, render_html(report))
+    summary = end.step_summary
+    if summary is None or (end.markdown_path is not None and _same_file(summary, end.markdown_path)):
+        return []  # --llm-report-md="$GITHUB_STEP_SUMMARY" wrote it already
+    try:
+        # appended: earlier commands of the same step may have written their own summary
+        with summary.open("a", encoding="utf-8", newline="\n") as file:
+            file.write(("\n" if summary.is_file() and summary.stat().st_size else "") + markdown)
+    except OSError as exc:
+        return [f"llmversion: could not append the report to $GITHUB_STEP_SUMMARY ({summary}): {exc.strerror or exc}"]
+    return []
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
 
 
 def nothing_ran_line(ctx: RunContext, prune: bool) -> str | None:

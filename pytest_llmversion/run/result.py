@@ -8,15 +8,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from pytest_llmversion.judge.samples import SampleResult
-from pytest_llmversion.judge.verdicts import check_deltas, outputs_of
+from pytest_llmversion.judge.samples import Exchange, SampleResult
+from pytest_llmversion.judge.verdicts import check_deltas, outputs_of, request_summary, several_calls
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion
-from pytest_llmversion.report.schema import ItemResult, ReportCheck
+from pytest_llmversion.providers.sdk_common import redact, scrub
+from pytest_llmversion.report.schema import CallView, ItemResult, ReportCheck
 from pytest_llmversion.run.kinds import ItemKind, Judged
 from pytest_llmversion.run.recordings import ItemRecorder
 from pytest_llmversion.run.spec import ItemSpec, Mode
-from pytest_llmversion.verdict import Verdict
+from pytest_llmversion.verdict import Verdict, fails
+
+#: ``calls_detail``: a call's answer is clipped here (the first call's ``output`` keeps the larger limit), and at
+#: most this many calls are kept, so a report of thousands of multi-call items stays a few megabytes.
+CALL_CLIP = 4_000
+CALLS_KEPT = 50
 
 
 class ItemArtifacts(BaseModel):
@@ -97,6 +103,7 @@ def item_report(
         not_called=next((s.not_called for s in (*subject, *baseline) if s.not_called), None),
         output=_clip(next(iter(outputs_of(subject)), None)),
         baseline_output=_clip(next(iter(outputs_of(baseline)), None)),
+        calls_detail=_calls_detail(subject, baseline, fails(spec.role, outcome.verdict)),
         stats=judged.case.statistics() if judged.case is not None else None,
         provider_notices=notices,
         served_instead=_served_instead(completions, settings.model),
@@ -130,6 +137,40 @@ def setup_error_report(
         message=f"setup failed: {why}".splitlines()[0],
     )
     return ItemReport(result=result)
+
+
+def _calls_detail(subject: list[SampleResult], baseline: list[SampleResult], failed: bool) -> list[CallView]:
+    """Each call of the first sample, when the body calls the model more than once and the item failed or
+    one of the answers changed; empty otherwise (a passing item's calls are its golden's, already on disk)."""
+    first_subject = next((s for s in subject if s.exchanges), None)
+    first_baseline = next((s for s in baseline if s.exchanges), None)
+    if not several_calls(first_subject, first_baseline):
+        return []
+    mine = first_subject.exchanges if first_subject is not None else []
+    theirs = first_baseline.exchanges if first_baseline is not None else []
+    views = []
+    for index in range(min(max(len(mine), len(theirs)), CALLS_KEPT)):
+        ours = mine[index] if index < len(mine) else None
+        golden = theirs[index] if index < len(theirs) else None
+        request = (ours or golden).request  # type: ignore[union-attr]
+        errors = [e.error for e in (ours, golden) if e is not None and e.error]
+        views.append(
+            CallView(
+                # a prompt may quote a key a test put there; these lines go to reports and CI summaries
+                request=scrub(request_summary(request)),
+                output=_clip(_text(ours), CALL_CLIP),
+                baseline_output=_clip(_text(golden), CALL_CLIP),
+                error=redact(errors[0]) if errors else None,
+            )
+        )
+    changed = any(
+        v.output != v.baseline_output for v in views if v.output is not None and v.baseline_output is not None
+    )
+    return views if failed or changed else []
+
+
+def _text(exchange: Exchange | None) -> str | None:
+    return exchange.completion.text if exchange is not None and exchange.completion is not None else None
 
 
 def _served_instead(completions: list[Completion], model: ModelRef) -> list[str]:
