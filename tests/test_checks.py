@@ -321,3 +321,18 @@ def test_results_round_trip_through_plain_data() -> None:
 def test_a_similarity_threshold_outside_0_1_is_refused() -> None:
     with pytest.raises(ValueError, match=r"similarity threshold must be between 0 and 1, got 1\.5"):
         checks.similarity("x", threshold=1.5)
+
+
+def test_similarity_counts_the_longest_common_subsequence_not_difflibs_greedy_blocks() -> None:
+    # 4 of 6 characters in common, in order (a, c, a/c, ...): 2 x 4 / 12; difflib's greedy blocks found 2 (0.33)
+    assert checks.similarity("abacac", threshold=0.6)("acbcab").score == pytest.approx(2 * 4 / 12)
+
+
+def test_similarity_on_a_long_repetitive_answer_scores_it() -> None:
+    """difflib took minutes on this (benchmarks/similarity.py times it); the score is what the formula gives."""
+    golden = "your order is on its way. " * 540  # 14 KB
+    result = checks.similarity(golden, threshold=0.99)(golden.replace("way", "day"))
+    changed = 540  # one character substituted per phrase: one deletion and one insertion each
+    assert result.score == pytest.approx(1 - 2 * changed / (2 * len(golden)))
+    assert result.passed is False
+    assert result.detail == "similarity 0.96 (threshold 0.99)"
