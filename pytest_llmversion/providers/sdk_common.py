@@ -19,7 +19,7 @@ import ssl
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +44,7 @@ KEY_ENVS: dict[str, tuple[str, ...]] = {
     "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
     "google-legacy": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
 }
+_KEY_VARIABLES = frozenset(v for names in KEY_ENVS.values() for v in names)
 #: Shortest value treated as a secret when scrubbing (shorter ones would redact ordinary words).
 _MIN_SECRET = 6
 _MESSAGE_LIMIT = 300
@@ -119,7 +120,7 @@ def known_secrets() -> set[str]:
     """Keys adapters used, plus any provider key in the environment (even ones no adapter read)."""
     found = set(_secrets)
     for variable, value in os.environ.items():
-        is_key = variable in {v for names in KEY_ENVS.values() for v in names} or variable.endswith("_API_KEY")
+        is_key = variable in _KEY_VARIABLES or variable.endswith("_API_KEY")
         if is_key and len(value.strip()) >= _MIN_SECRET:
             found.add(value.strip())
     return found
@@ -128,6 +129,19 @@ def known_secrets() -> set[str]:
 def redact(text: str) -> str:
     """``text`` with every known secret replaced by ``***``, and folded to one line."""
     return one_line(scrub(text))
+
+
+def redactor() -> Callable[[str], str]:
+    """``redact`` for many texts at once: the secrets are looked up once (``known_secrets`` reads the whole
+    environment), for a per-item hot path such as the JUnit properties."""
+    secrets = sorted(known_secrets(), key=len, reverse=True)
+
+    def redact_one(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return one_line(text)
+
+    return redact_one
 
 
 def scrub(text: str) -> str:

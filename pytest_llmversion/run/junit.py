@@ -12,7 +12,7 @@ from statistics import median
 
 from pytest_llmversion.governance.catalog import Catalog
 from pytest_llmversion.governance.cost import item_usage_by_model, priced
-from pytest_llmversion.providers.sdk_common import redact
+from pytest_llmversion.providers.sdk_common import redactor
 from pytest_llmversion.report.schema import ItemResult
 
 #: The properties, in the order they are written (README, "JUnit properties").
@@ -48,4 +48,5 @@ def junit_properties(result: ItemResult, catalog: Catalog) -> list[tuple[str, st
         "llm_golden": result.golden,
     }
     # the XML is a CI artifact: nothing in it may carry a key a server or a test echoed back
+    redact = redactor()
     return [(name, redact(str(value))) for name in NAMES if (value := values[name]) is not None]
