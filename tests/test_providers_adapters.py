@@ -274,3 +274,30 @@ def test_gemini_api_version_comes_from_the_provider_table(emu: Emulator) -> None
     settings = ProviderSettings(base_url=emu.url, api_version="v1")
     assert gemini_adapter.build("gemini", settings, CONFIG).complete(REQUEST, "gemini-2.5-flash").text == "ok"
     assert emu.requests()[-1].path == "/v1/models/gemini-2.5-flash:generateContent"
+
+
+def test_a_call_sent_ahead_leaves_the_test_bodys_warnings_to_the_test() -> None:
+    """A pool thread inside an SDK call must not catch what the main thread warns meanwhile (catch_warnings is
+    process-wide): a HardCodedModelWarning raised by the test body reached the pool's notices instead of pytest."""
+    import threading
+
+    from pytest_llmversion.providers.sdk_common import warnings_as_notices
+
+    entered, release = threading.Event(), threading.Event()
+    notices: list[str] = []
+
+    def sent_ahead() -> None:
+        with warnings_as_notices("openai/gpt-4o-2024-11-20", notices):
+            entered.set()
+            release.wait(5)
+
+    with warnings.catch_warnings(record=True) as body:
+        warnings.simplefilter("always")
+        worker = threading.Thread(target=sent_ahead)
+        worker.start()
+        assert entered.wait(5)
+        warnings.warn("the body's own warning", UserWarning, stacklevel=1)
+        release.set()
+        worker.join(5)
+    assert [str(w.message) for w in body] == ["the body's own warning"]
+    assert notices == []

@@ -324,7 +324,14 @@ def warnings_as_notices(ref: str, notices: list[str]) -> Iterator[None]:
 
     Under ``pytest -W error`` such a warning would otherwise become an exception inside the SDK call; the
     plugin reports it as its own notice in the summary instead.
+
+    Only on the main thread: ``catch_warnings`` swaps process-wide state, so in a call-pool thread it would
+    swallow what the test body warns meanwhile (a ``HardCodedModelWarning`` among them) and restore the
+    filters under the body's feet. A call sent ahead leaves its SDK's warnings to pytest's own capture.
     """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
