@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import socket
 import sys
 import warnings
 from typing import Any
 
-import httpx2
 import pytest
 from emulated import deprecated_anthropic_model
 
@@ -28,6 +28,7 @@ from pytest_llmversion.providers import (
 )
 from pytest_llmversion.providers.base import Message, Request
 from pytest_llmversion.providers.sdk_common import retry_after_seconds, unavailable
+from pytest_llmversion.sdk.http_stack import http_library
 from pytest_llmversion.testing import Emulator, Fault
 
 CONFIG = LLMConfig(timeout=0.5)
@@ -235,7 +236,8 @@ def test_a_refused_connection_is_unavailable_and_names_the_endpoint(emu: Emulato
     ],
 )
 def test_a_connection_error_names_scheme_host_and_port_never_a_path_query_or_credentials(url: str, shown: str) -> None:
-    error = httpx2.ConnectError("connection attempt failed", request=httpx2.Request("POST", url))
+    http: Any = importlib.import_module(http_library("openai"))  # httpx2, or httpx under openai 2
+    error = http.ConnectError("connection attempt failed", request=http.Request("POST", url))
     message = str(unavailable("openai/gpt-4o-2024-08-06", error))
     assert message == f"openai/gpt-4o-2024-08-06: cannot connect to {shown} (ConnectError)"
 
