@@ -303,3 +303,24 @@ def test_a_call_sent_ahead_leaves_the_test_bodys_warnings_to_the_test() -> None:
         worker.join(5)
     assert [str(w.message) for w in body] == ["the body's own warning"]
     assert notices == []
+
+
+def test_an_sdk_warning_in_a_pool_thread_is_a_notice_even_under_w_error() -> None:
+    import threading
+
+    from pytest_llmversion.providers.sdk_common import warnings_as_notices
+
+    notices: list[str] = []
+
+    def sent_ahead() -> None:
+        with warnings_as_notices("anthropic/claude-x", notices):
+            warnings.warn("The model 'claude-x' is deprecated", DeprecationWarning, stacklevel=2)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        worker = threading.Thread(target=sent_ahead)
+        worker.start()
+        worker.join(5)
+        with pytest.raises(UserWarning, match="the body's own"):  # outside an SDK call, -W error still holds
+            warnings.warn("the body's own warning", UserWarning, stacklevel=1)
+    assert notices == ["anthropic/claude-x: The model 'claude-x' is deprecated (DeprecationWarning from the SDK)"]
