@@ -75,7 +75,7 @@ SDK_SETS = {
     "lowest": ("openai==2.0.0", "anthropic==0.93.0", "google-genai==2.0.0"),
 }
 #: What touches an SDK: the adapters and router on the emulator, the SDK-client fixtures and their transport,
-#: pass-through and secrets, the call pool, and the example project (an openai application).
+#: pass-through and secrets (the rest of the suite reaches the SDKs only through these).
 SDK_TESTS = (
     "tests/test_providers_adapters.py",
     "tests/test_providers_router.py",
@@ -85,8 +85,6 @@ SDK_TESTS = (
     "tests/test_sdk_transport.py",
     "tests/test_passthrough.py",
     "tests/test_secrets.py",
-    "tests/test_call_pool.py",
-    "tests/test_example_project.py",
 )
 
 
