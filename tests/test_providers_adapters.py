@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import socket
 import sys
 import warnings
 from typing import Any
 
-import httpx2
 import pytest
 from emulated import deprecated_anthropic_model
 
@@ -28,6 +28,7 @@ from pytest_llmversion.providers import (
 )
 from pytest_llmversion.providers.base import Message, Request
 from pytest_llmversion.providers.sdk_common import retry_after_seconds, unavailable
+from pytest_llmversion.sdk.http_stack import http_library
 from pytest_llmversion.testing import Emulator, Fault
 
 CONFIG = LLMConfig(timeout=0.5)
@@ -235,7 +236,8 @@ def test_a_refused_connection_is_unavailable_and_names_the_endpoint(emu: Emulato
     ],
 )
 def test_a_connection_error_names_scheme_host_and_port_never_a_path_query_or_credentials(url: str, shown: str) -> None:
-    error = httpx2.ConnectError("connection attempt failed", request=httpx2.Request("POST", url))
+    http: Any = importlib.import_module(http_library("openai"))  # httpx2, or httpx under openai 2
+    error = http.ConnectError("connection attempt failed", request=http.Request("POST", url))
     message = str(unavailable("openai/gpt-4o-2024-08-06", error))
     assert message == f"openai/gpt-4o-2024-08-06: cannot connect to {shown} (ConnectError)"
 
@@ -274,3 +276,51 @@ def test_gemini_api_version_comes_from_the_provider_table(emu: Emulator) -> None
     settings = ProviderSettings(base_url=emu.url, api_version="v1")
     assert gemini_adapter.build("gemini", settings, CONFIG).complete(REQUEST, "gemini-2.5-flash").text == "ok"
     assert emu.requests()[-1].path == "/v1/models/gemini-2.5-flash:generateContent"
+
+
+def test_a_call_sent_ahead_leaves_the_test_bodys_warnings_to_the_test() -> None:
+    """A pool thread inside an SDK call must not catch what the main thread warns meanwhile (catch_warnings is
+    process-wide): a HardCodedModelWarning raised by the test body reached the pool's notices instead of pytest."""
+    import threading
+
+    from pytest_llmversion.providers.sdk_common import warnings_as_notices
+
+    entered, release = threading.Event(), threading.Event()
+    notices: list[str] = []
+
+    def sent_ahead() -> None:
+        with warnings_as_notices("openai/gpt-4o-2024-11-20", notices):
+            entered.set()
+            release.wait(5)
+
+    with warnings.catch_warnings(record=True) as body:
+        warnings.simplefilter("always")
+        worker = threading.Thread(target=sent_ahead)
+        worker.start()
+        assert entered.wait(5)
+        warnings.warn("the body's own warning", UserWarning, stacklevel=1)
+        release.set()
+        worker.join(5)
+    assert [str(w.message) for w in body] == ["the body's own warning"]
+    assert notices == []
+
+
+def test_an_sdk_warning_in_a_pool_thread_is_a_notice_even_under_w_error() -> None:
+    import threading
+
+    from pytest_llmversion.providers.sdk_common import warnings_as_notices
+
+    notices: list[str] = []
+
+    def sent_ahead() -> None:
+        with warnings_as_notices("anthropic/claude-x", notices):
+            warnings.warn("The model 'claude-x' is deprecated", DeprecationWarning, stacklevel=2)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        worker = threading.Thread(target=sent_ahead)
+        worker.start()
+        worker.join(5)
+        with pytest.raises(UserWarning, match="the body's own"):  # outside an SDK call, -W error still holds
+            warnings.warn("the body's own warning", UserWarning, stacklevel=1)
+    assert notices == ["anthropic/claude-x: The model 'claude-x' is deprecated (DeprecationWarning from the SDK)"]

@@ -12,6 +12,7 @@ import textwrap
 import pytest
 from conftest import M1, LLMProject
 
+from pytest_llmversion.sdk.http_stack import http_library
 from pytest_llmversion.testing import Emulator, Fault
 
 FAST = {"max_retries": 0, "retry_base_delay": 0.0, "retry_max_delay": 0.0}
@@ -364,30 +365,33 @@ def test_an_async_test_is_told_to_run_its_coroutine_itself(llm_project: LLMProje
     result.stdout.fnmatch_lines(["*async llm_regression tests are not supported; write a plain test that runs *"])
 
 
-REFUSE_HTTPX2 = """\
+REFUSE_HTTP_LIBRARY = """\
 import sys
 
 
-class NoHttpx2:
-    \"\"\"As if httpx2 were not installed.\"\"\"
+class NoHttpLibrary:
+    \"\"\"As if the SDK's HTTP library (httpx2 or httpx) were not installed.\"\"\"
 
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "httpx2":
+        if name.split(".")[0] == "{library}":
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
 
 
-sys.meta_path.insert(0, NoHttpx2())
+sys.meta_path.insert(0, NoHttpLibrary())
 """
 
 
-def test_an_sdk_fixture_without_httpx2_is_one_line_naming_the_extra(llm_project: LLMProject, emu: Emulator) -> None:
+def test_an_sdk_fixture_without_its_http_library_is_one_line_naming_the_extra(
+    llm_project: LLMProject, emu: Emulator
+) -> None:
+    library = http_library("openai")  # httpx2 for openai 3, httpx for openai 2
     one_test_project(llm_project, emu)
-    llm_project.write("conftest.py", REFUSE_HTTPX2)
+    llm_project.write("conftest.py", REFUSE_HTTP_LIBRARY.replace("{library}", library))
     result = llm_project.run_subprocess()
     result.assert_outcomes(errors=1)
     line = (
-        "llm_openai: the openai provider needs its SDK (openai, which needs httpx2): "
+        f"llm_openai: the openai provider needs its SDK (openai, which needs {library}): "
         'pip install "pytest-llmversion[openai]"'
     )
     result.stdout.fnmatch_lines([line.replace("[", "[[]")])

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import datetime
 import enum
+import importlib
 import json
 import sys
 import warnings
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
-import httpx2
 import openai
 import pytest
 from pydantic import BaseModel
@@ -28,10 +28,16 @@ from pytest_llmversion.sdk import CallRefused, UnrecordedCallWarning, WrongProvi
 from pytest_llmversion.sdk.calls import NotACompletion, read_call
 from pytest_llmversion.sdk.callsite import line_with_literal
 from pytest_llmversion.sdk.clients import build_client
-from pytest_llmversion.sdk.transport import AsyncLLMTransport, LLMExchange, LLMTransport
+from pytest_llmversion.sdk.http_stack import LIBRARIES, http_library, transports
+from pytest_llmversion.sdk.transport import LLMExchange
 from pytest_llmversion.testing import Emulator
 
 MODEL = ModelRef("openai", "gpt-4o-2024-08-06")
+#: The HTTP library (httpx2 or httpx) each installed SDK is built on, and the plugin's transports for it.
+OPENAI_HTTP: Any = importlib.import_module(http_library("openai"))
+ANTHROPIC_HTTP: Any = importlib.import_module(http_library("anthropic"))
+LLMTransport, _ = transports(http_library("openai"))
+AnthropicTransport, AsyncAnthropicTransport = transports(http_library("anthropic"))
 
 
 @dataclasses.dataclass
@@ -65,7 +71,9 @@ class Runner:
 
 def openai_on(runner: Runner, base_url: str | None = None) -> openai.OpenAI:
     transport = LLMTransport(LLMExchange(runner, "openai", "llm_openai"))
-    return openai.OpenAI(api_key="k", base_url=base_url, max_retries=0, http_client=httpx2.Client(transport=transport))
+    return openai.OpenAI(
+        api_key="k", base_url=base_url, max_retries=0, http_client=OPENAI_HTTP.Client(transport=transport)
+    )
 
 
 def body(**fields: Any) -> bytes:
@@ -137,7 +145,7 @@ def test_a_request_that_is_not_json_goes_out_unrecorded_with_a_warning_when_pass
 ) -> None:
     runner = Runner(calls_models=True)
     exchange = LLMExchange(runner, "openai", "llm_openai", allow_passthrough=True)
-    client = httpx2.Client(transport=LLMTransport(exchange))
+    client = OPENAI_HTTP.Client(transport=LLMTransport(exchange))
     with pytest.warns(UnrecordedCallWarning) as caught:
         response = client.post(f"{emu.openai_base_url}/chat/completions", content=b"{oops", headers={"x-api-key": "k"})
     assert response.status_code == 400  # the emulator's answer, passed back as it came
@@ -156,9 +164,9 @@ def test_an_async_call_the_plugin_cannot_record_reaches_the_server_when_pass_thr
 ) -> None:
     emu.add_model("m", respond="x")
     runner = Runner(calls_models=True)
-    transport = AsyncLLMTransport(LLMExchange(runner, "anthropic", "llm_anthropic_async", allow_passthrough=True))
+    transport = AsyncAnthropicTransport(LLMExchange(runner, "anthropic", "llm_anthropic_async", allow_passthrough=True))
     client = anthropic.AsyncAnthropic(
-        api_key="k", base_url=emu.url, max_retries=0, http_client=httpx2.AsyncClient(transport=transport)
+        api_key="k", base_url=emu.url, max_retries=0, http_client=ANTHROPIC_HTTP.AsyncClient(transport=transport)
     )
     ask = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     with pytest.warns(UnrecordedCallWarning, match="POST /v1/messages/count_tokens went to"):
@@ -199,11 +207,12 @@ def test_a_call_the_plugin_cannot_record_is_refused_in_one_line_and_nothing_is_s
         base_url=emu.openai_base_url,
         default_query={"key": "sk-in-a-query-string"},  # never named in the line
         max_retries=0,
-        http_client=httpx2.Client(transport=LLMTransport(exchange)),
+        http_client=OPENAI_HTTP.Client(transport=LLMTransport(exchange)),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # refused: nothing went out, so nothing to warn about
-        with pytest.raises(CallRefused) as raised:  # the openai SDK lets a transport's own exception through
+        # openai 3 lets a transport's own exception through; openai 2 wraps it in its APIConnectionError
+        with pytest.raises((CallRefused, openai.APIConnectionError)) as raised:
             client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}], tools=TOOLS)  # type: ignore[list-item]
     error = call_error(raised.value)
     assert isinstance(error, CallRefused)
@@ -218,9 +227,9 @@ def test_a_call_the_plugin_cannot_record_is_refused_in_one_line_and_nothing_is_s
 
 def test_an_async_call_the_plugin_cannot_record_is_refused_too(emu: Emulator) -> None:
     runner = Runner()
-    transport = AsyncLLMTransport(LLMExchange(runner, "anthropic", "llm_anthropic_async", allow_passthrough=True))
+    transport = AsyncAnthropicTransport(LLMExchange(runner, "anthropic", "llm_anthropic_async", allow_passthrough=True))
     client = anthropic.AsyncAnthropic(
-        api_key="k", base_url=emu.url, max_retries=0, http_client=httpx2.AsyncClient(transport=transport)
+        api_key="k", base_url=emu.url, max_retries=0, http_client=ANTHROPIC_HTTP.AsyncClient(transport=transport)
     )
     ask = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     with pytest.raises(anthropic.APIConnectionError) as raised:
@@ -234,8 +243,8 @@ def test_an_async_call_the_plugin_cannot_record_is_refused_too(emu: Emulator) ->
 
 
 def test_a_client_used_for_another_providers_api_is_one_line() -> None:
-    transport = LLMTransport(LLMExchange(Runner(), "openai", "llm_openai"))
-    client = anthropic.Anthropic(api_key="k", max_retries=0, http_client=httpx2.Client(transport=transport))
+    transport = AnthropicTransport(LLMExchange(Runner(), "openai", "llm_openai"))
+    client = anthropic.Anthropic(api_key="k", max_retries=0, http_client=ANTHROPIC_HTTP.Client(transport=transport))
     with pytest.raises(anthropic.APIConnectionError) as raised:
         client.messages.create(model="m", max_tokens=8, messages=[{"role": "user", "content": "hi"}])
     error = call_error(raised.value)  # what the test's failure line shows
@@ -254,8 +263,8 @@ def test_a_provider_error_keeps_its_kind_through_the_sdk() -> None:
         def answer(self, request: Request) -> Completion:
             raise ProviderError("anthropic/claude-opus-4-6: unavailable (503): injected")
 
-    transport = LLMTransport(LLMExchange(Failing(), "anthropic", "llm_anthropic"))
-    client = anthropic.Anthropic(api_key="k", max_retries=0, http_client=httpx2.Client(transport=transport))
+    transport = AnthropicTransport(LLMExchange(Failing(), "anthropic", "llm_anthropic"))
+    client = anthropic.Anthropic(api_key="k", max_retries=0, http_client=ANTHROPIC_HTTP.Client(transport=transport))
     sample = SampleResult(0)
     try:
         client.messages.create(model="gpt-4o-2024-08-06", max_tokens=8, messages=[{"role": "user", "content": "x"}])
@@ -324,3 +333,35 @@ def test_any_value_an_app_returns_becomes_plain_data_the_json_checks_read() -> N
         sample = SampleResult(0)
         sample.add_checks(customer, [])
     assert sample.value == plain[0]
+
+
+def _library_of(http_client: Any) -> str:
+    return next(
+        cls.__module__.split(".")[0] for cls in type(http_client).__mro__ if cls.__module__.split(".")[0] in LIBRARIES
+    )
+
+
+def _default_client(family: str) -> Any:
+    """The SDK's own client, as the SDK builds it with no http_client given."""
+    if family == "gemini":
+        return importlib.import_module("google.genai").Client(api_key="k")
+    return getattr(importlib.import_module(family), "OpenAI" if family == "openai" else "Anthropic")(api_key="k")
+
+
+def _http_of(client: Any) -> Any:
+    api_client = getattr(client, "_api_client", None)
+    return client._client if api_client is None else api_client._httpx_client
+
+
+@pytest.mark.parametrize("family", ["openai", "anthropic", "gemini"])
+def test_each_sdk_client_is_built_on_the_http_library_its_sdk_is_built_on(family: str) -> None:
+    """openai 3, anthropic 1 and 2 and google-genai 3 on httpx2; openai 2, anthropic 0.9x and google-genai 2 on
+    httpx (the sdk sessions in noxfile.py run this on each): the library the SDK would pick itself."""
+    native = _library_of(_http_of(_default_client(family)))
+    sync = build_client(family, "sync", Runner(), LLMConfig(), f"llm_{family}")  # type: ignore[arg-type]
+    async_ = build_client(family, "async", Runner(), LLMConfig(), f"llm_{family}")  # type: ignore[arg-type]
+    sync_http = _http_of(sync)
+    async_http = async_._api_client._async_httpx_client if family == "gemini" else async_._client
+    assert (_library_of(sync_http), _library_of(async_http)) == (native, native)
+    assert type(sync_http._transport).__name__ == "LLMTransport"
+    assert type(async_http._transport).__name__ == "AsyncLLMTransport"

@@ -332,20 +332,53 @@ def google_retry_delay(details: Any) -> float | None:
 # -- SDK warnings become notices ------------------------------------------------------------------------
 
 
+#: The notices list of the SDK call running on this thread, if any (see ``warnings_as_notices``).
+_calling = threading.local()
+_install_lock = threading.Lock()
+_original_warn: Callable[..., None] | None = None
+
+
+def _warn_per_thread(
+    message: str | Warning, category: type[Warning] | None = None, stacklevel: int = 1, source: Any = None, **kw: Any
+) -> None:
+    """``warnings.warn`` while the plugin runs SDK calls: inside one, on this thread, the warning becomes a notice;
+    anywhere else it is warned as it would have been (one frame up, so it points where it did)."""
+    notices: tuple[str, list[str]] | None = getattr(_calling, "notices", None)
+    if notices is None:
+        assert _original_warn is not None
+        _original_warn(message, category, stacklevel + 1, source, **kw)
+        return
+    ref, found = notices
+    name = (category or (type(message) if isinstance(message, Warning) else UserWarning)).__name__
+    found.append(f"{ref}: {redact(str(message))} ({name} from the SDK)")
+
+
 @contextmanager
 def warnings_as_notices(ref: str, notices: list[str]) -> Iterator[None]:
     """Collect what an SDK warns during a call (e.g. anthropic's DeprecationWarning for a retiring model).
 
     Under ``pytest -W error`` such a warning would otherwise become an exception inside the SDK call; the
     plugin reports it as its own notice in the summary instead.
+
+    Per thread: calls run in the call pool's threads while the test body runs on the main thread, and
+    ``catch_warnings`` swaps process-wide state (a call's capture would swallow what the body warns meanwhile,
+    a ``HardCodedModelWarning`` among them, and restore the filters under the body's feet). So ``warnings.warn``
+    is wrapped once, for the process, by a function that turns a warning into a notice only on a thread inside
+    an SDK call and passes every other one on unchanged. (Python 3.14's context-aware warnings make this
+    unnecessary; 3.11 has none.) A warning an SDK raises from C code, not through ``warnings.warn``, is not
+    caught.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            for warning in caught:
-                notices.append(f"{ref}: {redact(str(warning.message))} ({warning.category.__name__} from the SDK)")
+    global _original_warn
+    with _install_lock:
+        if _original_warn is None:
+            _original_warn = warnings.warn
+            warnings.warn = _warn_per_thread
+    outer = getattr(_calling, "notices", None)
+    _calling.notices = (ref, notices)
+    try:
+        yield
+    finally:
+        _calling.notices = outer
 
 
 def elapsed_ms(started: float) -> float:

@@ -1,12 +1,13 @@
-"""The official SDK clients the fixtures return, each built on an ``httpx2`` client with the plugin's transport.
+"""The official SDK clients the fixtures return, each built on an HTTP client with the plugin's transport:
+``httpx2`` or ``httpx``, whichever the installed SDK requires (``http_stack``).
 
 Only documented hooks are used: ``http_client=`` for openai and anthropic, ``HttpOptions(httpx_client=,
 httpx_async_client=)`` for google-genai. The SDKs' own retries are off (the router retries live calls, and
 a retried replay would count as another call). ``base_url`` is the provider table's, else the SDK's
 default: completions never go there, only calls the plugin cannot record, and only when pass-through is
 allowed (see ``transport``). The API key is the environment's when there is one, else a placeholder, so
-replays need no key. ``httpx2`` and the transport are imported after the SDK, so a missing one is the same
-one line naming the extra to install.
+replays need no key. The HTTP library and the transport are imported after the SDK, so a missing one is the
+same one line naming the extra to install.
 """
 
 from __future__ import annotations
@@ -36,8 +37,12 @@ def build_client(family: Family, flavour: Flavour, seam: CallSeam, config: LLMCo
     """The SDK's client object for ``family``; a missing SDK is one line naming the extra to install."""
     module, extra = _EXTRAS[family]
     sdk = import_sdk(module, extra)
-    httpx2 = import_sdk("httpx2", extra)
-    from pytest_llmversion.sdk.transport import AsyncLLMTransport, LLMExchange, LLMTransport
+    from pytest_llmversion.sdk.http_stack import http_library, transports
+    from pytest_llmversion.sdk.transport import LLMExchange
+
+    library = http_library(module)
+    http = import_sdk(library, extra)
+    LLMTransport, AsyncLLMTransport = transports(library)
 
     settings = config.providers.get(family)
     base_url = settings.base_url if settings is not None else None
@@ -49,14 +54,14 @@ def build_client(family: Family, flavour: Flavour, seam: CallSeam, config: LLMCo
         options = types.HttpOptions(
             base_url=base_url,
             api_version=settings.api_version if settings is not None else None,
-            httpx_client=httpx2.Client(transport=LLMTransport(exchange)),
-            httpx_async_client=httpx2.AsyncClient(transport=AsyncLLMTransport(exchange)),
+            httpx_client=http.Client(transport=LLMTransport(exchange)),
+            httpx_async_client=http.AsyncClient(transport=AsyncLLMTransport(exchange)),
         )
         return sdk.Client(api_key=key, vertexai=False, http_options=options)
     if flavour == "async":
         cls = sdk.AsyncOpenAI if family == "openai" else sdk.AsyncAnthropic
-        http: Any = httpx2.AsyncClient(transport=AsyncLLMTransport(exchange))
+        client: Any = http.AsyncClient(transport=AsyncLLMTransport(exchange))
     else:
         cls = sdk.OpenAI if family == "openai" else sdk.Anthropic
-        http = httpx2.Client(transport=LLMTransport(exchange))
-    return cls(api_key=key, base_url=base_url, max_retries=0, http_client=http)
+        client = http.Client(transport=LLMTransport(exchange))
+    return cls(api_key=key, base_url=base_url, max_retries=0, http_client=client)

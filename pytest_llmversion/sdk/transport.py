@@ -1,4 +1,5 @@
-"""The LLM-aware ``httpx2`` transport behind the SDK fixtures, and what it lets leave the machine.
+"""What the SDK fixtures' transport answers, and what it lets leave the machine (the transport classes
+themselves, for ``httpx2`` or ``httpx``, whichever the installed SDK is built on, are in ``http_stack``).
 
 Each request an SDK client sends is read as a completion call (``calls.read_call``) and handed to the
 item's runner as a :class:`Request`, exactly like ``llm.complete``: the runner replays the golden (STALE
@@ -34,17 +35,15 @@ from __future__ import annotations
 import json
 import threading
 import warnings
-from collections.abc import AsyncIterator, Collection, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import httpx2
-
 from pytest_llmversion.governance.pinning import classify
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, Request
-from pytest_llmversion.providers.sdk_common import redact, redact_bytes
+from pytest_llmversion.providers.sdk_common import redact
 from pytest_llmversion.providers.wire import Answer
 from pytest_llmversion.sdk.calls import FAMILY, PROTOCOL_NAMES, Family, LLMCall, NotACompletion, protocol_of, read_call
 from pytest_llmversion.sdk.callsite import CallSite, application_frame, line_with_literal
@@ -53,6 +52,17 @@ from pytest_llmversion.sdk.errors import CallRefused, HardCodedModelWarning, Unr
 #: What a replayed answer says about when it was made: a fixed time, so replays give the app the same object.
 REPLAY_CREATED = 1_700_000_000
 FIXTURES: dict[Family, str] = {"openai": "llm_openai", "anthropic": "llm_anthropic", "gemini": "llm_gemini"}
+
+
+class URL(Protocol):
+    """What the exchange reads of a request's URL; ``httpx2.URL`` and ``httpx.URL`` both are one."""
+
+    @property
+    def scheme(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def netloc(self) -> bytes: ...
 
 
 class CallSeam(Protocol):
@@ -106,7 +116,7 @@ class LLMExchange:
     _warned: set[tuple[object, ...]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def answer(self, method: str, url: httpx2.URL, content: bytes) -> Rendered | None:
+    def answer(self, method: str, url: URL, content: bytes) -> Rendered | None:
         found = protocol_of(method, url.path)
         if found is not None and FAMILY[found[0]] != self.family:
             raise WrongProviderError(
@@ -123,7 +133,7 @@ class LLMExchange:
             completion = self.seam.answer(call.request)
         return render(call, completion)
 
-    def _pass_on_or_refuse(self, method: str, url: httpx2.URL, reason: str) -> None:
+    def _pass_on_or_refuse(self, method: str, url: URL, reason: str) -> None:
         """Return when the call may go out (see the module docstring); raise ``CallRefused`` otherwise."""
         calls_models = self.seam.calls_models
         if self.allow_passthrough and calls_models:
@@ -141,7 +151,7 @@ class LLMExchange:
         self.seam.refuse(problem)
         raise problem from None
 
-    def _unrecorded(self, method: str, url: httpx2.URL, reason: str) -> None:
+    def _unrecorded(self, method: str, url: URL, reason: str) -> None:
         key = (method, url.path, reason)
         if key in self._warned:
             return
@@ -195,70 +205,3 @@ def render(call: LLMCall, completion: Completion) -> Rendered:
         return Rendered(headers, events=call.codec.events(answer, call.body))
     headers["content-type"] = "application/json"
     return Rendered(headers, json.dumps(call.codec.body(answer)).encode())
-
-
-class LLMTransport(httpx2.BaseTransport):
-    """For the SDKs' sync clients."""
-
-    def __init__(self, exchange: LLMExchange) -> None:
-        self.exchange = exchange
-        self._passthrough: httpx2.HTTPTransport | None = None
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        rendered = self.exchange.answer(request.method, request.url, request.read())
-        if rendered is None:
-            if self._passthrough is None:
-                self._passthrough = httpx2.HTTPTransport()
-            upstream = self._passthrough.handle_request(request)
-            try:
-                return _handed_on(upstream, upstream.read(), request)
-            finally:
-                upstream.close()
-        content = rendered.events if rendered.events is not None else rendered.body
-        return httpx2.Response(200, headers=rendered.headers, content=content, request=request)
-
-    def close(self) -> None:
-        if self._passthrough is not None:
-            self._passthrough.close()
-
-
-class AsyncLLMTransport(httpx2.AsyncBaseTransport):
-    """For the SDKs' async clients. The runner is synchronous: a call blocks the loop while it runs, which keeps
-    the order of calls (and so the goldens) the same from run to run."""
-
-    def __init__(self, exchange: LLMExchange) -> None:
-        self.exchange = exchange
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        rendered = self.exchange.answer(request.method, request.url, await request.aread())
-        if rendered is None:
-            return await _pass_on(request)
-        if rendered.events is not None:
-            return httpx2.Response(200, headers=rendered.headers, content=_aiter(rendered.events), request=request)
-        return httpx2.Response(200, headers=rendered.headers, content=rendered.body, request=request)
-
-
-async def _aiter(events: Iterator[bytes]) -> AsyncIterator[bytes]:
-    for event in events:
-        yield event
-
-
-async def _pass_on(request: httpx2.Request) -> httpx2.Response:
-    """A fresh connection per call: a test may run each sample in its own event loop."""
-    async with httpx2.AsyncHTTPTransport() as transport:
-        upstream = await transport.handle_async_request(request)
-        try:
-            return _handed_on(upstream, await upstream.aread(), request)
-        finally:
-            await upstream.aclose()
-
-
-#: Headers that described the body as it travelled; the body handed on is decoded and whole.
-_TRAVEL_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
-
-
-def _handed_on(upstream: httpx2.Response, body: bytes, request: httpx2.Request) -> httpx2.Response:
-    """A passed-through answer, read whole, with any key a server repeated back replaced by ``***`` (it would
-    otherwise reach an exception message, the report and the terminal)."""
-    headers = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _TRAVEL_HEADERS]
-    return httpx2.Response(upstream.status_code, headers=headers, content=redact_bytes(body), request=request)
