@@ -137,8 +137,7 @@ def test_a_request_that_is_not_json_goes_out_unrecorded_with_a_warning_when_pass
 ) -> None:
     runner = Runner(calls_models=True)
     exchange = LLMExchange(runner, "openai", "llm_openai", allow_passthrough=True)
-    client = httpx2.Client(transport=LLMTransport(exchange))
-    with pytest.warns(UnrecordedCallWarning) as caught:
+    with httpx2.Client(transport=LLMTransport(exchange)) as client, pytest.warns(UnrecordedCallWarning) as caught:
         response = client.post(f"{emu.openai_base_url}/chat/completions", content=b"{oops", headers={"x-api-key": "k"})
     assert response.status_code == 400  # the emulator's answer, passed back as it came
     assert runner.requests == []
