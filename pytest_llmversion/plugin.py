@@ -226,7 +226,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if item.failed:
         if judged.reraise is not None:
             raise judged.reraise
-        pytest.fail(judged.outcome.message, pytrace=False)
+        from pytest_llmversion.redaction import safe_text  # loaded with the item already
+
+        # the failure text reaches the terminal and JUnit: no key in any form, no lone surrogate from an answer
+        pytest.fail(safe_text(judged.outcome.message), pytrace=False)
     return True
 
 

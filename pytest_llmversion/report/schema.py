@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
 
 from pytest_llmversion.atomic import write_atomic
+from pytest_llmversion.redaction import safe_tree
 from pytest_llmversion.report.governance import CostReport, GovernanceInfo
 from pytest_llmversion.report.statistics import CaseStatistics, SuiteStatistics
 from pytest_llmversion.verdict import Role, Verdict, fails
@@ -25,6 +26,14 @@ class ReportError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _outward(cls, data: Any) -> Any:
+        """Everything the report holds is printed or written (terminal, report.json, Markdown, HTML, the step
+        summary, JUnit): no API key in any form, and no lone surrogate (a model may answer with one; UTF-8 cannot
+        hold it). Nested sections built first passed through here already. docs/providers.md §7."""
+        return safe_tree(data) if isinstance(data, dict) else data
 
 
 class ReportCheck(_Strict):

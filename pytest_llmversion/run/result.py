@@ -12,7 +12,7 @@ from pytest_llmversion.judge.samples import Exchange, SampleResult
 from pytest_llmversion.judge.verdicts import check_deltas, outputs_of, request_summary, several_calls
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion
-from pytest_llmversion.providers.sdk_common import redact, scrub
+from pytest_llmversion.redaction import redact, scrub
 from pytest_llmversion.report.schema import CallView, ItemResult, ReportCheck
 from pytest_llmversion.run.kinds import ItemKind, Judged
 from pytest_llmversion.run.recordings import ItemRecorder
