@@ -245,7 +245,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             from pytest_llmversion.run.junit import junit_properties
 
             message = llm_item.report()
-            report.llmversion = message.model_dump_json()
+            report.llmversion = message.to_message()
             report.llmversion_verdict = message.result.verdict.value  # for -v, without parsing the JSON
             # JUnit XML reads the teardown report's properties, which pytest copies from the item
             item.user_properties += junit_properties(message.result, item.config.stash[STATE].context().catalog())
@@ -257,7 +257,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         from pytest_llmversion.run.collection import setup_error_report
 
         ctx = item.config.stash[STATE].context()
-        report.llmversion = setup_error_report(ctx, item.nodeid, item.stash[SPEC], report.longrepr).model_dump_json()
+        report.llmversion = setup_error_report(ctx, item.nodeid, item.stash[SPEC], report.longrepr).to_message()
     return report
 
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
 
 from pytest_llmversion.atomic import write_atomic
+from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.redaction import safe_tree
 from pytest_llmversion.report.governance import CostReport, GovernanceInfo
 from pytest_llmversion.report.statistics import CaseStatistics, SuiteStatistics
@@ -20,7 +21,7 @@ from pytest_llmversion.verdict import Role, Verdict, fails
 REPORT_SCHEMA = 2
 
 
-class ReportError(ValueError):
+class ReportError(LLMVersionError, ValueError):
     """A report.json that cannot be read back; one line naming the file."""
 
 

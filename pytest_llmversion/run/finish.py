@@ -5,7 +5,7 @@
 2. adjust for multiple testing (``judge.suite_gate``: Benjamini-Hochberg, the suite test);
 3. price (``governance.pricing``: per item, per role, the budgets);
 4. decide the gate: the one rule of failing verdicts (``verdict.FAILING``), the statistical gate, the
-   budgets, an interrupted run;
+   budgets, goldens kept unwritten, an interrupted run;
 5. build the report, and write it with the views asked for.
 
 Each step makes new values from the last; nothing changes a result, or the report, once it is built.
@@ -84,6 +84,8 @@ class _Files:
     written: list[str] = field(default_factory=list)
     unchanged: int = 0
     renamed: list[str] = field(default_factory=list)
+    #: Goldens not written: the file there is not valid YAML, kept as it is (one line each, with the fix).
+    kept: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     recordings: list[str] = field(default_factory=list)
@@ -103,7 +105,8 @@ def finish_run(ctx: RunContext, results: Results, end: RunEnd) -> Finished:
         pricing = price_run(ctx.governance, items)
         items, cost, budget_reasons = pricing.items, pricing.cost, pricing.reasons
     interrupted = end.exit_status == EXIT_INTERRUPTED
-    reasons = gate_reasons(items, suite.statistics, budget_reasons, interrupted)
+    kept = [f"golden not written: {line}" for line in files.kept]
+    reasons = gate_reasons(items, suite.statistics, [*budget_reasons, *kept], interrupted)
     exit_status = EXIT_TESTS_FAILED if reasons and end.exit_status == EXIT_OK else end.exit_status
     summary = _summary(items, suite.statistics, cost, reasons, files)
     report = Report(run=_run_info(ctx, end, exit_status, summary), items=items, summary=summary)
@@ -118,6 +121,7 @@ def _write_artifacts(ctx: RunContext, reports: list[ItemReport], collected: Coll
     files = _Files(candidate_copies=write_candidate_goldens(reports, folder, ctx.rel))
     writes = write_recorded_goldens(reports, ctx.rootpath, collected.legacy)
     files.written, files.unchanged, files.renamed = writes.written, len(writes.unchanged), writes.renamed
+    files.kept = writes.kept
     files.recordings = write_recordings(reports, ctx.rootpath)
     unused = unused_goldens(collected)
     files.unused = [ctx.rel(p) for p in unused]
@@ -126,10 +130,11 @@ def _write_artifacts(ctx: RunContext, reports: list[ItemReport], collected: Coll
 
 
 def gate_reasons(
-    items: Iterable[ItemResult], statistics: SuiteStatistics | None, budgets: Sequence[str], interrupted: bool
+    items: Iterable[ItemResult], statistics: SuiteStatistics | None, others: Sequence[str], interrupted: bool
 ) -> list[str]:
     """Why the gate fails: failing verdicts (one line per verdict, naming the items), the statistical gate,
-    the budgets, and an interrupted run (items that never ran cannot pass a gate). Empty: it passes."""
+    ``others`` (the budgets, goldens that could not be written), and an interrupted run (items that never ran
+    cannot pass a gate). Empty: it passes."""
     failing: dict[tuple[str, str], list[str]] = {}
     for item in items:
         if fails(item.role, item.verdict):
@@ -139,7 +144,7 @@ def gate_reasons(
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         reasons.append(f"{len(names)} {role} {verdict}: {shown}")
     reasons += statistics.gate_reasons if statistics else []
-    reasons += budgets
+    reasons += others
     if interrupted:
         reasons.append("the run was interrupted before every item ran")
     return reasons
