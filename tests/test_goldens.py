@@ -476,6 +476,51 @@ def test_record_writes_the_goldens_of_passing_tests_and_leaves_failing_ones_unto
     assert llm_project.report()["summary"]["goldens_written"] == ["tests/__llm_goldens__/test_llm/test_passes.yaml"]
 
 
+BROKEN_BY_HAND = "schema: 1\ntest: [tests/test_llm.py::test_extracts_city\n# half-way through an edit\n"
+
+
+def test_record_keeps_a_golden_broken_by_hand_and_says_why_it_was_not_written(llm_project: LLMProject) -> None:
+    llm_project.test_file(ENTITY_TEST)
+    golden = llm_project.golden("test_llm/test_extracts_city.yaml")
+    golden.parent.mkdir(parents=True)
+    golden.write_text(BROKEN_BY_HAND)
+
+    result = llm_project.run("--llm-record")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    rel = "tests/__llm_goldens__/test_llm/test_extracts_city.yaml"
+    result.stdout.fnmatch_lines(
+        [
+            f"{rel}: not valid YAML at line 4: did not find expected ',' or ']'; kept as it is, not overwritten (hand "
+            'edits?): fix it, or delete it, then record again: pytest --llm-record "tests/test_llm.py::'
+            'test_extracts_city[current]"',
+            f"*note: golden not written: {rel} is not valid YAML and was kept as it is",
+            "gate: FAIL (1 current ERROR: test_extracts_city)",
+        ]
+    )
+    assert golden.read_text() == BROKEN_BY_HAND
+    (item,) = llm_project.report()["items"]
+    assert (item["verdict"], item["calls"]["live"], llm_project.report()["summary"]["goldens_written"]) == (
+        "ERROR",
+        0,
+        [],
+    )
+
+
+def test_a_golden_broken_while_the_run_records_is_kept_and_fails_the_gate(llm_project: LLMProject) -> None:
+    """The item found no golden, then someone (here the test itself) edits the file before the run ends."""
+    llm_project.test_file(
+        ENTITY_TEST
+        + "\n    golden = llm_golden.path\n    golden.parent.mkdir(parents=True, exist_ok=True)\n"
+        + f"    golden.write_text({BROKEN_BY_HAND!r})\n"
+    )
+    result = llm_project.run("--llm-record")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["gate: FAIL (golden not written: tests/__llm_goldens__/test_llm/test_extracts_city.yaml: not valid YAML *"]
+    )
+    assert llm_project.golden("test_llm/test_extracts_city.yaml").read_text() == BROKEN_BY_HAND
+
+
 # -- unused goldens ---------------------------------------------------------------------------------------
 
 

@@ -131,8 +131,12 @@ class GoldenKey:
         return same_test(golden.test, golden.case, self.test_nodeid, self.case)
 
 
+#: The parse cache is JSON: nan and inf (YAML .nan, a model's NaN) stay themselves there, not null.
+_CACHED = ConfigDict(extra="ignore", ser_json_inf_nan="constants")
+
+
 class GoldenCall(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = _CACHED
 
     request: dict[str, Any] | None = None
     fingerprint: str
@@ -143,7 +147,7 @@ class GoldenCall(BaseModel):
 
 
 class GoldenSample(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = _CACHED
 
     score: float = 1.0
     #: False for a sample the current model failed (kept in multi-sample goldens: it is the baseline).
@@ -170,7 +174,7 @@ class GoldenSample(BaseModel):
 
 
 class GoldenFile(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, ser_json_inf_nan="constants")
 
     schema_version: int = Field(alias="schema")
     test: str
