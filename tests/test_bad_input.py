@@ -132,6 +132,22 @@ PYTEST_RUNS = {
         "number; allowed: a number > 0",
         args=("--llm-budget-usd=nan",),
     ),
+    "option-concurrency-zero": Bad(
+        "pytest.main(): error: argument --llm-concurrency: must be at least 1, got 0", args=("--llm-concurrency=0",)
+    ),
+    "option-ini-concurrency": Bad(
+        "ERROR: pytest-llmversion: ini option llm_concurrency in pyproject.toml: 'nan' is not a whole number",
+        args=("-o", "llm_concurrency=nan"),
+    ),
+    "option-report-is-a-folder": Bad(
+        "ERROR: pytest-llmversion: --llm-report-html: 'tests' is a folder; name the file to write (e.g. "
+        "tests/report.html)",
+        args=("--llm-report-html=tests",),
+    ),
+    "option-report-cannot-be-written": Bad(
+        "llmversion: could not write the report to pyproject.toml/report.json: Not a directory",
+        args=("--llm-record", "--llm-report=pyproject.toml/report.json"),
+    ),
     "option-current-model": Bad(
         "ERROR: pytest-llmversion: model from --current-model: 'nonsense' is not a model reference: expected "
         "'provider/model-id', e.g. 'openai/gpt-4o-2024-11-20'",
@@ -297,6 +313,11 @@ PYTEST_RUNS = {
         "[tool.llmversion.providers.openai] api_key_env)",
         config={"model": "openai/gpt-4o-2024-08-06"},
         args=("--llm-record",),
+    ),
+    "provider-rate-nan": Bad(
+        "ERROR: pytest-llmversion: providers.openai.requests_per_minute = nan from pyproject.toml [tool.llmversion] is "
+        "invalid: Input should be a finite number; allowed: a whole number >= 1",
+        extra="[tool.llmversion.providers.openai]\nrequests_per_minute = nan\n",
     ),
     "provider-without-kind": Bad(
         'ERROR: pytest-llmversion: providers.corp from pyproject.toml [tool.llmversion] needs kind = "openai" (or '

@@ -15,7 +15,7 @@ Only a run in which an LLM item ran gets here; a run of some of them is marked p
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,8 +112,13 @@ def finish_run(ctx: RunContext, results: Results, end: RunEnd) -> Finished:
     report = Report(run=_run_info(ctx, end, exit_status, summary), items=items, summary=summary)
     if ctx.ledger_path is not None:
         ctx.ledger_path.unlink(missing_ok=True)  # the run's shared spend ledger; the report keeps what it spent
-    report.write(end.report_path)
-    return Finished(report, exit_status, _write_views(report, end))
+    problems = []
+    try:
+        report.write(end.report_path)
+    except OSError as exc:  # a folder made read-only, a full disk: one line, and the run fails without its report
+        problems.append(f"llmversion: could not write the report to {ctx.rel(end.report_path)}: {_reason(exc)}")
+        exit_status = EXIT_TESTS_FAILED if exit_status == EXIT_OK else exit_status
+    return Finished(report, exit_status, problems + _write_views(report, end, ctx.rel))
 
 
 def _write_artifacts(ctx: RunContext, reports: list[ItemReport], collected: Collected, end: RunEnd) -> _Files:
@@ -263,28 +268,41 @@ def _run_info(ctx: RunContext, end: RunEnd, exit_status: int, summary: Summary) 
     )
 
 
-def _write_views(report: Report, end: RunEnd) -> list[str]:
+def _write_views(report: Report, end: RunEnd, rel: Callable[[Path], str]) -> list[str]:
     """The Markdown and HTML views on request, and the Markdown appended to GitHub's step summary; the
     problems met, one line each (a view that cannot be written does not change the run's outcome)."""
     from pytest_llmversion.report.markdown import render_markdown
 
+    problems = []
     markdown = render_markdown(report) if end.markdown_path is not None or end.step_summary is not None else ""
     if end.markdown_path is not None:
-        write_atomic(end.markdown_path, markdown)
+        try:
+            write_atomic(end.markdown_path, markdown)
+        except OSError as exc:
+            problems.append(
+                f"llmversion: could not write the Markdown report to {rel(end.markdown_path)}: {_reason(exc)}"
+            )
     if end.html_path is not None:
         from pytest_llmversion.report.html import render_html
 
-        write_atomic(end.html_path, render_html(report))
+        try:
+            write_atomic(end.html_path, render_html(report))
+        except OSError as exc:
+            problems.append(f"llmversion: could not write the HTML report to {rel(end.html_path)}: {_reason(exc)}")
     summary = end.step_summary
     if summary is None or (end.markdown_path is not None and _same_file(summary, end.markdown_path)):
-        return []  # --llm-report-md="$GITHUB_STEP_SUMMARY" wrote it already
+        return problems  # --llm-report-md="$GITHUB_STEP_SUMMARY" wrote it already
     try:
         # appended: earlier commands of the same step may have written their own summary
         with summary.open("a", encoding="utf-8", newline="\n") as file:
             file.write(("\n" if summary.is_file() and summary.stat().st_size else "") + markdown)
     except OSError as exc:
-        return [f"llmversion: could not append the report to $GITHUB_STEP_SUMMARY ({summary}): {exc.strerror or exc}"]
-    return []
+        problems.append(f"llmversion: could not append the report to $GITHUB_STEP_SUMMARY ({summary}): {_reason(exc)}")
+    return problems
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 def _same_file(a: Path, b: Path) -> bool:
