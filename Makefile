@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-browser lint bench clean constraints
+.PHONY: demo test test-browser fuzz lint bench clean constraints
 
 $(STAMP): pyproject.toml constraints/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 # The HTML report in headless Chromium (apt-get install chromium chromium-driver); skips without them unless CI=true.
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:randomly -m browser -rs tests/test_report_browser.py
+
+# The fuzz tests alone, thousands of generated inputs each (make test runs a few dozen of each).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -n 2 -q tests/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

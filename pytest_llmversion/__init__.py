@@ -21,6 +21,7 @@ _EXPORTS = {
     "LLMClient": "pytest_llmversion.client",
     "connect": "pytest_llmversion.production",
     "GovernanceError": "pytest_llmversion.governance.startup",
+    "LLMVersionError": "pytest_llmversion.errors",
     "ModelRef": "pytest_llmversion.modelref",
     "Verdict": "pytest_llmversion.verdict",
 }
@@ -30,6 +31,7 @@ __all__ = [
     "GovernanceError",
     "LLMClient",
     "LLMConfig",
+    "LLMVersionError",
     "ModelRef",
     "OutputParseError",
     "ProviderError",
@@ -44,6 +46,7 @@ __all__ = [
 if TYPE_CHECKING:
     from pytest_llmversion.client import LLMClient
     from pytest_llmversion.config import LLMConfig, load_config
+    from pytest_llmversion.errors import LLMVersionError
     from pytest_llmversion.governance.startup import GovernanceError
     from pytest_llmversion.modelref import ModelRef
     from pytest_llmversion.parsing import OutputParseError

@@ -488,12 +488,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pytest_llmversion.errors import LLMVersionError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except LLMVersionError as exc:  # one of ours that a command does not handle itself: still its one line
+        _error(exc)
+        return 2
 
 
 if __name__ == "__main__":

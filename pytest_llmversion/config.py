@@ -19,6 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.modelref import BUILTIN_PROVIDERS, ModelRef, ModelRefError
 
 ENV_PREFIX = "LLMVERSION_"
@@ -26,7 +27,7 @@ PYPROJECT_SOURCE = "pyproject.toml [tool.llmversion]"
 DEFAULT_SOURCE = "default"
 
 
-class ConfigError(Exception):
+class ConfigError(LLMVersionError):
     """A configuration problem, phrased as one line that names the culprit."""
 
 
@@ -51,7 +52,8 @@ class ProviderSettings(BaseModel):
 class LLMConfig(BaseModel):
     """The project's LLM settings, as in ``[tool.llmversion]``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # TOML and the environment can spell nan and inf; no setting here means anything by them
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     model: str | None = Field(None, description="the current model, a pinned 'provider/model-id'")
     candidate_model: str | None = None
@@ -156,7 +158,8 @@ def read_pyproject_table(path: Path) -> dict[str, Any]:
             document = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    table = document.get("tool", {}).get("llmversion", {})
+    tool = document.get("tool", {})
+    table = tool.get("llmversion", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.llmversion] must be a table")
     return table
@@ -199,6 +202,12 @@ def load_config(
         table = read_pyproject_table(path)
         for key, value in table.items():
             if key in ("catalog", "rollout"):
+                if key == "rollout" and not isinstance(value, dict):
+                    raise ConfigError(
+                        f"pytest-llmversion: rollout = {json.dumps(value, default=str)} in {PYPROJECT_SOURCE}: the "
+                        "rollout settings are a table, "
+                        "[tool.llmversion.rollout] with candidate_percent = 0, stages = [1, 10, 50, 100], ..."
+                    )
                 extra_tables[key] = value
                 continue
             merged[key], sources[key] = value, PYPROJECT_SOURCE

@@ -6,12 +6,14 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pytest_llmversion.errors import LLMVersionError
+
 #: Providers the plugin ships adapters for. Named OpenAI-compatible endpoints from
 #: ``[tool.llmversion.providers.<name>]`` are added per project.
 BUILTIN_PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "google-legacy", "scripted")
 
 
-class ModelRefError(ValueError):
+class ModelRefError(LLMVersionError, ValueError):
     """A model reference that cannot be used; the message is one line for people."""
 
 

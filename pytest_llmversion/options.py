@@ -13,7 +13,7 @@ import argparse
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -430,6 +430,7 @@ def build_context(config: pytest.Config) -> RunContext:
     )
     workerinput = getattr(config, "workerinput", None)
     if workerinput is None:  # the controller decides; workers only run items
+        check_report_paths(config, ctx)
         ctx.governance = start_governance(config, ctx)
     elif workerinput.get("llmversion_ledger"):
         ctx.ledger_path = Path(workerinput["llmversion_ledger"])
@@ -491,6 +492,23 @@ def header_lines(ctx: RunContext) -> list[str]:
 def report_path(config: pytest.Config, ctx: RunContext) -> Path:
     """``--llm-report`` (relative to the rootdir), else ``<report_dir>/report.json``."""
     return view_path(config, ctx, "llm_report") or ctx.base / ctx.config.report_dir / "report.json"
+
+
+def check_report_paths(config: pytest.Config, ctx: RunContext) -> None:
+    """A report path that names a folder could only fail at the end of the run, after every call was paid for:
+    it is a usage error before the first."""
+    for dest, example in (
+        ("llm_report", "report.json"),
+        ("llm_report_md", "report.md"),
+        ("llm_report_html", "report.html"),
+    ):
+        path = view_path(config, ctx, dest)
+        if path is not None and path.is_dir():
+            given, where = value(config, dest) or ("", dest)
+            raise pytest.UsageError(
+                f"pytest-llmversion: {where}: {given!r} is a folder; name the file to write (e.g. "
+                f"{PurePosixPath(given) / example})"
+            )
 
 
 def step_summary_path(config: pytest.Config) -> Path | None:

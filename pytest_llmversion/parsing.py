@@ -6,10 +6,12 @@ import json
 import re
 from typing import Any
 
+from pytest_llmversion.errors import LLMVersionError
+
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n(.*?)\r?\n?```", re.DOTALL)
 
 
-class OutputParseError(ValueError):
+class OutputParseError(LLMVersionError, ValueError):
     """The model's output is not what the code expects; ``hint`` says what it looks like instead."""
 
     def __init__(self, message: str, *, text: str, hint: str | None = None) -> None:

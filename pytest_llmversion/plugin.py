@@ -226,7 +226,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if item.failed:
         if judged.reraise is not None:
             raise judged.reraise
-        pytest.fail(judged.outcome.message, pytrace=False)
+        from pytest_llmversion.redaction import safe_text  # loaded with the item already
+
+        # the failure text reaches the terminal and JUnit: no key in any form, no lone surrogate from an answer
+        pytest.fail(safe_text(judged.outcome.message), pytrace=False)
     return True
 
 
@@ -242,7 +245,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             from pytest_llmversion.run.junit import junit_properties
 
             message = llm_item.report()
-            report.llmversion = message.model_dump_json()
+            report.llmversion = message.to_message()
             report.llmversion_verdict = message.result.verdict.value  # for -v, without parsing the JSON
             # JUnit XML reads the teardown report's properties, which pytest copies from the item
             item.user_properties += junit_properties(message.result, item.config.stash[STATE].context().catalog())
@@ -254,7 +257,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         from pytest_llmversion.run.collection import setup_error_report
 
         ctx = item.config.stash[STATE].context()
-        report.llmversion = setup_error_report(ctx, item.nodeid, item.stash[SPEC], report.longrepr).model_dump_json()
+        report.llmversion = setup_error_report(ctx, item.nodeid, item.stash[SPEC], report.longrepr).to_message()
     return report
 
 

@@ -20,13 +20,14 @@ import tomlkit
 
 from pytest_llmversion.atomic import write_atomic
 from pytest_llmversion.config import ConfigError, ResolvedConfig, config_hash, load_config
+from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts.registry import PromptError, PromptRegistry
 from pytest_llmversion.report.schema import ItemResult, Report, ReportError
 from pytest_llmversion.run.goldens import GoldenError, is_golden_file, load_golden, same_test
 
 
-class PromotionError(Exception):
+class PromotionError(LLMVersionError):
     """Why promote or rollback refused; one line, nothing was changed."""
 
 

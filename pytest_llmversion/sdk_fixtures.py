@@ -7,7 +7,7 @@ one of these fixtures. See ``pytest_llmversion.sdk`` for what the transport does
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 
     from pytest_llmversion.run.item import LLMItem
     from pytest_llmversion.sdk.calls import Family
-    from pytest_llmversion.sdk.clients import Flavour
+    from pytest_llmversion.sdk.clients import BuiltClient, Flavour
 
 
-def _sdk_client(request: pytest.FixtureRequest, item: LLMItem, family: Family, flavour: Flavour) -> Any:
+def _sdk_client(request: pytest.FixtureRequest, item: LLMItem, family: Family, flavour: Flavour) -> BuiltClient:
     from pytest_llmversion.providers.base import ProviderError
     from pytest_llmversion.sdk.clients import build_client
     from pytest_llmversion.state import STATE
@@ -39,39 +39,42 @@ def _sdk_client(request: pytest.FixtureRequest, item: LLMItem, family: Family, f
 def llm_openai(_llm_item: LLMItem, request: pytest.FixtureRequest) -> Iterator[openai.OpenAI]:
     """An ``openai.OpenAI`` client whose calls are replayed from the golden, recorded, or sent to this item's
     model (the candidate on a ``[candidate]`` item), whatever model the code names."""
-    client: openai.OpenAI = _sdk_client(request, _llm_item, "openai", "sync")
+    built = _sdk_client(request, _llm_item, "openai", "sync")
+    client: openai.OpenAI = built.sdk
     yield client
-    client.close()
+    built.close()
 
 
 @pytest.fixture
 def llm_openai_async(_llm_item: LLMItem, request: pytest.FixtureRequest) -> openai.AsyncOpenAI:
     """``openai.AsyncOpenAI``, like ``llm_openai``; run your coroutine with ``asyncio.run`` in the test."""
-    client: openai.AsyncOpenAI = _sdk_client(request, _llm_item, "openai", "async")
+    client: openai.AsyncOpenAI = _sdk_client(request, _llm_item, "openai", "async").sdk
     return client
 
 
 @pytest.fixture
 def llm_anthropic(_llm_item: LLMItem, request: pytest.FixtureRequest) -> Iterator[anthropic.Anthropic]:
     """An ``anthropic.Anthropic`` client, like ``llm_openai``."""
-    client: anthropic.Anthropic = _sdk_client(request, _llm_item, "anthropic", "sync")
+    built = _sdk_client(request, _llm_item, "anthropic", "sync")
+    client: anthropic.Anthropic = built.sdk
     yield client
-    client.close()
+    built.close()
 
 
 @pytest.fixture
 def llm_anthropic_async(_llm_item: LLMItem, request: pytest.FixtureRequest) -> anthropic.AsyncAnthropic:
     """``anthropic.AsyncAnthropic``, like ``llm_openai``."""
-    client: anthropic.AsyncAnthropic = _sdk_client(request, _llm_item, "anthropic", "async")
+    client: anthropic.AsyncAnthropic = _sdk_client(request, _llm_item, "anthropic", "async").sdk
     return client
 
 
 @pytest.fixture
 def llm_gemini(_llm_item: LLMItem, request: pytest.FixtureRequest) -> Iterator[genai.Client]:
     """A google-genai ``genai.Client`` (Gemini API), like ``llm_openai``; ``.aio`` is its async surface."""
-    client: genai.Client = _sdk_client(request, _llm_item, "gemini", "sync")
+    built = _sdk_client(request, _llm_item, "gemini", "sync")
+    client: genai.Client = built.sdk
     yield client  # kept referenced until teardown: a collected Client closes its HTTP clients
-    client.close()
+    built.close()  # the Client itself leaves the HTTP client it was given (and a pass-through socket) open
 
 
 @pytest.fixture

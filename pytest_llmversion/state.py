@@ -89,7 +89,7 @@ class LLMVersionState:
             if self.progress is not None:
                 from pytest_llmversion.run.result import ItemReport
 
-                self.progress.add(ItemReport.model_validate_json(message).result)
+                self.progress.add(ItemReport.from_message(message).result)
         elif report.when == "teardown" and getattr(report, "llmversion_item", False):
             self.context()
             assert self.selection is not None

@@ -7,10 +7,12 @@ from typing import Any
 
 import yaml
 
+from pytest_llmversion.errors import LLMVersionError
+
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class YamlFileError(ValueError):
+class YamlFileError(LLMVersionError, ValueError):
     """A YAML file that cannot be read; the message names the file and the line."""
 
 
@@ -54,21 +56,69 @@ def dump_yaml(data: Any, header: str = "") -> str:
 
 def load_yaml_text(text: str, path: Path | str) -> Any:
     try:
-        return yaml.load(text, Loader=_Loader)
+        try:
+            data = yaml.load(text, Loader=_Loader)
+        except yaml.YAMLError as exc:
+            if _Loader is yaml.SafeLoader or "invalid Unicode character escape" not in str(exc):
+                raise
+            # libyaml refuses the escape of a lone surrogate ("\uD800"), which the emitter writes for a model's
+            # answer that holds one; the pure-Python loader reads it back as written (slower, and only here)
+            data = yaml.load(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         hint = " (did a merge leave conflict markers?)" if "<<<<<<<" in text or ">>>>>>>" in text else ""
         raise YamlFileError(f"{path}: not valid YAML{where}: {problem}{hint}") from None
+    if "*" in text and "&" in text and _holds_itself(data):
+        # an alias inside its own anchor (&a [*a]) loads as a list that contains itself: every walk would loop
+        raise YamlFileError(f"{path}: an alias (*name) is used inside the node its anchor (&name) marks")
+    return data
+
+
+def _holds_itself(data: Any) -> bool:
+    """Whether a list or mapping in ``data`` contains itself, at any depth."""
+    on_path: set[int] = set()
+    done: set[int] = set()
+
+    def visit(node: Any) -> bool:
+        if not isinstance(node, list | dict) or id(node) in done:
+            return False
+        if id(node) in on_path:
+            return True
+        on_path.add(id(node))
+        children = node.values() if isinstance(node, dict) else node
+        if any(visit(child) for child in children):
+            return True
+        on_path.discard(id(node))
+        done.add(id(node))
+        return False
+
+    return visit(data)
 
 
 def load_yaml_file(path: Path) -> Any:
+    return load_yaml_text(read_text(path), path)
+
+
+def read_text(path: Path) -> str:
+    """A text file of the project, LF line endings; one line naming the file when it is not UTF-8 text."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise YamlFileError(f"{path}: not UTF-8 text") from None
-    return load_yaml_text(text.replace("\r\n", "\n"), path)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise YamlFileError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    return decode_text(data, path)
+
+
+def decode_text(data: bytes, path: Path | str) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise YamlFileError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}: save it as UTF-8)"
+        ) from None
+    return text.removeprefix("\ufeff").replace("\r\n", "\n")
 
 
 def item_lines(text: str) -> list[int]:
@@ -90,8 +140,12 @@ def duplicate_keys(text: str) -> list[tuple[str, int]]:
         return []
     found: list[tuple[str, int]] = []
     stack = [root] if root is not None else []
+    visited: set[int] = set()  # an alias is the same node again (and may sit inside itself)
     while stack:
         node = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
             for key, value in node.value:

@@ -18,6 +18,7 @@ from typing import Any
 import pydantic  # noqa: F401
 import pytest
 import yaml  # noqa: F401
+from hypothesis import HealthCheck, settings
 
 import pytest_llmversion
 
@@ -26,6 +27,14 @@ for _module in pkgutil.walk_packages(pytest_llmversion.__path__, "pytest_llmvers
         importlib.import_module(_module.name)
 
 pytest_plugins = ["pytester", "emulated"]
+
+# tests/test_fuzz.py: `make test` runs a few dozen examples per property, the same ones every run (no example
+# database, a fixed seed); `make fuzz` runs thousands, new ones each time, and keeps failures in .hypothesis/.
+settings.register_profile(
+    "ci", max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("fuzz", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 #: The date every test runs on, unless it sets its own (the demo uses it too).
 DEMO_TODAY = "2026-11-24"

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,18 +24,40 @@ from google.genai import types
 from pytest_llmversion.testing import Emulator, Fault
 
 KEY = "sk-test-emulator"
+#: Clients a test made, closed when it ends (the suite turns an unclosed socket into an error).
+_OPEN: list[Any] = []
 
 
-def openai_client(emu: Emulator) -> openai.OpenAI:
-    return openai.OpenAI(api_key=KEY, base_url=emu.openai_base_url, max_retries=0, _strict_response_validation=True)
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
+def _kept(client: Any) -> Any:
+    _OPEN.append(client)
+    return client
+
+
+def openai_client(emu: Emulator, key: str = KEY) -> openai.OpenAI:
+    client: openai.OpenAI = _kept(
+        openai.OpenAI(api_key=key, base_url=emu.openai_base_url, max_retries=0, _strict_response_validation=True)
+    )
+    return client
 
 
 def anthropic_client(emu: Emulator) -> anthropic.Anthropic:
-    return anthropic.Anthropic(api_key=KEY, base_url=emu.url, max_retries=0, _strict_response_validation=True)
+    client: anthropic.Anthropic = _kept(
+        anthropic.Anthropic(api_key=KEY, base_url=emu.url, max_retries=0, _strict_response_validation=True)
+    )
+    return client
 
 
 def gemini_client(emu: Emulator, version: str = "v1beta") -> genai.Client:
-    return genai.Client(api_key=KEY, http_options=types.HttpOptions(base_url=emu.url, api_version=version))
+    options = types.HttpOptions(base_url=emu.url, api_version=version)
+    client: genai.Client = _kept(genai.Client(api_key=KEY, http_options=options))
+    return client
 
 
 def chat(client: openai.OpenAI, model: str = "gpt-x", text: str = "hi") -> Any:
@@ -232,10 +255,10 @@ def test_many_concurrent_requests_are_served_in_parallel(emu: Emulator) -> None:
 def test_received_requests_keep_body_and_key_and_a_wrong_key_is_refused() -> None:
     with Emulator(api_key="right-key") as emu:
         emu.add_model("m", respond="ok")
-        wrong = openai.OpenAI(api_key="wrong-key-123", base_url=emu.openai_base_url, max_retries=0)
+        wrong = openai_client(emu, "wrong-key-123")
         with pytest.raises(openai.AuthenticationError, match="wrong-key-123"):
             chat(wrong, "m")
-        right = openai.OpenAI(api_key="right-key", base_url=emu.openai_base_url, max_retries=0)
+        right = openai_client(emu, "right-key")
         chat(right, "m", "hello")
         seen = emu.requests("m")
         assert [(r.status, r.api_key) for r in seen] == [(401, "wrong-key-123"), (200, "right-key")]
@@ -263,6 +286,8 @@ def test_command_line_emulator_serves_a_models_folder(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def test_llm_emulator_fixture_lets_users_test_their_own_sdk_code(llm_project: LLMProject) -> None:

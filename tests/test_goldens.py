@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import os
 import stat
+from xml.etree import ElementTree
 
 import pytest
 import yaml
 from conftest import ENTITY_TEST, LLMProject
+
+from pytest_llmversion.run.goldens import load_golden
+from pytest_llmversion.testing import Emulator
 
 SUMMARY_MODEL = """\
 # synthetic
@@ -246,6 +250,45 @@ def test_any_output_text_replays_exactly(llm_project: LLMProject, text: str) -> 
     assert llm_project.verdicts() == {"tests/test_llm.py::test_exact[current]": "MATCH"}
 
 
+#: A JSON answer an SDK hands through as it came: "\ud800" decodes to a lone surrogate, which UTF-8 cannot encode.
+SURROGATE_ANSWER = '{"name": "Ada\ud800", "city": "London"}'
+
+
+def test_an_answer_with_a_lone_surrogate_round_trips_and_every_view_survives_it(
+    llm_project: LLMProject, emu: Emulator
+) -> None:
+    llm_project.write_config(extra=emu.provider_tables(), model="openai/gpt-4o-2024-08-06")
+    emu.add_model("gpt-4o-2024-08-06", respond=SURROGATE_ANSWER)
+    emu.add_model("gpt-4o-2024-11-20", respond=SURROGATE_ANSWER.replace("London", "Paris"))
+    llm_project.test_file(ENTITY_TEST)
+    views = ("--llm-report-md=report.md", "--llm-report-html=report.html", "--junitxml=junit.xml", "-rA")
+
+    llm_project.run("--llm-record", *views).assert_outcomes(passed=1)
+    golden = llm_project.golden("test_llm/test_extracts_city.yaml")
+    assert '"{\\"name\\": \\"Ada\\uD800\\"' in golden.read_text()  # escaped, so the file is UTF-8 text
+    loaded = load_golden(golden)
+    assert loaded is not None
+    assert loaded.samples[0].output == SURROGATE_ANSWER  # exactly what the model said
+    llm_project.run(*views).assert_outcomes(passed=1)
+    assert llm_project.verdicts() == {"tests/test_llm.py::test_extracts_city[current]": "MATCH"}
+
+    # a separate process, as a terminal sees it: printing the answer as it came would raise UnicodeEncodeError
+    candidate = llm_project.run_subprocess("--candidate-model=openai/gpt-4o-2024-11-20", *views)
+    assert candidate.ret == 1
+    candidate.stdout.fnmatch_lines(['*"name": "Ada\ufffd"*', "gate: FAIL (1 candidate REGRESSED: test_extracts_city)"])
+    assert "INTERNALERROR" not in candidate.stdout.str() + candidate.stderr.str()
+    item = llm_project.report()["items"][0]
+    assert (item["role"], item["output"]) == (
+        "candidate",
+        SURROGATE_ANSWER.replace("London", "Paris").replace("\ud800", "\ufffd"),
+    )
+    for view in ("report.md", "report.html", "junit.xml"):
+        assert "Ada\ufffd" in (llm_project.path / view).read_bytes().decode("utf-8")
+    ElementTree.parse(llm_project.path / "junit.xml")
+    llm_project.run("--candidate-model=openai/gpt-4o-2024-11-20").assert_outcomes(passed=1, failed=1)
+    assert llm_project.report()["items"][0]["replayed_from_recording"] == 1  # the recording loads back too
+
+
 def test_replay_answers_from_the_golden_without_calling_the_model(llm_project: LLMProject) -> None:
     llm_project.test_file(ENTITY_TEST)
     llm_project.run("--llm-record").assert_outcomes(passed=1)
@@ -360,7 +403,9 @@ def test_a_corrupt_golden_is_one_line_naming_file_and_line_and_is_left_as_it_was
 
     result = llm_project.run("--candidate-model=scripted/m2")
     result.assert_outcomes(failed=1, passed=1)
-    line = f'{problem}; fix it, or re-record: pytest --llm-record "tests/test_llm.py::test_extracts_city[current]"'
+    # a file that is not even YAML is kept by --llm-record (hand edits would be lost): deleting it comes first
+    fix = "fix it, or re-record" if "not valid YAML" not in problem else "fix it, or delete it and re-record"
+    line = f'{problem}; {fix}: pytest --llm-record "tests/test_llm.py::test_extracts_city[current]"'
     result.stdout.fnmatch_lines(["*_ test_extracts_city[[]current] _*", line])
     assert "Traceback" not in result.stdout.str()
     assert llm_project.verdicts() == {
@@ -429,6 +474,51 @@ def test_record_writes_the_goldens_of_passing_tests_and_leaves_failing_ones_unto
     assert "Paris" in llm_project.golden("test_llm/test_passes.yaml").read_text()
     assert not llm_project.golden("test_new/test_extracts_city.yaml").exists()  # its json_field check failed
     assert llm_project.report()["summary"]["goldens_written"] == ["tests/__llm_goldens__/test_llm/test_passes.yaml"]
+
+
+BROKEN_BY_HAND = "schema: 1\ntest: [tests/test_llm.py::test_extracts_city\n# half-way through an edit\n"
+
+
+def test_record_keeps_a_golden_broken_by_hand_and_says_why_it_was_not_written(llm_project: LLMProject) -> None:
+    llm_project.test_file(ENTITY_TEST)
+    golden = llm_project.golden("test_llm/test_extracts_city.yaml")
+    golden.parent.mkdir(parents=True)
+    golden.write_text(BROKEN_BY_HAND)
+
+    result = llm_project.run("--llm-record")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    rel = "tests/__llm_goldens__/test_llm/test_extracts_city.yaml"
+    result.stdout.fnmatch_lines(
+        [
+            f"{rel}: not valid YAML at line 4: did not find expected ',' or ']'; kept as it is, not overwritten (hand "
+            'edits?): fix it, or delete it, then record again: pytest --llm-record "tests/test_llm.py::'
+            'test_extracts_city[current]"',
+            f"*note: golden not written: {rel} is not valid YAML and was kept as it is",
+            "gate: FAIL (1 current ERROR: test_extracts_city)",
+        ]
+    )
+    assert golden.read_text() == BROKEN_BY_HAND
+    (item,) = llm_project.report()["items"]
+    assert (item["verdict"], item["calls"]["live"], llm_project.report()["summary"]["goldens_written"]) == (
+        "ERROR",
+        0,
+        [],
+    )
+
+
+def test_a_golden_broken_while_the_run_records_is_kept_and_fails_the_gate(llm_project: LLMProject) -> None:
+    """The item found no golden, then someone (here the test itself) edits the file before the run ends."""
+    llm_project.test_file(
+        ENTITY_TEST
+        + "\n    golden = llm_golden.path\n    golden.parent.mkdir(parents=True, exist_ok=True)\n"
+        + f"    golden.write_text({BROKEN_BY_HAND!r})\n"
+    )
+    result = llm_project.run("--llm-record")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["gate: FAIL (golden not written: tests/__llm_goldens__/test_llm/test_extracts_city.yaml: not valid YAML *"]
+    )
+    assert llm_project.golden("test_llm/test_extracts_city.yaml").read_text() == BROKEN_BY_HAND
 
 
 # -- unused goldens ---------------------------------------------------------------------------------------

@@ -145,8 +145,7 @@ def test_a_request_that_is_not_json_goes_out_unrecorded_with_a_warning_when_pass
 ) -> None:
     runner = Runner(calls_models=True)
     exchange = LLMExchange(runner, "openai", "llm_openai", allow_passthrough=True)
-    client = OPENAI_HTTP.Client(transport=LLMTransport(exchange))
-    with pytest.warns(UnrecordedCallWarning) as caught:
+    with OPENAI_HTTP.Client(transport=LLMTransport(exchange)) as client, pytest.warns(UnrecordedCallWarning) as caught:
         response = client.post(f"{emu.openai_base_url}/chat/completions", content=b"{oops", headers={"x-api-key": "k"})
     assert response.status_code == 400  # the emulator's answer, passed back as it came
     assert runner.requests == []
@@ -358,8 +357,8 @@ def test_each_sdk_client_is_built_on_the_http_library_its_sdk_is_built_on(family
     """openai 3, anthropic 1 and 2 and google-genai 3 on httpx2; openai 2, anthropic 0.9x and google-genai 2 on
     httpx (the sdk sessions in noxfile.py run this on each): the library the SDK would pick itself."""
     native = _library_of(_http_of(_default_client(family)))
-    sync = build_client(family, "sync", Runner(), LLMConfig(), f"llm_{family}")  # type: ignore[arg-type]
-    async_ = build_client(family, "async", Runner(), LLMConfig(), f"llm_{family}")  # type: ignore[arg-type]
+    sync = build_client(family, "sync", Runner(), LLMConfig(), f"llm_{family}").sdk  # type: ignore[arg-type]
+    async_ = build_client(family, "async", Runner(), LLMConfig(), f"llm_{family}").sdk  # type: ignore[arg-type]
     sync_http = _http_of(sync)
     async_http = async_._api_client._async_httpx_client if family == "gemini" else async_._client
     assert (_library_of(sync_http), _library_of(async_http)) == (native, native)

@@ -6,6 +6,10 @@ key back in their error messages; then every file the runs wrote, and everything
 
 from __future__ import annotations
 
+import base64
+import re
+from typing import Any
+
 import pytest
 from conftest import ENTITY_TEST, M1, LLMProject
 from emulated import CANARY_KEYS
@@ -23,20 +27,20 @@ MODELS = {
 }
 
 
-def configure(project: LLMProject, emu: Emulator) -> None:
+def configure(project: LLMProject, emu: Emulator, **settings: Any) -> None:
     tables = emu.provider_tables() + (
         f'\n[tool.llmversion.providers.corp]\nkind = "openai"\nbase_url = "{emu.openai_base_url}"\n'
         'api_key_env = "CORP_LLM_KEY"\n'
         f'\n[tool.llmversion.providers.corp-responses]\nkind = "openai"\napi = "responses"\n'
         f'base_url = "{emu.openai_base_url}"\napi_key_env = "CORP_LLM_KEY"\n'
     )
-    project.write_config(
-        extra=tables,
-        model=f"openai/{MODELS['openai']}",
-        fallback_models=[f"anthropic/{MODELS['anthropic']}"],
-        max_retries=1,
-        retry_base_delay=0.0,
-    )
+    defaults = {
+        "model": f"openai/{MODELS['openai']}",
+        "fallback_models": [f"anthropic/{MODELS['anthropic']}"],
+        "max_retries": 1,
+        "retry_base_delay": 0.0,
+    }
+    project.write_config(extra=tables, **(defaults | settings))
     for model in MODELS.values():
         emu.add_model(model, M1)
 
@@ -146,3 +150,112 @@ def test_sdk_fixture_clients_leak_no_key(
     assert "Incorrect API key provided: ***." in "\n".join(outputs)
     assert llm_project.verdicts() == {"tests/test_llm.py::test_each_sdk[current]": "FAILED"}
     assert leaks(llm_project, outputs) == []
+
+
+# -- a key quoted in any form ----------------------------------------------------------------------------
+
+#: A key no configured provider has, quoted by a server: key-shaped, so it is hidden too.
+STRANGER_KEY = "sk-proj-Zq8vN3kLm2Xy7RtB5wQp9JcD4hFs6GaT1uVe"
+#: Public prefixes of the canary keys: alone they are no secret, and they stay readable.
+PUBLIC = ("sk-ant-", "sk-")
+READABLE = "Keys start with sk-proj- or sk-ant-; the canary was refused."
+
+
+def quoted_forms(key: str) -> list[str]:
+    """How servers and SDKs have been seen to repeat a key back, besides whole."""
+    basic = [base64.b64encode((pad + key).encode()).decode() for pad in ("", "u:", "us:")]  # three alignments
+    return [
+        *basic,
+        key[:-3],  # cut short
+        f"{key[:11]}\n{key[11:]}",  # split by a line break
+        f"{key[:8]}{'*' * 24}{key[-4:]}",  # masked: first 8 and last 4
+        STRANGER_KEY,
+        f"{STRANGER_KEY[:8]}...{STRANGER_KEY[-4:]}",
+    ]
+
+
+def derived_leaks(text: str, key: str) -> list[str]:
+    """What of ``key`` can be read in ``text``: an 8-character piece of its private part, plain, across whitespace
+    or base64-encoded at any alignment, or its last characters after a mask."""
+    private = key.removeprefix(next((p for p in PUBLIC if key.startswith(p)), ""))
+    pieces = {private[i : i + 8] for i in range(len(private) - 7)}
+    squashed = re.sub(r"\s+|\\n", "", text)
+    found = [f"piece {p!r}" for p in pieces if p in squashed]
+    for token in re.findall(r"[A-Za-z0-9+/_-]{12,}", text):
+        for start in range(4):
+            chunk = token[start:]
+            chunk = chunk[: len(chunk) - len(chunk) % 4]
+            try:
+                decoded = base64.b64decode(chunk.replace("-", "+").replace("_", "/")).decode("latin-1")
+            except ValueError:
+                continue
+            found += [f"base64 of {p!r}" for p in pieces if p in decoded]
+    if re.search(rf"[*.]{{3}}{re.escape(key[-4:])}", text):
+        found.append(f"masked ...{key[-4:]}")
+    return found
+
+
+def all_leaks(project: LLMProject, outputs: list[str], keys: list[str]) -> list[str]:
+    texts = [(f"output {i}", text) for i, text in enumerate(outputs)]
+    texts += [
+        (str(path.relative_to(project.path)), path.read_bytes().decode("utf-8", "replace"))
+        for path in sorted(p for p in project.path.rglob("*") if p.is_file())
+    ]
+    found = [f"{where}: {leak}" for where, text in texts for key in keys for leak in derived_leaks(text, key)]
+    return found + [f"{where}: {STRANGER_KEY[:12]}..." for where, text in texts if STRANGER_KEY[8:20] in text]
+
+
+CASES_TEST = """\
+import pytest
+
+@pytest.mark.llm_regression(cases="cases.yaml")
+def test_extracts_city(llm, llm_case):
+    llm.complete(llm_case.input)
+"""
+
+
+def test_a_key_quoted_in_any_form_is_hidden_everywhere_and_ordinary_text_stays(
+    llm_project: LLMProject, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Servers echo keys base64-encoded, cut short, wrapped, or masked; each provider's error with each form
+    reaches the terminal (-v verdicts, failure lines, progress and sent-ahead lines), report.json, the Markdown
+    and HTML views, GitHub's step summary and JUnit as *** only."""
+    monkeypatch.setenv("CORP_LLM_KEY", CORP_KEY)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(llm_project.path / "step-summary.md"))
+    monkeypatch.setattr("pytest_llmversion.run.progress.INTERVAL", 0.0)  # a progress line after every item
+    configure(llm_project, emu, fallback_models=None, max_retries=0)
+    forms = len(quoted_forms(CORP_KEY))
+    cases = "".join(f"- id: form-{n}\n  input: Ada Lovelace was born in London.\n" for n in range(forms))
+    llm_project.write("tests/cases.yaml", cases)
+    llm_project.test_file(CASES_TEST)
+    outputs: list[str] = []
+    views = ("--llm-report-md=report.md", "--llm-report-html=report.html")
+    run(llm_project, outputs, "--llm-record", *views)
+    keys = {name: CANARY_KEYS.get(variable, CORP_KEY) for name, variable in KEY_OF.items()}
+    for provider, model in MODELS.items():
+        emu.clear_faults()
+        for n, form in enumerate(quoted_forms(keys[provider]), start=1):  # call n quotes form n
+            emu.add_fault(Fault.http(400, message=f"Incorrect API key provided: {form}. {READABLE}", first=n))
+        name = f"{provider}/{model}" if provider != "openai" else f"openai/{model}-b"
+        run(llm_project, outputs, f"--candidate-model={name}", "-v", *views)
+        report = llm_project.report()
+        errors = [i["message"] for i in report["items"] if i["role"] == "candidate"]
+        assert len(errors) == forms
+        said = re.compile(rf"bad request \(400\): Incorrect API key provided: \S*\*\*\*\S*\. {re.escape(READABLE)}")
+        assert all(said.search(error) for error in errors), "\n".join(errors)
+    shown = "\n".join(outputs)
+    assert re.search(r"llmversion: \d+/\d+ LLM items", shown)  # progress lines were printed
+    assert "sent ahead:" in shown
+    assert (llm_project.path / "step-summary.md").read_text().count("llmversion") >= len(MODELS)
+    assert all_leaks(llm_project, outputs, list(keys.values())) == []
+
+
+#: The variable each provider of ``MODELS`` reads its key from.
+KEY_OF = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+    "google-legacy": "GEMINI_API_KEY",
+    "corp": "CORP_LLM_KEY",
+    "corp-responses": "CORP_LLM_KEY",
+}

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.governance.cost import Price
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request
@@ -53,7 +54,7 @@ class BudgetReached(ProviderError):
         self.speculative = speculative
 
 
-class BudgetError(Exception):
+class BudgetError(LLMVersionError):
     """The run must not start; one line naming the option and the fix."""
 
 

@@ -14,16 +14,19 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import date
+from datetime import date, datetime, time
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.governance.pinning import KINDS, Kind, classify
 from pytest_llmversion.modelref import BUILTIN_PROVIDERS, ModelRef, ModelRefError
 from pytest_llmversion.providers.base import PARAM_NAMES
+from pytest_llmversion.yamlio import YamlFileError, read_text
 
 CATALOG_SCHEMA = 1
 OVERRIDE_TABLE = "[tool.llmversion.catalog]"
@@ -32,7 +35,7 @@ OVERRIDE_SOURCE = "pyproject.toml [tool.llmversion.catalog]"
 _PROVIDER_ALIASES = {"google-legacy": "gemini"}
 
 
-class CatalogError(ValueError):
+class CatalogError(LLMVersionError, ValueError):
     """A catalogue file or override that cannot be used; one line naming it."""
 
 
@@ -81,23 +84,58 @@ class CatalogEntry:
         return out
 
     @classmethod
-    def from_dict(cls, ref: str, data: Mapping[str, Any], where: str) -> CatalogEntry:
+    def from_dict(cls, ref: str, data: Any, where: str) -> CatalogEntry:
+        """An entry of a catalogue file; a value of the wrong type is one line naming the entry and the field."""
+        if not isinstance(data, Mapping):
+            raise CatalogError(f"{where}: {ref}: an entry must be an object of fields, got {shown_value(data)}")
         values: dict[str, Any] = {}
         known = {f.name for f in fields(cls)} - {"ref"}
         for key, value in data.items():
             if key not in known:
                 raise CatalogError(f"{where}: {ref}: unknown field {key!r}")
-            if key in ("deprecated", "retires", "as_of"):
-                value = parse_date(value, f"{where}: {ref}: {key}")
-            elif key in _LISTS:
-                value = tuple(str(v) for v in value)
-            values[key] = value
+            values[key] = _file_field(key, value, f"{where}: {ref}: {key}")
         values.setdefault("kind", "unknown")
         return cls(ref=ref, **values)
 
 
+def _file_field(key: str, value: Any, what: str) -> Any:
+    """One field of a catalogue file's entry, checked as the overrides are: a file is edited by hand too."""
+    shown = f"{what} = {shown_value(value)}"
+    if key in _DATE_FIELDS:
+        return parse_date(value, what)
+    if key in _PRICE_FIELDS:
+        return price(value, shown)
+    if key in _INT_FIELDS:
+        return token_count(value, shown)
+    if key == "rejects_params":
+        return param_names(value, shown)
+    if key in _LISTS:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise CatalogError(f"{shown} must be a list of strings")
+        return tuple(value)
+    if key == "kind" and value not in (*KINDS, "unknown"):
+        raise CatalogError(f"{shown} is not a kind (allowed: {', '.join(KINDS)})")
+    if key in _REF_FIELDS and (not isinstance(value, str) or "/" not in value):
+        raise CatalogError(f"{shown} must be a model id, 'provider/<model-id>'")
+    if not isinstance(value, str):
+        raise CatalogError(f"{shown} must be a string")
+    return value
+
+
+def shown_value(value: Any) -> str:
+    """A value as the user wrote it, kept short: a date as its ISO text, anything else as Python shows it."""
+    text = value.isoformat() if isinstance(value, date | time) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def parse_date(value: Any, what: str) -> date:
     """A ``date``, or an ISO ``YYYY-MM-DD`` string; anything else is one clear error."""
+    if isinstance(value, datetime):  # TOML reads 2027-01-14T00:00:00 as a datetime, which is a date too
+        field_name = what.rsplit(" ", 1)[-1]
+        raise CatalogError(
+            f"{what} = {shown_value(value)} is a date and time, not a date: write the day alone "
+            f"({field_name} = {value.date().isoformat()})"
+        )
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -105,7 +143,22 @@ def parse_date(value: Any, what: str) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise CatalogError(f"{what} = {value!r} is not a date (expected YYYY-MM-DD)")
+    raise CatalogError(f"{what} = {shown_value(value)} is not a date (expected YYYY-MM-DD)")
+
+
+def price(value: Any, shown: str) -> float:
+    """USD per million tokens: a finite number, 0 or more (one ``nan`` would turn every total into ``nan``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise CatalogError(f"{shown} is not a price (USD per million tokens, e.g. 2.5)")
+    if value < 0:
+        raise CatalogError(f"{shown} is negative; a price is USD per million tokens, 0 or more")
+    return float(value)
+
+
+def token_count(value: Any, shown: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise CatalogError(f"{shown} must be a whole number of tokens, 1 or more")
+    return value
 
 
 def catalog_key(provider: str, model_id: str) -> str:
@@ -181,7 +234,13 @@ def parse_catalog(text: str, where: str, path: Path | None = None) -> Catalog:
         raise CatalogError(f"{where}: written by a newer pytest-llmversion (schema {schema}); upgrade the plugin")
     entries = {ref: CatalogEntry.from_dict(ref, data, where) for ref, data in doc["models"].items()}
     provenance = doc.get("provenance") or {}
+    if not isinstance(provenance, dict):
+        raise CatalogError(
+            f"{where}: provenance must be an object (litellm, generated, ...), got {shown_value(provenance)}"
+        )
     litellm = provenance.get("litellm") or {}
+    if not isinstance(litellm, dict):
+        raise CatalogError(f"{where}: provenance.litellm must be an object (version, source, ...)")
     version = litellm.get("version") or "unknown version"
     label = f"{where} (litellm {version}, as of {provenance.get('generated', '?')})"
     return Catalog(entries, label, path, provenance)
@@ -199,7 +258,11 @@ def load_catalog(
     bundled one; then the pyproject overrides. ``shown`` is how the file is named in messages."""
     shown = shown or str(path)
     if path is not None and path.is_file():
-        catalog = parse_catalog(path.read_text(encoding="utf-8"), shown, path)
+        try:
+            text = read_text(path)
+        except YamlFileError as exc:
+            raise CatalogError(str(exc).replace(str(path), shown, 1)) from None
+        catalog = parse_catalog(text, shown, path)
     elif path is not None and required_by:
         raise CatalogError(
             f"pytest-llmversion: {shown}: no such catalogue ({required_by}); write it with: "
@@ -257,7 +320,7 @@ def parse_overrides(table: Any, known_providers: Iterable[str] = BUILTIN_PROVIDE
 def _override(ref: ModelRef, values: Mapping[str, Any], where: str, providers: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():
-        shown = f"{where} {key} = {value!r}"
+        shown = f"{where} {key} = {shown_value(value)}"
         if key not in OVERRIDE_FIELDS:
             hint = difflib.get_close_matches(key, OVERRIDE_FIELDS, n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
@@ -268,14 +331,9 @@ def _override(ref: ModelRef, values: Mapping[str, Any], where: str, providers: t
         elif key in _DATE_FIELDS:
             value = parse_date(value, f"{where} {key}")
         elif key in _PRICE_FIELDS:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise CatalogError(f"{shown} is not a price (USD per million tokens, e.g. 2.5)")
-            if value < 0:
-                raise CatalogError(f"{shown} is negative; a price is USD per million tokens, 0 or more")
-            value = float(value)
+            value = price(value, shown)
         elif key in _INT_FIELDS:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise CatalogError(f"{shown} must be a whole number of tokens, 1 or more")
+            value = token_count(value, shown)
         elif key in _REF_FIELDS:
             value = _ref_field(ref, value, shown, providers)
         elif key == "rejects_params":

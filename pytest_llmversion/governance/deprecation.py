@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
+from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.governance.catalog import Catalog, CatalogEntry, pin_status
 from pytest_llmversion.modelref import ModelRef
 
@@ -26,7 +27,7 @@ State = Literal["retired", "urgent", "warn", "deprecated", "active", "unknown"]
 SEVERITY: dict[str, int] = {"retired": 0, "urgent": 1, "warn": 2, "deprecated": 3, "active": 4, "unknown": 5}
 
 
-class ClockError(ValueError):
+class ClockError(LLMVersionError, ValueError):
     """A date override that cannot be read; one line naming where it came from."""
 
 

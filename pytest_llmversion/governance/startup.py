@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from pytest_llmversion.config import ResolvedConfig
+from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.governance.catalog import Catalog, CatalogError, PinStatus, load_catalog, pin_status
 from pytest_llmversion.governance.cost import (
     Budgets,
@@ -26,7 +27,7 @@ from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.report.governance import Estimate, GovernanceInfo, ModelStatus
 
 
-class GovernanceError(Exception):
+class GovernanceError(LLMVersionError):
     """The run must not start; the message is one line naming the model or option and the fix."""
 
 

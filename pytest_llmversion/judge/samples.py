@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pytest_llmversion.checks import CheckResult, to_plain
 from pytest_llmversion.parsing import OutputParseError
 from pytest_llmversion.providers.base import Completion, ProviderError, Request
-from pytest_llmversion.providers.sdk_common import scrub
+from pytest_llmversion.redaction import scrub
 
 #: How a sample's body ended.
 Outcome = Literal["passed", "failed", "format_error", "provider_error", "no_baseline"]

@@ -29,15 +29,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import PARAM_NAMES, Message
-from pytest_llmversion.yamlio import YamlFileError, duplicate_keys, load_yaml_file
+from pytest_llmversion.yamlio import YamlFileError, duplicate_keys, load_yaml_text, read_text
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
-class PromptError(ValueError):
+class PromptError(LLMVersionError, ValueError):
     """A registry problem; the message names the file (and version) at fault."""
+
+    #: raised in a test body, it is the item's one line (ERROR), not a traceback through the plugin
+    llmversion_call_error = True
 
 
 @dataclass(frozen=True)
@@ -183,11 +187,30 @@ class PromptRegistry:
     @classmethod
     def from_python(cls, target: str) -> PromptRegistry:
         module_name, _, attribute = target.partition(":")
+        if not module_name or not attribute.isidentifier():
+            raise PromptError(
+                f"prompts = {target!r}: expected a folder, or module:ATTRIBUTE naming a dict "
+                "(e.g. 'myapp.prompts:PROMPTS')"
+            )
         try:
             value = getattr(importlib.import_module(module_name), attribute)
         except (ImportError, AttributeError) as exc:
             raise PromptError(f"prompts = {target!r}: cannot import it ({exc})") from None
-        return cls.from_mapping(value, source=target)
+        except Exception as exc:  # the module's own code failed while importing: name it, in one line
+            raise PromptError(
+                f"prompts = {target!r}: importing {module_name} raised {type(exc).__name__}: {exc}"
+            ) from None
+        return cls.from_value(value, target)
+
+    @classmethod
+    def from_value(cls, value: object, source: str) -> PromptRegistry:
+        """A registry from whatever ``module:ATTRIBUTE`` named: it must be a dict of task -> model -> prompt."""
+        if not isinstance(value, Mapping):
+            raise PromptError(
+                f"prompts = {source!r} is {_kind(value)}, not a dict of task -> model -> prompt "
+                '(e.g. {"triage": {"default": {"system": "...", "user": "{{input}}"}}})'
+            )
+        return cls.from_mapping(value, source=source)
 
     @classmethod
     def from_mapping(
@@ -196,11 +219,15 @@ class PromptRegistry:
         """``{task: {model or "default": {"system", "user"?, "version"?, "params"?}}}``."""
         tasks: dict[str, Task] = {}
         for task, by_model in registry.items():
+            where = f"{source}[{task!r}]"
+            if not isinstance(task, str) or not isinstance(by_model, Mapping):
+                raise PromptError(f"{where} must map model names (or 'default') to prompts, got {_kind(by_model)}")
             versions: dict[str, Prompt] = {}
             for model, spec in by_model.items():
-                version = str(spec.get("version") or model)
+                fields = _mapping_prompt(spec, f"{where}[{model!r}]")
+                version = str(fields.get("version") or model)
                 existing = versions.get(version)
-                tuned = () if model == "default" else (model,)
+                tuned = () if model == "default" else (str(model),)
                 if existing is not None:
                     versions[version] = Prompt(
                         task,
@@ -216,14 +243,14 @@ class PromptRegistry:
                 versions[version] = Prompt(
                     task,
                     version,
-                    str(spec.get("user", "{{input}}")),
-                    spec.get("system"),
-                    dict(spec.get("params", {})),
+                    fields.get("user", "{{input}}"),
+                    fields.get("system"),
+                    dict(fields.get("params", {})),
                     tuned,
-                    model == "default" or bool(spec.get("default")),
+                    model == "default" or bool(fields.get("default")),
                     source,
                 )
-            tasks[task] = Task(task, versions, f"{source}[{task!r}]")
+            tasks[task] = Task(task, versions, where)
         return cls(tasks)
 
     def unprovided_variables(self, usage: Mapping[str, Any]) -> list[str]:
@@ -250,10 +277,11 @@ class PromptRegistry:
 def _load_task_file(path: Path, root: Path) -> Task:
     shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     try:
-        raw = load_yaml_file(path)
+        text = read_text(path)
+        raw = load_yaml_text(text, path)
     except YamlFileError as exc:
         raise PromptError(str(exc).replace(str(path), shown, 1)) from None
-    duplicate = duplicate_keys(path.read_text(encoding="utf-8"))
+    duplicate = duplicate_keys(text)
     if duplicate:
         key, line = duplicate[0]
         raise PromptError(f"{shown}:{line}: {key!r} appears twice in the same mapping (a duplicate version?)")
@@ -269,3 +297,23 @@ def _load_task_file(path: Path, root: Path) -> Task:
         for version, spec in parsed.versions.items()
     }
     return Task(name, versions, shown)
+
+
+def _kind(value: Any) -> str:
+    """What a value is, for a message: ``a function``, ``a list``, ``None``."""
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+
+def _mapping_prompt(spec: Any, where: str) -> Mapping[str, Any]:
+    """One prompt of a Python registry, its fields checked as a YAML version's are."""
+    if not isinstance(spec, Mapping):
+        raise PromptError(f"{where} must be a dict with system, user, version or params, got {_kind(spec)}")
+    for key in ("system", "user"):
+        if spec.get(key) is not None and not isinstance(spec[key], str):
+            raise PromptError(f"{where}: {key} must be a string, got {_kind(spec[key])}")
+    if not isinstance(spec.get("params", {}), Mapping):
+        raise PromptError(f"{where}: params must be a dict of request parameters, got {_kind(spec['params'])}")
+    return spec

@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.parsing import parse_json
 
 Role = Literal["system", "user", "assistant"]
@@ -84,7 +85,8 @@ class Request:
 
 def fingerprint_of(canonical: Mapping[str, Any]) -> str:
     text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    # surrogatepass: an answer holding a lone surrogate, sent back in the next call, still has a fingerprint
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _plain(value: Any) -> Any:
@@ -181,7 +183,7 @@ class Completion:
         return self.text
 
 
-class ProviderError(Exception):
+class ProviderError(LLMVersionError):
     """A provider call that failed after the adapter mapped the SDK's error; one line for people."""
 
     kind = "provider_error"

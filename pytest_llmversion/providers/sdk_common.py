@@ -36,21 +36,7 @@ from pytest_llmversion.providers.base import (
     SetupError,
     Unavailable,
 )
-
-#: The variables each built-in provider reads its key from, in order of preference.
-KEY_ENVS: dict[str, tuple[str, ...]] = {
-    "openai": ("OPENAI_API_KEY",),
-    "anthropic": ("ANTHROPIC_API_KEY",),
-    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    "google-legacy": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-}
-_KEY_VARIABLES = frozenset(v for names in KEY_ENVS.values() for v in names)
-#: Shortest value treated as a secret when scrubbing (shorter ones would redact ordinary words).
-_MIN_SECRET = 6
-_MESSAGE_LIMIT = 300
-
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
+from pytest_llmversion.redaction import KEY_ENVS, redact, remember_secret
 
 
 def import_sdk(module: str, extra: str) -> Any:
@@ -108,59 +94,6 @@ def require_api_key(name: str, settings: ProviderSettings | None) -> ApiKey:
         where = f"[tool.llmversion.providers.{name}] api_key_env"
         raise AuthError(f"{name}: no API key: set {key.env} (or name another variable in {where})", model=name)
     return key
-
-
-def remember_secret(value: str) -> None:
-    if len(value) >= _MIN_SECRET:
-        with _secrets_lock:
-            _secrets.add(value)
-
-
-def known_secrets() -> set[str]:
-    """Keys adapters used, plus any provider key in the environment (even ones no adapter read)."""
-    found = set(_secrets)
-    for variable, value in os.environ.items():
-        is_key = variable in _KEY_VARIABLES or variable.endswith("_API_KEY")
-        if is_key and len(value.strip()) >= _MIN_SECRET:
-            found.add(value.strip())
-    return found
-
-
-def redact(text: str) -> str:
-    """``text`` with every known secret replaced by ``***``, and folded to one line."""
-    return one_line(scrub(text))
-
-
-def redactor() -> Callable[[str], str]:
-    """``redact`` for many texts at once: the secrets are looked up once (``known_secrets`` reads the whole
-    environment), for a per-item hot path such as the JUnit properties."""
-    secrets = sorted(known_secrets(), key=len, reverse=True)
-
-    def redact_one(text: str) -> str:
-        for secret in secrets:
-            text = text.replace(secret, "***")
-        return one_line(text)
-
-    return redact_one
-
-
-def scrub(text: str) -> str:
-    """``text`` with every known secret replaced by ``***``, otherwise unchanged."""
-    for secret in sorted(known_secrets(), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
-def redact_bytes(data: bytes) -> bytes:
-    """``data`` (a response body) with every known secret replaced by ``***``, otherwise unchanged."""
-    for secret in sorted(known_secrets(), key=len, reverse=True):
-        data = data.replace(secret.encode(), b"***")
-    return data
-
-
-def one_line(text: str, limit: int = _MESSAGE_LIMIT) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # -- HTTP status -> the error vocabulary -------------------------------------------------------------------

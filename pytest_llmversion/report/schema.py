@@ -11,6 +11,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
 
 from pytest_llmversion.atomic import write_atomic
+from pytest_llmversion.errors import LLMVersionError
+from pytest_llmversion.redaction import safe_tree
 from pytest_llmversion.report.governance import CostReport, GovernanceInfo
 from pytest_llmversion.report.statistics import CaseStatistics, SuiteStatistics
 from pytest_llmversion.verdict import Role, Verdict, fails
@@ -19,12 +21,20 @@ from pytest_llmversion.verdict import Role, Verdict, fails
 REPORT_SCHEMA = 2
 
 
-class ReportError(ValueError):
+class ReportError(LLMVersionError, ValueError):
     """A report.json that cannot be read back; one line naming the file."""
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _outward(cls, data: Any) -> Any:
+        """Everything the report holds is printed or written (terminal, report.json, Markdown, HTML, the step
+        summary, JUnit): no API key in any form, and no lone surrogate (a model may answer with one; UTF-8 cannot
+        hold it). Nested sections built first passed through here already. docs/providers.md §7."""
+        return safe_tree(data) if isinstance(data, dict) else data
 
 
 class ReportCheck(_Strict):

@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.rollout.settings import TABLE, Rollout, RolloutError
 
 if TYPE_CHECKING:
     from pytest_llmversion.config import ResolvedConfig
 
 
-class CommandError(Exception):
+class CommandError(LLMVersionError):
     """One line for stderr, and the exit status."""
 
     def __init__(self, message: str, status: int = 2) -> None:

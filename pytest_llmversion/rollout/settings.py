@@ -15,6 +15,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path, PurePath
 from typing import Any
 
+from pytest_llmversion.errors import LLMVersionError
+
 TABLE = "[tool.llmversion.rollout]"
 #: The stages a rollout may stop at, in percent of keys (0: the candidate serves nobody).
 STAGES = (0.0, 1.0, 5.0, 10.0, 25.0, 50.0, 100.0)
@@ -22,7 +24,7 @@ STAGES = (0.0, 1.0, 5.0, 10.0, 25.0, 50.0, 100.0)
 SINKS = ("sqlite", "otel")
 
 
-class RolloutError(ValueError):
+class RolloutError(LLMVersionError, ValueError):
     """A bad ``[tool.llmversion.rollout]`` table; one line."""
 
 
@@ -62,6 +64,8 @@ class Rollout:
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any] | None) -> Rollout:
+        if table is not None and not isinstance(table, Mapping):
+            raise RolloutError(f"{TABLE} must be a table of settings (candidate_percent = 0, ...), got {_shown(table)}")
         table = dict(table or {})
         allowed = [f.name for f in fields(cls)]
         for key in table:

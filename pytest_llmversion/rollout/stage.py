@@ -34,7 +34,9 @@ def read_rollout(pyproject: Path) -> Rollout:
             document = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise RolloutError(f"{pyproject}: not valid TOML: {exc}") from None
-    table = document.get("tool", {}).get("llmversion", {}).get("rollout")
+    tool = document.get("tool")
+    llmversion = tool.get("llmversion") if isinstance(tool, dict) else None
+    table = llmversion.get("rollout") if isinstance(llmversion, dict) else None
     if table is not None and not isinstance(table, dict):
         raise RolloutError(f"{pyproject}: {TABLE} must be a table")
     return Rollout.from_table(table)

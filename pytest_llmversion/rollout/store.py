@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
+from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.rollout.records import CallRecord
 
 SCHEMA_VERSION = 1
@@ -42,7 +43,7 @@ _SCHEMA = (
 _INSERT = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 
 
-class StoreError(Exception):
+class StoreError(LLMVersionError):
     """The store cannot be opened (not a store, a newer schema, no permission); one line."""
 
 

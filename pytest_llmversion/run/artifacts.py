@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_llmversion.run.gather import Collected
-from pytest_llmversion.run.goldens import belongs_to, golden_files, is_golden_file, write_golden
+from pytest_llmversion.run.goldens import GoldenKept, belongs_to, golden_files, is_golden_file, write_golden
 from pytest_llmversion.run.recordings import write_recording
 from pytest_llmversion.run.result import ItemReport
 
@@ -40,6 +40,8 @@ class GoldenWrites:
     unchanged: list[str] = field(default_factory=list)
     #: legacy-named files replaced by the golden just written under the new name (a rename in the diff)
     renamed: list[str] = field(default_factory=list)
+    #: why a golden was not written: the file there is not valid YAML (kept for its owner to fix)
+    kept: list[str] = field(default_factory=list)
 
 
 def write_recorded_goldens(
@@ -56,7 +58,11 @@ def write_recorded_goldens(
         if not doc or item.golden is None:
             continue
         path = rootpath / item.golden
-        changed = write_golden(path, doc, report.artifacts.rerecord or item.nodeid)
+        try:
+            changed = write_golden(path, doc, report.artifacts.rerecord or item.nodeid)
+        except GoldenKept as exc:  # made unreadable while the run went on (the item checked it at its start)
+            result.kept.append(str(exc).replace(str(path), item.golden, 1))
+            continue
         (result.written if changed else result.unchanged).append(item.golden)
         old = (legacy or {}).get(str(path))
         if old is not None and belongs_to(Path(old), doc["test"], doc.get("case")):

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_llmversion.yamlio import YamlFileError, item_lines, load_yaml_text
+from pytest_llmversion.errors import LLMVersionError
+from pytest_llmversion.yamlio import YamlFileError, item_lines, load_yaml_text, read_text
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+=-]*$")
 _KNOWN_KEYS = {"id", "input", "expected", "tags"}
 
 
-class CasesFileError(ValueError):
+class CasesFileError(LLMVersionError, ValueError):
     """A cases file that cannot be used; names the file and the line."""
 
 
@@ -38,7 +39,10 @@ def load_cases(path: Path) -> list[Case]:
     """Read and validate a cases file; every problem names ``path`` and, where it can, the line."""
     if not path.is_file():
         raise CasesFileError(f"{path}: cases file not found")
-    text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    try:
+        text = read_text(path)
+    except YamlFileError as exc:
+        raise CasesFileError(str(exc)) from None
     if path.suffix == ".json":
         try:
             raw = json.loads(text)

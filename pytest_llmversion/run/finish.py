@@ -5,7 +5,7 @@
 2. adjust for multiple testing (``judge.suite_gate``: Benjamini-Hochberg, the suite test);
 3. price (``governance.pricing``: per item, per role, the budgets);
 4. decide the gate: the one rule of failing verdicts (``verdict.FAILING``), the statistical gate, the
-   budgets, an interrupted run;
+   budgets, goldens kept unwritten, an interrupted run;
 5. build the report, and write it with the views asked for.
 
 Each step makes new values from the last; nothing changes a result, or the report, once it is built.
@@ -15,7 +15,7 @@ Only a run in which an LLM item ran gets here; a run of some of them is marked p
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +84,8 @@ class _Files:
     written: list[str] = field(default_factory=list)
     unchanged: int = 0
     renamed: list[str] = field(default_factory=list)
+    #: Goldens not written: the file there is not valid YAML, kept as it is (one line each, with the fix).
+    kept: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     recordings: list[str] = field(default_factory=list)
@@ -103,14 +105,20 @@ def finish_run(ctx: RunContext, results: Results, end: RunEnd) -> Finished:
         pricing = price_run(ctx.governance, items)
         items, cost, budget_reasons = pricing.items, pricing.cost, pricing.reasons
     interrupted = end.exit_status == EXIT_INTERRUPTED
-    reasons = gate_reasons(items, suite.statistics, budget_reasons, interrupted)
+    kept = [f"golden not written: {line}" for line in files.kept]
+    reasons = gate_reasons(items, suite.statistics, [*budget_reasons, *kept], interrupted)
     exit_status = EXIT_TESTS_FAILED if reasons and end.exit_status == EXIT_OK else end.exit_status
     summary = _summary(items, suite.statistics, cost, reasons, files)
     report = Report(run=_run_info(ctx, end, exit_status, summary), items=items, summary=summary)
     if ctx.ledger_path is not None:
         ctx.ledger_path.unlink(missing_ok=True)  # the run's shared spend ledger; the report keeps what it spent
-    report.write(end.report_path)
-    return Finished(report, exit_status, _write_views(report, end))
+    problems = []
+    try:
+        report.write(end.report_path)
+    except OSError as exc:  # a folder made read-only, a full disk: one line, and the run fails without its report
+        problems.append(f"llmversion: could not write the report to {ctx.rel(end.report_path)}: {_reason(exc)}")
+        exit_status = EXIT_TESTS_FAILED if exit_status == EXIT_OK else exit_status
+    return Finished(report, exit_status, problems + _write_views(report, end, ctx.rel))
 
 
 def _write_artifacts(ctx: RunContext, reports: list[ItemReport], collected: Collected, end: RunEnd) -> _Files:
@@ -118,6 +126,7 @@ def _write_artifacts(ctx: RunContext, reports: list[ItemReport], collected: Coll
     files = _Files(candidate_copies=write_candidate_goldens(reports, folder, ctx.rel))
     writes = write_recorded_goldens(reports, ctx.rootpath, collected.legacy)
     files.written, files.unchanged, files.renamed = writes.written, len(writes.unchanged), writes.renamed
+    files.kept = writes.kept
     files.recordings = write_recordings(reports, ctx.rootpath)
     unused = unused_goldens(collected)
     files.unused = [ctx.rel(p) for p in unused]
@@ -126,10 +135,11 @@ def _write_artifacts(ctx: RunContext, reports: list[ItemReport], collected: Coll
 
 
 def gate_reasons(
-    items: Iterable[ItemResult], statistics: SuiteStatistics | None, budgets: Sequence[str], interrupted: bool
+    items: Iterable[ItemResult], statistics: SuiteStatistics | None, others: Sequence[str], interrupted: bool
 ) -> list[str]:
     """Why the gate fails: failing verdicts (one line per verdict, naming the items), the statistical gate,
-    the budgets, and an interrupted run (items that never ran cannot pass a gate). Empty: it passes."""
+    ``others`` (the budgets, goldens that could not be written), and an interrupted run (items that never ran
+    cannot pass a gate). Empty: it passes."""
     failing: dict[tuple[str, str], list[str]] = {}
     for item in items:
         if fails(item.role, item.verdict):
@@ -139,7 +149,7 @@ def gate_reasons(
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         reasons.append(f"{len(names)} {role} {verdict}: {shown}")
     reasons += statistics.gate_reasons if statistics else []
-    reasons += budgets
+    reasons += others
     if interrupted:
         reasons.append("the run was interrupted before every item ran")
     return reasons
@@ -258,28 +268,41 @@ def _run_info(ctx: RunContext, end: RunEnd, exit_status: int, summary: Summary) 
     )
 
 
-def _write_views(report: Report, end: RunEnd) -> list[str]:
+def _write_views(report: Report, end: RunEnd, rel: Callable[[Path], str]) -> list[str]:
     """The Markdown and HTML views on request, and the Markdown appended to GitHub's step summary; the
     problems met, one line each (a view that cannot be written does not change the run's outcome)."""
     from pytest_llmversion.report.markdown import render_markdown
 
+    problems = []
     markdown = render_markdown(report) if end.markdown_path is not None or end.step_summary is not None else ""
     if end.markdown_path is not None:
-        write_atomic(end.markdown_path, markdown)
+        try:
+            write_atomic(end.markdown_path, markdown)
+        except OSError as exc:
+            problems.append(
+                f"llmversion: could not write the Markdown report to {rel(end.markdown_path)}: {_reason(exc)}"
+            )
     if end.html_path is not None:
         from pytest_llmversion.report.html import render_html
 
-        write_atomic(end.html_path, render_html(report))
+        try:
+            write_atomic(end.html_path, render_html(report))
+        except OSError as exc:
+            problems.append(f"llmversion: could not write the HTML report to {rel(end.html_path)}: {_reason(exc)}")
     summary = end.step_summary
     if summary is None or (end.markdown_path is not None and _same_file(summary, end.markdown_path)):
-        return []  # --llm-report-md="$GITHUB_STEP_SUMMARY" wrote it already
+        return problems  # --llm-report-md="$GITHUB_STEP_SUMMARY" wrote it already
     try:
         # appended: earlier commands of the same step may have written their own summary
         with summary.open("a", encoding="utf-8", newline="\n") as file:
             file.write(("\n" if summary.is_file() and summary.stat().st_size else "") + markdown)
     except OSError as exc:
-        return [f"llmversion: could not append the report to $GITHUB_STEP_SUMMARY ({summary}): {exc.strerror or exc}"]
-    return []
+        problems.append(f"llmversion: could not append the report to $GITHUB_STEP_SUMMARY ({summary}): {_reason(exc)}")
+    return problems
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 def _same_file(a: Path, b: Path) -> bool:

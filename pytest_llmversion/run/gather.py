@@ -62,7 +62,7 @@ class Results:
         self._raw.append(message)
 
     def reports(self) -> list[ItemReport]:
-        return [ItemReport.model_validate_json(raw) for raw in self._raw]
+        return [ItemReport.from_message(raw) for raw in self._raw]
 
     def __len__(self) -> int:
         return len(self._raw)

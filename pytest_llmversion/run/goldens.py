@@ -19,16 +19,19 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticSerializationError
 
 from pytest_llmversion.atomic import write_atomic
+from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.judge.samples import SampleResult
 from pytest_llmversion.parsing import extract_json
 from pytest_llmversion.providers.base import Completion, Request, Usage, fingerprint_of
-from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_text
+from pytest_llmversion.yamlio import YamlFileError, decode_text, dump_yaml, load_yaml_text
 
 SCHEMA = 1
 NAME_LIMIT = 100
@@ -43,12 +46,21 @@ _RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10
 _LEGACY_UNSAFE = re.compile(r'[<>:"/\\|?*\s]+')
 
 
-class GoldenError(ValueError):
+class GoldenError(LLMVersionError, ValueError):
     """A golden that cannot be used; the message names the file and what is wrong."""
 
 
 class GoldenTooNew(GoldenError):
     """A golden written by a newer plugin: upgrading fixes it, re-recording would lose it."""
+
+
+class GoldenUnparsable(GoldenError):
+    """A golden that is not valid YAML (or not UTF-8 text): ``--llm-record`` keeps it rather than lose the edits."""
+
+
+class GoldenKept(GoldenError):
+    """A file where a golden is to be written that is not valid YAML: edited by hand (or by a merge) and never
+    overwritten, since the edits would be lost; the message says so and how to go on."""
 
 
 def safe_name(name: str, limit: int = NAME_LIMIT) -> str:
@@ -119,8 +131,12 @@ class GoldenKey:
         return same_test(golden.test, golden.case, self.test_nodeid, self.case)
 
 
+#: The parse cache is JSON: nan and inf (YAML .nan, a model's NaN) stay themselves there, not null.
+_CACHED = ConfigDict(extra="ignore", ser_json_inf_nan="constants")
+
+
 class GoldenCall(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = _CACHED
 
     request: dict[str, Any] | None = None
     fingerprint: str
@@ -131,7 +147,7 @@ class GoldenCall(BaseModel):
 
 
 class GoldenSample(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = _CACHED
 
     score: float = 1.0
     #: False for a sample the current model failed (kept in multi-sample goldens: it is the baseline).
@@ -149,9 +165,16 @@ class GoldenSample(BaseModel):
     parsed: Any = None
     output: str | None = None
 
+    @model_validator(mode="after")
+    def _first_call_answered(self) -> GoldenSample:
+        if self.calls and self.output is None:
+            # the first call's answer is the sample's output: without it, call 2 would answer call 1
+            raise ValueError("lists calls: but has no output: (the answer to the sample's first call)")
+        return self
+
 
 class GoldenFile(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, ser_json_inf_nan="constants")
 
     schema_version: int = Field(alias="schema")
     test: str
@@ -162,6 +185,23 @@ class GoldenFile(BaseModel):
     request: dict[str, Any] | None = None
     fingerprint: str | None = None
     samples: list[GoldenSample] = Field(min_length=1)
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_identity(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        missing = [key for key in ("task", "version", "hash") if value is not None and key not in value]
+        if missing:
+            raise ValueError(f"the prompt's task, version and hash are needed; {', '.join(missing)} missing")
+        return value
+
+    @model_validator(mode="after")
+    def _answers_have_requests(self) -> GoldenFile:
+        for index, sample in enumerate(self.samples):
+            if sample.calls and self.fingerprint is None:
+                raise ValueError(
+                    f"samples.{index} lists calls: but the golden has no fingerprint: of its first request"
+                )
+        return self
 
     def recorded_call(self, sample_index: int, call_index: int) -> tuple[str, dict[str, Any] | None, Completion]:
         """(fingerprint, canonical request, completion) of one recorded call of one recorded sample.
@@ -248,14 +288,14 @@ def load_golden(path: Path, cache: Path | None = None) -> GoldenFile | None:
         except (OSError, ValidationError):
             pass
     try:
-        raw = load_yaml_text(data.decode("utf-8").replace("\r\n", "\n"), path)
-    except UnicodeDecodeError:
-        raise GoldenError(f"{path}: not UTF-8 text") from None
+        raw = load_yaml_text(decode_text(data, path), path)
     except YamlFileError as exc:
-        raise GoldenError(str(exc)) from None
+        raise GoldenUnparsable(str(exc)) from None
     golden = _validate_golden(raw, path)
     if entry is not None:
-        with contextlib.suppress(OSError):  # a read-only checkout still replays, without the cache
+        # a read-only checkout still replays, without the cache; so does an answer JSON cannot hold as UTF-8
+        # (a lone surrogate), which the YAML keeps escaped
+        with contextlib.suppress(OSError, PydanticSerializationError):
             write_atomic(entry, golden.model_dump_json(by_alias=True))
     return golden
 
@@ -287,14 +327,42 @@ def _validate_golden(raw: Any, path: Path) -> GoldenFile:
     if not isinstance(raw, dict):
         raise GoldenError(f"{path}: not a pytest-llmversion golden (expected a mapping with schema, test, samples)")
     schema = raw.get("schema")
-    if isinstance(schema, int) and schema > SCHEMA:
+    if isinstance(schema, int) and not isinstance(schema, bool) and schema > SCHEMA:
         raise GoldenTooNew(f"{path}: written by a newer pytest-llmversion (schema {schema}); upgrade the plugin")
+    found = _not_plain(raw)
+    if found is not None:
+        where, what = found
+        raise GoldenError(
+            f"{path}: {where or '(top level)'}: {what}; a golden holds text, numbers, true/false, null, lists "
+            "and mappings (quote the value to keep it as text)"
+        )
     try:
         return GoldenFile.model_validate(raw)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        raise GoldenError(f"{path}: {where}: {error['msg']}") from None
+        raise GoldenError(f"{path}: {where}: {str(error['msg']).removeprefix('Value error, ')}") from None
+
+
+#: What YAML tags give that JSON has no word for; a request holding one could not even be fingerprinted.
+_NOT_PLAIN = {bytes: "binary data (!!binary)", date: "a date", datetime: "a date and time", set: "a set (!!set)"}
+
+
+def _not_plain(value: Any, where: str = "") -> tuple[str, str] | None:
+    """The first value that is not plain data (JSON's types), with its dotted place, or None."""
+    stack = [(where, value)]
+    while stack:
+        place, item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str):  # JSON, and so a fingerprint, has text keys only
+                    return f"{place}.{key}" if place else str(key), f"a key that is not text ({key!r})"
+                stack.append((f"{place}.{key}" if place else str(key), child))
+        elif isinstance(item, list):
+            stack.extend((f"{place}.{i}" if place else str(i), child) for i, child in enumerate(item))
+        elif not (item is None or isinstance(item, str | int | float | bool)):
+            return place, _NOT_PLAIN.get(type(item), f"a {type(item).__name__}")
+    return None
 
 
 # -- writing ---------------------------------------------------------------------------------------
@@ -391,8 +459,36 @@ def render_golden(doc: Mapping[str, Any], rerecord_nodeid: str) -> str:
 
 
 def write_golden(path: Path, doc: Mapping[str, Any], rerecord_nodeid: str) -> bool:
-    """Write atomically; False when the file already holds exactly this content (no churn)."""
+    """Write atomically; False when the file already holds exactly this content (no churn). A file there that is
+    not valid YAML is kept, and ``GoldenKept`` says so."""
+    check_overwritable(path, rerecord_nodeid)
     return write_atomic(path, render_golden(doc, rerecord_nodeid))
+
+
+def fix_hint(error: GoldenError, rerecord_nodeid: str) -> str:
+    """What to do about a golden that cannot be used, as the end of its one line."""
+    if isinstance(error, GoldenTooNew):
+        return ""  # upgrading fixes it; re-recording would lose it
+    if isinstance(error, GoldenUnparsable):
+        return f'; fix it, or delete it and re-record: pytest --llm-record "{rerecord_nodeid}"'
+    return f'; fix it, or re-record: pytest --llm-record "{rerecord_nodeid}"'
+
+
+def check_overwritable(path: Path, rerecord_nodeid: str, shown: str | None = None) -> None:
+    """Raise ``GoldenKept`` when ``path`` holds a file that is not valid YAML (or not UTF-8 text). A golden that
+    parses but does not validate is the recorder's to replace: re-recording is how it gets fixed."""
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return
+    try:
+        load_yaml_text(decode_text(data, path), path)
+    except YamlFileError as exc:
+        problem = str(exc).replace(str(path), shown or str(path), 1)
+        raise GoldenKept(
+            f"{problem}; kept as it is, not overwritten (hand edits?): fix it, or delete it, then record again: "
+            f'pytest --llm-record "{rerecord_nodeid}"'
+        ) from None
 
 
 def is_golden_file(path: Path) -> bool:

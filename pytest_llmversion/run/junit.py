@@ -12,7 +12,7 @@ from statistics import median
 
 from pytest_llmversion.governance.catalog import Catalog
 from pytest_llmversion.governance.cost import item_usage_by_model, priced
-from pytest_llmversion.providers.sdk_common import redactor
+from pytest_llmversion.redaction import redactor
 from pytest_llmversion.report.schema import ItemResult
 
 #: The properties, in the order they are written (README, "JUnit properties").

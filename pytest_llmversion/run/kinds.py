@@ -184,11 +184,22 @@ class RecordedCurrent(ItemKind):
 
     name = "recorded current"
 
+    def __init__(self, settings: KindSettings, sampler: ItemSampler) -> None:
+        super().__init__(settings, sampler)
+        #: A golden broken by hand edits is kept: no call is worth an answer that cannot be written.
+        self.kept = self.golden.kept()
+
+    def run(self, body: Body, caught: Caught) -> Judged:
+        if self.kept is not None:
+            note = f"golden not written: {self.golden.shown} is not valid YAML and was kept as it is"
+            return Judged(ItemOutcome(Verdict.ERROR, None, None, self.kept, [note]))
+        return super().run(body, caught)
+
     def sample(self, body: Body, caught: Caught) -> None:
         self.sampler.samples(self.current_phase(replay=False), self.settings.samples, body, caught)
 
     def planned(self) -> list[Planned]:
-        return [(self.settings.current, range(self.settings.samples))]
+        return [] if self.kept is not None else [(self.settings.current, range(self.settings.samples))]
 
     def judge(self) -> Judged:
         samples = self.sampler.of("current")

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_llmversion.errors import LLMVersionError
+
 MARKER = "llm_regression"
 MARKER_HELP = (
     "llm_regression(tags=(), cases=None, tolerance=None, samples=None, threshold=None): "
@@ -15,7 +17,7 @@ MARKER_HELP = (
 )
 
 
-class MarkerError(ValueError):
+class MarkerError(LLMVersionError, ValueError):
     """A bad marker argument; the message names the test and the argument."""
 
 

@@ -13,15 +13,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.providers.base import Completion, Request
-from pytest_llmversion.run.goldens import GoldenError, GoldenFile, GoldenKey, GoldenTooNew, read_golden
+from pytest_llmversion.run.goldens import (
+    GoldenError,
+    GoldenFile,
+    GoldenKept,
+    GoldenKey,
+    check_overwritable,
+    fix_hint,
+    read_golden,
+)
 from pytest_llmversion.verdict import Verdict
 from pytest_llmversion.yamlio import dump_yaml
 
 
-class ReplayProblem(Exception):
+class ReplayProblem(LLMVersionError):
     """The golden cannot answer this call; carries the verdict it implies."""
 
+    one_line = False  # a headline, then what to do (and for STALE, the request's diff)
     verdict = Verdict.ERROR
     llmversion_call_error = True
 
@@ -71,8 +81,7 @@ class GoldenSource:
             self.read_shown = rel(path)
         except GoldenError as exc:
             problem = str(exc).replace(str(folder), rel(folder), 1)
-            fix = f'; fix it, or re-record: pytest --llm-record "{self.rerecord}"'
-            self.problem = problem + ("" if isinstance(exc, GoldenTooNew) else fix)
+            self.problem = problem + fix_hint(exc, self.rerecord)
 
     @property
     def samples(self) -> int:
@@ -81,6 +90,17 @@ class GoldenSource:
     @property
     def prompt(self) -> dict[str, str] | None:
         return self.golden.prompt if self.golden is not None else None
+
+    def kept(self) -> str | None:
+        """Why ``--llm-record`` will not write this golden: the file there is not valid YAML (hand edits, a merge)
+        and is kept as it is; None when it may be written. Read again only when loading it failed."""
+        if self.problem is None:
+            return None
+        try:
+            check_overwritable(self.key.path, self.rerecord, self.shown)
+        except GoldenKept as exc:
+            return str(exc)
+        return None
 
     def missing_reason(self) -> str:
         return f'no golden at {self.shown}; record it: pytest --llm-record "{self.rerecord}"'

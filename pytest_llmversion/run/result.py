@@ -4,15 +4,17 @@ session end writes for it (``ItemArtifacts``), travelling together on the test r
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from pytest_llmversion.judge.samples import Exchange, SampleResult
 from pytest_llmversion.judge.verdicts import check_deltas, outputs_of, request_summary, several_calls
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion
-from pytest_llmversion.providers.sdk_common import redact, scrub
+from pytest_llmversion.redaction import redact, scrub
 from pytest_llmversion.report.schema import CallView, ItemResult, ReportCheck
 from pytest_llmversion.run.kinds import ItemKind, Judged
 from pytest_llmversion.run.recordings import ItemRecorder
@@ -45,6 +47,21 @@ class ItemReport(BaseModel):
 
     result: ItemResult
     artifacts: ItemArtifacts = ItemArtifacts()
+
+    def to_message(self) -> str:
+        """The one JSON string that rides on the test report. A model's answer may hold a lone surrogate, which
+        its golden keeps exactly: UTF-8 cannot carry one, JSON's ASCII escapes can (only then: it is rare)."""
+        try:
+            return self.model_dump_json()
+        except PydanticSerializationError:
+            return json.dumps(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_message(cls, raw: str) -> ItemReport:
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError:
+            return cls.model_validate(json.loads(raw))  # a lone surrogate's escape, which pydantic's parser refuses
 
 
 def item_report(

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pytest_llmversion.checks import Check, CheckResult
-from pytest_llmversion.judge.samples import Exchange, SampleResult
+from pytest_llmversion.judge.samples import Exchange, SampleResult, call_error
 from pytest_llmversion.modelref import ModelRef
+from pytest_llmversion.prompts.registry import PromptError
 from pytest_llmversion.providers.base import Completion, ProviderError, Request
 from pytest_llmversion.run.replay import GoldenSource, ReplayProblem
 
@@ -111,7 +112,8 @@ class ItemSampler:
             self.notices.append(text)
 
     def refuse(self, problem: Exception) -> None:
-        """A call was kept from the network; the item is ERROR with its line even if the application caught it."""
+        """A call was kept from the network (or the prompt registry failed it); the item is ERROR with its line
+        even if the application caught it."""
         if self.refused is None:
             self.refused = str(problem)
 
@@ -137,6 +139,9 @@ class ItemSampler:
         except caught as exc:
             sample.fail(exc)
             self.first_error.setdefault(phase.name, exc)
+            problem = call_error(exc)
+            if isinstance(problem, PromptError):  # the registry, not the model: every sample would fail alike
+                self.refuse(problem)
         finally:
             self._sample = self.phase = None
         return sample

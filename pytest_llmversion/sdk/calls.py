@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.providers.base import Request
 from pytest_llmversion.providers.wire import CODECS, Codec
 
@@ -40,7 +41,7 @@ _GEMINI = re.compile(r"/models/(?P<model>[^/:]+):(?P<method>generateContent|stre
 _ROUTES = (("/chat/completions", "openai-chat"), ("/responses", "openai-responses"), ("/messages", "anthropic"))
 
 
-class NotACompletion(Exception):
+class NotACompletion(LLMVersionError):
     """An HTTP request the plugin cannot record as a completion; the message says why, in a few words."""
 
 

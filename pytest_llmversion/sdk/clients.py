@@ -12,6 +12,8 @@ same one line naming the extra to install.
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_llmversion.providers.sdk_common import import_sdk, resolve_api_key
@@ -33,7 +35,25 @@ _EXTRAS: dict[Family, tuple[str, str]] = {
 Flavour = Literal["sync", "async"]
 
 
-def build_client(family: Family, flavour: Flavour, seam: CallSeam, config: LLMConfig, fixture: str) -> Any:
+@dataclass(frozen=True)
+class BuiltClient:
+    """An SDK client and the HTTP client (``httpx2`` or ``httpx``) under it, which the plugin made and so must
+    close: google-genai leaves an ``httpx_client`` it was given open when it is closed, with the pass-through
+    connection in it."""
+
+    sdk: Any
+    http: Any
+
+    def close(self) -> None:
+        """Sync clients only: an async one's pass-through calls each open and close their own connection."""
+        close = getattr(self.sdk, "close", None)
+        if callable(close) and not inspect.iscoroutinefunction(close):
+            close()
+        if not inspect.iscoroutinefunction(getattr(self.http, "close", None)):
+            self.http.close()
+
+
+def build_client(family: Family, flavour: Flavour, seam: CallSeam, config: LLMConfig, fixture: str) -> BuiltClient:
     """The SDK's client object for ``family``; a missing SDK is one line naming the extra to install."""
     module, extra = _EXTRAS[family]
     sdk = import_sdk(module, extra)
@@ -51,17 +71,18 @@ def build_client(family: Family, flavour: Flavour, seam: CallSeam, config: LLMCo
     if family == "gemini":
         from google.genai import types
 
+        http_client: Any = http.Client(transport=LLMTransport(exchange))
         options = types.HttpOptions(
             base_url=base_url,
             api_version=settings.api_version if settings is not None else None,
-            httpx_client=http.Client(transport=LLMTransport(exchange)),
+            httpx_client=http_client,
             httpx_async_client=http.AsyncClient(transport=AsyncLLMTransport(exchange)),
         )
-        return sdk.Client(api_key=key, vertexai=False, http_options=options)
+        return BuiltClient(sdk.Client(api_key=key, vertexai=False, http_options=options), http_client)
     if flavour == "async":
         cls = sdk.AsyncOpenAI if family == "openai" else sdk.AsyncAnthropic
-        client: Any = http.AsyncClient(transport=AsyncLLMTransport(exchange))
+        http_client = http.AsyncClient(transport=AsyncLLMTransport(exchange))
     else:
         cls = sdk.OpenAI if family == "openai" else sdk.Anthropic
-        client = http.Client(transport=LLMTransport(exchange))
-    return cls(api_key=key, base_url=base_url, max_retries=0, http_client=client)
+        http_client = http.Client(transport=LLMTransport(exchange))
+    return BuiltClient(cls(api_key=key, base_url=base_url, max_retries=0, http_client=http_client), http_client)

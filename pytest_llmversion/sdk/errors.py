@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pytest_llmversion.errors import LLMVersionError
+
 
 class HardCodedModelWarning(UserWarning):
     """Application code named a model of its own instead of the configured one.
@@ -18,13 +20,13 @@ class UnrecordedCallWarning(UserWarning):
     llmversion_call_error = True
 
 
-class CallRefused(Exception):
+class CallRefused(LLMVersionError):
     """An SDK request the plugin cannot record, kept from the network; the item is ERROR with this line."""
 
     llmversion_call_error = True
 
 
-class WrongProviderError(Exception):
+class WrongProviderError(LLMVersionError):
     """A fixture's client was used for another provider's API."""
 
     llmversion_call_error = True

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from pytest_llmversion.providers.sdk_common import redact_bytes
+from pytest_llmversion.redaction import redact_bytes
 
 if TYPE_CHECKING:
     from pytest_llmversion.sdk.transport import LLMExchange

@@ -43,8 +43,8 @@ from typing import Protocol
 from pytest_llmversion.governance.pinning import classify
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, Request
-from pytest_llmversion.providers.sdk_common import redact
 from pytest_llmversion.providers.wire import Answer
+from pytest_llmversion.redaction import redact
 from pytest_llmversion.sdk.calls import FAMILY, PROTOCOL_NAMES, Family, LLMCall, NotACompletion, protocol_of, read_call
 from pytest_llmversion.sdk.callsite import CallSite, application_frame, line_with_literal
 from pytest_llmversion.sdk.errors import CallRefused, HardCodedModelWarning, UnrecordedCallWarning, WrongProviderError

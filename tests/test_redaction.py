@@ -1,0 +1,96 @@
+"""The redaction rules (``pytest_llmversion.redaction``, docs/providers.md §7) on their own, and the report
+schema that applies them to everything it holds. ``test_secrets`` runs them end to end through every provider."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from pytest_llmversion.redaction import redact, redact_bytes, safe_text, scrub
+from pytest_llmversion.report.schema import CallView, ItemResult
+from pytest_llmversion.verdict import Verdict
+
+KEY = "sk-proj-Zq8vN3kLm2Xy7RtB5wQp9JcD4hFs6GaT1uVe"
+PRIVATE = KEY.removeprefix("sk-proj-")
+
+
+@pytest.fixture(autouse=True)
+def _configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        pytest.param(KEY, id="whole"),
+        pytest.param(f"{KEY[:11]}\n{KEY[11:]}", id="split by a line break"),
+        pytest.param(f"{KEY[:11]}\\n{KEY[11:]}", id="split by an escaped line break"),
+        pytest.param(f"{KEY[:20]} {KEY[20:]}", id="split by a space"),
+        pytest.param(KEY[:-3], id="cut short"),
+        pytest.param(KEY[5:], id="cut at the front"),
+        pytest.param(f"{KEY[:8]}{'*' * 24}{KEY[-4:]}", id="masked first 8 and last 4"),
+        pytest.param(f"{KEY[:8]}...{KEY[-4:]}", id="masked with an ellipsis"),
+        *(
+            pytest.param(base64.b64encode((pad + KEY).encode()).decode(), id=f"base64 after {len(pad)} bytes")
+            for pad in ("", "u:", "us:")
+        ),
+        pytest.param(base64.urlsafe_b64encode(("x" + KEY).encode()).decode(), id="url-safe base64"),
+    ],
+)
+def test_a_configured_key_is_hidden_in_every_form_a_server_quotes_it(form: str) -> None:
+    said = scrub(f"Incorrect API key provided: {form}. Check your key.")
+    quoted = said.removeprefix("Incorrect API key provided: ").removesuffix(". Check your key.")
+    assert len(quoted) < len(said) - 40  # the text around the key is kept
+    assert "***" in quoted
+    squashed = "".join(quoted.replace("\\n", "").split())
+    assert not any(PRIVATE[i : i + 8] in squashed for i in range(len(PRIVATE) - 7)), said
+    assert not quoted.endswith(KEY[-4:])
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["sk-ant-api03-" + "Ab3dEf6hIj9kLm2nOp5qRs8t", "AIza" + "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q", "sk-abcd...wxyz"],
+)
+def test_a_key_shaped_token_no_provider_has_is_hidden_too(token: str) -> None:
+    assert scrub(f"bad key {token} here") == "bad key *** here"
+
+
+def test_public_prefixes_and_ordinary_text_stay_readable() -> None:
+    text = "Keys start with sk-proj- or sk-ant-; Zq8vN3 is short; international organisations, AIza alone."
+    assert scrub(text) == text
+    assert redact("  two\n lines  ") == "two lines"
+
+
+def test_bytes_are_scrubbed_and_bytes_that_are_not_utf8_pass() -> None:
+    assert redact_bytes(f'{{"error": "key {KEY}"}}'.encode()) == b'{"error": "key ***"}'
+    assert redact_bytes(b"\xff\xfe" + KEY.encode()) == b"\xff\xfe***"
+
+
+def test_a_lone_surrogate_becomes_a_replacement_character() -> None:
+    assert safe_text("caf\udce9 " + KEY) == "caf\ufffd ***"
+
+
+def test_the_report_schema_holds_no_key_and_no_lone_surrogate_whatever_it_is_given() -> None:
+    """Every string of an item (outputs, checks, the calls of a multi-call test) is scrubbed when the typed result
+    is made, so every view of it (report.json, Markdown, HTML, the step summary, JUnit) is."""
+    quoted = base64.b64encode(f"u:{KEY}".encode()).decode()
+    item = ItemResult(
+        nodeid="tests/test_a.py::test_x[current]",
+        test="tests/test_a.py::test_x",
+        role="current",
+        model="openai/gpt-4o",
+        verdict=Verdict.ERROR,
+        message=f"the server said {quoted}",
+        output=f"an answer \ud800 quoting {KEY[:-2]}",
+        calls_detail=[CallView(request=f"user: {KEY}", output="\udfff", error=KEY[4:])],
+        notes=[f"{{'k': '{KEY[:12]}\\n{KEY[12:]}'}}"],
+    )
+    dumped = item.model_dump_json()
+    json.loads(dumped)  # valid JSON: no lone surrogate
+    assert not any(PRIVATE[i : i + 8] in dumped for i in range(len(PRIVATE) - 7)), dumped
+    assert item.output == "an answer \ufffd quoting sk-proj-***"  # the public prefix says nothing
+    assert item.calls_detail[0].output == "\ufffd"
+    again = ItemResult.model_validate_json(dumped)  # the controller reads what a worker sent
+    assert again == item
