@@ -1,11 +1,13 @@
 """A loopback server that speaks the OpenAI, Anthropic and Gemini APIs, answering from scripted rules.
 
 Point the official SDKs (or the plugin's ``[tool.llmversion.providers.*] base_url``) at it and test LLM code
-offline, with real HTTP: Chat Completions (+ SSE streaming) and the Responses API at ``/v1``, Anthropic
-Messages at ``/v1/messages``, Gemini ``generateContent`` / ``streamGenerateContent?alt=sse`` / ``countTokens``
-under ``/v1`` and ``/v1beta``. Each model answers from scripted rules (a folder of ``<model>.yaml`` files in
-the scripted provider's format, or rules given in code); latency, fault schedules and the served model name
-are set per model. Every request received is kept, for assertions.
+offline, with real HTTP: Chat Completions (+ SSE streaming), the Responses API, embeddings and models at
+``/v1``, Anthropic Messages and its token count at ``/v1/messages``, Gemini ``generateContent`` /
+``streamGenerateContent?alt=sse`` / ``countTokens`` / ``embedContent`` / ``batchEmbedContents`` under ``/v1``
+and ``/v1beta``. Tool calls, streamed or not, are answered in each API's own shape. Each model answers from
+scripted rules (a folder of ``<model>.yaml`` files in the scripted provider's format, or rules given in
+code: which tool to call with which arguments, what to say after its result); latency, fault schedules and
+the served model name are set per model. Every request received is kept, for assertions.
 
 From code::
 
@@ -36,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from pytest_llmversion.providers.base import ProviderError, RateLimited, Unavailable
+from pytest_llmversion.providers.base import BadRequest, ProviderError, RateLimited, Unavailable
 from pytest_llmversion.providers.scripted import ScriptedProvider
 from pytest_llmversion.providers.wire import CODECS, Answer, Codec
 from pytest_llmversion.testing.faults import STATUS_FOR_KIND, Fault, FaultSchedule
@@ -44,6 +46,14 @@ from pytest_llmversion.yamlio import load_yaml_text
 
 HOST = "127.0.0.1"
 _GEMINI = re.compile(r"/(?:v1|v1beta|v1alpha)/models/(?P<model>[^/:]+):(?P<method>\w+)$")
+#: Gemini methods -> what the emulator does.
+_GEMINI_ACTIONS = {
+    "generateContent": "generate",
+    "streamGenerateContent": "generate",
+    "countTokens": "count",
+    "embedContent": "embed",
+    "batchEmbedContents": "embed",
+}
 _MALFORMED_BODY = '{"id": "cut-off", "choices": [{"index": 0, "message": {"role": "assis'
 
 
@@ -332,13 +342,23 @@ class Emulator:
         if call.action == "model":
             self._send_json(call, 200, self._model_info(call))
             return
+        if call.action == "models":
+            listed = [codec.model_body({"id": name}, name) for name in self.scripts.models()]
+            self._send_json(call, 200, codec.models_body(listed))
+            return
         if call.model is None or not self.scripts.has(call.model):
             message = f"The model `{call.model}` does not exist or you do not have access to it."
             self._send_error(call, 404, message)
             return
-        request = codec.request_from(call.body)
-        if call.action == "count":
-            self._send_json(call, 200, codec.count_tokens(request))
+        try:
+            if call.action == "embed":
+                request = codec.embedding_request(call.body, call.model)
+            elif call.action == "count":
+                request = codec.count_request(call.body)
+            else:
+                request = codec.request_from(call.body)
+        except BadRequest as error:
+            self._send_error(call, 400, str(error))
             return
         self._generate(call, request)
 
@@ -347,10 +367,11 @@ class Emulator:
         gemini = _GEMINI.search(path)
         if gemini is not None:
             call.codec, call.model = CODECS["gemini"], gemini["model"]
-            call.action = {"countTokens": "count"}.get(gemini["method"], "generate")
-            return method == "POST" and gemini["method"] in ("generateContent", "streamGenerateContent", "countTokens")
+            call.action = _GEMINI_ACTIONS.get(gemini["method"], "generate")
+            return method == "POST" and gemini["method"] in _GEMINI_ACTIONS
         routes = (
             ("/chat/completions", "openai-chat", "generate"),
+            ("/embeddings", "openai-chat", "embed"),
             ("/responses/input_tokens", "openai-responses", "count"),
             ("/responses", "openai-responses", "generate"),
             ("/messages/count_tokens", "anthropic", "count"),
@@ -360,11 +381,13 @@ class Emulator:
             if path.endswith(suffix) and method == "POST":
                 call.codec, call.action = CODECS[codec], action
                 return True
-        found = re.search(r"/models/(?P<model>[^/]+)$", path)
+        found = re.search(r"/models(?:/(?P<model>[^/]+))?$", path)
         if method == "GET" and found is not None:
-            anthropic = "anthropic-version" in call.headers
-            call.codec = CODECS["anthropic" if anthropic else "gemini" if "v1beta" in path else "openai-chat"]
-            call.model, call.action = found["model"], "model"
+            # the three APIs share the path: the headers each SDK sends tell them apart
+            google = "x-goog-api-key" in call.headers or "key" in call.query or "/v1beta/" in path
+            name = "anthropic" if "anthropic-version" in call.headers else "gemini" if google else "openai-chat"
+            call.codec, call.model = CODECS[name], found["model"]
+            call.action = "model" if found["model"] else "models"
             return True
         return False
 
@@ -422,7 +445,7 @@ class Emulator:
         if call.stream:
             self._send_events(call, codec.events(answer, call.body))
         else:
-            self._send_json(call, 200, codec.body(answer))
+            self._send_json(call, 200, codec.body(answer, call.body))
 
     def _scripted_error(self, call: _Call, error: ProviderError) -> None:
         if error.kind == "malformed_response":
@@ -434,11 +457,16 @@ class Emulator:
     def _model_info(self, call: _Call) -> dict[str, Any]:
         model = str(call.model)
         served = self._settings.get(model, ModelSettings()).served_as or model
-        if call.codec is CODECS["anthropic"]:
-            return {"id": served, "type": "model", "display_name": model, "created_at": "2025-01-01T00:00:00Z"}
-        if call.codec is CODECS["gemini"]:
-            return {"name": f"models/{model}", "version": "001", "displayName": model}
-        return {"id": served, "object": "model", "created": 0, "owned_by": "llm-emulator"}
+        codec = call.codec or CODECS["openai-chat"]
+        info: dict[str, Any] = {"id": served, "owned_by": "llm-emulator"}
+        if codec is CODECS["anthropic"]:
+            info = {"id": served, "display_name": model}
+        elif codec is CODECS["gemini"]:
+            info = {"id": model}  # Gemini describes the model asked for, by name
+        if self.scripts.has(model):
+            with contextlib.suppress(ProviderError):  # a broken script still has a name to describe
+                info |= self.scripts.script(model)[0].model_info
+        return codec.model_body(info, served)
 
     # -- sending ------------------------------------------------------------------------------------------
 
