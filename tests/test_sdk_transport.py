@@ -19,7 +19,8 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from pytest_llmversion.checks import json_field, to_plain
+from pytest_llmversion.checks import json_field
+from pytest_llmversion.checks.core import to_plain
 from pytest_llmversion.config import LLMConfig
 from pytest_llmversion.judge.samples import SampleResult, call_error
 from pytest_llmversion.modelref import ModelRef

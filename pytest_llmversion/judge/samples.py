@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pytest_llmversion.checks import CheckResult, to_plain
+from pytest_llmversion.checks.core import CheckResult, to_plain
 from pytest_llmversion.parsing import OutputParseError
 from pytest_llmversion.providers.base import Completion, ProviderError, Request, ToolCall, ToolCalls
 from pytest_llmversion.redaction import scrub

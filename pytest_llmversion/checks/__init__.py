@@ -16,21 +16,13 @@ in text where the golden called a tool fails ``tool_called``: a format check, so
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import decimal
-import enum
-import json
 import re
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import PurePath
 from typing import Any, Literal
 
-from pytest_llmversion.parsing import OutputParseError, extract_json, parse_json
-from pytest_llmversion.providers.base import ToolCall
-
-CheckKind = Literal["format", "content"]
+from pytest_llmversion.checks.core import Check, CheckKind, CheckResult, as_data, as_text, short, to_plain
+from pytest_llmversion.checks.tools import tool_args, tool_called, tool_calls_of, tool_sequence
+from pytest_llmversion.parsing import parse_json
 
 __all__ = [
     "Check",
@@ -51,129 +43,10 @@ __all__ = [
     "similarity",
     "tool_args",
     "tool_called",
+    "tool_calls_of",
     "tool_sequence",
     "valid_json",
 ]
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    kind: CheckKind
-    passed: bool
-    score: float
-    detail: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "name": self.name,
-            "kind": self.kind,
-            "passed": self.passed,
-            "score": round(self.score, 4),
-        }
-        if self.detail:
-            data["detail"] = self.detail
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
-        return cls(data["name"], data["kind"], bool(data["passed"]), float(data["score"]), data.get("detail", ""))
-
-
-class Check:
-    """Base class: subclasses implement :meth:`evaluate`; calling a check never raises."""
-
-    name: str = "check"
-    kind: CheckKind = "content"
-
-    def evaluate(self, value: Any) -> CheckResult:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def __call__(self, value: Any) -> CheckResult:
-        try:
-            result = self.evaluate(value)
-        except OutputParseError as exc:
-            return self.fail(str(exc))
-        except Exception as exc:  # a check that crashes fails, with the reason, instead of erroring the run
-            return self.fail(f"check raised {type(exc).__name__}: {exc}")
-        score = min(1.0, max(0.0, float(result.score)))
-        return dataclasses.replace(result, score=score)
-
-    def ok(self, detail: str = "", score: float = 1.0) -> CheckResult:
-        return CheckResult(self.name, self.kind, True, score, detail)
-
-    def fail(self, detail: str, score: float = 0.0) -> CheckResult:
-        return CheckResult(self.name, self.kind, False, score, detail)
-
-    def __repr__(self) -> str:
-        return f"<check {self.name} ({self.kind})>"
-
-
-# -- value helpers ---------------------------------------------------------------------------------
-
-
-def as_text(value: Any) -> str:
-    """The text of a completion or string; structured values are rendered as JSON."""
-    text = getattr(value, "text", None)
-    if isinstance(text, str) and hasattr(value, "model_served"):
-        return text
-    if isinstance(value, str):
-        return value
-    return json.dumps(to_plain(value), ensure_ascii=False, sort_keys=True)
-
-
-def to_plain(value: Any) -> Any:
-    """JSON-shaped data for any value an application returns: pydantic models, dataclasses, named tuples,
-    enums, dates and paths at any depth become dicts, lists, strings and numbers (what a golden can hold and
-    a report can carry). Anything else unknown becomes its ``repr``."""
-    if value is None or type(value) in _PLAIN_TYPES:
-        return value
-    if isinstance(value, enum.Enum):
-        return to_plain(value.value)
-    for plain in _PLAIN_TYPES:  # subclasses (IntEnum aside): YAML and JSON know only the base types
-        if isinstance(value, plain):
-            return plain(value)
-    dump = getattr(value, "model_dump", None)
-    if callable(dump) and not isinstance(value, type):
-        return to_plain(dump(mode="json"))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(to_plain(k)): to_plain(v) for k, v in value.items()}
-    if isinstance(value, tuple) and hasattr(value, "_asdict"):
-        return to_plain(value._asdict())
-    if isinstance(value, list | tuple):
-        return [to_plain(v) for v in value]
-    if isinstance(value, set | frozenset):
-        return sorted((to_plain(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal | PurePath | uuid.UUID):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return repr(value)
-
-
-_PLAIN_TYPES: tuple[type, ...] = (bool, int, float, str)
-
-
-def as_data(value: Any, *, extract: bool = False) -> Any:
-    """Parsed data: text is parsed as JSON (strictly unless ``extract``), parsed values pass through."""
-    if isinstance(value, str) or hasattr(value, "model_served"):
-        text = as_text(value)
-        if not extract:
-            return parse_json(text)
-        found = extract_json(text)
-        if found is None:
-            raise OutputParseError("no JSON value found in the output", text=text)
-        return found
-    return to_plain(value)
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- format checks ---------------------------------------------------------------------------------
@@ -268,7 +141,7 @@ class _Regex(Check):
         self.pattern = re.compile(pattern, flags)
         self.fullmatch = fullmatch
         self.kind = kind
-        self.name = f"regex({_short(pattern, 40)})"
+        self.name = f"regex({short(pattern, 40)})"
 
     def evaluate(self, value: Any) -> CheckResult:
         text = as_text(value)
@@ -310,7 +183,7 @@ class _Contains(Check):
         self.case_sensitive = case_sensitive
         self.negate = negate
         self.kind = kind
-        self.name = f"{'not_contains' if negate else 'contains'}({_short(needle, 30)!r})"
+        self.name = f"{'not_contains' if negate else 'contains'}({short(needle, 30)!r})"
 
     def evaluate(self, value: Any) -> CheckResult:
         text = as_text(value)
@@ -335,19 +208,19 @@ class _Equals(Check):
         self.expected = expected
         self.strip = strip
         self.case_sensitive = case_sensitive
-        self.name = f"equals({_short(expected, 30)})"
+        self.name = f"equals({short(expected, 30)})"
 
     def evaluate(self, value: Any) -> CheckResult:
         if not isinstance(self.expected, str):
             actual = to_plain(value) if not isinstance(value, str) else value
             if actual == self.expected:
                 return self.ok()
-            return self.fail(f"expected {_short(self.expected)}, got {_short(actual)}")
+            return self.fail(f"expected {short(self.expected)}, got {short(actual)}")
         text = as_text(value)
         left, right = (text.strip(), self.expected.strip()) if self.strip else (text, self.expected)
         if not self.case_sensitive:
             left, right = left.lower(), right.lower()
-        return self.ok() if left == right else self.fail(f"expected {_short(self.expected)}, got {_short(text)}")
+        return self.ok() if left == right else self.fail(f"expected {short(self.expected)}, got {short(text)}")
 
 
 def equals(expected: Any, *, strip: bool = True, case_sensitive: bool = True) -> Check:
@@ -389,13 +262,13 @@ class _JsonField(Check):
     def evaluate(self, value: Any) -> CheckResult:
         actual = lookup_path(as_data(value, extract=self.extract), self.path)
         if actual is _MISSING:
-            return self.fail(f"{self.path} is missing (expected {_short(self.expected)})")
+            return self.fail(f"{self.path} is missing (expected {short(self.expected)})")
         same = actual == self.expected
         if not same and not self.case_sensitive and isinstance(actual, str) and isinstance(self.expected, str):
             same = actual.casefold() == self.expected.casefold()
         if same:
             return self.ok()
-        return self.fail(f"{self.path}: expected {_short(self.expected)}, got {_short(actual)}")
+        return self.fail(f"{self.path}: expected {short(self.expected)}, got {short(actual)}")
 
 
 def json_field(path: str, expected: Any, *, extract: bool = False, case_sensitive: bool = True) -> Check:
@@ -527,173 +400,3 @@ def custom(
 ) -> Check:
     """Your own scorer: ``fn(value)`` returns a bool, a score in [0, 1], or ``(score, detail)``."""
     return _Custom(fn, name, kind, threshold)
-
-
-# -- tool calls ------------------------------------------------------------------------------------
-
-
-def tool_calls_of(value: Any) -> tuple[ToolCall, ...]:
-    """The tool calls in ``value``: a Completion's, ``ToolCall``s, ``{name, arguments}`` mappings, a list of any of
-    these, or an SDK response (OpenAI Chat or Responses, Anthropic, Gemini). Text holds none."""
-    if isinstance(value, ToolCall):
-        return (value,)
-    calls = getattr(value, "tool_calls", None)
-    if isinstance(calls, tuple) and hasattr(value, "model_served"):
-        return calls
-    if isinstance(value, Mapping):
-        if isinstance(value.get("name"), str) and "arguments" in value:
-            return (ToolCall.from_dict(value),)
-        return ()
-    if isinstance(value, list | tuple):
-        return tuple(call for item in value for call in tool_calls_of(item))
-    return _sdk_tool_calls(value)
-
-
-def _sdk_tool_calls(value: Any) -> tuple[ToolCall, ...]:
-    """An SDK's response object, read by its documented attributes (no SDK is imported)."""
-    choices = getattr(value, "choices", None)
-    if isinstance(choices, list) and choices:  # OpenAI Chat Completions
-        value = getattr(choices[0], "message", None)
-    found: list[ToolCall] = []
-    for call in getattr(value, "tool_calls", None) or ():  # an OpenAI Chat message
-        function = getattr(call, "function", None)
-        if function is not None:
-            found.append(ToolCall.from_text(str(call.id), str(function.name), function.arguments))
-    for item in getattr(value, "output", None) or ():  # OpenAI Responses
-        if getattr(item, "type", None) == "function_call":
-            found.append(ToolCall.from_text(str(item.call_id), str(item.name), item.arguments))
-    content = getattr(value, "content", None)
-    for block in content if isinstance(content, list) else ():  # Anthropic
-        if getattr(block, "type", None) == "tool_use":
-            found.append(ToolCall(str(block.id), str(block.name), dict(block.input or {})))
-    if hasattr(value, "candidates") and hasattr(value, "function_calls"):  # Gemini
-        for call in value.function_calls or ():
-            found.append(ToolCall(str(call.id or ""), str(call.name), dict(call.args or {})))
-    return tuple(found)
-
-
-def _calls_shown(calls: Sequence[ToolCall], value: Any) -> str:
-    if calls:
-        return ", ".join(call.name for call in calls)
-    text = as_text(value) if isinstance(value, str) or hasattr(value, "model_served") else ""
-    return f"no tool call; answered in text: {_short(text)!r}" if text else "no tool call"
-
-
-class _ToolCalled(Check):
-    kind = "format"
-
-    def __init__(self, name: str, times: int | None) -> None:
-        self.tool = name
-        self.times = times
-        self.name = f"tool_called({name})"
-
-    def evaluate(self, value: Any) -> CheckResult:
-        calls = tool_calls_of(value)
-        count = sum(call.name == self.tool for call in calls)
-        if count and (self.times is None or count == self.times):
-            return self.ok(f"{count} call{'s' if count > 1 else ''}")
-        if count:
-            return self.fail(f"called {count} times, expected {self.times}")
-        return self.fail(f"{self.tool} was not called ({_calls_shown(calls, value)})")
-
-
-def tool_called(name: str, *, times: int | None = None) -> Check:
-    """The model called tool ``name`` (exactly ``times`` times, when given)."""
-    return _ToolCalled(name, times)
-
-
-class _ToolArgs(Check):
-    kind = "format"
-
-    def __init__(self, name: str, schema: Mapping[str, Any] | None, equals: Any, options: dict[str, Any]) -> None:
-        if schema is None and equals is None:
-            raise ValueError("tool_args needs schema=, equals= or both")
-        self.tool = name
-        self.schema = schema
-        self.expected = equals
-        self.options = options
-        self.name = f"tool_args({name})"
-
-    def evaluate(self, value: Any) -> CheckResult:
-        calls = tool_calls_of(value)
-        mine = [call for call in calls if call.name == self.tool]
-        if not mine:
-            return self.fail(f"{self.tool} was not called ({_calls_shown(calls, value)})")
-        for index, call in enumerate(mine):
-            where = f"call {index + 1} of {self.tool}: " if len(mine) > 1 else ""
-            if call.raw_arguments is not None:
-                return self.fail(f"{where}the arguments are not a JSON object: {_short(call.raw_arguments)!r}")
-            problem = self._schema_problem(call.arguments) or self._difference(call.arguments)
-            if problem:
-                return self.fail(where + problem)
-        return self.ok()
-
-    def _schema_problem(self, arguments: Mapping[str, Any]) -> str | None:
-        if self.schema is None:
-            return None
-        import jsonschema
-
-        validator = jsonschema.validators.validator_for(self.schema)(self.schema)
-        errors = sorted(validator.iter_errors(dict(arguments)), key=lambda e: list(e.absolute_path))
-        if not errors:
-            return None
-        where = "/".join(str(p) for p in errors[0].absolute_path) or "(arguments)"
-        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-        return f"{where}: {errors[0].message}{more}"
-
-    def _difference(self, arguments: Mapping[str, Any]) -> str | None:
-        if self.expected is None:
-            return None
-        from deepdiff import DeepDiff
-
-        diff = DeepDiff(to_plain(self.expected), to_plain(arguments), **self.options)
-        if not diff:
-            return None
-        lines = [line for line in diff.pretty().splitlines() if line.strip()]
-        detail = "; ".join(line.rstrip(".") for line in lines[:2]) + (
-            f" (+{len(lines) - 2} more)" if len(lines) > 2 else ""
-        )
-        return detail.replace("root", "$")
-
-
-def tool_args(
-    name: str,
-    *,
-    schema: Mapping[str, Any] | None = None,
-    equals: Any = None,
-    ignore_order: bool = False,
-    exclude_paths: Sequence[str] | None = None,
-) -> Check:
-    """Every call of tool ``name`` has arguments that are a JSON object, valid against ``schema`` (jsonschema)
-    and equal to ``equals`` (deepdiff, like ``deep_equal``). Broken argument JSON fails it."""
-    options: dict[str, Any] = {"ignore_order": ignore_order}
-    if exclude_paths:
-        options["exclude_paths"] = list(exclude_paths)
-    return _ToolArgs(name, schema, equals, options)
-
-
-class _ToolSequence(Check):
-    kind = "format"
-
-    def __init__(self, names: Sequence[str], exact: bool) -> None:
-        self.names = list(names)
-        self.exact = exact
-        self.name = f"tool_sequence({', '.join(self.names)})"
-
-    def evaluate(self, value: Any) -> CheckResult:
-        calls = tool_calls_of(value)
-        called = [call.name for call in calls]
-        if self.exact and called == self.names:
-            return self.ok()
-        if not self.exact:
-            remaining = iter(called)
-            if all(name in remaining for name in self.names):  # in order, others between allowed
-                return self.ok()
-        shown = ", ".join(called) if called else _calls_shown(calls, value)
-        return self.fail(f"called [{shown}], expected [{', '.join(self.names)}]")
-
-
-def tool_sequence(names: Sequence[str], *, exact: bool = True) -> Check:
-    """The tools called, in order, are ``names``; with ``exact=False``, ``names`` appear in that order among
-    other calls."""
-    return _ToolSequence(names, exact)
