@@ -281,6 +281,30 @@ def test_a_tool_calling_flow_is_recorded_replayed_offline_and_a_broken_candidate
     assert "  tool_calls:\n  - name: lookup_order\n    arguments:\n      order_id: 1234\n" in recording
 
 
+@pytest.mark.parametrize("candidate", ["anthropic/claude-opus-4-6", "gemini/gemini-3.6-flash"])
+def test_an_openai_tool_calling_app_is_judged_on_another_providers_candidate(
+    llm_project: LLMProject, emu: Emulator, candidate: str
+) -> None:
+    """The calls and results are translated both ways: Gemini gives no call ids, the app gets ids it can pair."""
+    emu.add_model("gpt-4o-2024-08-06", CURRENT)
+    emu.add_model(candidate.split("/")[1], CURRENT)
+    llm_project.write_config(extra=emu.provider_tables(), model="openai/gpt-4o-2024-08-06", **FAST)
+    llm_project.test_file(OPENAI_CHAT_APP, "app.py")
+    llm_project.test_file(APP_TESTS.format(family="openai"), "test_app.py")
+    llm_project.run("--llm-record").assert_outcomes(passed=2)
+
+    llm_project.run(f"--candidate-model={candidate}").assert_outcomes(passed=4)
+    assert set(llm_project.verdicts().values()) == {"MATCH", "UNCHANGED"}
+    second = emu.requests(candidate.split("/")[1])[-1].body  # the turn that carries the tool's result
+    if candidate.startswith("anthropic"):
+        use, result = second["messages"][1]["content"][0], second["messages"][2]["content"][0]
+        assert (use["type"], result["type"], result["tool_use_id"]) == ("tool_use", "tool_result", use["id"])
+    else:
+        parts = [content["parts"][0] for content in second["contents"][1:]]
+        assert parts[0]["functionCall"] == {"name": "lookup_order", "args": {"order_id": "A1234"}}
+        assert parts[1]["functionResponse"]["response"] == {"order_id": "A1234", "status": "shipped"}
+
+
 # -- embeddings, token counts and model lookups -------------------------------------------------------------------
 
 RAG_SHARED = """\
