@@ -225,6 +225,37 @@ def checks_tool() -> object:
     return tool_from({"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}})
 
 
+def test_every_stored_request_is_rebuilt_with_its_fingerprint_so_the_call_pool_can_send_it_ahead() -> None:
+    """``--llm-concurrency`` plans a call from the golden's stored request: tools, tool turns and kinds included."""
+    from pytest_llmversion.providers.base import Tool
+
+    call = ToolCall("call_1", "lookup_order", {"order_id": "A1"})
+    broken = ToolCall.from_text("call_2", "lookup_order", '{"order_id": "A')
+    turns = (
+        Message("system", "Look orders up."),
+        Message("user", "Where is A1?"),
+        Message("assistant", "", (call, broken)),
+        call.result({"status": "shipped"}),
+        Message("tool", "not found", tool_call_id="call_2", name="lookup_order"),
+    )
+    tool = Tool("lookup_order", "Find an order", {"type": "object", "properties": {"order_id": {"type": "string"}}})
+    requests = [
+        Request(turns, {"temperature": 0, "parallel_tool_calls": False}, tools=(tool,), tool_choice={"name": "x"}),
+        Request(turns[:2], tools=(Tool("ping", strict=True),), tool_choice="required"),
+        Request((), {"dimensions": 8}, kind="embedding", model="openai/text-embedding-3-small", inputs=("a", "b")),
+        Request(turns[:2], kind="count_tokens", tools=(tool,)),
+        Request((), kind="model_info"),
+        Request((), kind="model_list"),
+        Request(turns[:2], {"max_tokens": 5}),
+    ]
+    for request in requests:
+        rebuilt = Request.from_canonical(json.loads(json.dumps(request.canonical())))
+        assert rebuilt.canonical() == request.canonical()
+        assert rebuilt.fingerprint() == request.fingerprint()
+    with pytest.raises(ValueError, match="unknown kind 'speech'"):
+        Request.from_canonical({"kind": "speech"})
+
+
 def test_tools_and_tool_choice_are_read_from_any_providers_shape() -> None:
     from pytest_llmversion.providers.base import Tool
     from pytest_llmversion.providers.tools import choice_from, tool_from

@@ -170,9 +170,24 @@ class Request:
 
     @classmethod
     def from_canonical(cls, canonical: Mapping[str, Any], prompt: Mapping[str, str] | None = None) -> Request:
-        """The request a golden or recording stores (its ``canonical()`` form) as a Request again."""
-        messages = tuple(build_messages(list(canonical.get("messages") or [])))
-        return cls(messages, dict(canonical.get("params") or {}), prompt)
+        """The request a golden or recording stores (its ``canonical()`` form) as a Request again: messages with
+        their tool calls and results, tools, tool choice, and the kind (an embedding with its model and inputs).
+        Rebuilt as stored, so its fingerprint is the stored one unless the file was edited."""
+        kind = canonical.get("kind", "completion")
+        if kind not in KINDS:
+            raise ValueError(f"a stored request of unknown kind {kind!r}")
+        params = dict(canonical.get("params") or {})
+        if kind == "embedding":
+            model = canonical.get("model")
+            inputs = tuple(str(text) for text in canonical.get("input") or ())
+            return cls((), params, prompt, kind=kind, model=None if model is None else str(model), inputs=inputs)
+        stored = list(canonical.get("messages") or [])
+        messages = build_messages(stored) if stored else ()
+        tools = tuple(
+            Tool(str(t["name"]), str(t.get("description") or ""), dict(t.get("parameters") or {}), t.get("strict"))
+            for t in canonical.get("tools") or ()
+        )
+        return cls(messages, params, prompt, tools=tools, tool_choice=canonical.get("tool_choice"), kind=kind)
 
     def canonical(self) -> dict[str, Any]:
         params = {k: _plain(v) for k, v in sorted(self.params.items()) if v is not None}
