@@ -185,6 +185,51 @@ def test_a_candidate_that_answers_in_text_calls_another_tool_or_breaks_the_argum
             assert lines.index(expected) > start
 
 
+def test_the_reports_show_each_call_with_its_tools_calls_and_results(llm_project: LLMProject) -> None:
+    tool_project(llm_project)
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+    result = llm_project.run(
+        "--candidate-model=scripted/other-tool", "--llm-report-md=s.md", "--llm-report-html=r.html"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "  2 calls, current (-) vs candidate (+):",
+            "  call 1: user: Where is my order A1234?",
+            '    +tool call find_order {"id": "A1234"}',
+            "  call 2: tool results of find_order · user: Where is my order A1234?",
+            "    -Your order A1234 has shipped.",
+            "    +Not found.",
+        ]
+    )
+    request = (
+        "tools: lookup_order\n"
+        "user: Where is my order A1234?\n"
+        'assistant: tool call find_order {"id": "A1234"}\n'
+        'tool find_order: {"error": "unknown order"}'
+    )
+    candidate = next(i for i in llm_project.report()["items"] if i["role"] == "candidate")
+    assert candidate["output"] == 'tool call find_order {"id": "A1234"}'
+    assert candidate["baseline_output"] == 'tool call lookup_order {"order_id": "A1234"}'
+    assert [(c["request"], c["output"]) for c in candidate["calls_detail"]] == [
+        ("tools: lookup_order\nuser: Where is my order A1234?", 'tool call find_order {"id": "A1234"}'),
+        (request, "Not found."),
+    ]
+    markdown = (llm_project.path / "s.md").read_text()
+    assert f"```text\n{request}\n```" in markdown
+    assert '-tool call lookup_order {"order_id": "A1234"}\n+tool call find_order {"id": "A1234"}' in markdown
+    page = (llm_project.path / "r.html").read_text()
+    data = page.split('<script type="application/json" id="llm-data">')[1].split("</script>")[0]
+    assert request in strings(json.loads(data))  # the HTML page's call-by-call view reads the same text
+
+
+def strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    return [text for item in value for text in strings(item)] if isinstance(value, list) else []
+
+
 def test_a_changed_tool_call_is_noted_under_llm_live_and_drift_when_its_checks_fail(llm_project: LLMProject) -> None:
     tool_project(llm_project)
     llm_project.run("--llm-record").assert_outcomes(passed=1)

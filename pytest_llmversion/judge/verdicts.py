@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_llmversion.judge.samples import Exchange, SampleResult
-from pytest_llmversion.providers.base import Completion, Request
+from pytest_llmversion.providers.base import Completion, Request, ToolCall
 from pytest_llmversion.report.diff import DIFF_LINES, output_diff, text_lines, unified
+from pytest_llmversion.report.format import plural
 from pytest_llmversion.verdict import Verdict
 
 EPSILON = 1e-9
@@ -193,8 +194,12 @@ def shown(answer: Completion) -> str:
 
 def call_lines(answer: Completion) -> list[str]:
     """One line per tool call: ``tool call lookup_order {"order_id": "A1"}`` (the raw text when it is not JSON)."""
+    return _call_lines(answer.tool_calls)
+
+
+def _call_lines(calls: Sequence[ToolCall]) -> list[str]:
     lines = []
-    for call in answer.tool_calls:
+    for call in calls:
         if call.raw_arguments is not None:
             lines.append(f"tool call {call.name} {call.raw_arguments}   (arguments are not a JSON object)")
         else:
@@ -287,13 +292,24 @@ def _first_line(text: str) -> str:
 
 def request_headline(request: Request, limit: int = HEADLINE) -> str:
     """A call named in one line: its registry prompt, else its system message's first line; then the last
-    user message's first line (``prompt triage v1 · user: Ticket: ...``)."""
-    parts = []
+    user message's first line (``prompt triage v1 · user: Ticket: ...``). The turn after a tool ran says so
+    instead of repeating the system message (``tool results of lookup_order · user: ...``); the calls around
+    completions by their kind (``embedding of 2 inputs by openai/text-embedding-3-small``)."""
+    if request.kind == "embedding":
+        text = f"embedding of {plural(len(request.inputs), 'input')} by {request.model}"
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    if request.kind in ("model_info", "model_list"):
+        return "model lookup" if request.kind == "model_info" else "model list"
+    parts = ["token count"] if request.kind == "count_tokens" else []
     prompt = request.prompt
+    results = request.tool_results()
     if prompt and prompt.get("task"):
         parts.append(f"prompt {prompt['task']} {prompt.get('version', '')}".rstrip())
-    elif request.system:
+    elif request.system and not results:
         parts.append(f"system: {_first_line(request.system)}")
+    if results:
+        names = ", ".join(dict.fromkeys(str(m.name or "a tool") for m in results))
+        parts.append(f"tool results of {names}")
     user = [line.strip() for line in request.last_user.splitlines() if line.strip()]
     if user:
         # "Ticket:" alone says little: show the user message's first two lines
@@ -303,14 +319,32 @@ def request_headline(request: Request, limit: int = HEADLINE) -> str:
 
 
 def request_summary(request: Request, per_message: int = 300) -> str:
-    """A request's messages in short, one ``role: content`` block each, each clipped (for the reports)."""
-    blocks = []
+    """A request in short, for the reports: the tools it offers, then one ``role: content`` block per message,
+    each clipped; an assistant turn's tool calls one line each, a tool result with its tool's name."""
+    if request.kind == "embedding":
+        inputs = [f"input: {_clip(text, per_message)}" for text in request.inputs]
+        return "\n".join([f"embedding by {request.model}", *inputs])
+    if request.kind in ("model_info", "model_list"):
+        return request_headline(request)
+    blocks = [f"{request.kind.replace('_', ' ')} of:"] if request.kind != "completion" else []
+    if request.tools:
+        choice = f" (tool_choice {json.dumps(request.tool_choice)})" if request.tool_choice is not None else ""
+        blocks.append(f"tools: {', '.join(tool.name for tool in request.tools)}{choice}")
+    names = {c.id: c.name for m in request.messages for c in m.tool_calls if c.id}
     for message in request.messages:
-        content = message.content.strip()
-        if len(content) > per_message:
-            content = content[:per_message] + f"… ({len(content) - per_message} more characters)"
-        blocks.append(f"{message.role}: {content}")
+        content = _clip(message.content.strip(), per_message)
+        if message.role == "tool":
+            name = message.name or names.get(message.tool_call_id or "")
+            blocks.append(f"tool {name}: {content}" if name else f"tool: {content}")
+            continue
+        if not message.tool_calls or content:
+            blocks.append(f"{message.role}: {content}")
+        blocks.extend(f"{message.role}: {line}" for line in _call_lines(message.tool_calls))
     return "\n".join(blocks)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more characters)"
 
 
 def _answer(exchanges: Sequence[Exchange], index: int) -> tuple[Completion | None, str | None]:
