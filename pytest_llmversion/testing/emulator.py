@@ -26,14 +26,10 @@ import contextlib
 import itertools
 import json
 import re
-import socket
-import struct
-import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -42,9 +38,9 @@ from pytest_llmversion.providers.base import BadRequest, ProviderError, RateLimi
 from pytest_llmversion.providers.scripted import ScriptedProvider
 from pytest_llmversion.providers.wire import CODECS, Answer, Codec
 from pytest_llmversion.testing.faults import STATUS_FOR_KIND, Fault, FaultSchedule
+from pytest_llmversion.testing.loopback import HOST, Handler, LoopbackServer, reset_connection, send_body, send_events
 from pytest_llmversion.yamlio import load_yaml_text
 
-HOST = "127.0.0.1"
 _GEMINI = re.compile(r"/(?:v1|v1beta|v1alpha)/models/(?P<model>[^/:]+):(?P<method>\w+)$")
 #: Gemini methods -> what the emulator does.
 _GEMINI_ACTIONS = {
@@ -94,7 +90,7 @@ class ModelSettings:
 class _Call:
     """The parts of one request the handler works with."""
 
-    handler: _Handler
+    handler: Handler
     method: str
     path: str
     query: dict[str, list[str]]
@@ -142,15 +138,14 @@ class Emulator:
         self._generation = 0
         self._ids = itertools.count(1)
         self._port = port
-        self._server: _Server | None = None
+        self._server: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     def start(self) -> Emulator:
         if self._server is None:
-            self._server = _Server((HOST, self._port), _Handler)
-            self._server.emulator = self
+            self._server = LoopbackServer(self._port, self._handle)
             self._thread = threading.Thread(
                 target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="llm-emulator", daemon=True
             )
@@ -270,7 +265,7 @@ class Emulator:
 
     # -- serving ------------------------------------------------------------------------------------------
 
-    def _handle(self, handler: _Handler, method: str) -> None:
+    def _handle(self, handler: Handler, method: str) -> None:
         path, _, query = handler.path.partition("?")
         length = int(handler.headers.get("content-length") or 0)
         call = _Call(
@@ -416,7 +411,7 @@ class Emulator:
         elif fault.kind == "reset":
             call.status = 0
             self._log(call)
-            _reset(call.handler)
+            reset_connection(call.handler)
         else:
             return False
         return True
@@ -490,95 +485,16 @@ class Emulator:
         headers: Mapping[str, str] | None = None,
         cut: int | None = None,
     ) -> None:
-        handler = call.handler
         call.status = status
         self._log(call)
-        handler.send_response(status)
-        handler.send_header("content-type", content_type)
-        handler.send_header("content-length", str(len(data)))
         codec = call.codec or CODECS["openai-chat"]
-        handler.send_header(codec.request_id_header, f"req_emu_{next(self._ids)}")
-        for name, value in (headers or {}).items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(data if cut is None else data[:cut])
-        handler.wfile.flush()
-        if cut is not None:
-            handler.close_connection = True
+        sent = {codec.request_id_header: f"req_emu_{next(self._ids)}", **(headers or {})}
+        send_body(call.handler, status, data, content_type, sent, cut)
 
     def _send_events(self, call: _Call, events: Any) -> None:
-        handler = call.handler
         call.status = 200
         self._log(call)
-        handler.send_response(200)
-        handler.send_header("content-type", "text/event-stream")
-        handler.send_header("transfer-encoding", "chunked")
-        handler.send_header("cache-control", "no-cache")
-        handler.end_headers()
-        for event in events:
-            handler.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
-            handler.wfile.flush()
-        handler.wfile.write(b"0\r\n\r\n")
-        handler.wfile.flush()
-
-
-def _reset(handler: _Handler) -> None:
-    """Close with RST: the client sees its connection reset by the peer, with no response."""
-    with contextlib.suppress(OSError):
-        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    handler.close_connection = True
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 512
-    allow_reuse_address = True
-    emulator: Emulator
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(address, handler)
-
-    def close_connections(self) -> None:
-        """Keep-alive connections would otherwise still be served after stop()."""
-        with self.connections_lock:
-            for connection in list(self.connections):
-                with contextlib.suppress(OSError):
-                    connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        error = sys.exc_info()[1]
-        if not isinstance(error, ConnectionError | TimeoutError | OSError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-    server_version = "llm-emulator"
-
-    def setup(self) -> None:
-        super().setup()
-        # headers and body leave in separate writes: without this, delayed ACKs add ~40 ms per call
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.server.connections_lock:
-            self.server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.connections_lock:
-            self.server.connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def do_POST(self) -> None:
-        self.server.emulator._handle(self, "POST")
-
-    def do_GET(self) -> None:
-        self.server.emulator._handle(self, "GET")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: a test run should not print a line per request."""
+        send_events(call.handler, events)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
