@@ -305,6 +305,139 @@ def test_an_openai_tool_calling_app_is_judged_on_another_providers_candidate(
         assert parts[1]["functionResponse"]["response"] == {"order_id": "A1234", "status": "shipped"}
 
 
+# -- async clients ----------------------------------------------------------------------------------------------
+
+ASYNC_APPS = {
+    "openai": SHARED
+    + """
+TOOLS = [{"type": "function", "function": {"name": "lookup_order", "parameters": PARAMS}}]
+
+
+async def ask(client, model, messages, stream):
+    if not stream:
+        return (await client.chat.completions.create(model=model, messages=messages, tools=TOOLS)).choices[0].message
+    async with client.chat.completions.stream(model=model, messages=messages, tools=TOOLS) as events:
+        return (await events.get_final_completion()).choices[0].message
+
+
+async def answer(client, model, stream):
+    messages = [{"role": "user", "content": QUESTION}]
+    reply = await ask(client, model, messages, stream)
+    while reply.tool_calls:
+        messages.append(reply)
+        for call in reply.tool_calls:
+            result = run_tool(call.function.name, json.loads(call.function.arguments or "{}"))
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
+        reply = await ask(client, model, messages, stream)
+    return reply.content
+""",
+    "anthropic": SHARED
+    + """
+TOOLS = [{"name": "lookup_order", "input_schema": PARAMS}]
+
+
+async def ask(client, model, messages, stream):
+    if not stream:
+        return await client.messages.create(model=model, max_tokens=300, messages=messages, tools=TOOLS)
+    async with client.messages.stream(model=model, max_tokens=300, messages=messages, tools=TOOLS) as events:
+        return await events.get_final_message()
+
+
+async def answer(client, model, stream):
+    messages = [{"role": "user", "content": QUESTION}]
+    message = await ask(client, model, messages, stream)
+    while any(block.type == "tool_use" for block in message.content):
+        calls = [block for block in message.content if block.type == "tool_use"]
+        messages.append({"role": "assistant", "content": message.content})
+        results = [
+            {"type": "tool_result", "tool_use_id": call.id, "content": json.dumps(run_tool(call.name, call.input))}
+            for call in calls
+        ]
+        messages.append({"role": "user", "content": results})
+        message = await ask(client, model, messages, stream)
+    return "".join(block.text for block in message.content if block.type == "text")
+""",
+    "gemini": SHARED
+    + """
+from google.genai import types
+
+LOOKUP = types.FunctionDeclaration(name="lookup_order", parameters_json_schema=PARAMS)
+CONFIG = types.GenerateContentConfig(
+    tools=[types.Tool(function_declarations=[LOOKUP])],
+    automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+)
+
+
+async def ask(aio, model, contents, stream):
+    if not stream:
+        response = await aio.models.generate_content(model=model, contents=contents, config=CONFIG)
+        return response.text or "", list(response.function_calls or [])
+    text, calls = "", []
+    async for chunk in await aio.models.generate_content_stream(model=model, contents=contents, config=CONFIG):
+        text += chunk.text or ""
+        calls += chunk.function_calls or []
+    return text, calls
+
+
+async def answer(aio, model, stream):
+    contents = [types.Content(role="user", parts=[types.Part(text=QUESTION)])]
+    text, calls = await ask(aio, model, contents, stream)
+    while calls:
+        contents.append(types.Content(role="model", parts=[types.Part(function_call=call) for call in calls]))
+        results = [types.Part.from_function_response(name=c.name, response=run_tool(c.name, c.args)) for c in calls]
+        contents.append(types.Content(role="user", parts=results))
+        text, calls = await ask(aio, model, contents, stream)
+    return text
+""",
+}
+
+ASYNC_TESTS = """import asyncio
+
+import pytest
+from app import PARAMS, answer
+
+from pytest_llmversion import checks
+
+
+@pytest.mark.llm_regression
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_order(llm_{family}_async, llm_model, llm_golden, stream):
+    final = asyncio.run(answer(llm_{family}_async, llm_model.model_id, stream))
+    llm_golden.check(llm_golden.tool_calls, checks.tool_args("lookup_order", schema=PARAMS))
+    llm_golden.check(final, checks.contains("shipped"))
+"""
+
+
+@pytest.mark.parametrize("family", sorted(ASYNC_APPS))
+def test_an_async_tool_calling_app_is_recorded_replayed_offline_and_judged(
+    llm_project: LLMProject, emu: Emulator, family: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    current, candidate = {name: (cur, cand) for _, name, cur, cand in PROTOCOLS.values()}[family]
+    emu.add_model(current, CURRENT)
+    llm_project.write_config(extra=emu.provider_tables(), model=f"{family}/{current}", **FAST)
+    llm_project.test_file(ASYNC_APPS[family], "app.py")
+    llm_project.test_file(ASYNC_TESTS.format(family=family), "test_app.py")
+    llm_project.run("--llm-record").assert_outcomes(passed=2)
+    golden = llm_project.golden("test_app/test_order[stream].yaml").read_text()
+    assert "  tool_calls:\n  - name: lookup_order\n    arguments:\n      order_id: A1234\n" in golden
+
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    emu.clear_requests()
+    llm_project.run().assert_outcomes(passed=2)
+    assert set(llm_project.verdicts().values()) == {"MATCH"}
+    assert emu.requests() == []
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai-0")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-anthropic-0")
+    monkeypatch.setenv("GEMINI_API_KEY", "test-gemini-0")
+    emu.add_model(candidate, CANDIDATES["bad-arguments"])
+    result = llm_project.run(f"--candidate-model={family}/{candidate}")
+    result.assert_outcomes(passed=2, failed=2)
+    assert sorted(llm_project.verdicts().values()) == ["FORMAT_BREAK", "FORMAT_BREAK", "MATCH", "MATCH"]
+    result.stdout.fnmatch_lines([MOVED["bad-arguments"], f"    {DIFFS['bad-arguments']}"])
+
+
 # -- embeddings, token counts and model lookups -------------------------------------------------------------------
 
 RAG_SHARED = """\
@@ -424,6 +557,23 @@ def test_embeddings_token_counts_and_model_lookups_are_recorded_and_replayed_off
     assert replayed["calls"] == {"live": 0, "replayed": len(kinds) + 1}
     assert replayed["output"] == recorded["output"]
     assert replayed["served_instead"] == recorded["served_instead"] == []  # an embedding model answering is no drift
+
+    # a candidate: the lookup and the count are about it, the embedding still goes to the embedding model the code
+    # names; the first call (the lookup, from the golden) is sent ahead like any other
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai-0")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-anthropic-0")
+    monkeypatch.setenv("GEMINI_API_KEY", "test-gemini-0")
+    candidate = {name: cand for _, name, _, cand in PROTOCOLS.values()}[family]
+    emu.add_model(candidate, ANSWERING)
+    emu.clear_requests()
+    llm_project.run(f"--candidate-model={family}/{candidate}").assert_outcomes(passed=2)
+    report = llm_project.report()
+    judged = next(item for item in report["items"] if item["role"] == "candidate")
+    assert (judged["verdict"], judged["served_instead"]) == ("UNCHANGED", [])
+    assert {r.model for r in emu.requests()} == {candidate, embedder} - {None}
+    if embedder:
+        assert len(emu.requests(embedder)) == 1
+    assert (report["run"]["sent_ahead"]["used"], report["run"]["sent_ahead"]["wasted"]) == (1, 0)
 
     if embedder:  # a vector edited by hand no longer matches its hash: what a reviewer reads is what is replayed
         path = llm_project.golden("test_app/test_answer.yaml")
