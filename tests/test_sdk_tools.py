@@ -315,21 +315,32 @@ TOOLS = [{"type": "function", "function": {"name": "lookup_order", "parameters":
 
 async def ask(client, model, messages, stream):
     if not stream:
-        return (await client.chat.completions.create(model=model, messages=messages, tools=TOOLS)).choices[0].message
-    async with client.chat.completions.stream(model=model, messages=messages, tools=TOOLS) as events:
-        return (await events.get_final_completion()).choices[0].message
+        message = (await client.chat.completions.create(model=model, messages=messages, tools=TOOLS)).choices[0].message
+        return message.model_dump(exclude_none=True)
+    # the raw chunks (openai 2's stream helper takes strict tools only): the calls arrive as delta.tool_calls
+    text, calls = "", {}
+    async for chunk in await client.chat.completions.create(model=model, messages=messages, tools=TOOLS, stream=True):
+        for choice in chunk.choices:
+            text += choice.delta.content or ""
+            for part in choice.delta.tool_calls or []:
+                empty = {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+                call = calls.setdefault(part.index, empty)
+                call["id"] = part.id or call["id"]
+                call["function"]["name"] += part.function.name or ""
+                call["function"]["arguments"] += part.function.arguments or ""
+    return {"role": "assistant", "content": text} | ({"tool_calls": list(calls.values())} if calls else {})
 
 
 async def answer(client, model, stream):
     messages = [{"role": "user", "content": QUESTION}]
     reply = await ask(client, model, messages, stream)
-    while reply.tool_calls:
+    while reply.get("tool_calls"):
         messages.append(reply)
-        for call in reply.tool_calls:
-            result = run_tool(call.function.name, json.loads(call.function.arguments or "{}"))
-            messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
+        for call in reply["tool_calls"]:
+            result = run_tool(call["function"]["name"], json.loads(call["function"]["arguments"] or "{}"))
+            messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result)})
         reply = await ask(client, model, messages, stream)
-    return reply.content
+    return reply["content"]
 """,
     "anthropic": SHARED
     + """
@@ -460,12 +471,20 @@ OPENAI_RAG = (
 
 def answer(client, model):
     known = client.models.retrieve(model).id  # the app checks its model before it asks
-    tokens = client.responses.input_tokens.count(model=model, input=QUESTION).input_tokens
+    tokens = count_tokens(client, model)
     vectors = client.embeddings.create(model="text-embedding-3-small", input=[QUESTION, *DOCS], dimensions=64).data
     best = DOCS[closest(vectors[0].embedding, [v.embedding for v in vectors[1:]])]
     messages = [{"role": "system", "content": f"Answer from: {best}"}, {"role": "user", "content": QUESTION}]
     reply = client.chat.completions.create(model=model, messages=messages).choices[0].message.content
     return {"model": known, "tokens": tokens, "context": best, "query": vectors[0].embedding[:3], "answer": reply}
+
+
+def count_tokens(client, model):
+    if hasattr(client.responses, "input_tokens"):
+        return client.responses.input_tokens.count(model=model, input=QUESTION).input_tokens
+    # openai 2.x before its input_tokens resource: the same endpoint
+    body = {"model": model, "input": QUESTION}
+    return client.post("/responses/input_tokens", body=body, cast_to=object)["input_tokens"]
 """
 )
 

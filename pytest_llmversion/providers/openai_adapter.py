@@ -59,6 +59,10 @@ def build(name: str, settings: ProviderSettings | None, config: LLMConfig) -> Op
     return OpenAIAdapter(name, client, sdk, api=api, key_env=key.env, timeout=config.timeout)
 
 
+#: What the token count endpoint reads of a Responses request.
+COUNTED = ("model", "input", "instructions", "tools", "tool_choice")
+
+
 class OpenAIAdapter:
     def __init__(self, name: str, client: Any, sdk: Any, *, api: str, key_env: str, timeout: float) -> None:
         self.name = name
@@ -95,9 +99,11 @@ class OpenAIAdapter:
             )
         if request.kind == "count_tokens":  # the one counting endpoint, whichever API the answers come from
             kwargs = self.responses_kwargs(request, model_id)
-            return client.responses.input_tokens.count(
-                **{k: v for k, v in kwargs.items() if k in ("model", "input", "instructions", "tools", "tool_choice")}
-            )
+            fields = {k: v for k, v in kwargs.items() if k in COUNTED}
+            counter = getattr(client.responses, "input_tokens", None)
+            if counter is None:  # openai 2.x before its input_tokens resource: the same endpoint, posted as is
+                return client.post("/responses/input_tokens", body=fields, cast_to=object)
+            return counter.count(**fields)
         if request.kind == "model_info":
             return client.models.retrieve(model_id)
         if request.kind == "model_list":
@@ -120,7 +126,8 @@ class OpenAIAdapter:
             served = str(getattr(response, "model", None) or model_id)
             return replace(answer, model_served=served, embeddings=vectors, usage=Usage(input_tokens=tokens))
         if request.kind == "count_tokens":
-            return replace(answer, token_count=int(response.input_tokens))
+            counted = response["input_tokens"] if isinstance(response, dict) else response.input_tokens
+            return replace(answer, token_count=int(counted))
         if request.kind == "model_info":
             info = response.to_dict(mode="json")
             return replace(answer, model_served=str(info.get("id") or model_id), model_info=info)

@@ -134,7 +134,9 @@ class OpenAIResponses(OpenAIChat):
             yield event("response.output_item.added", output_index=output_index, item=started)
             for fragment in chunks(done["arguments"]):
                 yield event("response.function_call_arguments.delta", **where, delta=fragment)
-            yield event("response.function_call_arguments.done", **where, arguments=done["arguments"])
+            # the API names the function here too (openai 2.x requires it)
+            finished = {"name": done["name"], "arguments": done["arguments"]}
+            yield event("response.function_call_arguments.done", **where, **finished)
             yield event("response.output_item.done", output_index=output_index, item=done)
             output_index += 1
         yield event("response.completed", response=final)
