@@ -72,7 +72,7 @@ class SendAhead:
                 continue  # a golden of an earlier version: it kept the fingerprint only
             try:
                 request = Request.from_canonical(canonical)
-            except (ValueError, TypeError, KeyError):
+            except (ValueError, TypeError, KeyError, AttributeError):
                 continue  # not a request this plugin wrote: the item will say what is wrong with its golden
             if request.fingerprint() != fingerprint:
                 continue  # edited by hand: the item will say STALE, and send nothing of it

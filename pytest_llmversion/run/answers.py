@@ -45,7 +45,9 @@ def decode_vector(stored: Mapping[str, Any]) -> tuple[float, ...]:
     except (KeyError, binascii.Error):
         raise ValueError("an embedding needs float32: <base64 of little-endian float32>") from None
     dimensions = stored.get("dimensions")
-    if len(data) % 4 or (dimensions is not None and len(data) != 4 * int(dimensions)):
+    if dimensions is not None and (not isinstance(dimensions, int) or isinstance(dimensions, bool)):
+        raise ValueError(f"an embedding's dimensions must be a whole number, not {dimensions!r}")
+    if len(data) % 4 or (dimensions is not None and len(data) != 4 * dimensions):
         raise ValueError(f"an embedding's float32 data is not {dimensions} float32 values")
     if stored.get("sha256") is not None and hashlib.sha256(data).hexdigest()[:12] != stored["sha256"]:
         raise ValueError("an embedding's float32 data does not match its sha256 (edited by hand? re-record it)")
