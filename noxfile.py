@@ -74,8 +74,9 @@ SDK_SETS = {
     "previous": ("openai>=2,<3", "anthropic>=1,<2", "google-genai>=2,<3"),
     "lowest": ("openai==2.0.0", "anthropic==0.93.0", "google-genai==2.0.0"),
 }
-#: What touches an SDK: the adapters and router on the emulator, the SDK-client fixtures and their transport,
-#: pass-through and secrets (the rest of the suite reaches the SDKs only through these).
+#: What touches an SDK: the adapters and router on the emulator, the SDK-client fixtures and their transport (tool
+#: calls, embeddings, token counts and model lookups included), pass-through and secrets (the rest of the suite
+#: reaches the SDKs only through these).
 SDK_TESTS = (
     "tests/test_providers_adapters.py",
     "tests/test_providers_router.py",
@@ -83,6 +84,7 @@ SDK_TESTS = (
     "tests/test_emulator.py",
     "tests/test_sdk_fixtures.py",
     "tests/test_sdk_transport.py",
+    "tests/test_sdk_tools.py",
     "tests/test_passthrough.py",
     "tests/test_secrets.py",
 )

@@ -18,8 +18,9 @@ CANDIDATE = "scripted/triage-2024-11"
 
 EXPLAIN = {
     "FORMAT_BREAK": (
-        "the candidate's answer no longer parses the way the app parses it. Production would have thrown on "
-        "this ticket. Typical cause: the new version wraps JSON in a code fence."
+        "the candidate's answer no longer has the shape the app relies on: a format check that passed on the "
+        "golden fails. Typical causes: the new version wraps JSON in a code fence, or answers in text where "
+        "the current one called a tool."
     ),
     "REGRESSED": "the candidate still answers in the right format, but scores lower than the golden on this case.",
     "ERROR": "the provider failed (after retries and fallbacks); this says nothing about quality.",
@@ -84,7 +85,8 @@ def main() -> int:
         )
     print("\nNext steps a team would take:")
     print(f"  pytest --candidate-model={CANDIDATE} --llm-candidate-prompt=own")
-    print("      measures the prompt version tuned for the candidate (prompts/triage.yaml v2: no code fences);")
+    print("      measures the prompt versions tuned for the candidate (prompts/triage.yaml v2: no code fences;")
+    print("      prompts/orders.yaml v2: always call lookup_order);")
     print("  fix or accept the regression, then `llmversion promote` makes the candidate current and")
     print("      turns its recorded answers into the new goldens; `llmversion rollback` undoes it.")
     print("\nThis demo exits 0 on purpose: the failed gate above is what it is here to show.")

@@ -1,7 +1,8 @@
 """``LLMClient``: what the ``llm`` fixture returns, and what ``connect()`` gives application code in production.
 
 The client builds a :class:`Request` from a prompt (a string, a list of messages, or a registry
-prompt with its variables) and hands it to a *send* function: in tests, the item's sampler (golden
+prompt with its variables), with the tools the model may call (``tools=``, ``tool_choice=``: one portable
+form, see ``providers/tools.py``), and hands it to a *send* function: in tests, the item's sampler (golden
 replay, recording, candidate calls); in production, the router (retries and fallbacks). The request
 is built for the client's model: parameters the catalogue says it rejects are left out, so what is
 sent, recorded and stored in a golden is one and the same.
@@ -20,6 +21,7 @@ from typing import Any
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts.registry import Prompt, PromptRegistry
 from pytest_llmversion.providers.base import PARAM_NAMES, BadRequest, Completion, Message, Request, build_messages
+from pytest_llmversion.providers.tools import choice_from, tools_from
 
 Send = Callable[[Request], Completion]
 #: The request parameters a model rejects (``Catalog.rejected_params``).
@@ -72,7 +74,18 @@ class LLMClient:
             raise LookupError('no prompt registry is configured (set prompts = "prompts" in [tool.llmversion])')
         return registry.resolve(task, self.prompt_model)
 
-    def request(self, prompt: str | Prompt | Sequence[Mapping[str, str] | Message], /, **kwargs: Any) -> Request:
+    def request(
+        self,
+        prompt: str | Prompt | Sequence[Mapping[str, Any] | Message | Completion],
+        /,
+        *,
+        tools: Sequence[Any] | None = None,
+        tool_choice: Any = None,
+        **kwargs: Any,
+    ) -> Request:
+        """The request ``complete`` sends. ``tools``: functions the model may call, each ``{"name",
+        "description", "parameters"}`` (a JSON schema) or a provider's own tool shape; ``tool_choice``: ``auto``,
+        ``none``, ``required`` or ``{"name": <tool>}``."""
         params = dict(self._defaults)
         variables = {k: v for k, v in kwargs.items() if k not in PARAM_NAMES}
         if isinstance(prompt, Prompt):
@@ -83,7 +96,8 @@ class LLMClient:
             if variables:
                 raise TypeError(
                     f"llm.complete() got unexpected keyword(s) {', '.join(sorted(variables))}: "
-                    f"template variables need a prompt from llm.prompt(task); parameters are {', '.join(PARAM_NAMES)}"
+                    f"template variables need a prompt from llm.prompt(task); parameters are {', '.join(PARAM_NAMES)}, "
+                    "tools and tool_choice"
                 )
             messages, identity = build_messages(prompt), None
         explicit = {k: v for k, v in kwargs.items() if k in PARAM_NAMES}
@@ -100,14 +114,19 @@ class LLMClient:
                 model=str(model),
             )
         params.update(explicit)
-        return Request(messages, {k: v for k, v in params.items() if v is not None and k not in rejected}, identity)
+        kept = {k: v for k, v in params.items() if v is not None and k not in rejected}
+        return Request(messages, kept, identity, tools=tools_from(tools), tool_choice=choice_from(tool_choice))
 
-    def complete(self, prompt: str | Prompt | Sequence[Mapping[str, str] | Message], /, **kwargs: Any) -> Completion:
-        """Send one request. ``kwargs`` are sampling parameters or the prompt's template variables."""
+    def complete(
+        self, prompt: str | Prompt | Sequence[Mapping[str, Any] | Message | Completion], /, **kwargs: Any
+    ) -> Completion:
+        """Send one request. ``kwargs`` are sampling parameters, the prompt's template variables, or ``tools`` and
+        ``tool_choice``. To answer a tool call, send the conversation again with the answer (the Completion itself,
+        or ``answer.message()``) and ``call.result(value)`` for each of its ``tool_calls``."""
         return self._send(self.request(prompt, **kwargs))
 
     async def acomplete(
-        self, prompt: str | Prompt | Sequence[Mapping[str, str] | Message], /, **kwargs: Any
+        self, prompt: str | Prompt | Sequence[Mapping[str, Any] | Message | Completion], /, **kwargs: Any
     ) -> Completion:
         """:meth:`complete` for async code: the call (retries, fallbacks, recording) runs in a worker thread,
         so the event loop keeps serving other requests while the provider answers."""

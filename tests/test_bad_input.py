@@ -227,6 +227,19 @@ PYTEST_RUNS = {
         f"{GOLDEN_PATH}: written by a newer pytest-llmversion (schema 9); upgrade the plugin",
         files={GOLDEN_PATH: GOLDEN.replace("schema: 1", "schema: 9")},
     ),
+    "golden-tool-call-without-name": Bad(
+        f"{GOLDEN_PATH}: samples.0.tool_calls: a tool call needs a name and an arguments mapping; fix it, or "
+        f"re-record: {RERECORD}",
+        files={GOLDEN_PATH: GOLDEN.replace("schema: 1", "schema: 2") + "  tool_calls: [{arguments: {}}]\n"},
+    ),
+    "golden-embedding-dimensions": Bad(
+        f"{GOLDEN_PATH}: samples.0.embeddings: an embedding's dimensions must be a whole number, not [4]; fix it, "
+        f"or re-record: {RERECORD}",
+        files={
+            GOLDEN_PATH: GOLDEN.replace("schema: 1", "schema: 2")
+            + "  embeddings: [{dimensions: [4], float32: AAAAAA==}]\n"
+        },
+    ),
     "golden-latin-1": Bad(
         f"{GOLDEN_PATH}: not UTF-8 text (byte 0xe9 at line 11: save it as UTF-8); fix it, or delete it and "
         f"re-record: {RERECORD}",

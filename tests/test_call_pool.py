@@ -298,3 +298,106 @@ def test_a_live_run_shows_its_progress_every_few_seconds(
 
     replay = project.run("-k", "c00 or c01")
     assert not PROGRESS.search(replay.stdout.str())  # nothing to wait for
+
+
+# -- tool calls ------------------------------------------------------------------------------------------
+
+ORDER_CASES = "".join(f"- {{id: o{i}, input: 'Where is my order A{1000 + i}?'}}\n" for i in range(6))
+
+ORDER_TEST = """\
+import pytest
+from pytest_llmversion import checks
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"order_id": {"type": "string", "pattern": "^A[0-9]+$"}},
+    "required": ["order_id"],
+}
+LOOKUP = {"name": "lookup_order", "description": "Find an order by its number", "parameters": SCHEMA}
+
+
+def answer(llm, question):
+    messages = [{"role": "system", "content": "Look orders up."}, {"role": "user", "content": question}]
+    first = llm.complete(messages, tools=[LOOKUP], tool_choice="auto")
+    if not first.tool_calls:
+        return first
+    results = [c.result({"order_id": c.arguments.get("order_id"), "status": "shipped"}) for c in first.tool_calls]
+    return llm.complete([*messages, first, *results], tools=[LOOKUP])
+
+
+@pytest.mark.llm_regression(cases="cases.yaml")
+def test_order(llm, llm_case, llm_golden):
+    final = answer(llm, llm_case.input)
+    calls = llm_golden.tool_calls
+    llm_golden.check(calls, checks.tool_called("lookup_order"), checks.tool_args("lookup_order", schema=SCHEMA))
+    llm_golden.check(final, checks.contains("shipped"))
+"""
+
+ORDER_CURRENT = """\
+# synthetic
+rules:
+  - name: answer
+    when: {tool_result: lookup_order}
+    respond: "Your order {{result.order_id}} has {{result.status}}."
+  - name: lookup
+    when: {regex: "order (?P<order>A\\\\d+)"}
+    tool_calls: [{name: lookup_order, arguments: {order_id: "{{order}}"}}]
+"""
+
+#: Answers order A1001 in text, looks A1003 up under another name, and breaks the schema for A1005.
+ORDER_CANDIDATE = """\
+# synthetic
+rules:
+  - name: answer
+    when: {tool_result: lookup_order}
+    respond: "Your order {{result.order_id}} has {{result.status}}."
+  - name: text
+    when: {user_contains: A1001}
+    respond: I cannot look orders up.
+  - name: other
+    when: {user_contains: A1003}
+    tool_calls: [{name: find_order, arguments: {id: A1003}}]
+  - name: schema
+    when: {user_contains: A1005}
+    tool_calls: [{name: lookup_order, arguments: {order_id: a-1005}}]
+  - name: lookup
+    when: {regex: "order (?P<order>A\\\\d+)"}
+    tool_calls: [{name: lookup_order, arguments: {order_id: "{{order}}"}}]
+"""
+
+
+def test_tool_calls_are_sent_ahead_from_their_goldens_and_judged_as_in_a_serial_run(
+    llm_project: LLMProject, emu: Emulator
+) -> None:
+    emu.add_model(CURRENT_MODEL, ORDER_CURRENT, latency_ms=30)
+    llm_project.write_config(emu.provider_tables(), model=f"openai/{CURRENT_MODEL}", max_retries=0)
+    llm_project.write("tests/cases.yaml", ORDER_CASES)
+    llm_project.test_file(ORDER_TEST)
+    llm_project.run("--llm-record").assert_outcomes(passed=6)
+    args = (f"--candidate-model=openai/{CANDIDATE_MODEL}", "--llm-candidate-recordings=all")
+
+    def candidate_run(concurrency: int) -> tuple[dict[str, Any], list[str]]:
+        shutil.rmtree(llm_project.path / ".llmversion", ignore_errors=True)
+        emu.reset()
+        emu.add_model(CANDIDATE_MODEL, ORDER_CANDIDATE, latency_ms=30)
+        llm_project.run(f"--llm-concurrency={concurrency}", *args).assert_outcomes(passed=9, failed=3)
+        return llm_project.report(), sorted(json.dumps(r.body, sort_keys=True) for r in emu.requests())
+
+    serial, serial_calls = candidate_run(1)
+    concurrent, calls = candidate_run(6)
+    assert without_timing(concurrent) == without_timing(serial)
+    assert calls == serial_calls  # the same requests, tools and tool results included: none twice
+    verdicts = {i["case"]: i["verdict"] for i in concurrent["items"] if i["role"] == "candidate"}
+    assert verdicts == dict.fromkeys(("o1", "o3", "o5"), "FORMAT_BREAK") | dict.fromkeys(
+        ("o0", "o2", "o4"), "UNCHANGED"
+    )
+    # each case's first call (the one with the tools, from its golden) went ahead; the turn after the tool ran
+    # depends on the answer, so the body sends it itself
+    assert concurrent["run"]["sent_ahead"] == {
+        "concurrency": 6,
+        "planned": 6,
+        "used": 6,
+        "wasted": 0,
+        "dropped": 0,
+        "errors": 0,
+    }

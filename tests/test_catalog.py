@@ -163,7 +163,7 @@ def test_overrides_change_fields_and_add_models() -> None:
             {"openai/o3": {"rejects_params": ["temprature"]}},
             "pytest-llmversion: [tool.llmversion.catalog.\"openai/o3\"] rejects_params = ['temprature']: 'temprature' "
             "is not a request parameter (did you mean 'temperature'?); allowed: temperature, max_tokens, seed, top_p, "
-            "stop, response_format",
+            "stop, response_format, parallel_tool_calls",
         ),
         (
             {"openai/gpt-4o": {"context_window": 0}},

@@ -318,3 +318,110 @@ def test_fault_specs_from_the_command_line() -> None:
     assert Fault.parse("kind=slow,delay_ms=300,probability=0.1") == Fault.slow(300, probability=0.1)
     with pytest.raises(ValueError, match="unknown field 'evry'"):
         Fault.parse("kind=reset,evry=2")
+
+
+# -- tool calls, embeddings and model lookups ------------------------------------------------------------------------
+
+#: A model scripted to call a tool, then answer from its result: what a user scripts to test their own tool code.
+CALLS_A_TOOL = """\
+rules:
+  - when: {tool_result: get_weather}
+    respond: "It is {{result.sky}} in {{result.city}}."
+  - when: {regex: "weather in (?P<city>\\\\w+)"}
+    tool_calls: [{name: get_weather, arguments: {city: "{{city}}"}}]
+"""
+WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+QUESTION = "What is the weather in Paris?"
+RESULT = '{"city": "Paris", "sky": "sunny"}'
+
+
+def test_a_scripted_tool_call_in_each_api_plain_and_streamed(emu: Emulator) -> None:
+    emu.add_model("m", CALLS_A_TOOL)
+    openai_sdk, claude = openai_client(emu), anthropic_client(emu)
+
+    chat_tools = [{"type": "function", "function": {"name": "get_weather", "parameters": WEATHER}}]
+    turns: list[Any] = [{"role": "user", "content": QUESTION}]
+    reply = openai_sdk.chat.completions.create(model="m", messages=turns, tools=chat_tools)  # type: ignore[arg-type]
+    (call,) = reply.choices[0].message.tool_calls or []
+    assert (reply.choices[0].finish_reason, call.function.name, call.function.arguments) == (  # type: ignore[union-attr]
+        "tool_calls",
+        "get_weather",
+        '{"city":"Paris"}',
+    )
+    with openai_sdk.chat.completions.stream(model="m", messages=turns, tools=chat_tools) as events:  # type: ignore[arg-type]
+        streamed = events.get_final_completion().choices[0].message.tool_calls or []
+    assert [(c.function.name, c.function.arguments) for c in streamed] == [("get_weather", '{"city":"Paris"}')]  # type: ignore[union-attr]
+    turns += [reply.choices[0].message, {"role": "tool", "tool_call_id": call.id, "content": RESULT}]
+    final = openai_sdk.chat.completions.create(model="m", messages=turns, tools=chat_tools)  # type: ignore[arg-type]
+    assert final.choices[0].message.content == "It is sunny in Paris."
+
+    tools = [{"type": "function", "name": "get_weather", "parameters": WEATHER, "strict": True}]
+    with openai_sdk.responses.stream(model="m", input=QUESTION, tools=tools) as stream:  # type: ignore[arg-type]
+        kinds = [event.type for event in stream]
+        response = stream.get_final_response()
+    assert kinds[:3] == ["response.created", "response.output_item.added", "response.function_call_arguments.delta"]
+    assert kinds[-3:] == ["response.function_call_arguments.done", "response.output_item.done", "response.completed"]
+    (item,) = response.output
+    assert (item.type, item.name, item.arguments) == ("function_call", "get_weather", '{"city":"Paris"}')  # type: ignore[union-attr]
+    following = [
+        {"role": "user", "content": QUESTION},
+        item,
+        {"type": "function_call_output", "call_id": item.call_id, "output": RESULT},
+    ]  # type: ignore[union-attr]
+    assert openai_sdk.responses.create(model="m", input=following, tools=tools).output_text == "It is sunny in Paris."  # type: ignore[arg-type]
+
+    claude_tools = [{"name": "get_weather", "input_schema": WEATHER}]
+    asked = [{"role": "user", "content": QUESTION}]
+    with claude.messages.stream(model="m", max_tokens=64, messages=asked, tools=claude_tools) as events:  # type: ignore[arg-type]
+        message = events.get_final_message()
+    (use,) = message.content
+    assert (message.stop_reason, use.type, use.name, use.input) == (
+        "tool_use",
+        "tool_use",
+        "get_weather",
+        {"city": "Paris"},
+    )  # type: ignore[union-attr]
+    result = {"type": "tool_result", "tool_use_id": use.id, "content": RESULT}  # type: ignore[union-attr]
+    asked += [{"role": "assistant", "content": message.content}, {"role": "user", "content": [result]}]  # type: ignore[list-item]
+    answer = claude.messages.create(model="m", max_tokens=64, messages=asked, tools=claude_tools)  # type: ignore[arg-type]
+    assert answer.content[0].text == "It is sunny in Paris."  # type: ignore[union-attr]
+
+    google = gemini_client(emu)
+    declaration = types.FunctionDeclaration(name="get_weather", parameters_json_schema=WEATHER)
+    config = types.GenerateContentConfig(tools=[types.Tool(function_declarations=[declaration])])
+    chunks = list(google.models.generate_content_stream(model="m", contents=QUESTION, config=config))
+    (function,) = [c for chunk in chunks for c in chunk.function_calls or []]
+    assert (function.name, function.args) == ("get_weather", {"city": "Paris"})
+    contents = [
+        types.Content(role="user", parts=[types.Part(text=QUESTION)]),
+        types.Content(role="model", parts=[types.Part(function_call=function)]),
+        types.Content(
+            role="user", parts=[types.Part.from_function_response(name="get_weather", response=json.loads(RESULT))]
+        ),
+    ]
+    assert google.models.generate_content(model="m", contents=contents, config=config).text == "It is sunny in Paris."
+
+
+def test_embeddings_and_model_lookups_in_each_api(emu: Emulator) -> None:
+    emu.add_model("m", respond="x")
+    emu.add_model("embedder", {"embedding": {"dimensions": 16}})
+    # the SDK asks for base64 by default and decodes it (its strict mode types the field as floats only)
+    lax = openai.OpenAI(api_key=KEY, base_url=emu.openai_base_url, max_retries=0)
+    decoded = lax.embeddings.create(model="embedder", input=["red apple", "green apple"]).data
+    floats = openai_client(emu).embeddings.create(
+        model="embedder", input="red apple", encoding_format="float", dimensions=4
+    )
+    assert [len(d.embedding) for d in decoded] == [16, 16]
+    assert len(floats.data[0].embedding) == 4
+    assert emu.requests()[0].body["encoding_format"] == "base64"
+    google = gemini_client(emu)  # kept referenced: a collected Client closes its HTTP client
+    vectors = google.models.embed_content(model="embedder", contents=["red apple", "green apple"])
+    assert [v.values for v in vectors.embeddings or []] == [
+        d.embedding for d in decoded
+    ]  # the same model, the same vectors
+
+    assert [m.id for m in openai_client(emu).models.list()] == ["embedder", "m"]
+    assert anthropic_client(emu).models.retrieve("m").lifecycle == "active"
+    assert [m.name for m in google.models.list()] == ["models/embedder", "models/m"]
+    emu.add_model("old", {"model_info": {"lifecycle": "deprecated"}})
+    assert anthropic_client(emu).models.retrieve("old").lifecycle == "deprecated"

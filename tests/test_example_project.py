@@ -18,19 +18,24 @@ def verdicts(root: Path) -> dict[str, str]:
 
 def test_committed_goldens_replay_offline(pytester: pytest.Pytester, example: Path) -> None:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=16)  # 14 LLM items, routing plain code, the SDK app against the emulator
+    result.assert_outcomes(passed=18)  # 16 LLM items, routing plain code, the SDK app against the emulator
     assert set(verdicts(example).values()) == {"MATCH"}
-    assert len(verdicts(example)) == 14
+    assert len(verdicts(example)) == 16
     sdk_items = [
         i for i in json.loads((example / ".llmversion" / "report.json").read_text())["items"] if "sdk" in i["tags"]
     ]
     assert len(sdk_items) == 3  # the openai-SDK app, through llm_openai, answered by its goldens
     assert all(i["calls"] == {"live": 0, "replayed": 1} for i in sdk_items)
+    tool_items = [
+        i for i in json.loads((example / ".llmversion" / "report.json").read_text())["items"] if "tools" in i["tags"]
+    ]
+    assert len(tool_items) == 2  # the order questions: a tool call, the lookup, the answer, all from the golden
+    assert all(i["calls"] == {"live": 0, "replayed": 2} for i in tool_items)
 
 
 def test_every_committed_golden_says_it_is_synthetic(example: Path) -> None:
     goldens = sorted((example / "tests" / "__llm_goldens__").rglob("*.yaml"))
-    assert len(goldens) == 14
+    assert len(goldens) == 16
     for path in goldens:
         text = path.read_text()
         assert "# SYNTHETIC: answered by a scripted stand-in model, not by a real model." in text, path
@@ -44,13 +49,23 @@ def test_demo_candidate_shows_every_kind_of_verdict(pytester: pytest.Pytester, e
     assert found.pop("test_triage[export-crash-candidate]") == "FORMAT_BREAK"
     assert found.pop("test_triage[api-outage-candidate]") == "REGRESSED"
     assert found.pop("test_triage[spanish-account-candidate]") == "IMPROVED"
+    assert found.pop("test_order_question[stuck-order-candidate]") == "FORMAT_BREAK"  # answered without the tool
     assert set(found.values()) == {"UNCHANGED"}
-    assert len(found) == 11
+    assert len(found) == 12
     gate = (
-        "gate: FAIL (1 candidate FORMAT_BREAK: test_triage[export-crash]; "
+        "gate: FAIL (2 candidate FORMAT_BREAK: test_order_question[stuck-order], test_triage[export-crash]; "
         "1 candidate REGRESSED: test_triage[api-outage])"
     )
     assert gate in result.outlines
+    result.stdout.fnmatch_lines(
+        [
+            "    tool_called(lookup_order)        1.00 -> 0.00   lookup_order was not called (no tool call)",
+            "  2 calls, current (-) vs candidate (+):",
+            "  call 1: prompt orders v1 · user: Order B5521 has said *",
+            '    -tool call lookup_order {"order_id": "B5521"}',
+            "    +Hi there,",
+        ]
+    )
 
 
 def test_candidate_prompt_own_fixes_the_format_break(pytester: pytest.Pytester, example: Path) -> None:
@@ -66,6 +81,7 @@ def test_demo_script_explains_the_gate_and_exits_zero(example: Path) -> None:
     assert "Gate: FAIL" in done.stdout
     assert "the JSON is wrapped in a ```json code fence" in done.stdout
     assert "priority: 1.00 -> 0.50 (priority high, expected urgent)" in done.stdout
+    assert "tool_called(lookup_order): 1.00 -> 0.00 (lookup_order was not called (no tool call))" in done.stdout
 
 
 def test_rollout_demo_holds_then_advances_through_the_apps_production_client(example: Path) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 from conftest import LLMProject
-from test_sdk_fixtures import TOOLS_APP, one_test_project
+from test_sdk_fixtures import LOGPROBS_APP, one_test_project
 
 from pytest_llmversion.testing import Emulator
 
-TOOLS_REASON = "it uses tools, which a recorded text answer cannot hold"
+LOGPROBS_REASON = "it asks for logprobs, which a recorded text answer cannot hold"
 IN_A_REPLAY = (
     ", and a replay sends nothing (only --llm-record, --llm-live or a candidate called live send such calls, with "
     "--llm-allow-passthrough)"
@@ -25,10 +25,10 @@ def refused(emu: Emulator, path: str, reason: str, why: str) -> str:
 def test_a_replay_sends_nothing_it_cannot_record_and_the_item_is_an_error(
     llm_project: LLMProject, emu: Emulator, args: list[str]
 ) -> None:
-    one_test_project(llm_project, emu, app=TOOLS_APP)
+    one_test_project(llm_project, emu, app=LOGPROBS_APP)
     result = llm_project.run(*args)
     result.assert_outcomes(failed=1)
-    line = refused(emu, "POST /v1/chat/completions", TOOLS_REASON, IN_A_REPLAY)
+    line = refused(emu, "POST /v1/chat/completions", LOGPROBS_REASON, IN_A_REPLAY)
     result.stdout.fnmatch_lines([line, "gate: FAIL (1 current ERROR: test_person)"])
     assert emu.requests() == []
     (item,) = llm_project.report()["items"]
@@ -36,7 +36,6 @@ def test_a_replay_sends_nothing_it_cannot_record_and_the_item_is_an_error(
 
 
 CATCHING_APP = """\
-TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
 MESSAGES = [
     {"role": "system", "content": "Answer with JSON."},
     {"role": "user", "content": "Ada Lovelace was born in London."},
@@ -45,9 +44,9 @@ MESSAGES = [
 
 def person(client, model):
     try:
-        client.chat.completions.create(model=model, messages=MESSAGES, tools=TOOLS)
+        client.chat.completions.create(model=model, messages=MESSAGES, logprobs=True)
     except Exception:
-        pass  # the app falls back to a plain answer when its tool call fails
+        pass  # the app falls back to a plain answer when its scored call fails
     reply = client.chat.completions.create(model=model, messages=MESSAGES, temperature=0)
     return reply.choices[0].message.content
 """
@@ -58,12 +57,12 @@ def test_a_refused_call_the_app_catches_still_makes_the_item_an_error_never_a_ma
 ) -> None:
     one_test_project(llm_project, emu, app=CATCHING_APP)
     llm_project.run("--llm-record", "--llm-allow-passthrough", "-W", "ignore").assert_outcomes(passed=1)
-    assert [r.body.get("tools") is not None for r in emu.requests()] == [True, False]
+    assert [r.body.get("logprobs") is not None for r in emu.requests()] == [True, False]
     emu.clear_requests()
 
     result = llm_project.run()
     result.assert_outcomes(failed=1)
-    line = refused(emu, "POST /v1/chat/completions", TOOLS_REASON, IN_A_REPLAY)
+    line = refused(emu, "POST /v1/chat/completions", LOGPROBS_REASON, IN_A_REPLAY)
     result.stdout.fnmatch_lines([line])
     assert llm_project.verdicts() == {"tests/test_app.py::test_person[current]": "ERROR"}
     assert llm_project.report()["items"][0]["calls"] == {"live": 0, "replayed": 1}  # the golden answered the rest
@@ -97,7 +96,7 @@ def test_pass_through_is_opt_in_cli_over_env_over_ini_over_pyproject_and_the_hea
     pyproject: bool | None,
     source: str | None,
 ) -> None:
-    one_test_project(llm_project, emu, app=TOOLS_APP)
+    one_test_project(llm_project, emu, app=LOGPROBS_APP)
     extra = emu.provider_tables() + (f"\n[tool.pytest.ini_options]\nllm_allow_passthrough = {ini!r}\n" if ini else "")
     llm_project.write_config(extra=extra, allow_passthrough=pyproject)
     if env is not None:
@@ -111,28 +110,33 @@ def test_pass_through_is_opt_in_cli_over_env_over_ini_over_pyproject_and_the_hea
     else:
         result.assert_outcomes(failed=1)
         assert "pass-through allowed" not in result.stdout.str()
-        result.stdout.fnmatch_lines([refused(emu, "POST /v1/chat/completions", TOOLS_REASON, NOT_ALLOWED)])
+        result.stdout.fnmatch_lines([refused(emu, "POST /v1/chat/completions", LOGPROBS_REASON, NOT_ALLOWED)])
         assert emu.requests() == []
 
 
-LOOKUP_APP = """\
+PRECHECK_APP = """\
+MESSAGES = [
+    {"role": "system", "content": "Answer with JSON."},
+    {"role": "user", "content": "Ada Lovelace was born in London."},
+]
+
+
 def person(client, model):
-    client.models.retrieve(model)  # the app checks that its model exists before it asks
-    messages = [
-        {"role": "system", "content": "Answer with JSON."},
-        {"role": "user", "content": "Ada Lovelace was born in London."},
-    ]
-    return client.chat.completions.create(model=model, messages=messages, temperature=0).choices[0].message.content
+    client.chat.completions.create(model=model, messages=MESSAGES, logprobs=True)  # the app scores its prompt first
+    return client.chat.completions.create(model=model, messages=MESSAGES, temperature=0).choices[0].message.content
 """
 
 
 def test_a_candidate_called_live_may_pass_a_call_on_and_its_recording_replay_may_not(
     llm_project: LLMProject, emu: Emulator
 ) -> None:
-    one_test_project(llm_project, emu, app=LOOKUP_APP)
+    one_test_project(llm_project, emu, app=PRECHECK_APP)
     allowed = ("--llm-allow-passthrough", "-W", "ignore")
     llm_project.run("--llm-record", *allowed).assert_outcomes(passed=1)
-    assert [r.path for r in emu.requests()] == ["/v1/models/gpt-4o-2024-08-06", "/v1/chat/completions"]
+    assert [(r.model, "logprobs" in r.body) for r in emu.requests()] == [
+        ("gpt-4o-2024-08-06", True),  # passed on, as the app wrote it
+        ("gpt-4o-2024-08-06", False),  # recorded, through the adapter
+    ]
     candidate = ("--candidate-model=openai/gpt-4o-2024-11-20", *allowed)
     emu.clear_requests()
 
@@ -142,23 +146,19 @@ def test_a_candidate_called_live_may_pass_a_call_on_and_its_recording_replay_may
         "tests/test_app.py::test_person[candidate]": "UNCHANGED",
         "tests/test_app.py::test_person[current]": "ERROR",  # a replay, in a candidate run too
     }
-    result.stdout.fnmatch_lines(
-        [refused(emu, "GET /v1/models/gpt-4o-2024-08-06", "not a completion endpoint", IN_A_REPLAY)]
-    )
-    lookups = [r.path for r in emu.requests() if r.method == "GET"]
-    assert lookups == ["/v1/models/gpt-4o-2024-11-20"] * 2  # the candidate item's baseline and candidate phases
+    result.stdout.fnmatch_lines([refused(emu, "POST /v1/chat/completions", LOGPROBS_REASON, IN_A_REPLAY)])
+    passed_on = [r.model for r in emu.requests() if "logprobs" in r.body]
+    assert passed_on == ["gpt-4o-2024-11-20"] * 2  # the candidate item's baseline and candidate phases
     emu.clear_requests()
 
     result = llm_project.run(*candidate)  # its recording answers now: a replay, which sends nothing
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(
-        [refused(emu, "GET /v1/models/gpt-4o-2024-11-20", "not a completion endpoint", IN_A_REPLAY)]
-    )
+    result.stdout.fnmatch_lines([refused(emu, "POST /v1/chat/completions", LOGPROBS_REASON, IN_A_REPLAY)])
     assert set(llm_project.verdicts().values()) == {"ERROR"}
     assert emu.requests() == []
 
     llm_project.run(*candidate, "--llm-candidate-recordings=all").assert_outcomes(passed=1, failed=1)
-    assert [r.path for r in emu.requests() if r.method == "GET"] == ["/v1/models/gpt-4o-2024-11-20"] * 2
+    assert [r.model for r in emu.requests() if "logprobs" in r.body] == ["gpt-4o-2024-11-20"] * 2
 
 
 SOCKET_TEST = """\
@@ -171,12 +171,18 @@ import pytest
 def test_counts_tokens(fixture, request, llm_model):
     client = request.getfixturevalue(fixture)
     model, text = llm_model.model_id, [{"role": "user", "content": "hi"}]
+    # calls the plugin cannot record, so they go out: logprobs, an image
     if fixture == "llm_openai":
-        assert client.models.retrieve(model).id
+        assert client.chat.completions.create(model=model, messages=text, logprobs=True).choices
     elif fixture == "llm_anthropic":
-        assert client.messages.count_tokens(model=model, messages=text).input_tokens > 0
+        image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+        image_text = [{"role": "user", "content": [image]}]
+        assert client.messages.count_tokens(model=model, messages=image_text).input_tokens > 0
     else:
-        assert client.models.count_tokens(model=model, contents="hi").total_tokens > 0
+        from google.genai import types
+
+        image = types.Part.from_bytes(data=b"png", mime_type="image/png")
+        assert client.models.count_tokens(model=model, contents=[image]).total_tokens >= 0
 
 def test_after_them():
     gc.collect()  # a socket left open by the tests before is reported here

@@ -26,7 +26,7 @@ from pytest_llmversion.providers import (
     google_legacy_adapter,
     openai_adapter,
 )
-from pytest_llmversion.providers.base import Message, Request
+from pytest_llmversion.providers.base import Message, Request, Tool, ToolCall
 from pytest_llmversion.providers.sdk_common import retry_after_seconds, unavailable
 from pytest_llmversion.sdk.http_stack import http_library
 from pytest_llmversion.testing import Emulator, Fault
@@ -324,3 +324,142 @@ def test_an_sdk_warning_in_a_pool_thread_is_a_notice_even_under_w_error() -> Non
         with pytest.raises(UserWarning, match="the body's own"):  # outside an SDK call, -W error still holds
             warnings.warn("the body's own warning", UserWarning, stacklevel=1)
     assert notices == ["anthropic/claude-x: The model 'claude-x' is deprecated (DeprecationWarning from the SDK)"]
+
+
+# -- tools, embeddings, token counts and model lookups --------------------------------------------------------------
+
+ORDER_SCHEMA = {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}
+LOOKUP = Tool("lookup_order", "Find an order", ORDER_SCHEMA)
+CALLER = {
+    "rules": [
+        {"when": {"tool_result": "lookup_order"}, "respond": "It has {{result.status}}."},
+        {"when": {"contains": "order"}, "tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A1"}}]},
+    ]
+}
+ASK = Request((Message("user", "Where is order A1?"),), tools=(LOOKUP,), tool_choice="required")
+
+
+def tools_sent(kind: str, call_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(first request's tool fields, second request's turns) as each provider's API wants them."""
+    arguments = '{"order_id":"A1"}'
+    if kind == "openai":
+        tools = {"tools": [{"type": "function", "function": LOOKUP.to_dict()}], "tool_choice": "required"}
+        call = {"id": call_id, "type": "function", "function": {"name": "lookup_order", "arguments": arguments}}
+        turns = {
+            "messages": [
+                {"role": "user", "content": "Where is order A1?"},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": call_id, "content": '{"status": "shipped"}'},
+            ]
+        }
+    elif kind == "openai-responses":
+        tools = {"tools": [{"type": "function", **LOOKUP.to_dict(), "strict": False}], "tool_choice": "required"}
+        turns = {
+            "input": [
+                {"role": "user", "content": "Where is order A1?"},
+                {"type": "function_call", "call_id": call_id, "name": "lookup_order", "arguments": arguments},
+                {"type": "function_call_output", "call_id": call_id, "output": '{"status": "shipped"}'},
+            ]
+        }
+    elif kind == "anthropic":
+        declared = {"name": "lookup_order", "description": "Find an order", "input_schema": ORDER_SCHEMA}
+        tools = {"tools": [declared], "tool_choice": {"type": "any"}}
+        use = {"type": "tool_use", "id": call_id, "name": "lookup_order", "input": {"order_id": "A1"}}
+        result = {"type": "tool_result", "tool_use_id": call_id, "content": '{"status": "shipped"}'}
+        turns = {
+            "messages": [
+                {"role": "user", "content": "Where is order A1?"},
+                {"role": "assistant", "content": [use]},
+                {"role": "user", "content": [result]},
+            ]
+        }
+    else:
+        declared = {"name": "lookup_order", "description": "Find an order", "parameters_json_schema": ORDER_SCHEMA}
+        tools = {
+            "tools": [{"functionDeclarations": [declared]}],
+            "toolConfig": {"functionCallingConfig": {"mode": "ANY"}},
+        }
+        response = {"functionResponse": {"name": "lookup_order", "response": {"status": "shipped"}}}
+        turns = {
+            "contents": [
+                {"role": "user", "parts": [{"text": "Where is order A1?"}]},
+                {"role": "model", "parts": [{"functionCall": {"name": "lookup_order", "args": {"order_id": "A1"}}}]},
+                {"role": "user", "parts": [response]},
+            ]
+        }
+    return tools, turns
+
+
+@pytest.mark.parametrize("kind", ["openai", "openai-responses", "anthropic", "gemini"])
+def test_tools_go_out_in_each_providers_shape_and_calls_come_back_portable(emu: Emulator, kind: str) -> None:
+    emu.add_model("m", CALLER)
+    provider = adapter(kind, emu)
+    first = provider.complete(ASK, "m")
+    (call,) = first.tool_calls
+    assert (call.name, call.arguments, first.text, first.finish_reason) == (
+        "lookup_order",
+        {"order_id": "A1"},
+        "",
+        "tool_calls",
+    )
+    tools, turns = tools_sent(kind, call.id)
+    assert {k: v for k, v in sent(emu).items() if k in tools} == tools
+
+    follow = Request((*ASK.messages, first.message(), call.result({"status": "shipped"})), tools=(LOOKUP,))
+    second = provider.complete(follow, "m")
+    assert (second.text, second.tool_calls, second.finish_reason) == ("It has shipped.", (), "stop")
+    assert {k: v for k, v in sent(emu).items() if k in turns} == turns
+
+
+def test_a_tool_result_without_ids_is_paired_for_a_provider_that_needs_them(emu: Emulator) -> None:
+    """A Gemini conversation carries no call ids; sent to OpenAI or Anthropic, each result answers its call."""
+    emu.add_model("m", CALLER)
+    call = ToolCall("", "lookup_order", {"order_id": "A1"})
+    follow = Request(
+        (
+            Message("user", "Where is order A1?"),
+            Message("assistant", "", (call,)),
+            Message("tool", "{}", name="lookup_order"),
+        ),
+        tools=(LOOKUP,),
+    )
+    adapter("openai", emu).complete(follow, "m")
+    messages = sent(emu)["messages"]
+    assert messages[1]["tool_calls"][0]["id"] == messages[2]["tool_call_id"] == "call_0"
+    adapter("anthropic", emu).complete(follow, "m")
+    blocks = [turn["content"][0] for turn in sent(emu)["messages"][1:]]
+    assert blocks[0]["id"] == blocks[1]["tool_use_id"] == "call_0"
+
+
+def test_the_legacy_gemini_sdk_refuses_tools_and_other_calls_in_one_line(emu: Emulator) -> None:
+    legacy = adapter("google-legacy", emu)
+    with pytest.raises(BadRequest) as raised:
+        legacy.complete(ASK, "gemini-3.5-flash")
+    assert str(raised.value) == (
+        "google-legacy/gemini-3.5-flash: the google-legacy provider does not send tools; use gemini/gemini-3.5-flash"
+    )
+    with pytest.raises(BadRequest, match="does not send embeddings; use gemini/"):
+        legacy.complete(Request((), kind="embedding", model="gemini/e", inputs=("x",)), "e")
+    assert emu.requests() == []
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic", "gemini"])
+def test_embeddings_token_counts_and_model_lookups_through_each_adapter(emu: Emulator, kind: str) -> None:
+    emu.add_model("m", {"default": {"respond": "x"}, "model_info": {"description": "a test model"}})
+    emu.add_model("emb", {"embedding": {"dimensions": 6}})
+    provider = adapter(kind, emu)
+    counted = provider.complete(Request((Message("user", "hello there friend"),), kind="count_tokens"), "m")
+    assert (counted.kind, counted.token_count) == ("count_tokens", 4)
+    info = provider.complete(Request((), kind="model_info"), "m")
+    assert info.kind == "model_info"
+    assert info.model_info["description"] == "a test model"  # the provider's own description, kept whole
+    listed = provider.complete(Request((), kind="model_list"), "m")
+    assert len(listed.model_info) == 2
+    embed = Request((), {"dimensions": 3}, kind="embedding", model=f"{kind}/emb", inputs=("a b", "b c"))
+    if kind == "anthropic":
+        with pytest.raises(BadRequest, match=r"^anthropic/emb: Anthropic has no embeddings API$"):
+            provider.complete(embed, "emb")
+        return
+    vectors = provider.complete(embed, "emb")
+    assert [len(v) for v in vectors.embeddings] == [3, 3]
+    assert vectors.model_served == "emb"

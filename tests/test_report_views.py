@@ -70,11 +70,12 @@ def test_the_markdown_lists_failures_first_and_folds_unchanged_rows(pytester: py
     rows = [line for line in markdown.splitlines() if line.startswith("| test_")]
     assert [row.split(" | ")[0] for row in rows] == [
         "| test_triage[api-outage]",
+        "| test_order_question[stuck-order]",
         "| test_triage[export-crash]",
         "| test_triage[spanish-account]",
     ]
     assert "⚪ UNCHANGED" not in markdown
-    assert "11 UNCHANGED cases are not listed." in markdown
+    assert "12 UNCHANGED cases are not listed." in markdown
     # the per-tag table: the format-tagged cases lost half their pass rate to the code fence
     assert "| format | 2 | 50% (1/2) | -0.50 | 1 FORMAT_BREAK, 1 UNCHANGED |" in markdown
 
@@ -141,8 +142,12 @@ def test_the_html_page_filters_sorts_searches_and_loads_nothing(pytester: pytest
     assert ["~", '  "priority": "urgent",', '  "priority": "high",'] in rows
     assert ["=", '  "category": "bug",'] in rows
     assert "x" not in by_name[("test_triage[dark-mode]", "candidate")]  # unchanged: its output, folded in the page
-    first = sorted(data["items"], key=lambda c: c["rank"])[:2]  # the table opens on what fails
-    assert {c["n"] for c in first} == {"test_triage[api-outage]", "test_triage[export-crash]"}
+    first = sorted(data["items"], key=lambda c: c["rank"])[:3]  # the table opens on what fails
+    assert {c["n"] for c in first} == {
+        "test_triage[api-outage]",
+        "test_triage[export-crash]",
+        "test_order_question[stuck-order]",
+    }
 
 
 def test_the_html_page_of_5000_cases_stays_within_its_size_budget() -> None:
@@ -168,5 +173,5 @@ def test_llmversion_report_renders_every_view_from_a_saved_report(pytester: pyte
     assert (example / "s.md").read_text() == render_markdown(report)
     assert (example / "r.html").read_text() == render_html(report)
     terminal = out.getvalue()
-    assert "candidate: 11 UNCHANGED, 1 FORMAT_BREAK, 1 IMPROVED, 1 REGRESSED · pass rate 86% (12/14)" in terminal
+    assert "candidate: 12 UNCHANGED, 2 FORMAT_BREAK, 1 IMPROVED, 1 REGRESSED · pass rate 81% (13/16)" in terminal
     assert "  format         2 cases  pass  50%  mean delta -0.50  1 FORMAT_BREAK, 1 UNCHANGED" in terminal

@@ -350,7 +350,7 @@ def test_an_injected_rate_limit_is_retried_and_the_run_passes(llm_project: LLMPr
         ),
         pytest.param(
             "rules:\n  - name: city\n",
-            "models/m2.yaml: rules.0: a rule needs respond, choices or error",
+            "models/m2.yaml: rules.0: a rule needs respond, choices, tool_calls or error",
             id="rule-without-answer",
         ),
         pytest.param(

@@ -296,13 +296,10 @@ def test_a_pinned_model_that_drifted_is_drift_through_the_sdk_too(llm_project: L
     assert llm_project.verdicts() == {"tests/test_app.py::test_person[current]": "DRIFT"}
 
 
-TOOLS_APP = """\
-TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
-
-
+LOGPROBS_APP = """\
 def person(client, model):
     messages = [{"role": "user", "content": "Ada Lovelace was born in London."}]
-    reply = client.chat.completions.create(model=model, messages=messages, tools=TOOLS)
+    reply = client.chat.completions.create(model=model, messages=messages, logprobs=True)
     return reply.choices[0].message.content
 """
 
@@ -310,16 +307,16 @@ def person(client, model):
 def test_a_call_the_plugin_cannot_record_goes_out_unrecorded_with_a_warning_when_pass_through_is_allowed(
     llm_project: LLMProject, emu: Emulator
 ) -> None:
-    one_test_project(llm_project, emu, app=TOOLS_APP)
+    one_test_project(llm_project, emu, app=LOGPROBS_APP)
     result = llm_project.run("--llm-record", "--llm-allow-passthrough", "-W", "default")
     result.assert_outcomes(passed=1)
     line = (
-        f"llm_openai: POST /v1/chat/completions went to {emu.url} unrecorded (it uses tools, which a recorded "
-        "text answer cannot hold); the golden cannot answer it, so an offline replay fails at this call"
+        f"llm_openai: POST /v1/chat/completions went to {emu.url} unrecorded (it asks for logprobs, which a "
+        "recorded text answer cannot hold); the golden cannot answer it, so an offline replay fails at this call"
     )
     result.stdout.fnmatch_lines([f"*UnrecordedCallWarning: {line}", f"notice: {line}"])
     (sent,) = emu.requests()
-    assert sent.body["tools"][0]["function"]["name"] == "lookup"  # sent as the app wrote it
+    assert sent.body["logprobs"] is True  # sent as the app wrote it
     golden = llm_project.golden("test_app/test_person.yaml").read_text()
     assert "request:" not in golden  # nothing recorded for the call
 

@@ -19,7 +19,8 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from pytest_llmversion.checks import json_field, to_plain
+from pytest_llmversion.checks import json_field
+from pytest_llmversion.checks.core import to_plain
 from pytest_llmversion.config import LLMConfig
 from pytest_llmversion.judge.samples import SampleResult, call_error
 from pytest_llmversion.modelref import ModelRef
@@ -38,6 +39,7 @@ OPENAI_HTTP: Any = importlib.import_module(http_library("openai"))
 ANTHROPIC_HTTP: Any = importlib.import_module(http_library("anthropic"))
 LLMTransport, _ = transports(http_library("openai"))
 AnthropicTransport, AsyncAnthropicTransport = transports(http_library("anthropic"))
+IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
 
 
 @dataclasses.dataclass
@@ -97,9 +99,13 @@ def test_the_responses_stream_helper_accumulates_a_replayed_answer() -> None:
     ("path", "content", "reason"),
     [
         ("/v1/chat/completions", b"not json", "the request body is not JSON"),
-        ("/v1/embeddings", body(), "not a completion endpoint"),
+        ("/v1/moderations", body(), "not an endpoint the plugin records"),
         ("/v1/chat/completions", body(n=2), "it asks for several answers at once (n / candidateCount)"),
-        ("/v1/chat/completions", body(tools=[{"type": "function"}]), "it uses tools, which a recorded text answer"),
+        (
+            "/v1/responses",
+            json.dumps({"input": "hi", "tools": [{"type": "web_search"}]}).encode(),
+            "it uses a web_search tool; only function tools can be recorded",
+        ),
         (
             "/v1/chat/completions",
             json.dumps({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]}).encode(),
@@ -107,8 +113,8 @@ def test_the_responses_stream_helper_accumulates_a_replayed_answer() -> None:
         ),
         (
             "/v1/responses",
-            json.dumps({"input": [{"type": "function_call_output", "call_id": "c", "output": "x"}]}).encode(),
-            "message 0 is a function_call_output item, not a text turn",
+            json.dumps({"input": [{"type": "reasoning", "summary": []}]}).encode(),
+            "message 0 is a reasoning item, not a text turn",
         ),
         ("/v1/responses", json.dumps({"input": "hi", "previous_response_id": "r1"}).encode(), "it uses previous_"),
         (
@@ -117,7 +123,7 @@ def test_the_responses_stream_helper_accumulates_a_replayed_answer() -> None:
             "content 0 holds a non-text part (inlineData)",
         ),
     ],
-    ids=["not-json", "embeddings", "n", "tools", "image", "tool-output", "stateful", "gemini-image"],
+    ids=["not-json", "moderations", "n", "hosted-tool", "image", "reasoning", "stateful", "gemini-image"],
 )
 def test_what_a_request_cannot_hold_is_named(path: str, content: bytes, reason: str) -> None:
     with pytest.raises(NotACompletion) as raised:
@@ -167,14 +173,11 @@ def test_an_async_call_the_plugin_cannot_record_reaches_the_server_when_pass_thr
     client = anthropic.AsyncAnthropic(
         api_key="k", base_url=emu.url, max_retries=0, http_client=ANTHROPIC_HTTP.AsyncClient(transport=transport)
     )
-    ask = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    ask = {"model": "m", "messages": [{"role": "user", "content": [IMAGE]}]}
     with pytest.warns(UnrecordedCallWarning, match="POST /v1/messages/count_tokens went to"):
         counted = asyncio.run(client.messages.count_tokens(**ask))  # type: ignore[arg-type]
     assert counted.input_tokens > 0
     assert [r.path for r in emu.requests()] == ["/v1/messages/count_tokens"]
-
-
-TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
 
 
 @pytest.mark.parametrize(
@@ -212,12 +215,12 @@ def test_a_call_the_plugin_cannot_record_is_refused_in_one_line_and_nothing_is_s
         warnings.simplefilter("error")  # refused: nothing went out, so nothing to warn about
         # openai 3 lets a transport's own exception through; openai 2 wraps it in its APIConnectionError
         with pytest.raises((CallRefused, openai.APIConnectionError)) as raised:
-            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}], tools=TOOLS)  # type: ignore[list-item]
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}], logprobs=True)
     error = call_error(raised.value)
     assert isinstance(error, CallRefused)
     line = (
-        f"llm_openai: POST {emu.url}/v1/chat/completions was not sent: it uses tools, which a recorded text answer "
-        f"cannot hold{why}"
+        f"llm_openai: POST {emu.url}/v1/chat/completions was not sent: it asks for logprobs, which a recorded text "
+        f"answer cannot hold{why}"
     )
     assert str(error) == line
     assert runner.refused == [line]  # on the item, whatever the app does with the exception
@@ -230,12 +233,12 @@ def test_an_async_call_the_plugin_cannot_record_is_refused_too(emu: Emulator) ->
     client = anthropic.AsyncAnthropic(
         api_key="k", base_url=emu.url, max_retries=0, http_client=ANTHROPIC_HTTP.AsyncClient(transport=transport)
     )
-    ask = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    ask = {"model": "m", "messages": [{"role": "user", "content": [IMAGE]}]}
     with pytest.raises(anthropic.APIConnectionError) as raised:
         asyncio.run(client.messages.count_tokens(**ask))  # type: ignore[arg-type]
     assert str(call_error(raised.value)).startswith(
-        f"llm_anthropic_async: POST {emu.url}/v1/messages/count_tokens was not sent: not a completion endpoint, and "
-        "a replay sends nothing"
+        f"llm_anthropic_async: POST {emu.url}/v1/messages/count_tokens was not sent: message 0 holds a non-text part "
+        "(image), and a replay sends nothing"
     )
     assert len(runner.refused) == 1
     assert emu.requests() == []

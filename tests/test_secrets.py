@@ -109,13 +109,15 @@ import pytest
 from pytest_llmversion import checks
 
 PROMPT = [{"role": "user", "content": "Ada Lovelace was born in London."}]
+IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
 
 
 @pytest.mark.filterwarnings("ignore::pytest_llmversion.sdk.UnrecordedCallWarning")
 @pytest.mark.llm_regression
 def test_each_sdk(llm_openai, llm_anthropic, llm_gemini, llm_model, llm_golden):
     model = llm_model.model_id
-    llm_anthropic.messages.count_tokens(model=model, messages=PROMPT)  # not recordable: sent as it is
+    # an image is not recordable: the count is sent as it is
+    llm_anthropic.messages.count_tokens(model=model, messages=[{"role": "user", "content": [IMAGE]}])
     texts = [
         llm_openai.chat.completions.create(model=model, messages=PROMPT).choices[0].message.content,
         llm_anthropic.messages.create(model=model, max_tokens=64, messages=PROMPT).content[0].text,

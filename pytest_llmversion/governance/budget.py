@@ -184,8 +184,10 @@ class SharedLedger:
 
 def worst_case_tokens(request: Request, default_max_tokens: int | None) -> tuple[int, int]:
     """(input, output) tokens a request can cost at most: a token per byte of everything sent, and its
-    ``max_tokens`` (else the given default)."""
+    ``max_tokens`` (else the given default). Only a completion writes output."""
     sent = len(json.dumps(request.canonical(), ensure_ascii=False).encode())
+    if request.kind != "completion":
+        return sent, 0
     limit = request.params.get("max_tokens")
     output = limit if isinstance(limit, int) and limit > 0 else (default_max_tokens or UNBOUNDED_OUTPUT)
     return sent, output
@@ -206,6 +208,8 @@ class SpendCap:
 
     def admit(self, ref: ModelRef, request: Request) -> Callable[[Completion | None, ProviderError | None], None]:
         model = str(ref)
+        if request.kind in ("count_tokens", "model_info", "model_list"):
+            return lambda completion, error: None  # providers do not bill these: nothing to cap
         if self.reached is not None:
             raise BudgetReached(self.reached, model=model, cause=f"--llm-budget-usd={amount(self.budget)} reached")
         price = self.price_of(model)

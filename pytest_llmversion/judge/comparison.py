@@ -24,8 +24,7 @@ from typing import Literal
 
 from pytest_llmversion.judge import stats
 from pytest_llmversion.judge.samples import SampleResult
-from pytest_llmversion.judge.verdicts import ItemOutcome, call_diff_lines, several_calls
-from pytest_llmversion.report.diff import output_diff
+from pytest_llmversion.judge.verdicts import ItemOutcome, answer_diff, call_diff_lines, several_calls, shown
 from pytest_llmversion.report.format import fmt_level, fmt_p, rate, signed_pp
 from pytest_llmversion.report.statistics import ArmCounts, CaseStatistics
 from pytest_llmversion.verdict import Verdict
@@ -301,9 +300,9 @@ def pass_rate_message(
     if good is not None and bad is not None and several_calls(good, bad):
         lines.append(f"  a passing {base_name} sample (-) vs a failing {cand_name} sample (+), call by call:")
         lines.extend(call_diff_lines(good, bad, base_name, cand_name)[1:])
-    elif good is not None and bad is not None and good.completions()[0].text != bad.completions()[0].text:
+    elif good is not None and bad is not None and shown(good.completions()[0]) != shown(bad.completions()[0]):
         lines.append(f"  output, a passing {base_name} sample (-) vs a failing {cand_name} sample (+):")
-        diff = output_diff(good.completions()[0].text, bad.completions()[0].text, base_name, cand_name)
+        diff = answer_diff(good.completions()[0], bad.completions()[0], base_name, cand_name)
         lines.extend(f"    {line}" for line in diff)
     return "\n".join(lines)
 

@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pytest_llmversion.checks import CheckResult, to_plain
+from pytest_llmversion.checks.core import CheckResult, to_plain
 from pytest_llmversion.parsing import OutputParseError
-from pytest_llmversion.providers.base import Completion, ProviderError, Request
+from pytest_llmversion.providers.base import Completion, ProviderError, Request, ToolCall, ToolCalls
 from pytest_llmversion.redaction import scrub
 
 #: How a sample's body ended.
@@ -83,7 +83,7 @@ class SampleResult:
                 name, n = f"{result.name}#{n}", n + 1
             names.add(name)
             self.checks.append(result if name == result.name else CheckResult(name, *_rest(result)))
-        if not isinstance(value, Completion):
+        if not _is_answer(value):  # an answer is in the exchanges already; the golden keeps it there
             self.value, self.has_value = to_plain(value), True
 
     def fail(self, exc: BaseException) -> None:
@@ -130,6 +130,17 @@ class SampleResult:
 
     def completions(self) -> list[Completion]:
         return [e.completion for e in self.exchanges if e.completion is not None]
+
+    def tool_calls(self) -> ToolCalls:
+        """Every tool call the model made in this sample, in order, across its calls."""
+        return ToolCalls(call for completion in self.completions() for call in completion.tool_calls)
+
+
+def _is_answer(value: Any) -> bool:
+    """A completion or tool calls (``llm_golden.tool_calls``), alone or in a list."""
+    if isinstance(value, Completion | ToolCall | ToolCalls):
+        return True
+    return isinstance(value, list | tuple) and bool(value) and all(isinstance(v, Completion | ToolCall) for v in value)
 
 
 def _rest(result: CheckResult) -> tuple[Any, ...]:

@@ -5,13 +5,15 @@ are judged on pass counts instead (``comparison.py``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_llmversion.judge.samples import Exchange, SampleResult
-from pytest_llmversion.providers.base import Completion, Request
-from pytest_llmversion.report.diff import DIFF_LINES, output_diff
+from pytest_llmversion.providers.base import Completion, Request, ToolCall
+from pytest_llmversion.report.diff import DIFF_LINES, output_diff, text_lines, unified
+from pytest_llmversion.report.format import plural
 from pytest_llmversion.verdict import Verdict
 
 EPSILON = 1e-9
@@ -159,9 +161,9 @@ def served_drift(golden: Sequence[SampleResult], live: Sequence[SampleResult], r
     and a provider may name the model its own way (``gemini-2.5-flash-001``, an Azure deployment); neither
     is drift while it stays what it was when the golden was recorded.
     """
-    recorded = {c.model_served for s in golden for c in s.completions()} or {requested_id}
-    # a fallback's answer is another model's by design: it says nothing about drift
-    now = {c.model_served for s in live if s.counted for c in s.completions()} - recorded
+    recorded = {c.model_served for s in golden for c in s.completions() if c.kind != "embedding"} or {requested_id}
+    # a fallback's answer is another model's by design, an embedding the embedding model's: neither is drift
+    now = {c.model_served for s in live if s.counted for c in s.completions() if c.kind != "embedding"} - recorded
     if not now:
         return None
     served = ", ".join(sorted(now))
@@ -172,10 +174,51 @@ def served_drift(golden: Sequence[SampleResult], live: Sequence[SampleResult], r
 
 
 def outputs_of(samples: Sequence[SampleResult]) -> list[str]:
-    return [c.text for s in samples for c in s.completions()]
+    """Each answer as people read it (``shown``), in order: what the report shows and ``--llm-live`` compares."""
+    return [shown(c) for s in samples for c in s.completions()]
+
+
+def shown(answer: Completion) -> str:
+    """An answer as text: its text, then a line per tool call; the other kinds by what they hold (an embedding's
+    numbers are left out: providers vary them in the last bits from call to call)."""
+    if answer.kind == "embedding":
+        dimensions = len(answer.embeddings[0]) if answer.embeddings else 0
+        return f"({len(answer.embeddings)} embedding(s) of {dimensions} dimensions)"
+    if answer.kind == "count_tokens":
+        return f"(token count: {answer.token_count})"
+    if answer.kind in ("model_info", "model_list"):
+        return f"(model info: {json.dumps(answer.model_info, sort_keys=True, ensure_ascii=False)})"
+    lines = [answer.text] if answer.text or not answer.tool_calls else []
+    return "\n".join(lines + call_lines(answer))
+
+
+def call_lines(answer: Completion) -> list[str]:
+    """One line per tool call: ``tool call lookup_order {"order_id": "A1"}`` (the raw text when it is not JSON)."""
+    return _call_lines(answer.tool_calls)
+
+
+def _call_lines(calls: Sequence[ToolCall]) -> list[str]:
+    lines = []
+    for call in calls:
+        if call.raw_arguments is not None:
+            lines.append(f"tool call {call.name} {call.raw_arguments}   (arguments are not a JSON object)")
+        else:
+            lines.append(f"tool call {call.name} {json.dumps(call.arguments, sort_keys=True, ensure_ascii=False)}")
+    return lines
 
 
 # -- messages --------------------------------------------------------------------------------------
+
+
+def answer_diff(old: Completion, new: Completion, old_name: str, new_name: str) -> list[str]:
+    """``output_diff`` of the texts, then the tool calls line by line: a call that became text, another tool or
+    other arguments shows as such."""
+    if not old.tool_calls and not new.tool_calls:
+        return output_diff(shown(old), shown(new), old_name, new_name)
+    old_text, new_text = text_lines(old.text, new.text) if old.text or new.text else ([], [])
+    old_lines = [line for line in old_text if old.text] + call_lines(old)
+    new_lines = [line for line in new_text if new.text] + call_lines(new)
+    return unified(old_lines, new_lines, old_name, new_name)[2:]
 
 
 def fmt_score(value: float | None) -> str:
@@ -219,13 +262,14 @@ def score_change_message(
     if several_calls(first_base, first_subj):
         lines += call_diff_lines(first_base, first_subj, base_name, subj_name)
         return "\n".join(lines)
-    base_out, subj_out = outputs_of(base_samples), outputs_of(subj_samples)
-    if base_out and subj_out and base_out[0] != subj_out[0]:
+    base_out = [c for s in base_samples for c in s.completions()]
+    subj_out = [c for s in subj_samples for c in s.completions()]
+    if base_out and subj_out and shown(base_out[0]) != shown(subj_out[0]):
         lines.append(f"  output, {base_name} (-) vs {subj_name} (+):")
-        lines.extend(f"    {line}" for line in output_diff(base_out[0], subj_out[0], base_name, subj_name))
+        lines.extend(f"    {line}" for line in answer_diff(base_out[0], subj_out[0], base_name, subj_name))
     elif subj_out and not base_out:
         lines.append(f"  {subj_name} output:")
-        lines.extend(f"    {line}" for line in subj_out[0].splitlines()[:DIFF_LINES])
+        lines.extend(f"    {line}" for line in shown(subj_out[0]).splitlines()[:DIFF_LINES])
     return "\n".join(lines)
 
 
@@ -248,13 +292,24 @@ def _first_line(text: str) -> str:
 
 def request_headline(request: Request, limit: int = HEADLINE) -> str:
     """A call named in one line: its registry prompt, else its system message's first line; then the last
-    user message's first line (``prompt triage v1 · user: Ticket: ...``)."""
-    parts = []
+    user message's first line (``prompt triage v1 · user: Ticket: ...``). The turn after a tool ran says so
+    instead of repeating the system message (``tool results of lookup_order · user: ...``); the calls around
+    completions by their kind (``embedding of 2 inputs by openai/text-embedding-3-small``)."""
+    if request.kind == "embedding":
+        text = f"embedding of {plural(len(request.inputs), 'input')} by {request.model}"
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    if request.kind in ("model_info", "model_list"):
+        return "model lookup" if request.kind == "model_info" else "model list"
+    parts = ["token count"] if request.kind == "count_tokens" else []
     prompt = request.prompt
+    results = request.tool_results()
     if prompt and prompt.get("task"):
         parts.append(f"prompt {prompt['task']} {prompt.get('version', '')}".rstrip())
-    elif request.system:
+    elif request.system and not results:
         parts.append(f"system: {_first_line(request.system)}")
+    if results:
+        names = ", ".join(dict.fromkeys(str(m.name or "a tool") for m in results))
+        parts.append(f"tool results of {names}")
     user = [line.strip() for line in request.last_user.splitlines() if line.strip()]
     if user:
         # "Ticket:" alone says little: show the user message's first two lines
@@ -264,23 +319,41 @@ def request_headline(request: Request, limit: int = HEADLINE) -> str:
 
 
 def request_summary(request: Request, per_message: int = 300) -> str:
-    """A request's messages in short, one ``role: content`` block each, each clipped (for the reports)."""
-    blocks = []
+    """A request in short, for the reports: the tools it offers, then one ``role: content`` block per message,
+    each clipped; an assistant turn's tool calls one line each, a tool result with its tool's name."""
+    if request.kind == "embedding":
+        inputs = [f"input: {_clip(text, per_message)}" for text in request.inputs]
+        return "\n".join([f"embedding by {request.model}", *inputs])
+    if request.kind in ("model_info", "model_list"):
+        return request_headline(request)
+    blocks = [f"{request.kind.replace('_', ' ')} of:"] if request.kind != "completion" else []
+    if request.tools:
+        choice = f" (tool_choice {json.dumps(request.tool_choice)})" if request.tool_choice is not None else ""
+        blocks.append(f"tools: {', '.join(tool.name for tool in request.tools)}{choice}")
+    names = {c.id: c.name for m in request.messages for c in m.tool_calls if c.id}
     for message in request.messages:
-        content = message.content.strip()
-        if len(content) > per_message:
-            content = content[:per_message] + f"… ({len(content) - per_message} more characters)"
-        blocks.append(f"{message.role}: {content}")
+        content = _clip(message.content.strip(), per_message)
+        if message.role == "tool":
+            name = message.name or names.get(message.tool_call_id or "")
+            blocks.append(f"tool {name}: {content}" if name else f"tool: {content}")
+            continue
+        if not message.tool_calls or content:
+            blocks.append(f"{message.role}: {content}")
+        blocks.extend(f"{message.role}: {line}" for line in _call_lines(message.tool_calls))
     return "\n".join(blocks)
 
 
-def _answer(exchanges: Sequence[Exchange], index: int) -> tuple[str | None, str | None]:
-    """(answer text, why there is none) of call ``index``."""
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more characters)"
+
+
+def _answer(exchanges: Sequence[Exchange], index: int) -> tuple[Completion | None, str | None]:
+    """(answer, why there is none) of call ``index``."""
     if index >= len(exchanges):
         return None, "no such call"
     exchange = exchanges[index]
     if exchange.completion is not None:
-        return exchange.completion.text, None
+        return exchange.completion, None
     return None, exchange.error or "no answer"
 
 
@@ -298,13 +371,13 @@ def call_diff_lines(
         old, old_why = _answer(base_calls, index)
         new, new_why = _answer(subj_calls, index)
         if old is not None and new is not None:
-            if old == new:
+            if shown(old) == shown(new):
                 lines.append("    same answer")
             else:
-                lines.extend(f"    {line}" for line in output_diff(old, new, base_name, subj_name))
+                lines.extend(f"    {line}" for line in answer_diff(old, new, base_name, subj_name))
         elif new is not None:
             lines.append(f"    {subj_name} answered ({base_name}: {old_why}):")
-            lines.extend(f"    + {line}" for line in new.splitlines()[:DIFF_LINES])
+            lines.extend(f"    + {line}" for line in shown(new).splitlines()[:DIFF_LINES])
         else:
             lines.append(f"    no {subj_name} answer: {new_why}")
     if count > CALLS_SHOWN:

@@ -3,34 +3,149 @@
 Every provider (scripted, OpenAI, Anthropic, Gemini, ...) turns a :class:`Request` into a
 :class:`Completion` or raises one of the :class:`ProviderError` subclasses, so the router, the
 recorder and the verdicts never see an SDK type.
+
+Tools travel in one portable form: :class:`Tool` (name, description, JSON-schema parameters) on the
+request, :class:`ToolCall` (id, name, parsed arguments) on the answer and on the assistant message that
+repeats it, and a ``tool`` message carrying a result back with the call's id. Besides completions, a
+request can be one of the calls application code makes around them (``kind``): an embedding, a token
+count, a model lookup or a model listing. See docs/providers.md §1.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+import struct
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.parsing import parse_json
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
 #: Where a completion came from: a live call, a golden replay or a recording replay.
 Source = Literal["live", "golden", "recording"]
+#: What a request asks for: an answer (the default), embeddings, a token count, one model's description, or the
+#: provider's list of models.
+Kind = Literal["completion", "embedding", "count_tokens", "model_info", "model_list"]
+KINDS: tuple[Kind, ...] = ("completion", "embedding", "count_tokens", "model_info", "model_list")
 
 #: Parameters a request may carry, in canonical order. Anything else goes in ``extra``.
-PARAM_NAMES: tuple[str, ...] = ("temperature", "max_tokens", "seed", "top_p", "stop", "response_format")
+PARAM_NAMES: tuple[str, ...] = (
+    "temperature",
+    "max_tokens",
+    "seed",
+    "top_p",
+    "stop",
+    "response_format",
+    "parallel_tool_calls",
+)
+#: How a request says which tool to use: ``auto``, ``none``, ``required``, or ``{"name": <tool>}`` (that tool).
+ToolChoice = str | Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One tool call of a model: the call id (empty when the provider gives none), the tool and its arguments.
+
+    ``arguments`` is the parsed JSON object; when the model's argument text is not a JSON object, it is ``{}`` and
+    the text is kept in ``raw_arguments``, so a check can say the arguments are broken instead of crashing.
+    """
+
+    id: str
+    name: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    raw_arguments: str | None = None
+
+    @classmethod
+    def from_text(cls, id: str, name: str, text: str | None) -> ToolCall:
+        """A call whose arguments arrived as JSON text (OpenAI's shape)."""
+        try:
+            parsed = json.loads(text) if text and text.strip() else {}
+        except (json.JSONDecodeError, TypeError):
+            parsed = None
+        if isinstance(parsed, dict):
+            return cls(id, name, parsed)
+        return cls(id, name, {}, text or "")
+
+    @property
+    def arguments_json(self) -> str:
+        """The arguments as the model sent them (OpenAI's wire form)."""
+        if self.raw_arguments is not None:
+            return self.raw_arguments
+        return json.dumps(self.arguments, ensure_ascii=False, separators=(",", ":"))
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "arguments": _plain(self.arguments)}
+        if self.raw_arguments is not None:
+            data["raw_arguments"] = self.raw_arguments
+        data["id"] = self.id
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ToolCall:
+        """From the stored form (``{name, arguments, id}``), or a mapping whose arguments are JSON text."""
+        arguments = data.get("arguments")
+        if isinstance(arguments, str):
+            return cls.from_text(str(data.get("id") or ""), str(data["name"]), arguments)
+        raw = data.get("raw_arguments")
+        return cls(str(data.get("id") or ""), str(data["name"]), dict(arguments or {}), raw)
+
+    def result(self, content: Any) -> Message:
+        """The ``tool`` message that answers this call (``content``: text, or a value sent as JSON)."""
+        text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+        return Message("tool", text, tool_call_id=self.id, name=self.name)
+
+
+class ToolCalls(tuple[ToolCall, ...]):
+    """The tool calls a test's model made so far (``llm_golden.tool_calls``): already in the golden's exchanges,
+    so checking them does not store them again as the test's value."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A function the model may call, in one portable form; each adapter writes its provider's shape."""
+
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    #: OpenAI's and Anthropic's strict schema mode, when the request says; None leaves the provider's default.
+    strict: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name}
+        if self.description:
+            data["description"] = self.description
+        data["parameters"] = _plain(self.parameters)
+        if self.strict is not None:
+            data["strict"] = self.strict
+        return data
 
 
 @dataclass(frozen=True)
 class Message:
+    """One turn. An assistant turn may carry the tool calls the model made; a ``tool`` turn carries one result,
+    with the id of the call it answers (and the tool's name, which Gemini needs)."""
+
     role: Role
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        return {"role": self.role, "content": self.content}
+    def to_dict(self) -> dict[str, Any]:
+        # the plain shape is what every golden recorded before tools existed: it must not change
+        data: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            data["tool_calls"] = [call.to_dict() for call in self.tool_calls]
+        if self.tool_call_id is not None:
+            data["tool_call_id"] = self.tool_call_id
+        if self.name is not None:
+            data["name"] = self.name
+        return data
 
 
 @dataclass(frozen=True)
@@ -45,16 +160,48 @@ class Request:
     params: Mapping[str, Any] = field(default_factory=dict)
     #: Prompt identity from the registry (task, version, hash), when the request came from one.
     prompt: Mapping[str, str] | None = None
+    tools: tuple[Tool, ...] = ()
+    tool_choice: ToolChoice | None = None
+    kind: Kind = "completion"
+    #: Embeddings only: the embedding model (``provider/id``: it decides the vectors, unlike a completion's
+    #: model, which is the model under test) and the texts to embed.
+    model: str | None = None
+    inputs: tuple[str, ...] = ()
 
     @classmethod
     def from_canonical(cls, canonical: Mapping[str, Any], prompt: Mapping[str, str] | None = None) -> Request:
-        """The request a golden or recording stores (its ``canonical()`` form) as a Request again."""
-        messages = tuple(build_messages(list(canonical.get("messages") or [])))
-        return cls(messages, dict(canonical.get("params") or {}), prompt)
+        """The request a golden or recording stores (its ``canonical()`` form) as a Request again: messages with
+        their tool calls and results, tools, tool choice, and the kind (an embedding with its model and inputs).
+        Rebuilt as stored, so its fingerprint is the stored one unless the file was edited."""
+        kind = canonical.get("kind", "completion")
+        if kind not in KINDS:
+            raise ValueError(f"a stored request of unknown kind {kind!r}")
+        params = dict(canonical.get("params") or {})
+        if kind == "embedding":
+            model = canonical.get("model")
+            inputs = tuple(str(text) for text in canonical.get("input") or ())
+            return cls((), params, prompt, kind=kind, model=None if model is None else str(model), inputs=inputs)
+        stored = list(canonical.get("messages") or [])
+        messages = build_messages(stored) if stored else ()
+        tools = tuple(
+            Tool(str(t["name"]), str(t.get("description") or ""), dict(t.get("parameters") or {}), t.get("strict"))
+            for t in canonical.get("tools") or ()
+        )
+        return cls(messages, params, prompt, tools=tools, tool_choice=canonical.get("tool_choice"), kind=kind)
 
     def canonical(self) -> dict[str, Any]:
         params = {k: _plain(v) for k, v in sorted(self.params.items()) if v is not None}
-        return {"messages": [m.to_dict() for m in self.messages], "params": params}
+        if self.kind == "embedding":
+            return {"kind": self.kind, "model": self.model, "input": list(self.inputs), "params": params}
+        # a completion without tools keeps the exact form every existing golden was fingerprinted with
+        data: dict[str, Any] = {} if self.kind == "completion" else {"kind": self.kind}
+        if self.kind in ("completion", "count_tokens"):
+            data |= {"messages": [m.to_dict() for m in self.messages], "params": params}
+        if self.tools:
+            data["tools"] = [tool.to_dict() for tool in self.tools]
+        if self.tool_choice is not None:
+            data["tool_choice"] = _plain(self.tool_choice)
+        return data
 
     def fingerprint(self) -> str:
         # computed once: a replayed item asks for it on every lookup
@@ -68,7 +215,7 @@ class Request:
         """This request minus the parameters ``names`` (those a model rejects); itself when it has none of them."""
         if not any(name in self.params for name in names):
             return self
-        return Request(self.messages, {k: v for k, v in self.params.items() if k not in names}, self.prompt)
+        return replace(self, params={k: v for k, v in self.params.items() if k not in names})
 
     @property
     def system(self) -> str | None:
@@ -81,6 +228,26 @@ class Request:
             if message.role == "user":
                 return message.content
         return ""
+
+    def tool_results(self) -> list[Message]:
+        """The tool results sent since the last user turn (what the model is answering now), each with the
+        tool's name filled in from the call it answers when the message itself does not say."""
+        names = {c.id: c.name for m in self.messages for c in m.tool_calls if c.id}
+        found: list[Message] = []
+        for message in reversed(self.messages):
+            if message.role == "user":
+                break
+            if message.role == "tool":
+                name = message.name or names.get(message.tool_call_id or "")
+                found.append(replace(message, name=name))
+        return found[::-1]
+
+
+def float32_vector(values: Iterable[float]) -> tuple[float, ...]:
+    """An embedding as float32 holds it (what embedding models compute in, and what goldens store), so a live
+    answer and its replay give the code the very same numbers."""
+    items = [float(v) for v in values]
+    return struct.unpack(f"<{len(items)}f", struct.pack(f"<{len(items)}f", *items))
 
 
 def fingerprint_of(canonical: Mapping[str, Any]) -> str:
@@ -99,8 +266,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def build_messages(prompt: str | Sequence[Mapping[str, str] | Message]) -> tuple[Message, ...]:
-    """Accept a plain string (one user message) or a list of ``{"role", "content"}`` mappings."""
+def build_messages(prompt: str | Sequence[Mapping[str, Any] | Message | Completion]) -> tuple[Message, ...]:
+    """Accept a plain string (one user message) or a list of messages: ``{"role", "content"}`` mappings (an
+    assistant's with ``tool_calls``, a tool result's with ``tool_call_id``), :class:`Message` objects, or a
+    :class:`Completion` (the assistant turn it was, tool calls included)."""
     if isinstance(prompt, str):
         return (Message("user", prompt),)
     messages: list[Message] = []
@@ -108,12 +277,27 @@ def build_messages(prompt: str | Sequence[Mapping[str, str] | Message]) -> tuple
         if isinstance(item, Message):
             messages.append(item)
             continue
-        if not isinstance(item, Mapping) or "role" not in item or "content" not in item:
+        if isinstance(item, Completion):
+            messages.append(item.message())
+            continue
+        if not isinstance(item, Mapping) or "role" not in item or ("content" not in item and "tool_calls" not in item):
             raise TypeError(f"message {index} must be a mapping with 'role' and 'content', got {item!r}")
         role = item["role"]
-        if role not in ("system", "user", "assistant"):
-            raise ValueError(f"message {index} has role {role!r}; use system, user or assistant")
-        messages.append(Message(role, str(item["content"])))  # type: ignore[arg-type]
+        if role not in ("system", "user", "assistant", "tool"):
+            raise ValueError(f"message {index} has role {role!r}; use system, user, assistant or tool")
+        calls = tuple(c if isinstance(c, ToolCall) else ToolCall.from_dict(c) for c in item.get("tool_calls") or ())
+        if role == "tool" and not item.get("tool_call_id"):
+            raise ValueError(f"message {index} is a tool result without the 'tool_call_id' of the call it answers")
+        content = item.get("content")
+        messages.append(
+            Message(
+                role,
+                content if isinstance(content, str) else "" if content is None else json.dumps(content),
+                calls,
+                item.get("tool_call_id"),
+                item.get("name") if role == "tool" else None,
+            )
+        )
     if not messages:
         raise ValueError("a request needs at least one message")
     return tuple(messages)
@@ -171,6 +355,18 @@ class Completion:
     retries: int = 0
     #: What the provider or its SDK warned about while answering (e.g. a deprecated model), one line each.
     notices: tuple[str, ...] = ()
+    #: The tools the model called, in order (the text may be empty then).
+    tool_calls: tuple[ToolCall, ...] = ()
+    #: What the request asked for; the fields below answer the other kinds.
+    kind: Kind = "completion"
+    embeddings: tuple[tuple[float, ...], ...] = ()
+    token_count: int | None = None
+    #: One model's description (a mapping), or the list of them, as the provider wrote it.
+    model_info: Any = None
+
+    def message(self) -> Message:
+        """This answer as the assistant turn of the next request (tool calls included)."""
+        return Message("assistant", self.text, self.tool_calls)
 
     def json(self) -> Any:
         """Parse the text as JSON, strictly: a fenced or chatty answer raises ``OutputParseError``.

@@ -4,6 +4,9 @@
 carries a notice saying so, and new code should use ``gemini/<id>``. Its default retry (503 retried for up to
 ten minutes) is switched off per call with ``request_options={"retry": None}``; the router retries. The SDK
 keeps its configuration in module globals, so the adapter re-applies its own before each call.
+
+Tools, tool results, embeddings, token counts and model lookups are refused in one line: its REST types take
+tools only as its own protobuf-shaped declarations, and new code should move to ``gemini/<id>`` anyway.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import time
 from typing import Any
 
 from pytest_llmversion.config import LLMConfig, ProviderSettings
-from pytest_llmversion.providers.base import Completion, ProviderError, Request
+from pytest_llmversion.providers.base import BadRequest, Completion, ProviderError, Request
 from pytest_llmversion.providers.gemini_adapter import completion_from, contents
 from pytest_llmversion.providers.json_mode import json_mode
 from pytest_llmversion.providers.sdk_common import (
@@ -36,6 +39,13 @@ END_OF_LIFE = (
 
 #: Where the SDK sends requests when no ``base_url`` is configured (its ``api_endpoint``), for error messages.
 DEFAULT_ENDPOINT = "https://generativelanguage.googleapis.com"
+
+_KIND_NAMES = {
+    "embedding": "embeddings",
+    "count_tokens": "token counts",
+    "model_info": "model lookups",
+    "model_list": "model listings",
+}
 
 _configure_lock = threading.Lock()
 _configured: tuple[str | None, str | None] | None = None
@@ -72,6 +82,12 @@ class GoogleLegacyAdapter:
 
     def complete(self, request: Request, model_id: str, *, sample_index: int = 0) -> Completion:
         ref = f"{self.name}/{model_id}"
+        uses_tools = request.tools or any(m.tool_calls or m.role == "tool" for m in request.messages)
+        if request.kind != "completion" or uses_tools:
+            what = _KIND_NAMES.get(request.kind, "tools")
+            raise BadRequest(
+                f"{ref}: the google-legacy provider does not send {what}; use gemini/{model_id}", model=ref
+            )
         notices: list[str] = []
         started = time.perf_counter()
         try:

@@ -3,6 +3,10 @@
 Retries: exponential backoff with jitter, honouring a provider's retry-after up to a cap, a bounded
 number of tries. Fallback: on RateLimited and Unavailable only; BadRequest, AuthError and
 ModelNotFound are answered at once, because another model would not fix them. See docs/providers.md §3, §4.
+
+Only completions fall back: another model's token count or description is not an answer about this one.
+An embedding goes to the embedding model the request names (``openai/text-embedding-3-small``), not to
+the model the router serves.
 """
 
 from __future__ import annotations
@@ -115,8 +119,12 @@ class Router:
     def complete(self, request: Request, *, sample_index: int = 0) -> Completion:
         rng = self.rng or random.Random()
         failures: list[tuple[str, ProviderError, int]] = []
-        primary = str(self.refs[0])
-        for ref in self.refs:
+        refs = self.refs if request.kind == "completion" else self.refs[:1]
+        if request.kind == "embedding" and request.model:
+            named, _, model_id = request.model.partition("/")
+            refs = [ModelRef(named, model_id)]
+        primary = str(refs[0])
+        for ref in refs:
             # the caller built the request for the primary; a fallback must not get what it would refuse
             sent = request
             if self.rejected_params is not None and str(ref) != primary:

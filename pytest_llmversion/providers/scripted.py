@@ -1,15 +1,21 @@
 """``scripted/<name>``: a deterministic fake model configured by ``<scripted_models>/<name>.yaml``.
 
-Rules match on the prompt and answer from a template. A file can ``extends`` another model and
+Rules match on the prompt and answer from a template, with text, tool calls (``tool_calls: [{name,
+arguments}]``, templated like ``respond``) or both. A file can ``extends`` another model and
 replace some of its rules by name, or transform every answer (wrap JSON in a code fence, drop or
 rename a field, add chatty prose, truncate), which is how a version change is imitated offline.
 Randomness is seeded per (seed, request fingerprint, sample index), so a replay is exact and
 samples differ. Errors can be injected on a schedule to exercise retries and fallbacks.
+
+The calls around completions are answered too: embeddings are deterministic feature-hashed unit vectors
+(texts that share words point the same way), token counts are characters / ``chars_per_token``, and a
+model lookup describes the model (``model_info`` adds fields).
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import math
 import random
@@ -17,6 +23,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -28,8 +35,10 @@ from pytest_llmversion.providers.base import (
     ProviderError,
     RateLimited,
     Request,
+    ToolCall,
     Unavailable,
     Usage,
+    float32_vector,
 )
 from pytest_llmversion.yamlio import YamlFileError, load_yaml_file
 
@@ -49,7 +58,13 @@ class Match(BaseModel):
     regex: str | None = None
     any: list[Match] | None = None
     all: list[Match] | None = None
+    #: None of these match (e.g. the prompt version that fixes a behaviour).
+    none: list[Match] | None = None
     param: dict[str, Any] | None = None
+    #: The conversation's latest turn is a result of this tool (what a model answers after calling it).
+    tool_result: str | None = None
+    #: The request offers a tool of this name.
+    tool_offered: str | None = None
 
     @field_validator("regex")
     @classmethod
@@ -72,6 +87,12 @@ class Match(BaseModel):
         if self.system_contains is not None and self.system_contains.lower() not in (request.system or "").lower():
             return None
         if self.param is not None and any(request.params.get(k) != v for k, v in self.param.items()):
+            return None
+        if self.tool_result is not None and not any(m.name == self.tool_result for m in request.tool_results()):
+            return None
+        if self.tool_offered is not None and not any(t.name == self.tool_offered for t in request.tools):
+            return None
+        if self.none is not None and any(sub.matches(request) is not None for sub in self.none):
             return None
         if self.regex is not None:
             found = re.search(self.regex, request.last_user, re.DOTALL)
@@ -150,6 +171,23 @@ class ErrorSpec(BaseModel):
     probability: float | None = Field(None, ge=0, le=1)
 
 
+class ToolCallSpec(BaseModel):
+    """A tool call a rule answers with; string values in ``arguments`` are templates, and ``arguments`` given as
+    text is sent as it is (text that is not JSON imitates a model sending broken arguments)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    arguments: dict[str, Any] | str = Field(default_factory=dict)
+
+
+class EmbeddingSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: Length of each vector, unless the request asks for another.
+    dimensions: int = Field(8, ge=1, le=8192)
+
+
 class Choice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -165,6 +203,7 @@ class Rule(BaseModel):
     when: Match = Field(default_factory=Match)
     respond: str | None = None
     choices: list[Choice] | None = None
+    tool_calls: list[ToolCallSpec] | None = None
     transform: Transform | None = None
     error: ErrorSpec | None = None
     usage: dict[str, int] | None = None
@@ -176,8 +215,8 @@ class Rule(BaseModel):
         answers = sum(x is not None for x in (self.respond, self.choices))
         if answers > 1:
             raise ValueError("give either respond or choices, not both")
-        if answers == 0 and self.error is None:
-            raise ValueError("a rule needs respond, choices or error")
+        if answers == 0 and self.error is None and not self.tool_calls:
+            raise ValueError("a rule needs respond, choices, tool_calls or error")
         return self
 
 
@@ -196,6 +235,9 @@ class ScriptFile(BaseModel):
     transform: Transform | None = None
     rules: list[Rule] = Field(default_factory=list)
     default: Rule | None = None
+    embedding: EmbeddingSpec = Field(default_factory=EmbeddingSpec)
+    #: Fields a model lookup answers with, besides the id (e.g. ``lifecycle: deprecated``).
+    model_info: dict[str, Any] = Field(default_factory=dict)
 
 
 Match.model_rebuild()
@@ -239,14 +281,54 @@ def _is_model(value: Any) -> bool:
 
 
 def render(template: str, variables: Mapping[str, str]) -> str:
-    """Fill ``{{name}}`` (raw) and ``{{name|json}}`` (JSON string literal) placeholders."""
+    """Fill ``{{name}}`` (raw) and ``{{name|json}}`` (JSON string literal) placeholders; ``{{result.field}}`` is a
+    field of the latest tool result."""
 
     def fill(match: re.Match[str]) -> str:
         name, as_json = match.group(1), match.group(2)
         value = variables.get(name, "")
         return json.dumps(value, ensure_ascii=False) if as_json else value
 
-    return re.sub(r"\{\{\s*(\w+)\s*(\|\s*json)?\s*\}\}", fill, template)
+    return re.sub(r"\{\{\s*([\w.]+)\s*(\|\s*json)?\s*\}\}", fill, template)
+
+
+def _render_value(value: Any, variables: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return render(value, variables)
+    if isinstance(value, Mapping):
+        return {k: _render_value(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_value(v, variables) for v in value]
+    return value
+
+
+def _result_variables(request: Request) -> dict[str, str]:
+    """``tool_result`` (the latest result's text) and ``result.<field>`` for each field of it, when it is JSON."""
+    results = request.tool_results()
+    if not results:
+        return {}
+    text = results[-1].content
+    variables = {"tool_result": text}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return variables
+    if isinstance(data, dict):
+        for key, value in data.items():
+            variables[f"result.{key}"] = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return variables
+
+
+def embed(model: str, text: str, dimensions: int) -> tuple[float, ...]:
+    """A unit vector for ``text``: the sum of one seeded random direction per word (feature hashing), so texts
+    that share words are close. The same for every scripted model: the embedding model named decides it."""
+    totals = [0.0] * dimensions
+    for word in re.findall(r"\w+", text.lower()) or [""]:
+        rng = random.Random(hashlib.sha256(f"{model}:{word}".encode()).digest())
+        for i in range(dimensions):
+            totals[i] += rng.gauss(0.0, 1.0)
+    norm = math.sqrt(sum(x * x for x in totals)) or 1.0
+    return float32_vector(x / norm for x in totals)
 
 
 class ScriptedProvider:
@@ -322,10 +404,20 @@ class ScriptedProvider:
                 script = script.model_copy(update={"transform": parent.transform})
         return script, rules
 
+    def models(self) -> list[str]:
+        """Every model this provider can answer as: those given in code and the folder's files."""
+        files = {p.stem for p in self.folder.glob("*.yaml")} if self.folder.is_dir() else set()
+        return sorted(files | set(self._defined))
+
     def complete(self, request: Request, model_id: str, *, sample_index: int = 0) -> Completion:
+        if request.kind == "model_list":
+            infos = [{"id": name} for name in self.models()]
+            return Completion("", model_id, model_id, kind="model_list", model_info=infos)
         script, rules = self.script(model_id)
+        if request.kind != "completion":
+            return self._around(script, request, model_id)
         rng = random.Random(f"{script.seed}:{request.fingerprint()}:{sample_index}")
-        variables = {"input": request.last_user}
+        variables = {"input": request.last_user} | _result_variables(request)
         chosen: Rule | None = None
         chosen_index = -1
         for index, rule in enumerate(rules):
@@ -348,9 +440,10 @@ class ScriptedProvider:
                 raise self._error(model_id, chosen.error)
         text, transform = self._answer(chosen, rng)
         text = render(text, variables)
-        finish_reason = chosen.finish_reason or "stop"
+        calls = self._tool_calls(chosen, variables, request, sample_index)
+        finish_reason = chosen.finish_reason or ("tool_calls" if calls else "stop")
         for step in (transform, chosen.transform, script.transform):
-            if step is not None:
+            if step is not None and (text or not calls):  # a transform edits text; a call alone has none
                 text, finish = step.apply(text)
                 finish_reason = finish or finish_reason
         latency = chosen.latency_ms if chosen.latency_ms is not None else script.latency_ms
@@ -361,10 +454,45 @@ class ScriptedProvider:
             text=text,
             model_requested=model_id,
             model_served=script.served_as or model_id,
-            usage=self._usage(script, chosen, request, text),
+            usage=self._usage(script, chosen, request, text + "".join(c.arguments_json for c in calls)),
             latency_ms=round(latency, 1),
             finish_reason=finish_reason,
+            tool_calls=calls,
         )
+
+    @staticmethod
+    def _tool_calls(
+        rule: Rule, variables: Mapping[str, str], request: Request, sample_index: int
+    ) -> tuple[ToolCall, ...]:
+        calls = []
+        for index, spec in enumerate(rule.tool_calls or ()):
+            # an id like a provider's, and the same on every replay of this request and sample
+            seed = f"{request.fingerprint()}:{sample_index}:{index}"
+            call_id = "call_" + hashlib.sha256(seed.encode()).hexdigest()[:16]
+            if isinstance(spec.arguments, str):
+                calls.append(ToolCall.from_text(call_id, spec.name, render(spec.arguments, variables)))
+            else:
+                calls.append(ToolCall(call_id, spec.name, _render_value(spec.arguments, variables)))
+        return tuple(calls)
+
+    def _around(self, script: ScriptFile, request: Request, model_id: str) -> Completion:
+        """Embeddings, token counts and model lookups: no rules, the same answer every time."""
+        served = script.served_as or model_id
+        answer = Completion("", model_id, served, kind=request.kind)
+        chars = sum(
+            len(m.content) + sum(len(c.name) + len(c.arguments_json) for c in m.tool_calls) for m in request.messages
+        )
+        chars += sum(len(text) for text in request.inputs)
+        chars += len(json.dumps([t.to_dict() for t in request.tools])) if request.tools else 0
+        tokens = max(1, int(chars // script.chars_per_token))
+        if request.kind == "embedding":
+            dimensions = int(request.params.get("dimensions") or script.embedding.dimensions)
+            named = (request.model or "").partition("/")[2] or model_id  # the model's id, whichever API asked
+            vectors = tuple(embed(named, text, dimensions) for text in request.inputs)
+            return replace(answer, embeddings=vectors, usage=Usage(input_tokens=tokens))
+        if request.kind == "count_tokens":
+            return replace(answer, token_count=tokens)
+        return replace(answer, model_info={"id": served} | script.model_info)
 
     @staticmethod
     def _answer(rule: Rule, rng: random.Random) -> tuple[str, Transform | None]:

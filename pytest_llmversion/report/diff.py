@@ -19,10 +19,15 @@ def _pretty_json(text: str) -> list[str] | None:
 def output_diff(old: str, new: str, old_name: str, new_name: str) -> list[str]:
     """A unified diff of two outputs; when both are JSON, re-indented with sorted keys so a
     changed field is one line, else the raw text (so a new code fence or prose shows as such)."""
+    return unified(*text_lines(old, new), old_name, new_name)[2:]
+
+
+def text_lines(old: str, new: str) -> tuple[list[str], list[str]]:
+    """Two outputs as the lines a diff compares: both re-indented when both are JSON, else both as written."""
     pretty_old, pretty_new = _pretty_json(old), _pretty_json(new)
     if pretty_old is None or pretty_new is None:
-        pretty_old, pretty_new = old.splitlines() or [""], new.splitlines() or [""]
-    return unified(pretty_old, pretty_new, old_name, new_name)[2:]
+        return old.splitlines() or [""], new.splitlines() or [""]
+    return pretty_old, pretty_new
 
 
 def unified(old: list[str], new: list[str], old_name: str, new_name: str) -> list[str]:
@@ -45,9 +50,7 @@ def side_by_side(old: str, new: str) -> list[list[str]]:
     """Rows of a two-column diff of two outputs (pretty-printed as ``output_diff`` does), each
     ``["=", line]`` (both sides), ``["~", old, new]`` (changed), ``["-", old]`` or ``["+", new]``; a last
     ``["…", "N more lines"]`` row when a side is longer than ``SIDE_BY_SIDE_LINES``."""
-    pretty_old, pretty_new = _pretty_json(old), _pretty_json(new)
-    if pretty_old is None or pretty_new is None:
-        pretty_old, pretty_new = old.splitlines() or [""], new.splitlines() or [""]
+    pretty_old, pretty_new = text_lines(old, new)
     cut = max(len(pretty_old), len(pretty_new)) - SIDE_BY_SIDE_LINES
     a, b = pretty_old[:SIDE_BY_SIDE_LINES], pretty_new[:SIDE_BY_SIDE_LINES]
     rows: list[list[str]] = []

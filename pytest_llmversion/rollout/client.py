@@ -44,7 +44,9 @@ class RolloutClient(LLMClient):
         self._follow(self.deployment.arm(self._key))
         return super().prompt(task)
 
-    def complete(self, prompt: str | Prompt | Sequence[Mapping[str, str] | Message], /, **kwargs: Any) -> Completion:
+    def complete(
+        self, prompt: str | Prompt | Sequence[Mapping[str, Any] | Message | Completion], /, **kwargs: Any
+    ) -> Completion:
         arm = self.deployment.arm(self._key)
         self._follow(arm)
         if isinstance(prompt, Prompt):

@@ -2,9 +2,10 @@
 
 An item to come is prepared here (its golden loaded, its kind decided: the same ``LLMItem`` its fixture
 will use), its kind says which live calls it will make (``ItemKind.planned``), and each is built from the
-golden's recorded request for that sample, with what the model rejects left out, as the ``llm`` client
-would build it. A call the candidate's recording would answer is not sent. The window is bounded in calls
-waiting to be taken, so ``-x``, Ctrl-C or the budget cap leave at most that many billed beyond what was used.
+golden's recorded request for that sample (tools, tool turns and the calls around completions included:
+``Request.from_canonical``), with what the model rejects left out, as the ``llm`` client would build it. A
+call the candidate's recording would answer is not sent. The window is bounded in calls waiting to be taken,
+so ``-x``, Ctrl-C or the budget cap leave at most that many billed beyond what was used.
 """
 
 from __future__ import annotations
@@ -69,7 +70,10 @@ class SendAhead:
             fingerprint, canonical = golden.first_request(index)
             if canonical is None:
                 continue  # a golden of an earlier version: it kept the fingerprint only
-            request = Request.from_canonical(canonical)
+            try:
+                request = Request.from_canonical(canonical)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                continue  # not a request this plugin wrote: the item will say what is wrong with its golden
             if request.fingerprint() != fingerprint:
                 continue  # edited by hand: the item will say STALE, and send nothing of it
             if any(request.params.get(name, self.defaults.get(name)) != self.defaults.get(name) for name in rejected):

@@ -8,6 +8,9 @@ edited by hand no longer matches its fingerprint and is STALE too.
 
 Names are one-to-one (``safe_name``); goldens written under the names of earlier versions
 (``legacy_safe_name``) are still read, and replaced when the test is recorded again.
+
+Tool definitions travel in the request; tool calls, embeddings, token counts and model descriptions follow
+``output:`` (``answers.py`` says how, and when a golden is schema 2).
 """
 
 from __future__ import annotations
@@ -31,9 +34,12 @@ from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.judge.samples import SampleResult
 from pytest_llmversion.parsing import extract_json
 from pytest_llmversion.providers.base import Completion, Request, Usage, fingerprint_of
+from pytest_llmversion.run.answers import PLAIN_SCHEMA, answer_fields, completion_fields, decode_vector, needs_schema_2
+from pytest_llmversion.run.answers import SCHEMA as ANSWERS_SCHEMA
 from pytest_llmversion.yamlio import YamlFileError, decode_text, dump_yaml, load_yaml_text
 
-SCHEMA = 1
+#: The newest schema this plugin reads (and writes, when a golden needs it: see ``answers.py``).
+SCHEMA = ANSWERS_SCHEMA
 NAME_LIMIT = 100
 _HASH_LENGTH = 10
 #: Lower-case ASCII that every file system keeps as written, neither starting nor ending with ``.`` or ``-``.
@@ -131,11 +137,38 @@ class GoldenKey:
         return same_test(golden.test, golden.case, self.test_nodeid, self.case)
 
 
+class StoredAnswer(BaseModel):
+    """What an answer holds besides its text (``answers.py``); checked when the file is read."""
+
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    embeddings: list[dict[str, Any]] = Field(default_factory=list)
+    token_count: int | None = None
+    model_info: Any = None
+
+    @field_validator("tool_calls")
+    @classmethod
+    def _named(cls, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for call in calls:
+            if not isinstance(call.get("name"), str) or not isinstance(call.get("arguments", {}), dict):
+                raise ValueError("a tool call needs a name and an arguments mapping")
+        return calls
+
+    @field_validator("embeddings")
+    @classmethod
+    def _vectors(cls, vectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for vector in vectors:
+            decode_vector(vector)
+        return vectors
+
+    def answer(self) -> dict[str, Any]:
+        return self.model_dump(include={"tool_calls", "embeddings", "token_count", "model_info"})
+
+
 #: The parse cache is JSON: nan and inf (YAML .nan, a model's NaN) stay themselves there, not null.
 _CACHED = ConfigDict(extra="ignore", ser_json_inf_nan="constants")
 
 
-class GoldenCall(BaseModel):
+class GoldenCall(StoredAnswer):
     model_config = _CACHED
 
     request: dict[str, Any] | None = None
@@ -146,7 +179,9 @@ class GoldenCall(BaseModel):
     output: str = ""
 
 
-class GoldenSample(BaseModel):
+class GoldenSample(StoredAnswer):
+    """One sample: its checks and value, and its first call's answer (``output`` and what follows it)."""
+
     model_config = _CACHED
 
     score: float = 1.0
@@ -213,11 +248,16 @@ class GoldenFile(BaseModel):
             if self.fingerprint is None or sample.output is None:
                 raise IndexError(call_index)
             usage = _first_call_usage(sample)
-            completion = _completion(self.model, sample.output, usage, sample.finish_reason, sample.model_served)
             fingerprint, request = self._first_request(sample)
-            return fingerprint or self.fingerprint, request if request is not None else self.request, completion
+            request = request if request is not None else self.request
+            extras = completion_fields(sample.answer(), request)
+            completion = _completion(
+                self.model, sample.output, usage, sample.finish_reason, sample.model_served, extras
+            )
+            return fingerprint or self.fingerprint, request, completion
         call = sample.calls[call_index - 1]
-        completion = _completion(self.model, call.output, call.usage, call.finish_reason, call.model_served)
+        extras = completion_fields(call.answer(), call.request)
+        completion = _completion(self.model, call.output, call.usage, call.finish_reason, call.model_served, extras)
         return call.fingerprint, call.request, completion
 
     def request_edited(self, sample_index: int, call_index: int) -> bool:
@@ -259,7 +299,9 @@ def _first_call_usage(sample: GoldenSample) -> dict[str, int]:
     return usage
 
 
-def _completion(model: str, text: str, usage: Mapping[str, int], finish: str, served: str | None) -> Completion:
+def _completion(
+    model: str, text: str, usage: Mapping[str, int], finish: str, served: str | None, extras: Mapping[str, Any]
+) -> Completion:
     model_id = model.partition("/")[2] or model
     return Completion(
         text=text,
@@ -268,6 +310,7 @@ def _completion(model: str, text: str, usage: Mapping[str, int], finish: str, se
         usage=Usage.from_dict(usage),
         finish_reason=finish,
         source="golden",
+        **extras,
     )
 
 
@@ -371,7 +414,8 @@ def _not_plain(value: Any, where: str = "") -> tuple[str, str] | None:
 def golden_document(key: GoldenKey, model: str, samples: list[SampleResult]) -> dict[str, Any]:
     """The golden for ``samples`` of the current model, in the fixed, reviewable key order."""
     first = next((s.exchanges[0] for s in samples if s.exchanges), None)
-    doc: dict[str, Any] = {"schema": SCHEMA, "test": key.test_nodeid}
+    exchanges = [(e.request, e.completion) for s in samples for e in s.exchanges]
+    doc: dict[str, Any] = {"schema": SCHEMA if needs_schema_2(exchanges) else PLAIN_SCHEMA, "test": key.test_nodeid}
     if key.case is not None:
         doc["case"] = key.case
     doc["model"] = model
@@ -420,6 +464,7 @@ def _sample_document(sample: SampleResult, model: str, top_fingerprint: str | No
         if parsed is not None:
             out["parsed"] = _sorted(parsed)
         out["output"] = completions[0].text
+        out |= answer_fields(completions[0])
     return out
 
 
@@ -432,6 +477,7 @@ def _call_document(request: Request, completion: Completion | None, served_defau
     if completion.model_served != served_default:
         call["model_served"] = completion.model_served
     call["output"] = completion.text
+    call |= answer_fields(completion)
     return call
 
 

@@ -30,6 +30,7 @@ from pytest_llmversion.judge.verdicts import (
     judge_drift,
     mean,
     score_change_message,
+    shown,
 )
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.run.goldens import golden_document
@@ -139,7 +140,7 @@ class ItemKind:
         outputs = failing.completions()
         if outputs:
             lines.append("  output:")
-            lines.extend(f"    {line}" for line in outputs[0].text.splitlines()[:20])
+            lines.extend(f"    {line}" for line in shown(outputs[0]).splitlines()[:20])
         return "\n".join(lines)
 
     def ordinary_error(self, outcome: ItemOutcome) -> BaseException | None:

@@ -30,12 +30,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pytest_llmversion.atomic import write_atomic
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request, Usage
-from pytest_llmversion.run.goldens import GoldenKey, legacy_safe_name, safe_name, same_test
+from pytest_llmversion.run.answers import PLAIN_SCHEMA, answer_fields, completion_fields, needs_schema_2
+from pytest_llmversion.run.answers import SCHEMA as ANSWERS_SCHEMA
+from pytest_llmversion.run.goldens import GoldenKey, StoredAnswer, legacy_safe_name, safe_name, same_test
 from pytest_llmversion.yamlio import YamlFileError, dump_yaml, load_yaml_file
 
 RecordMode = Literal["none", "once", "new", "all"]
 RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new", "all")
-SCHEMA = 1
+#: The newest schema this plugin reads; a recording is written as 2 only when it needs to be (``answers.py``).
+SCHEMA = ANSWERS_SCHEMA
 HEADER = (
     "pytest-llmversion recording: live answers of one model for one test, replayed to re-score the test\n"
     "without calling the model again. Re-record with --llm-candidate-recordings=all."
@@ -53,7 +56,7 @@ class NotRecorded(ProviderError):
     kind = "not_recorded"
 
 
-class RecordedCall(BaseModel):
+class RecordedCall(StoredAnswer):
     model_config = ConfigDict(extra="ignore")
 
     sample: int = Field(0, ge=0)
@@ -104,6 +107,9 @@ def load_recording(path: Path, shown: str) -> RecordingFile | None:
         return None
     try:
         raw = load_yaml_file(path)
+        schema = raw.get("schema") if isinstance(raw, dict) else None
+        if isinstance(schema, int) and schema > SCHEMA:
+            raise NotRecorded(f"{shown}: written by a newer pytest-llmversion (schema {schema}); upgrade the plugin")
         return RecordingFile.model_validate(raw)
     except YamlFileError as exc:
         raise NotRecorded(f"{exc} (delete it, or re-record with --llm-candidate-recordings=all)") from None
@@ -137,6 +143,7 @@ class ItemRecorder:
     _new: list[dict[str, Any]] = field(default_factory=list)
     _seen: Counter[tuple[int, str]] = field(default_factory=Counter)
     _spoiled: bool = False
+    _needs_schema_2: bool = False
     replayed: int = 0
 
     @property
@@ -200,6 +207,7 @@ class ItemRecorder:
             self._spoiled = True  # another model's answer is never recorded as this one's
         else:
             self._new.append(_call_document(sample_index, request, completion))
+            self._needs_schema_2 = self._needs_schema_2 or needs_schema_2([(request, completion)])
         return completion
 
     def _refusal(self, has_file: bool, sample_index: int) -> str:
@@ -220,9 +228,11 @@ class ItemRecorder:
         if self.mode == "none" or self._spoiled or not self._new:
             return None
         calls = list(self._new)
+        newer = self._needs_schema_2
         if self.mode == "new" and self._existing is not None:
             calls = [_ordered_call(c.model_dump()) for c in self._existing.calls] + calls
-        doc: dict[str, Any] = {"schema": SCHEMA, "test": self.test}
+            newer = newer or self._existing.schema_version > PLAIN_SCHEMA
+        doc: dict[str, Any] = {"schema": ANSWERS_SCHEMA if newer else PLAIN_SCHEMA, "test": self.test}
         if self.case is not None:
             doc["case"] = self.case
         doc["model"] = str(self.model)
@@ -244,6 +254,7 @@ def _completion(call: RecordedCall, model: str) -> Completion:
         finish_reason=call.finish_reason,
         system_fingerprint=call.system_fingerprint,
         source="recording",
+        **completion_fields(call.answer(), call.request),
     )
 
 
@@ -259,6 +270,7 @@ def _call_document(sample: int, request: Request, completion: Completion) -> dic
             "system_fingerprint": completion.system_fingerprint,
             "output": completion.text,
         }
+        | answer_fields(completion)
     )
 
 
@@ -272,6 +284,9 @@ def _ordered_call(call: Mapping[str, Any]) -> dict[str, Any]:
     if call.get("system_fingerprint"):
         out["system_fingerprint"] = call["system_fingerprint"]
     out["output"] = call.get("output", "")
+    for name in ("tool_calls", "embeddings", "token_count", "model_info"):
+        if call.get(name) not in (None, []):
+            out[name] = call[name]
     return out
 
 

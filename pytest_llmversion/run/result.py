@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import PydanticSerializationError
 
 from pytest_llmversion.judge.samples import Exchange, SampleResult
-from pytest_llmversion.judge.verdicts import check_deltas, outputs_of, request_summary, several_calls
+from pytest_llmversion.judge.verdicts import check_deltas, outputs_of, request_summary, several_calls, shown
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion
 from pytest_llmversion.redaction import redact, scrub
@@ -187,16 +187,21 @@ def _calls_detail(subject: list[SampleResult], baseline: list[SampleResult], fai
 
 
 def _text(exchange: Exchange | None) -> str | None:
-    return exchange.completion.text if exchange is not None and exchange.completion is not None else None
+    """A call's answer as people read it: its text, then a line per tool call (``verdicts.shown``)."""
+    return shown(exchange.completion) if exchange is not None and exchange.completion is not None else None
 
 
 def _served_instead(completions: list[Completion], model: ModelRef) -> list[str]:
-    """Models a provider served instead of the id asked for (alias drift), never a fallback's."""
+    """Models a provider served instead of the id asked for (alias drift), never a fallback's, nor the embedding
+    model that answered an embedding (the code names it, by design)."""
     return sorted(
         {
             c.model_served
             for c in completions
-            if c.source != "golden" and c.fallback_from is None and c.model_served != model.model_id
+            if c.source != "golden"
+            and c.fallback_from is None
+            and c.model_served != model.model_id
+            and c.kind != "embedding"
         }
     )
 

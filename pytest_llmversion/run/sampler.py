@@ -18,7 +18,7 @@ from pytest_llmversion.checks import Check, CheckResult
 from pytest_llmversion.judge.samples import Exchange, SampleResult, call_error
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts.registry import PromptError
-from pytest_llmversion.providers.base import Completion, ProviderError, Request
+from pytest_llmversion.providers.base import Completion, ProviderError, Request, ToolCalls
 from pytest_llmversion.run.replay import GoldenSource, ReplayProblem
 
 PhaseName = Literal["current", "baseline", "candidate"]
@@ -127,6 +127,10 @@ class ItemSampler:
         self._sample.add_checks(value, results)
         return results
 
+    def tool_calls(self) -> ToolCalls:
+        """The tool calls of the sample running now (``llm_golden.tool_calls``)."""
+        return self._sample.tool_calls() if self._sample is not None else ToolCalls()
+
     # -- what the item kinds do --------------------------------------------------------------------
 
     def sample(self, phase: Phase, index: int, body: Body, caught: tuple[type[BaseException], ...]) -> SampleResult:
@@ -173,3 +177,8 @@ class GoldenChecker:
 
     def check(self, output: Any, *checks: Check) -> list[CheckResult]:
         return self._sampler.check(output, checks)
+
+    @property
+    def tool_calls(self) -> ToolCalls:
+        """Every tool call the model made in this test so far (this sample), across calls and SDK clients."""
+        return self._sampler.tool_calls()

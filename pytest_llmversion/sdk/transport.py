@@ -1,14 +1,16 @@
 """What the SDK fixtures' transport answers, and what it lets leave the machine (the transport classes
 themselves, for ``httpx2`` or ``httpx``, whichever the installed SDK is built on, are in ``http_stack``).
 
-Each request an SDK client sends is read as a completion call (``calls.read_call``) and handed to the
-item's runner as a :class:`Request`, exactly like ``llm.complete``: the runner replays the golden (STALE
-when the request changed), calls the item's model through the router, or answers from a recording. The
-:class:`Completion` goes back to the SDK as that provider's response body, or as its server-sent events
-when the call streamed. A completion never goes to the client's ``base_url``.
+Each request an SDK client sends is read as a call (``calls.read_call``) and handed to the item's runner as a
+:class:`Request`, exactly like ``llm.complete``: the runner replays the golden (STALE when the request
+changed), calls the item's model through the router, or answers from a recording. Completions (tool calls
+included), token counts and model lookups are about the model under test, whatever model the code names;
+an embedding goes to the embedding model the code names, at the fixture's provider (``openai/<model>``), the
+same in every phase. The :class:`Completion` goes back to the SDK as that provider's response body, or as
+its server-sent events when the call streamed. A recorded call never goes to the client's ``base_url``.
 
-**Fail closed.** A request the plugin cannot record (``calls.NotACompletion``: tools, images, several
-answers, embeddings, token counts, model lookups, ...) is sent to the client's ``base_url`` as it is only
+**Fail closed.** A request the plugin cannot record (``calls.NotACompletion``: images, hosted tools, several
+answers, server-side state, other endpoints, ...) is sent to the client's ``base_url`` as it is only
 when both hold:
 
 1. pass-through is allowed: ``--llm-allow-passthrough``, ``LLMVERSION_ALLOW_PASSTHROUGH``, the ini option
@@ -118,17 +120,18 @@ class LLMExchange:
 
     def answer(self, method: str, url: URL, content: bytes) -> Rendered | None:
         found = protocol_of(method, url.path)
-        if found is not None and FAMILY[found[0]] != self.family:
+        if found is not None and FAMILY[found.codec] != self.family:
             raise WrongProviderError(
-                f"{self.fixture}: {method} {url.path} is {PROTOCOL_NAMES[found[0]]}, but this client was built for "
-                f"the {self.family} API: use the {FIXTURES[FAMILY[found[0]]]} fixture for that SDK"
+                f"{self.fixture}: {method} {url.path} is {PROTOCOL_NAMES[found.codec]}, but this client was built "
+                f"for the {self.family} API: use the {FIXTURES[FAMILY[found.codec]]} fixture for that SDK"
             )
         try:
-            call = read_call(method, url.path, content)
+            call = read_call(method, url.path, content, self.family)
         except NotACompletion as exc:
             self._pass_on_or_refuse(method, url, str(exc))
             return None
-        self._check_model(call)
+        if call.kind != "embedding":  # an embedding model is the code's to name: it is not the model under test
+            self._check_model(call)
         with self._lock:  # the item's runner keeps one order of calls; threads in the app take turns
             completion = self.seam.answer(call.request)
         return render(call, completion)
@@ -204,4 +207,4 @@ def render(call: LLMCall, completion: Completion) -> Rendered:
         headers |= {"content-type": "text/event-stream", "cache-control": "no-cache"}
         return Rendered(headers, events=call.codec.events(answer, call.body))
     headers["content-type"] = "application/json"
-    return Rendered(headers, json.dumps(call.codec.body(answer)).encode())
+    return Rendered(headers, json.dumps(call.codec.body(answer, call.body)).encode())

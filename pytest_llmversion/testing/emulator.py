@@ -1,11 +1,13 @@
 """A loopback server that speaks the OpenAI, Anthropic and Gemini APIs, answering from scripted rules.
 
 Point the official SDKs (or the plugin's ``[tool.llmversion.providers.*] base_url``) at it and test LLM code
-offline, with real HTTP: Chat Completions (+ SSE streaming) and the Responses API at ``/v1``, Anthropic
-Messages at ``/v1/messages``, Gemini ``generateContent`` / ``streamGenerateContent?alt=sse`` / ``countTokens``
-under ``/v1`` and ``/v1beta``. Each model answers from scripted rules (a folder of ``<model>.yaml`` files in
-the scripted provider's format, or rules given in code); latency, fault schedules and the served model name
-are set per model. Every request received is kept, for assertions.
+offline, with real HTTP: Chat Completions (+ SSE streaming), the Responses API, embeddings and models at
+``/v1``, Anthropic Messages and its token count at ``/v1/messages``, Gemini ``generateContent`` /
+``streamGenerateContent?alt=sse`` / ``countTokens`` / ``embedContent`` / ``batchEmbedContents`` under ``/v1``
+and ``/v1beta``. Tool calls, streamed or not, are answered in each API's own shape. Each model answers from
+scripted rules (a folder of ``<model>.yaml`` files in the scripted provider's format, or rules given in
+code: which tool to call with which arguments, what to say after its result); latency, fault schedules and
+the served model name are set per model. Every request received is kept, for assertions.
 
 From code::
 
@@ -24,26 +26,30 @@ import contextlib
 import itertools
 import json
 import re
-import socket
-import struct
-import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from pytest_llmversion.providers.base import ProviderError, RateLimited, Unavailable
+from pytest_llmversion.providers.base import BadRequest, ProviderError, RateLimited, Unavailable
 from pytest_llmversion.providers.scripted import ScriptedProvider
 from pytest_llmversion.providers.wire import CODECS, Answer, Codec
 from pytest_llmversion.testing.faults import STATUS_FOR_KIND, Fault, FaultSchedule
+from pytest_llmversion.testing.loopback import HOST, Handler, LoopbackServer, reset_connection, send_body, send_events
 from pytest_llmversion.yamlio import load_yaml_text
 
-HOST = "127.0.0.1"
 _GEMINI = re.compile(r"/(?:v1|v1beta|v1alpha)/models/(?P<model>[^/:]+):(?P<method>\w+)$")
+#: Gemini methods -> what the emulator does.
+_GEMINI_ACTIONS = {
+    "generateContent": "generate",
+    "streamGenerateContent": "generate",
+    "countTokens": "count",
+    "embedContent": "embed",
+    "batchEmbedContents": "embed",
+}
 _MALFORMED_BODY = '{"id": "cut-off", "choices": [{"index": 0, "message": {"role": "assis'
 
 
@@ -84,7 +90,7 @@ class ModelSettings:
 class _Call:
     """The parts of one request the handler works with."""
 
-    handler: _Handler
+    handler: Handler
     method: str
     path: str
     query: dict[str, list[str]]
@@ -132,15 +138,14 @@ class Emulator:
         self._generation = 0
         self._ids = itertools.count(1)
         self._port = port
-        self._server: _Server | None = None
+        self._server: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     def start(self) -> Emulator:
         if self._server is None:
-            self._server = _Server((HOST, self._port), _Handler)
-            self._server.emulator = self
+            self._server = LoopbackServer(self._port, self._handle)
             self._thread = threading.Thread(
                 target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="llm-emulator", daemon=True
             )
@@ -260,7 +265,7 @@ class Emulator:
 
     # -- serving ------------------------------------------------------------------------------------------
 
-    def _handle(self, handler: _Handler, method: str) -> None:
+    def _handle(self, handler: Handler, method: str) -> None:
         path, _, query = handler.path.partition("?")
         length = int(handler.headers.get("content-length") or 0)
         call = _Call(
@@ -332,13 +337,23 @@ class Emulator:
         if call.action == "model":
             self._send_json(call, 200, self._model_info(call))
             return
+        if call.action == "models":
+            listed = [codec.model_body({"id": name}, name) for name in self.scripts.models()]
+            self._send_json(call, 200, codec.models_body(listed))
+            return
         if call.model is None or not self.scripts.has(call.model):
             message = f"The model `{call.model}` does not exist or you do not have access to it."
             self._send_error(call, 404, message)
             return
-        request = codec.request_from(call.body)
-        if call.action == "count":
-            self._send_json(call, 200, codec.count_tokens(request))
+        try:
+            if call.action == "embed":
+                request = codec.embedding_request(call.body, call.model)
+            elif call.action == "count":
+                request = codec.count_request(call.body)
+            else:
+                request = codec.request_from(call.body)
+        except BadRequest as error:
+            self._send_error(call, 400, str(error))
             return
         self._generate(call, request)
 
@@ -347,10 +362,11 @@ class Emulator:
         gemini = _GEMINI.search(path)
         if gemini is not None:
             call.codec, call.model = CODECS["gemini"], gemini["model"]
-            call.action = {"countTokens": "count"}.get(gemini["method"], "generate")
-            return method == "POST" and gemini["method"] in ("generateContent", "streamGenerateContent", "countTokens")
+            call.action = _GEMINI_ACTIONS.get(gemini["method"], "generate")
+            return method == "POST" and gemini["method"] in _GEMINI_ACTIONS
         routes = (
             ("/chat/completions", "openai-chat", "generate"),
+            ("/embeddings", "openai-chat", "embed"),
             ("/responses/input_tokens", "openai-responses", "count"),
             ("/responses", "openai-responses", "generate"),
             ("/messages/count_tokens", "anthropic", "count"),
@@ -360,11 +376,13 @@ class Emulator:
             if path.endswith(suffix) and method == "POST":
                 call.codec, call.action = CODECS[codec], action
                 return True
-        found = re.search(r"/models/(?P<model>[^/]+)$", path)
+        found = re.search(r"/models(?:/(?P<model>[^/]+))?$", path)
         if method == "GET" and found is not None:
-            anthropic = "anthropic-version" in call.headers
-            call.codec = CODECS["anthropic" if anthropic else "gemini" if "v1beta" in path else "openai-chat"]
-            call.model, call.action = found["model"], "model"
+            # the three APIs share the path: the headers each SDK sends tell them apart
+            google = "x-goog-api-key" in call.headers or "key" in call.query or "/v1beta/" in path
+            name = "anthropic" if "anthropic-version" in call.headers else "gemini" if google else "openai-chat"
+            call.codec, call.model = CODECS[name], found["model"]
+            call.action = "model" if found["model"] else "models"
             return True
         return False
 
@@ -393,7 +411,7 @@ class Emulator:
         elif fault.kind == "reset":
             call.status = 0
             self._log(call)
-            _reset(call.handler)
+            reset_connection(call.handler)
         else:
             return False
         return True
@@ -422,7 +440,7 @@ class Emulator:
         if call.stream:
             self._send_events(call, codec.events(answer, call.body))
         else:
-            self._send_json(call, 200, codec.body(answer))
+            self._send_json(call, 200, codec.body(answer, call.body))
 
     def _scripted_error(self, call: _Call, error: ProviderError) -> None:
         if error.kind == "malformed_response":
@@ -434,11 +452,16 @@ class Emulator:
     def _model_info(self, call: _Call) -> dict[str, Any]:
         model = str(call.model)
         served = self._settings.get(model, ModelSettings()).served_as or model
-        if call.codec is CODECS["anthropic"]:
-            return {"id": served, "type": "model", "display_name": model, "created_at": "2025-01-01T00:00:00Z"}
-        if call.codec is CODECS["gemini"]:
-            return {"name": f"models/{model}", "version": "001", "displayName": model}
-        return {"id": served, "object": "model", "created": 0, "owned_by": "llm-emulator"}
+        codec = call.codec or CODECS["openai-chat"]
+        info: dict[str, Any] = {"id": served, "owned_by": "llm-emulator"}
+        if codec is CODECS["anthropic"]:
+            info = {"id": served, "display_name": model}
+        elif codec is CODECS["gemini"]:
+            info = {"id": model}  # Gemini describes the model asked for, by name
+        if self.scripts.has(model):
+            with contextlib.suppress(ProviderError):  # a broken script still has a name to describe
+                info |= self.scripts.script(model)[0].model_info
+        return codec.model_body(info, served)
 
     # -- sending ------------------------------------------------------------------------------------------
 
@@ -462,95 +485,16 @@ class Emulator:
         headers: Mapping[str, str] | None = None,
         cut: int | None = None,
     ) -> None:
-        handler = call.handler
         call.status = status
         self._log(call)
-        handler.send_response(status)
-        handler.send_header("content-type", content_type)
-        handler.send_header("content-length", str(len(data)))
         codec = call.codec or CODECS["openai-chat"]
-        handler.send_header(codec.request_id_header, f"req_emu_{next(self._ids)}")
-        for name, value in (headers or {}).items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(data if cut is None else data[:cut])
-        handler.wfile.flush()
-        if cut is not None:
-            handler.close_connection = True
+        sent = {codec.request_id_header: f"req_emu_{next(self._ids)}", **(headers or {})}
+        send_body(call.handler, status, data, content_type, sent, cut)
 
     def _send_events(self, call: _Call, events: Any) -> None:
-        handler = call.handler
         call.status = 200
         self._log(call)
-        handler.send_response(200)
-        handler.send_header("content-type", "text/event-stream")
-        handler.send_header("transfer-encoding", "chunked")
-        handler.send_header("cache-control", "no-cache")
-        handler.end_headers()
-        for event in events:
-            handler.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
-            handler.wfile.flush()
-        handler.wfile.write(b"0\r\n\r\n")
-        handler.wfile.flush()
-
-
-def _reset(handler: _Handler) -> None:
-    """Close with RST: the client sees its connection reset by the peer, with no response."""
-    with contextlib.suppress(OSError):
-        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    handler.close_connection = True
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 512
-    allow_reuse_address = True
-    emulator: Emulator
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(address, handler)
-
-    def close_connections(self) -> None:
-        """Keep-alive connections would otherwise still be served after stop()."""
-        with self.connections_lock:
-            for connection in list(self.connections):
-                with contextlib.suppress(OSError):
-                    connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        error = sys.exc_info()[1]
-        if not isinstance(error, ConnectionError | TimeoutError | OSError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-    server_version = "llm-emulator"
-
-    def setup(self) -> None:
-        super().setup()
-        # headers and body leave in separate writes: without this, delayed ACKs add ~40 ms per call
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.server.connections_lock:
-            self.server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.connections_lock:
-            self.server.connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def do_POST(self) -> None:
-        self.server.emulator._handle(self, "POST")
-
-    def do_GET(self) -> None:
-        self.server.emulator._handle(self, "GET")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: a test run should not print a line per request."""
+        send_events(call.handler, events)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from pytest_llmversion.testing.emulator import HOST, Emulator
+from pytest_llmversion.testing.emulator import Emulator
+from pytest_llmversion.testing.loopback import HOST
 
 
 class EnvSetter(Protocol):

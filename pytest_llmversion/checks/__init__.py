@@ -6,25 +6,23 @@ used at all; a format check that passed on the golden and fails on the candidate
 
 Every check accepts the ``Completion`` from ``llm.complete``, a string, or a value the application
 already parsed (dict, list, pydantic model, dataclass).
+
+The tool checks (``tool_called``, ``tool_args``, ``tool_sequence``) read the tool calls of what they are given:
+a ``Completion``, ``llm_golden.tool_calls`` (every call of the test so far, across turns and SDK clients), a
+list of either, or an SDK's own response object. An answer in text holds no call, so a candidate that answers
+in text where the golden called a tool fails ``tool_called``: a format check, so that is a FORMAT_BREAK.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import decimal
-import enum
-import json
 import re
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import PurePath
 from typing import Any, Literal
 
-from pytest_llmversion.parsing import OutputParseError, extract_json, parse_json
-
-CheckKind = Literal["format", "content"]
+from pytest_llmversion.checks.core import Check, CheckKind, CheckResult, as_data, as_text, short, to_plain
+from pytest_llmversion.checks.tools import tool_args, tool_called, tool_calls_of, tool_sequence
+from pytest_llmversion.parsing import parse_json
 
 __all__ = [
     "Check",
@@ -43,128 +41,12 @@ __all__ = [
     "pydantic_model",
     "regex",
     "similarity",
+    "tool_args",
+    "tool_called",
+    "tool_calls_of",
+    "tool_sequence",
     "valid_json",
 ]
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    kind: CheckKind
-    passed: bool
-    score: float
-    detail: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "name": self.name,
-            "kind": self.kind,
-            "passed": self.passed,
-            "score": round(self.score, 4),
-        }
-        if self.detail:
-            data["detail"] = self.detail
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
-        return cls(data["name"], data["kind"], bool(data["passed"]), float(data["score"]), data.get("detail", ""))
-
-
-class Check:
-    """Base class: subclasses implement :meth:`evaluate`; calling a check never raises."""
-
-    name: str = "check"
-    kind: CheckKind = "content"
-
-    def evaluate(self, value: Any) -> CheckResult:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def __call__(self, value: Any) -> CheckResult:
-        try:
-            result = self.evaluate(value)
-        except OutputParseError as exc:
-            return self.fail(str(exc))
-        except Exception as exc:  # a check that crashes fails, with the reason, instead of erroring the run
-            return self.fail(f"check raised {type(exc).__name__}: {exc}")
-        score = min(1.0, max(0.0, float(result.score)))
-        return dataclasses.replace(result, score=score)
-
-    def ok(self, detail: str = "", score: float = 1.0) -> CheckResult:
-        return CheckResult(self.name, self.kind, True, score, detail)
-
-    def fail(self, detail: str, score: float = 0.0) -> CheckResult:
-        return CheckResult(self.name, self.kind, False, score, detail)
-
-    def __repr__(self) -> str:
-        return f"<check {self.name} ({self.kind})>"
-
-
-# -- value helpers ---------------------------------------------------------------------------------
-
-
-def as_text(value: Any) -> str:
-    """The text of a completion or string; structured values are rendered as JSON."""
-    text = getattr(value, "text", None)
-    if isinstance(text, str) and hasattr(value, "model_served"):
-        return text
-    if isinstance(value, str):
-        return value
-    return json.dumps(to_plain(value), ensure_ascii=False, sort_keys=True)
-
-
-def to_plain(value: Any) -> Any:
-    """JSON-shaped data for any value an application returns: pydantic models, dataclasses, named tuples,
-    enums, dates and paths at any depth become dicts, lists, strings and numbers (what a golden can hold and
-    a report can carry). Anything else unknown becomes its ``repr``."""
-    if value is None or type(value) in _PLAIN_TYPES:
-        return value
-    if isinstance(value, enum.Enum):
-        return to_plain(value.value)
-    for plain in _PLAIN_TYPES:  # subclasses (IntEnum aside): YAML and JSON know only the base types
-        if isinstance(value, plain):
-            return plain(value)
-    dump = getattr(value, "model_dump", None)
-    if callable(dump) and not isinstance(value, type):
-        return to_plain(dump(mode="json"))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(to_plain(k)): to_plain(v) for k, v in value.items()}
-    if isinstance(value, tuple) and hasattr(value, "_asdict"):
-        return to_plain(value._asdict())
-    if isinstance(value, list | tuple):
-        return [to_plain(v) for v in value]
-    if isinstance(value, set | frozenset):
-        return sorted((to_plain(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal | PurePath | uuid.UUID):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return repr(value)
-
-
-_PLAIN_TYPES: tuple[type, ...] = (bool, int, float, str)
-
-
-def as_data(value: Any, *, extract: bool = False) -> Any:
-    """Parsed data: text is parsed as JSON (strictly unless ``extract``), parsed values pass through."""
-    if isinstance(value, str) or hasattr(value, "model_served"):
-        text = as_text(value)
-        if not extract:
-            return parse_json(text)
-        found = extract_json(text)
-        if found is None:
-            raise OutputParseError("no JSON value found in the output", text=text)
-        return found
-    return to_plain(value)
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- format checks ---------------------------------------------------------------------------------
@@ -259,7 +141,7 @@ class _Regex(Check):
         self.pattern = re.compile(pattern, flags)
         self.fullmatch = fullmatch
         self.kind = kind
-        self.name = f"regex({_short(pattern, 40)})"
+        self.name = f"regex({short(pattern, 40)})"
 
     def evaluate(self, value: Any) -> CheckResult:
         text = as_text(value)
@@ -301,7 +183,7 @@ class _Contains(Check):
         self.case_sensitive = case_sensitive
         self.negate = negate
         self.kind = kind
-        self.name = f"{'not_contains' if negate else 'contains'}({_short(needle, 30)!r})"
+        self.name = f"{'not_contains' if negate else 'contains'}({short(needle, 30)!r})"
 
     def evaluate(self, value: Any) -> CheckResult:
         text = as_text(value)
@@ -326,19 +208,19 @@ class _Equals(Check):
         self.expected = expected
         self.strip = strip
         self.case_sensitive = case_sensitive
-        self.name = f"equals({_short(expected, 30)})"
+        self.name = f"equals({short(expected, 30)})"
 
     def evaluate(self, value: Any) -> CheckResult:
         if not isinstance(self.expected, str):
             actual = to_plain(value) if not isinstance(value, str) else value
             if actual == self.expected:
                 return self.ok()
-            return self.fail(f"expected {_short(self.expected)}, got {_short(actual)}")
+            return self.fail(f"expected {short(self.expected)}, got {short(actual)}")
         text = as_text(value)
         left, right = (text.strip(), self.expected.strip()) if self.strip else (text, self.expected)
         if not self.case_sensitive:
             left, right = left.lower(), right.lower()
-        return self.ok() if left == right else self.fail(f"expected {_short(self.expected)}, got {_short(text)}")
+        return self.ok() if left == right else self.fail(f"expected {short(self.expected)}, got {short(text)}")
 
 
 def equals(expected: Any, *, strip: bool = True, case_sensitive: bool = True) -> Check:
@@ -380,13 +262,13 @@ class _JsonField(Check):
     def evaluate(self, value: Any) -> CheckResult:
         actual = lookup_path(as_data(value, extract=self.extract), self.path)
         if actual is _MISSING:
-            return self.fail(f"{self.path} is missing (expected {_short(self.expected)})")
+            return self.fail(f"{self.path} is missing (expected {short(self.expected)})")
         same = actual == self.expected
         if not same and not self.case_sensitive and isinstance(actual, str) and isinstance(self.expected, str):
             same = actual.casefold() == self.expected.casefold()
         if same:
             return self.ok()
-        return self.fail(f"{self.path}: expected {_short(self.expected)}, got {_short(actual)}")
+        return self.fail(f"{self.path}: expected {short(self.expected)}, got {short(actual)}")
 
 
 def json_field(path: str, expected: Any, *, extract: bool = False, case_sensitive: bool = True) -> Check:
