@@ -6,6 +6,7 @@ import contextlib
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -250,6 +251,26 @@ def test_many_concurrent_requests_are_served_in_parallel(emu: Emulator) -> None:
     # 16 callers each waiting 200 ms on an answer: served one at a time, at most one would be in flight
     assert emu.peak_in_flight >= 8, f"at most {emu.peak_in_flight} requests were served at once: not concurrent"
     assert len(emu.requests("slow")) == 16
+
+
+def test_random_delays_make_concurrent_answers_finish_in_another_order_than_they_arrived(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(emu, "jitter_ms", 300.0)
+    emu.add_model("m", respond="ok")
+    client = openai_client(emu)
+
+    def ask(i: int) -> None:
+        time.sleep(0.01 * i)  # they arrive in order
+        chat(client, "m", f"q{i}")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(ask, range(8)))
+    seen = emu.requests("m")
+    arrived = [r.body["messages"][0]["content"] for r in sorted(seen, key=lambda r: r.received_at)]
+    answered = [r.body["messages"][0]["content"] for r in sorted(seen, key=lambda r: r.answered_at)]
+    assert arrived == [f"q{i}" for i in range(8)]
+    assert answered != arrived
 
 
 def test_received_requests_keep_body_and_key_and_a_wrong_key_is_refused() -> None:
