@@ -250,6 +250,7 @@ class RunContext:
             self.registry,
             prompt_model=sampler.prompt_model,
             rejected_params=self.rejected_params,
+            start=sampler.start,
         )
         item = LLMItem(kind, client, recorder)
         ahead = self.ahead()
