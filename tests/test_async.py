@@ -38,18 +38,24 @@ def arrival_order():
 
 # -- the async plugins ---------------------------------------------------------------------------------
 
-#: plugin -> (decorator, options, conftest)
+#: plugin -> (test decorator, options, conftest, async fixture decorator)
 PLUGINS = {
-    "asyncio-strict": ("@pytest.mark.asyncio", (), ""),
-    "asyncio-auto": ("", ("-o", "asyncio_mode=auto"), ""),
-    "anyio": ("@pytest.mark.anyio", (), ANYIO := '@pytest.fixture\ndef anyio_backend():\n    return "asyncio"\n'),
-    "anyio-auto": ("", ("-o", "anyio_mode=auto"), ANYIO),
+    "asyncio-strict": ("@pytest.mark.asyncio", (), "", "@pytest_asyncio.fixture"),
+    "asyncio-auto": ("", ("-o", "asyncio_mode=auto"), "", "@pytest.fixture"),
+    "anyio": (
+        "@pytest.mark.anyio",
+        (),
+        ANYIO := '@pytest.fixture\ndef anyio_backend():\n    return "asyncio"\n',
+        "@pytest.fixture",
+    ),
+    "anyio-auto": ("", ("-o", "anyio_mode=auto"), ANYIO, "@pytest.fixture"),
 }
 
 SYNC_AND_ASYNC = (
     """\
 import asyncio
 import pytest
+import pytest_asyncio
 from pytest_llmversion import checks
 
 """
@@ -61,9 +67,15 @@ def test_sync(llm, llm_golden):
     llm_golden.check(llm.complete("Ada Lovelace was born in London."), checks.json_field("city", "London"))
 
 
+{fixture}
+async def fixture_loop():
+    yield asyncio.get_running_loop()
+
+
 {decorator}
 @pytest.mark.llm_regression
-async def test_async(llm, llm_golden):
+async def test_async(llm, llm_golden, fixture_loop):
+    assert asyncio.get_running_loop() is fixture_loop  # every sample on the plugin's loop: no second loop
     async def ask(i, delay):
         await asyncio.sleep(delay)
         name, city = PEOPLE[i]
@@ -80,8 +92,8 @@ async def test_async(llm, llm_golden):
 def test_a_sync_and_an_async_test_in_one_module_record_replay_and_compare(
     llm_project: LLMProject, plugin: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    decorator, options, conftest = PLUGINS[plugin]
-    llm_project.test_file(SYNC_AND_ASYNC.format(decorator=decorator))
+    decorator, options, conftest, fixture = PLUGINS[plugin]
+    llm_project.test_file(SYNC_AND_ASYNC.format(decorator=decorator, fixture=fixture))
     llm_project.test_file("import pytest\n\n" + conftest, "conftest.py")
     llm_project.model("m2", "extends: m1\n")
     ids = {"tests/test_llm.py::test_sync[current]", "tests/test_llm.py::test_async[current]"}
@@ -233,6 +245,15 @@ def test_a_fan_out_of_ten_calls_records_concurrently_and_replays_twenty_times_in
         item = llm_project.report()["items"][0]
         assert (item["verdict"], item["calls"]) == ("MATCH", {"live": 0, "replayed": 10}), seed
     assert len(emu.requests(MODEL)) == 20  # the two recordings; a replay sends nothing
+
+
+def test_calls_made_together_share_the_runs_limit_of_calls_in_flight(
+    llm_project: LLMProject, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulated_project(llm_project, emu, monkeypatch)
+    llm_project.test_file(FAN_OUT)
+    llm_project.run("--llm-record", "--llm-concurrency=3").assert_outcomes(passed=1)
+    assert 2 <= emu.peak_in_flight <= 3  # the provider's limiter, shared with the call pool, holds the fan-out
 
 
 def test_a_candidates_concurrent_calls_are_recorded_in_the_order_made_and_replayed_from_it(

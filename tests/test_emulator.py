@@ -6,7 +6,6 @@ import contextlib
 import json
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -260,17 +259,12 @@ def test_random_delays_make_concurrent_answers_finish_in_another_order_than_they
     emu.add_model("m", respond="ok")
     client = openai_client(emu)
 
-    def ask(i: int) -> None:
-        time.sleep(0.01 * i)  # they arrive in order
-        chat(client, "m", f"q{i}")
-
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(ask, range(8)))
+        list(pool.map(lambda i: chat(client, "m", f"q{i}"), range(8)))
     seen = emu.requests("m")
     arrived = [r.body["messages"][0]["content"] for r in sorted(seen, key=lambda r: r.received_at)]
     answered = [r.body["messages"][0]["content"] for r in sorted(seen, key=lambda r: r.answered_at)]
-    assert arrived == [f"q{i}" for i in range(8)]
-    assert answered != arrived
+    assert answered != arrived  # 8 delays drawn from 0-300 ms: in arrival order about once in 40,000 runs
 
 
 def test_received_requests_keep_body_and_key_and_a_wrong_key_is_refused() -> None:
