@@ -379,3 +379,45 @@ def test_an_async_sdk_clients_calls_go_out_together_and_replay_in_any_order(
         item = llm_project.report()["items"][0]
         assert (item["verdict"], item["calls"]) == ("MATCH", {"live": 0, "replayed": 10}), seed
     assert len(emu.requests(model)) == 10
+
+
+THREADED = (
+    """\
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+import pytest
+from pytest_llmversion import checks
+
+"""
+    + PEOPLE
+    + """
+
+@pytest.mark.llm_regression
+def test_threads(llm_openai, llm_model, llm_golden):
+    def one(i, delay):
+        time.sleep(delay)
+        name, city = PEOPLE[i]
+        messages = [{"role": "user", "content": f"{name} was born in {city}."}]
+        reply = llm_openai.chat.completions.create(model=llm_model.model_id, messages=messages)
+        return i, json.loads(reply.choices[0].message.content)
+
+    with ThreadPoolExecutor(10) as pool:
+        answers = dict(pool.map(lambda call: one(*call), arrival_order()))
+    assert answers == {i: {"name": name, "city": city} for i, (name, city) in enumerate(PEOPLE)}
+    llm_golden.check(answers[0], checks.json_field("city", "London"))
+"""
+)
+
+
+def test_a_sync_sdk_client_called_from_threads_sends_together_and_replays_in_any_order(
+    llm_project: LLMProject, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulated_project(llm_project, emu, monkeypatch)
+    llm_project.test_file(THREADED)
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+    assert emu.peak_in_flight >= 4, f"at most {emu.peak_in_flight} of 10 calls were in flight at once"
+    for seed in range(3):
+        monkeypatch.setenv("SHUFFLE", str(seed))
+        llm_project.run().assert_outcomes(passed=1)
+        assert llm_project.verdicts() == {"tests/test_llm.py::test_threads[current]": "MATCH"}
