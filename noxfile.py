@@ -33,6 +33,7 @@ SUBSET = (
     "tests/test_example_project.py",
     "tests/test_sdk_fixtures.py",
     "tests/test_xdist.py",
+    "tests/test_async.py",
 )
 
 nox.options.default_venv_backend = "venv"
@@ -87,6 +88,7 @@ SDK_TESTS = (
     "tests/test_sdk_tools.py",
     "tests/test_passthrough.py",
     "tests/test_secrets.py",
+    "tests/test_async.py",
 )
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts.registry import Prompt, PromptRegistry
@@ -24,10 +25,23 @@ from pytest_llmversion.providers.base import PARAM_NAMES, BadRequest, Completion
 from pytest_llmversion.providers.tools import choice_from, tools_from
 
 Send = Callable[[Request], Completion]
+#: Make a call now and answer it later, from another thread (a test item numbers its calls as they are made).
+Start = Callable[[Request], Callable[[], Completion]]
 #: The request parameters a model rejects (``Catalog.rejected_params``).
 RejectedParams = Callable[[ModelRef], tuple[str, ...]]
 #: A model, or the question that gives it when it changes (the phase of a test item).
 Target = ModelRef | Callable[[], ModelRef]
+T = TypeVar("T")
+
+
+async def in_worker_thread(call: Callable[[], T]) -> T:
+    """``call()`` off the event loop: on anyio's worker threads, which serve asyncio and trio alike (anyio
+    comes with every provider SDK and brings a pytest plugin), else on asyncio's."""
+    try:
+        from anyio import to_thread
+    except ImportError:
+        return await asyncio.to_thread(call)
+    return await to_thread.run_sync(call)
 
 
 class LLMClient:
@@ -39,9 +53,11 @@ class LLMClient:
         registry: Callable[[], PromptRegistry] | PromptRegistry | None = None,
         prompt_model: Target | None = None,
         rejected_params: RejectedParams | None = None,
+        start: Start | None = None,
     ) -> None:
         self._model = model
         self._send = send
+        self._start = start
         self._defaults = {k: v for k, v in (defaults or {}).items() if v is not None}
         self._registry = registry
         self._rejected_params = rejected_params
@@ -129,8 +145,11 @@ class LLMClient:
         self, prompt: str | Prompt | Sequence[Mapping[str, Any] | Message | Completion], /, **kwargs: Any
     ) -> Completion:
         """:meth:`complete` for async code: the call (retries, fallbacks, recording) runs in a worker thread,
-        so the event loop keeps serving other requests while the provider answers."""
-        return await asyncio.to_thread(self.complete, prompt, **kwargs)
+        so the event loop keeps serving other requests while the provider answers, and calls gathered
+        together are in flight together."""
+        request = self.request(prompt, **kwargs)
+        pending = self._start(request) if self._start is not None else partial(self._send, request)
+        return await in_worker_thread(pending)
 
     def __repr__(self) -> str:
         return f"<LLMClient {self.model}>"

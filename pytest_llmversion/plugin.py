@@ -7,7 +7,6 @@ tests never pays for pydantic, YAML or a provider SDK.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_llmversion import options
+from pytest_llmversion.bodies import BodyRunner
 from pytest_llmversion.run.marker import MARKER, MARKER_HELP
 from pytest_llmversion.sdk_fixtures import (  # noqa: F401 - fixtures, registered with this module
     llm_anthropic,
@@ -51,6 +51,8 @@ def pytest_configure(config: pytest.Config) -> None:
     state = LLMVersionState(config)
     config.stash[STATE] = state
     config.pluginmanager.register(state, "llmversion-state")
+    # registered now, after the plugins of entry points: its pytest_pyfunc_call then runs before anyio's
+    config.pluginmanager.register(BodyRunner(), "llmversion-bodies")
     if options.resolve_at_start(config):
         state.context()
     if config.pluginmanager.hasplugin("xdist") or config.pluginmanager.hasplugin("xdist.plugin"):
@@ -206,31 +208,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
         positions = state.positions(item.session)
         ahead.plan((i.stash[SPEC], i.nodeid) for i in upcoming(item, nextitem, positions) if SPEC in i.stash)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run the body once per sample (fixtures set up once), then the item's kind decides its verdict."""
-    item = pyfuncitem.stash.get(ITEM, None)
-    if item is None:
-        return None
-    function = pyfuncitem.obj
-    if inspect.iscoroutinefunction(function):
-        pytest.fail(
-            f"{pyfuncitem.nodeid}: async llm_regression tests are not supported; write a plain test that runs "
-            "your coroutine with asyncio.run(...) (the async SDK fixtures work there)",
-            pytrace=False,
-        )
-    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    judged = item.run(lambda: function(**args), (Exception, pytest.fail.Exception))
-    if item.failed:
-        if judged.reraise is not None:
-            raise judged.reraise
-        from pytest_llmversion.redaction import safe_text  # loaded with the item already
-
-        # the failure text reaches the terminal and JUnit: no key in any form, no lone surrogate from an answer
-        pytest.fail(safe_text(judged.outcome.message), pytrace=False)
-    return True
 
 
 @pytest.hookimpl(wrapper=True)

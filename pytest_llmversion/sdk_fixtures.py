@@ -47,7 +47,8 @@ def llm_openai(_llm_item: LLMItem, request: pytest.FixtureRequest) -> Iterator[o
 
 @pytest.fixture
 def llm_openai_async(_llm_item: LLMItem, request: pytest.FixtureRequest) -> openai.AsyncOpenAI:
-    """``openai.AsyncOpenAI``, like ``llm_openai``; run your coroutine with ``asyncio.run`` in the test."""
+    """``openai.AsyncOpenAI``, like ``llm_openai``, for ``async def`` tests (pytest-asyncio or anyio's plugin);
+    calls made together are in flight together."""
     client: openai.AsyncOpenAI = _sdk_client(request, _llm_item, "openai", "async").sdk
     return client
 

@@ -141,3 +141,5 @@ STATE = pytest.StashKey[LLMVersionState]()
 ITEM = pytest.StashKey["LLMItem"]()
 #: What collection decided for an LLM item, with the golden it reads.
 SPEC = pytest.StashKey["ItemSpec"]()
+#: Set while one sample of an ``async def`` LLM item hands ``pytest_pyfunc_call`` on to the async plugin.
+IN_SAMPLE = pytest.StashKey[bool]()

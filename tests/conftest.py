@@ -130,12 +130,16 @@ class LLMProject:
         return self.path / "tests" / "__llm_goldens__" / relpath
 
 
+INNER_ADDOPTS = "-p no:randomly -o asyncio_default_fixture_loop_scope=function"
+
+
 @pytest.fixture
 def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """pytester, with pytest-randomly off in the runs it drives: this suite runs shuffled, but a user's run keeps
-    pytest's order, which the output its tests read (-x, the order of failures) depends on. (pytester clears
-    PYTEST_ADDOPTS when it is made; this is set after.)"""
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:randomly")
+    pytest's order, which the output its tests read (-x, the order of failures) depends on. pytest-asyncio is
+    on, as in a user's environment, with its loop scope set (unset, it warns at start-up, and fails a run
+    under -W error). (pytester clears PYTEST_ADDOPTS when it is made; this is set after.)"""
+    monkeypatch.setenv("PYTEST_ADDOPTS", INNER_ADDOPTS)
     return pytester
 
 

@@ -252,6 +252,21 @@ def test_many_concurrent_requests_are_served_in_parallel(emu: Emulator) -> None:
     assert len(emu.requests("slow")) == 16
 
 
+def test_random_delays_make_concurrent_answers_finish_in_another_order_than_they_arrived(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(emu, "jitter_ms", 300.0)
+    emu.add_model("m", respond="ok")
+    client = openai_client(emu)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: chat(client, "m", f"q{i}"), range(8)))
+    seen = emu.requests("m")
+    arrived = [r.body["messages"][0]["content"] for r in sorted(seen, key=lambda r: r.received_at)]
+    answered = [r.body["messages"][0]["content"] for r in sorted(seen, key=lambda r: r.answered_at)]
+    assert answered != arrived  # 8 delays drawn from 0-300 ms: in arrival order about once in 40,000 runs
+
+
 def test_received_requests_keep_body_and_key_and_a_wrong_key_is_refused() -> None:
     with Emulator(api_key="right-key") as emu:
         emu.add_model("m", respond="ok")

@@ -347,21 +347,6 @@ def test_an_sdk_fixture_outside_an_llm_test_says_what_is_missing(llm_project: LL
     result.stdout.fnmatch_lines(["*test_plain: the llm fixtures need @pytest.mark.llm_regression on the test"])
 
 
-def test_an_async_test_is_told_to_run_its_coroutine_itself(llm_project: LLMProject) -> None:
-    llm_project.test_file(
-        """\
-        import pytest
-
-        @pytest.mark.llm_regression
-        async def test_async(llm_openai_async):
-            pass
-        """
-    )
-    result = llm_project.run("-p", "no:anyio")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*async llm_regression tests are not supported; write a plain test that runs *"])
-
-
 REFUSE_HTTP_LIBRARY = """\
 import sys
 

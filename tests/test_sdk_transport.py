@@ -10,7 +10,7 @@ import importlib
 import json
 import sys
 import warnings
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +54,11 @@ class Runner:
     notices: list[str] = dataclasses.field(default_factory=list)
     refused: list[str] = dataclasses.field(default_factory=list)
 
-    def answer(self, request: Request) -> Completion:
+    def start(self, request: Request) -> Callable[[], Completion]:
         self.requests.append(request)
+        return lambda: self.answer(request)
+
+    def answer(self, request: Request) -> Completion:
         return Completion(self.text, str(MODEL), "gpt-4o-2024-08-06", Usage(7, 5), source="golden")
 
     def model(self) -> ModelRef:

@@ -22,7 +22,9 @@ def call_error(exc: BaseException) -> BaseException | None:
 
     An SDK client wraps what its transport raised (anthropic: ``APIConnectionError`` from it), and application
     code may re-raise it as its own error; the chain of causes still leads to the plugin's one-line message.
-    Classes mark themselves with ``llmversion_call_error = True`` (ProviderError is one by definition).
+    Calls made together (``asyncio.TaskGroup``, anyio's task groups) fail as an exception group: its first
+    such error is the one. Classes mark themselves with ``llmversion_call_error = True`` (ProviderError is
+    one by definition).
     """
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -30,6 +32,10 @@ def call_error(exc: BaseException) -> BaseException | None:
         seen.add(id(current))
         if isinstance(current, ProviderError) or getattr(type(current), "llmversion_call_error", False):
             return current
+        if isinstance(current, BaseExceptionGroup):
+            found = next((e for e in map(call_error, current.exceptions) if e is not None), None)
+            if found is not None:
+                return found
         current = current.__cause__ or current.__context__
     return None
 
@@ -55,9 +61,24 @@ def _is_validation_error(exc: BaseException) -> bool:
 
 @dataclass
 class Exchange:
+    """One call of a sample: made, then answered (``completion``) or failed (``error``); neither while in flight."""
+
     request: Request
     completion: Completion | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class CallPlace:
+    """Where a call stands in its sample, fixed when the body makes it, not when it is answered: calls made
+    together (``asyncio.gather``) are matched with the recorded ones by what they are, and kept in the order
+    they were made, whatever order their answers come back in."""
+
+    sample: int
+    #: The sample's calls made before this one.
+    position: int
+    #: Of those, the ones with the same request (fingerprint): the n-th such call takes the n-th recorded answer.
+    occurrence: int
 
 
 @dataclass

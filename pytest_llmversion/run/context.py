@@ -19,6 +19,7 @@ from pytest_llmversion.governance.cost import price_of
 from pytest_llmversion.governance.startup import Governance
 from pytest_llmversion.governance.startup import load as load_catalog
 from pytest_llmversion.judge.comparison import GatePolicy
+from pytest_llmversion.judge.samples import CallPlace
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts.registry import PromptRegistry
 from pytest_llmversion.providers import ProviderFactory, Router
@@ -72,7 +73,8 @@ class RunContext:
     _registry: PromptRegistry | None = None
     _catalog: Catalog | None = None
     _rejected: dict[ModelRef, tuple[str, ...]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Re-entrant: the services build one another (a router its guard, the guard the catalogue).
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
     def base(self) -> Path:
@@ -96,26 +98,37 @@ class RunContext:
             return self._factory
 
     def router(self, ref: ModelRef) -> Router:
-        if ref not in self._routers:
-            self._routers[ref] = self.factory().router(ref, guard=self.guard(), rejected_params=self.rejected_params)
-        return self._routers[ref]
+        router = self._routers.get(ref)
+        if router is None:
+            with self._lock:  # calls made together (async code) ask from several threads: one router per model
+                router = self._routers.get(ref)
+                if router is None:
+                    guard = self.guard()
+                    router = self._routers[ref] = self.factory().router(
+                        ref, guard=guard, rejected_params=self.rejected_params
+                    )
+        return router
 
     def guard(self) -> Guards:
         """What every live attempt of this run passes first: failures that would repeat, the provider's
         limiter (it waits), then the budget cap."""
-        if self._guard is None:
-            guards: list[CallGuard] = [LastingFailures(), self.limiter()]
-            budget = self.config.budget_usd
-            if budget is not None:
-                catalog = self.catalog()
-                guards.append(SpendCap(budget, self.ledger(), partial(price_of, catalog), self._max_output(catalog)))
-            self._guard = Guards(guards)
-        return self._guard
+        with self._lock:
+            if self._guard is None:
+                guards: list[CallGuard] = [LastingFailures(), self.limiter()]
+                budget = self.config.budget_usd
+                if budget is not None:
+                    catalog = self.catalog()
+                    guards.append(
+                        SpendCap(budget, self.ledger(), partial(price_of, catalog), self._max_output(catalog))
+                    )
+                self._guard = Guards(guards)
+            return self._guard
 
     def limiter(self) -> Limiter:
-        if self._limiter is None:
-            self._limiter = Limiter(self.limits)
-        return self._limiter
+        with self._lock:
+            if self._limiter is None:
+                self._limiter = Limiter(self.limits)
+            return self._limiter
 
     def limits(self, provider: str) -> Limits:
         """A provider's limits: its table's, else the run's ``concurrency`` and no per-minute limit."""
@@ -237,6 +250,7 @@ class RunContext:
             self.registry,
             prompt_model=sampler.prompt_model,
             rejected_params=self.rejected_params,
+            start=sampler.start,
         )
         item = LLMItem(kind, client, recorder)
         ahead = self.ahead()
@@ -245,15 +259,15 @@ class RunContext:
         return item
 
     def _live_call(self, recorder: ItemRecorder | None) -> LiveCall:
-        def live(phase: Phase, request: Request, sample_index: int) -> Completion:
+        def live(phase: Phase, request: Request, place: CallPlace) -> Completion:
             """Through the router (an answer the pool sent ahead first); a candidate's recording may answer
             instead."""
             ahead = self.ahead()
             router = self.router(phase.model)
             route: Route = PooledRoute(router, ahead.pool, phase.model) if ahead is not None else router
             if recorder is None or phase.name != "candidate":
-                return route.complete(request, sample_index=sample_index)
-            return recorder.complete(route, request, sample_index)
+                return route.complete(request, sample_index=place.sample)
+            return recorder.complete(route, request, place)
 
         return live
 

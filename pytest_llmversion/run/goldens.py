@@ -288,6 +288,15 @@ class GoldenFile(BaseModel):
         sample = self.samples[sample_index]
         return (1 if sample.output is not None and self.fingerprint else 0) + len(sample.calls)
 
+    def fingerprints(self, sample_index: int) -> list[str]:
+        """The request fingerprints of a sample's recorded calls, by ``recorded_call``'s index: the order the
+        test made them in when it was recorded."""
+        sample = self.samples[sample_index] if sample_index < len(self.samples) else None
+        if sample is None or sample.output is None or self.fingerprint is None:
+            return []  # a sample without an answer (no call was made when it was recorded)
+        first = self._first_request(sample)[0] or self.fingerprint
+        return [first, *(call.fingerprint for call in sample.calls)]
+
 
 def _first_call_usage(sample: GoldenSample) -> dict[str, int]:
     """A sample's ``usage`` is the total of all its calls (what reviewers want to see); the first call's

@@ -19,7 +19,7 @@ latency) and are written by the controller at session end, each whole, like gold
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pytest_llmversion.atomic import write_atomic
+from pytest_llmversion.judge.samples import CallPlace
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request, Usage
 from pytest_llmversion.run.answers import PLAIN_SCHEMA, answer_fields, completion_fields, needs_schema_2
@@ -140,8 +141,9 @@ class ItemRecorder:
     _existing_shown: str = ""
     _loaded: bool = False
     _load_error: NotRecorded | None = None
-    _new: list[dict[str, Any]] = field(default_factory=list)
-    _seen: Counter[tuple[int, str]] = field(default_factory=Counter)
+    #: Calls recorded in this run, by their place: (sample, position).
+    _new: list[tuple[tuple[int, int], dict[str, Any]]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     _spoiled: bool = False
     _needs_schema_2: bool = False
     replayed: int = 0
@@ -186,15 +188,16 @@ class ItemRecorder:
             return False
         return not (self.mode == "none" or (self.mode == "once" and existing is not None))
 
-    def complete(self, route: Route, request: Request, sample_index: int) -> Completion:
-        existing = self._load()
-        fingerprint = request.fingerprint()
-        occurrence = self._seen[(sample_index, fingerprint)]
-        self._seen[(sample_index, fingerprint)] += 1
+    def complete(self, route: Route, request: Request, place: CallPlace) -> Completion:
+        """The recorded answer to the n-th call of a sample with this request, else a call (recorded)."""
+        with self._lock:  # calls made together (async code) arrive from several threads
+            existing = self._load()
+        sample_index = place.sample
         if existing is not None:
-            found = _find(existing, sample_index, fingerprint, occurrence)
+            found = _find(existing, sample_index, request.fingerprint(), place.occurrence)
             if found is not None:
-                self.replayed += 1
+                with self._lock:
+                    self.replayed += 1
                 return _completion(found, str(self.model))
         if self.mode == "none" or (self.mode == "once" and existing is not None):
             raise NotRecorded(self._refusal(existing is not None, sample_index), model=str(self.model))
@@ -206,8 +209,9 @@ class ItemRecorder:
         if completion.fallback_from is not None:
             self._spoiled = True  # another model's answer is never recorded as this one's
         else:
-            self._new.append(_call_document(sample_index, request, completion))
-            self._needs_schema_2 = self._needs_schema_2 or needs_schema_2([(request, completion)])
+            with self._lock:
+                self._new.append(((place.sample, place.position), _call_document(sample_index, request, completion)))
+                self._needs_schema_2 = self._needs_schema_2 or needs_schema_2([(request, completion)])
         return completion
 
     def _refusal(self, has_file: bool, sample_index: int) -> str:
@@ -227,7 +231,7 @@ class ItemRecorder:
         """The recording to write at session end, or None when nothing (or nothing whole) was recorded."""
         if self.mode == "none" or self._spoiled or not self._new:
             return None
-        calls = list(self._new)
+        calls = [call for _, call in sorted(self._new, key=lambda new: new[0])]  # the order the calls were made in
         newer = self._needs_schema_2
         if self.mode == "new" and self._existing is not None:
             calls = [_ordered_call(c.model_dump()) for c in self._existing.calls] + calls

@@ -1,9 +1,11 @@
 """The golden as a source of answers: loaded once per item, it answers a call or says why it cannot.
 
-A call is answered only by the golden's call at the same sample and position, and only when the request
-is the one recorded (its fingerprint, recomputed from the stored request, so a request edited by hand is
-noticed too). Anything else is a :class:`ReplayProblem` whose verdict the item takes: MISSING, STALE, or
-ERROR for a golden that cannot be read.
+A call is answered by what it is, not by when it arrives: the n-th call of sample i with request
+fingerprint F takes the answer of the n-th call the golden recorded with F in sample i, so calls made
+together (``asyncio.gather``) replay the same answers whichever order they arrive in. The stored request
+must still hash to the stored fingerprint, so a request edited by hand is noticed too. Anything else is a
+:class:`ReplayProblem` whose verdict the item takes: MISSING, STALE (a request no recorded call has, with
+the diff from the nearest recorded one; more calls than recorded), or ERROR for a golden that cannot be read.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmversion.errors import LLMVersionError
+from pytest_llmversion.judge.samples import CallPlace
 from pytest_llmversion.providers.base import Completion, Request
 from pytest_llmversion.run.goldens import (
     GoldenError,
@@ -105,7 +108,7 @@ class GoldenSource:
     def missing_reason(self) -> str:
         return f'no golden at {self.shown}; record it: pytest --llm-record "{self.rerecord}"'
 
-    def answer(self, request: Request, sample_index: int, call_index: int) -> Completion:
+    def answer(self, request: Request, place: CallPlace) -> Completion:
         golden, shown = self.golden, self.read_shown
         if self.problem is not None:
             raise GoldenUnreadable(self.problem)
@@ -117,18 +120,40 @@ class GoldenSource:
                 f'{self.current}\n  re-record it (pytest --llm-record "{self.rerecord}") or promote a '
                 "candidate run (llmversion promote)"
             )
-        recorded_calls = golden.calls_per_sample(sample_index)
-        if call_index >= recorded_calls:
-            raise GoldenStale(
-                f"STALE: the test now makes call {call_index + 1}, the golden {shown} recorded {recorded_calls}\n"
-                f'  re-record: pytest --llm-record "{self.rerecord}"'
-            )
-        fingerprint, recorded, completion = golden.recorded_call(sample_index, call_index)
-        if golden.request_edited(sample_index, call_index):
-            raise GoldenStale(self._stale_message(recorded, request, edited=True))
-        if fingerprint != request.fingerprint():
-            raise GoldenStale(self._stale_message(recorded, request))
+        index = self._recorded_index(golden, request, place)
+        fingerprint, recorded, completion = golden.recorded_call(place.sample, index)
+        edited = golden.request_edited(place.sample, index)
+        if edited or fingerprint != request.fingerprint():
+            raise GoldenStale(self._stale_message(recorded, request, edited=edited))
         return completion
+
+    def _recorded_index(self, golden: GoldenFile, request: Request, place: CallPlace) -> int:
+        """The recorded call that answers this one: the n-th one recorded with its request, for the n-th time
+        the sample sends it. A request none has gets the nearest recorded one (a STALE diff follows)."""
+        recorded = golden.fingerprints(place.sample)
+        same = [i for i, fingerprint in enumerate(recorded) if fingerprint == request.fingerprint()]
+        if place.occurrence < len(same):
+            return same[place.occurrence]
+        rerecord = f'  re-record: pytest --llm-record "{self.rerecord}"'
+        if place.position >= len(recorded):
+            raise GoldenStale(
+                f"STALE: the test now makes call {place.position + 1}, the golden {self.read_shown} recorded "
+                f"{len(recorded)}\n{rerecord}"
+            )
+        if same:
+            raise GoldenStale(
+                f"STALE: the test now sends one request {_times(place.occurrence + 1)}, the golden "
+                f"{self.read_shown} recorded it {_times(len(same))}\n{rerecord}"
+            )
+        from rapidfuzz.distance import Indel  # only a STALE call pays for it
+
+        now = dump_yaml(request.canonical())
+
+        def closeness(index: int) -> tuple[float, int]:
+            stored = dump_yaml(golden.recorded_call(place.sample, index)[1] or {})
+            return Indel.normalized_similarity(stored, now), -abs(index - place.position)
+
+        return max(range(len(recorded)), key=closeness)
 
     def _stale_message(self, recorded: dict[str, Any] | None, request: Request, edited: bool = False) -> str:
         old = dump_yaml(recorded or {}).splitlines()
@@ -149,3 +174,7 @@ class GoldenSource:
             f"  {fix}",
         ]
         return "\n".join(lines)
+
+
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")

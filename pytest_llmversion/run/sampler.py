@@ -3,19 +3,27 @@ the body makes (through ``llm`` or an SDK client) for that phase, from the golde
 
 A *phase* is an immutable description of whose answers a run of the body collects: the current model's
 golden replayed (``replay``), or a model called live; and which model's prompt versions the body renders.
-The ``llm`` client and the SDK transport ask the sampler for an answer through one call, ``answer(request)``,
-and read the phase running to know the model and prompt; nothing of theirs is rewritten between phases.
+The ``llm`` client and the SDK transport ask the sampler for an answer through one call, ``answer(request)``
+(or ``start(request)`` where the call is made, and the answer later from another thread: async code), and
+read the phase running to know the model and prompt; nothing of theirs is rewritten between phases.
+
+Calls of one sample may be answered at once (``asyncio.gather``, threads in the application): each is given
+its place in the sample when it is made (``CallPlace``), and answered by what it is, not by the order of the
+answers (``run/replay.py``).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 from pytest_llmversion.checks import Check, CheckResult
-from pytest_llmversion.judge.samples import Exchange, SampleResult, call_error
+from pytest_llmversion.judge.samples import CallPlace, Exchange, SampleResult, call_error
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts.registry import PromptError
 from pytest_llmversion.providers.base import Completion, ProviderError, Request, ToolCalls
@@ -24,8 +32,10 @@ from pytest_llmversion.run.replay import GoldenSource, ReplayProblem
 PhaseName = Literal["current", "baseline", "candidate"]
 #: The test body, run once per sample with the item's fixtures.
 Body = Callable[[], None]
-#: A live call for a phase: (phase, request, sample index) -> answer (the router, or a recording).
-LiveCall = Callable[["Phase", Request, int], Completion]
+#: A live call for a phase: (phase, request, its place in the sample) -> answer (the router, or a recording).
+LiveCall = Callable[["Phase", Request, CallPlace], Completion]
+#: A call made and numbered, to be answered when called (from any thread).
+Pending = Callable[[], Completion]
 #: Send calls ahead: (model, sample indices) whose first call the golden predicts (the call pool, or nothing).
 Prefetch = Callable[[ModelRef, Sequence[int]], None]
 
@@ -74,25 +84,42 @@ class ItemSampler:
     #: What the SDK transport noticed (a model written into code), once each.
     notices: list[str] = field(default_factory=list)
     _sample: SampleResult | None = None
+    #: Calls the running sample has made, per request fingerprint.
+    _made: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- what the llm client and the SDK transport ask --------------------------------------------
 
     def answer(self, request: Request) -> Completion:
         """The answer to one call of the running sample: the golden's, or the phase's model's."""
-        sample, phase = self._sample, self.phase
-        if sample is None or phase is None:
-            raise RuntimeError("llm.complete() was called outside the test body")
+        return self.start(request)()
+
+    def start(self, request: Request) -> Pending:
+        """Make a call of the running sample: it takes its place now (where the code made it, on the event
+        loop's thread for async code), and is answered when the returned function is called, from any thread."""
+        with self._lock:
+            sample, phase = self._sample, self.phase
+            if sample is None or phase is None:
+                raise RuntimeError("llm.complete() was called outside the test body")
+            fingerprint = request.fingerprint()
+            place = CallPlace(sample.index, len(sample.exchanges), self._made[fingerprint])
+            self._made[fingerprint] += 1
+            exchange = Exchange(request)
+            sample.exchanges.append(exchange)
+        return partial(self._answer, phase, exchange, place)
+
+    def _answer(self, phase: Phase, exchange: Exchange, place: CallPlace) -> Completion:
         try:
             if phase.replay:
-                completion = self.golden.answer(request, sample.index, len(sample.exchanges))
+                completion = self.golden.answer(exchange.request, place)
             else:
-                completion = self.live(phase, request, sample.index)
+                completion = self.live(phase, exchange.request, place)
         except (ReplayProblem, ProviderError) as exc:
-            sample.exchanges.append(Exchange(request, None, str(exc)))
+            exchange.error = str(exc)
             if isinstance(exc, ReplayProblem):
                 self.problems.setdefault(phase.name, exc)
             raise
-        sample.exchanges.append(Exchange(request, completion))
+        exchange.completion = completion
         return completion
 
     def model(self) -> ModelRef:
@@ -135,8 +162,10 @@ class ItemSampler:
 
     def sample(self, phase: Phase, index: int, body: Body, caught: tuple[type[BaseException], ...]) -> SampleResult:
         """Run the body once as sample ``index`` of ``phase``."""
-        self.phase = phase
-        sample = self._sample = SampleResult(index)
+        sample = SampleResult(index)
+        with self._lock:
+            self.phase, self._sample = phase, sample
+            self._made.clear()
         self.phases.setdefault(phase.name, []).append(sample)
         try:
             body()
@@ -147,7 +176,10 @@ class ItemSampler:
             if isinstance(problem, PromptError):  # the registry, not the model: every sample would fail alike
                 self.refuse(problem)
         finally:
-            self._sample = self.phase = None
+            with self._lock:
+                self._sample = self.phase = None
+                # a call still unanswered when the body ended (a task it never awaited) is no part of the sample
+                sample.exchanges[:] = [e for e in sample.exchanges if e.completion is not None or e.error is not None]
         return sample
 
     def samples(self, phase: Phase, count: int, body: Body, caught: tuple[type[BaseException], ...]) -> None:

@@ -63,6 +63,8 @@ def transports(library: str) -> tuple[type[Any], type[Any]]:
     line naming the extra to install).
     """
     http: Any = importlib.import_module(library)
+    from anyio import to_thread  # every SDK and both HTTP libraries require anyio
+
     #: Headers that described the body as it travelled; the body handed on is decoded and whole.
     travel_headers = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
@@ -97,15 +99,17 @@ def transports(library: str) -> tuple[type[Any], type[Any]]:
                 self._passthrough.close()
 
     class AsyncLLMTransport(http.AsyncBaseTransport):  # type: ignore[misc]
-        """For the SDKs' async clients. The runner is synchronous: a call blocks the loop while it runs, which
-        keeps the order of calls (and so the goldens) the same from run to run."""
+        """For the SDKs' async clients. A call is read and takes its place in the sample on the loop's thread,
+        then is answered in a worker thread (anyio's: asyncio and trio alike), so the loop goes on with the
+        application's other calls meanwhile and calls made together are in flight together; replay matches
+        them by what they are, whatever order they finish in."""
 
         def __init__(self, exchange: LLMExchange) -> None:
             self.exchange = exchange
 
         async def handle_async_request(self, request: Any) -> Any:
-            rendered = self.exchange.answer(request.method, request.url, await request.aread())
-            if rendered is None:
+            pending = self.exchange.start(request.method, request.url, await request.aread())
+            if pending is None:
                 # a fresh connection per call: a test may run each sample in its own event loop
                 async with http.AsyncHTTPTransport() as transport:
                     upstream = await transport.handle_async_request(request)
@@ -113,6 +117,7 @@ def transports(library: str) -> tuple[type[Any], type[Any]]:
                         return handed_on(upstream, await upstream.aread(), request)
                     finally:
                         await upstream.aclose()
+            rendered = await to_thread.run_sync(pending)
             if rendered.events is not None:
                 return http.Response(200, headers=rendered.headers, content=_aiter(rendered.events), request=request)
             return http.Response(200, headers=rendered.headers, content=rendered.body, request=request)

@@ -35,9 +35,8 @@ Provider and replay errors propagate as they are: the runner has already recorde
 from __future__ import annotations
 
 import json
-import threading
 import warnings
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -74,8 +73,9 @@ class CallSeam(Protocol):
     #: Whether the item calls models in this run: the only items that may pass a call on.
     calls_models: bool
 
-    def answer(self, request: Request) -> Completion:
-        """The answer to one call: the golden's, or the phase's model's."""
+    def start(self, request: Request) -> Callable[[], Completion]:
+        """Make one call now (it takes its place in the sample); the returned function answers it: the
+        golden's answer, or the phase's model's."""
         ...
 
     def model(self) -> ModelRef:
@@ -116,9 +116,15 @@ class LLMExchange:
     fixture: str
     allow_passthrough: bool = False
     _warned: set[tuple[object, ...]] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, method: str, url: URL, content: bytes) -> Rendered | None:
+        pending = self.start(method, url, content)
+        return pending() if pending is not None else None
+
+    def start(self, method: str, url: URL, content: bytes) -> Callable[[], Rendered] | None:
+        """Read the call where the application makes it (warnings name its line; the item numbers it), and
+        return what answers it, from any thread: the async transport answers in a worker thread, so calls
+        made together are in flight together. None: pass the call on."""
         found = protocol_of(method, url.path)
         if found is not None and FAMILY[found.codec] != self.family:
             raise WrongProviderError(
@@ -132,9 +138,8 @@ class LLMExchange:
             return None
         if call.kind != "embedding":  # an embedding model is the code's to name: it is not the model under test
             self._check_model(call)
-        with self._lock:  # the item's runner keeps one order of calls; threads in the app take turns
-            completion = self.seam.answer(call.request)
-        return render(call, completion)
+        pending = self.seam.start(call.request)
+        return lambda: render(call, pending())
 
     def _pass_on_or_refuse(self, method: str, url: URL, reason: str) -> None:
         """Return when the call may go out (see the module docstring); raise ``CallRefused`` otherwise."""

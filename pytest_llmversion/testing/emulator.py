@@ -7,7 +7,8 @@ offline, with real HTTP: Chat Completions (+ SSE streaming), the Responses API, 
 and ``/v1beta``. Tool calls, streamed or not, are answered in each API's own shape. Each model answers from
 scripted rules (a folder of ``<model>.yaml`` files in the scripted provider's format, or rules given in
 code: which tool to call with which arguments, what to say after its result); latency, fault schedules and
-the served model name are set per model. Every request received is kept, for assertions.
+the served model name are set per model. A random delay (``jitter_ms``, seeded) makes concurrent answers
+finish in a shuffled order. Every request received is kept, for assertions.
 
 From code::
 
@@ -25,6 +26,7 @@ import argparse
 import contextlib
 import itertools
 import json
+import random
 import re
 import threading
 import time
@@ -117,11 +119,17 @@ class Emulator:
         *,
         port: int = 0,
         latency_ms: float = 0.0,
+        jitter_ms: float = 0.0,
         api_key: str | None = None,
         seed: int = 0,
     ) -> None:
         self.scripts = ScriptedProvider(Path(models) if models is not None else Path("<no models folder>"))
         self.latency_ms = latency_ms
+        #: Up to this much more delay for each answer, drawn at random (from ``seed``): concurrent calls then
+        #: finish in an order that changes from call to call, as a real provider's do.
+        self.jitter_ms = jitter_ms
+        self._seed = seed
+        self._jitter = random.Random(seed)
         #: When set, any other key gets a 401 whose message repeats the key it got (as careless servers do).
         self.api_key = api_key
         self.faults = FaultSchedule(seed=seed)
@@ -236,10 +244,12 @@ class Emulator:
             self._settings[name] = ModelSettings(served_as, latency_ms, system_fingerprint)
 
     def reset(self) -> None:
-        """Back to a fresh start: no faults, no received requests, no models given in code."""
+        """Back to a fresh start: no faults, no received requests, no models given in code, the random delays
+        drawn from their seed again."""
         self.faults.clear()
         self.clear_requests()
         with self._lock:
+            self._jitter.seed(self._seed)
             self._samples.clear()
             self._settings.clear()
             self.scripts = ScriptedProvider(self.scripts.folder)
@@ -432,6 +442,9 @@ class Emulator:
             return
         script = self.scripts.script(model)[0]
         latency = settings.latency_ms if settings.latency_ms is not None else self.latency_ms
+        if self.jitter_ms:
+            with self._lock:
+                latency += self._jitter.uniform(0, self.jitter_ms)
         if latency:
             time.sleep(latency / 1000)
         served = settings.served_as or script.served_as or model
@@ -505,12 +518,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--models", metavar="DIR", help="folder of scripted <model>.yaml files")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
+    parser.add_argument("--jitter-ms", type=float, default=0.0, help="up to this much more per answer, at random")
+    parser.add_argument("--seed", type=int, default=0, help="of the random delays and of faults with a probability")
     parser.add_argument("--api-key", default=None, help="accept only this key (default: any non-empty key)")
     parser.add_argument(
         "--fault", action="append", default=[], metavar="SPEC", help="e.g. kind=http,status=429,every=3,retry_after=1"
     )
     args = parser.parse_args(argv)
-    emulator = Emulator(args.models, port=args.port, latency_ms=args.latency_ms, api_key=args.api_key)
+    emulator = Emulator(
+        args.models,
+        port=args.port,
+        latency_ms=args.latency_ms,
+        jitter_ms=args.jitter_ms,
+        api_key=args.api_key,
+        seed=args.seed,
+    )
     try:
         for spec in args.fault:
             emulator.add_fault(Fault.parse(spec))
