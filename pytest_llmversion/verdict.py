@@ -31,6 +31,23 @@ class Verdict(StrEnum):
 
 
 #: The verdicts that fail an item (its pytest outcome) and the gate, per role. Nothing else decides it.
+#: How reports order rows and filters: what fails first, then what changed, then the rest.
+REPORT_ORDER: tuple[Verdict, ...] = (
+    Verdict.REGRESSED,
+    Verdict.FORMAT_BREAK,
+    Verdict.FAILED,
+    Verdict.ERROR,
+    Verdict.DRIFT,
+    Verdict.STALE,
+    Verdict.MISSING,
+    Verdict.FLAKY,
+    Verdict.IMPROVED,
+    Verdict.NO_BASELINE,
+    Verdict.RECORDED,
+    Verdict.UNCHANGED,
+    Verdict.MATCH,
+)
+
 FAILING: dict[Role, frozenset[Verdict]] = {
     "current": frozenset({Verdict.STALE, Verdict.MISSING, Verdict.DRIFT, Verdict.FAILED, Verdict.ERROR}),
     "candidate": frozenset({Verdict.REGRESSED, Verdict.FORMAT_BREAK, Verdict.FAILED, Verdict.ERROR}),

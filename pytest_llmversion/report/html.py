@@ -20,24 +20,10 @@ from pytest_llmversion.report.html_charts import cost_latency_chart, score_chang
 from pytest_llmversion.report.html_page import page
 from pytest_llmversion.report.schema import ItemResult, Report, short_name
 from pytest_llmversion.report.terminal_statistics import budget_line, case_line, statistics_lines
-from pytest_llmversion.verdict import Verdict, fails
+from pytest_llmversion.verdict import REPORT_ORDER, Verdict, fails
 
 #: The table's first order (and the verdict filters' order): what fails, what changed, the rest.
-ORDER = (
-    Verdict.REGRESSED,
-    Verdict.FORMAT_BREAK,
-    Verdict.FAILED,
-    Verdict.ERROR,
-    Verdict.DRIFT,
-    Verdict.STALE,
-    Verdict.MISSING,
-    Verdict.FLAKY,
-    Verdict.IMPROVED,
-    Verdict.NO_BASELINE,
-    Verdict.RECORDED,
-    Verdict.UNCHANGED,
-    Verdict.MATCH,
-)
+ORDER = REPORT_ORDER
 _RANK = {verdict: n for n, verdict in enumerate(ORDER)}
 #: Verdicts that pass but deserve a second look.
 _NOTICE = frozenset({Verdict.FLAKY, Verdict.NO_BASELINE, Verdict.DRIFT})

@@ -13,7 +13,7 @@ from pytest_llmversion.report.diff import output_diff
 from pytest_llmversion.report.schema import CallView, ItemResult, Report, TagResult, short_name
 from pytest_llmversion.report.terminal_cost import markdown_lines
 from pytest_llmversion.report.terminal_statistics import budget_line, statistics_lines
-from pytest_llmversion.verdict import Verdict
+from pytest_llmversion.verdict import REPORT_ORDER, Verdict
 
 #: GitHub's limit on a comment (and what one step-summary append is kept under).
 MARKDOWN_LIMIT = 65_536
@@ -33,26 +33,7 @@ _ICON = {
     Verdict.FAILED: "🔴",
 }
 #: Row order: what fails first, then what changed, then the rest.
-_ORDER = {
-    v: n
-    for n, v in enumerate(
-        (
-            Verdict.REGRESSED,
-            Verdict.FORMAT_BREAK,
-            Verdict.FAILED,
-            Verdict.ERROR,
-            Verdict.DRIFT,
-            Verdict.STALE,
-            Verdict.MISSING,
-            Verdict.FLAKY,
-            Verdict.IMPROVED,
-            Verdict.NO_BASELINE,
-            Verdict.RECORDED,
-            Verdict.UNCHANGED,
-            Verdict.MATCH,
-        )
-    )
-}
+_ORDER = {v: n for n, v in enumerate(REPORT_ORDER)}
 #: Verdicts folded into a count instead of a row each.
 _FOLDED = (Verdict.UNCHANGED, Verdict.MATCH, Verdict.RECORDED)
 
