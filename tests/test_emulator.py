@@ -202,7 +202,7 @@ def test_fault_schedules_pick_which_calls_fail(emu: Emulator) -> None:
 
 def test_connection_faults_and_slow_answers(emu: Emulator) -> None:
     emu.add_model("m", respond="ok")
-    client = openai.OpenAI(api_key=KEY, base_url=emu.openai_base_url, max_retries=0, timeout=0.3)
+    client = _kept(openai.OpenAI(api_key=KEY, base_url=emu.openai_base_url, max_retries=0, timeout=0.3))
     for fault in (Fault.reset(first=1), Fault.truncated(first=1), Fault.slow(600, first=1)):
         emu.clear_faults()
         emu.clear_requests()
@@ -406,7 +406,7 @@ def test_embeddings_and_model_lookups_in_each_api(emu: Emulator) -> None:
     emu.add_model("m", respond="x")
     emu.add_model("embedder", {"embedding": {"dimensions": 16}})
     # the SDK asks for base64 by default and decodes it (its strict mode types the field as floats only)
-    lax = openai.OpenAI(api_key=KEY, base_url=emu.openai_base_url, max_retries=0)
+    lax = _kept(openai.OpenAI(api_key=KEY, base_url=emu.openai_base_url, max_retries=0))
     decoded = lax.embeddings.create(model="embedder", input=["red apple", "green apple"]).data
     floats = openai_client(emu).embeddings.create(
         model="embedder", input="red apple", encoding_format="float", dimensions=4

@@ -6,6 +6,7 @@ import importlib
 import socket
 import sys
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -52,8 +53,28 @@ KINDS = {
 }
 
 
+#: Adapters the running test built: their SDK clients are closed after it (a client left to the garbage collector
+#: reports its sockets, under -W error::ResourceWarning, in whichever test runs when it is collected).
+_OPENED: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_adapters() -> Iterator[None]:
+    yield
+    while _OPENED:
+        client = getattr(_OPENED.pop(), "client", None)
+        close = getattr(client, "close", None)
+        if callable(close):
+            close()
+
+
+def opened(provider: Any) -> Any:
+    _OPENED.append(provider)
+    return provider
+
+
 def adapter(kind: str, emu: Emulator) -> Provider:
-    built: Provider = KINDS[kind](emu)
+    built: Provider = opened(KINDS[kind](emu))
     return built
 
 
@@ -88,7 +109,7 @@ def test_openai_chat_maps_params_and_normalises_the_answer(emu: Emulator) -> Non
 
 def test_openai_compatible_endpoint_sends_max_tokens_and_needs_no_key(emu: Emulator) -> None:
     emu.add_model("llama3.1:8b", respond="hi")
-    local = KINDS["openai"](emu, name="local")
+    local = opened(KINDS["openai"](emu, name="local"))
     assert local.complete(Request((Message("user", "hi"),), {"max_tokens": 5}), "llama3.1:8b").text == "hi"
     assert sent(emu)["max_tokens"] == 5
     assert emu.requests()[-1].api_key == "no-key"
@@ -190,7 +211,7 @@ def test_auth_errors_name_the_variable_and_never_repeat_the_key(monkeypatch: pyt
     with Emulator(api_key="another") as emu:
         emu.add_model("m", respond="ok")
         settings = ProviderSettings(kind="openai", base_url=emu.openai_base_url, api_key_env="MY_LLM_KEY")
-        provider = openai_adapter.build("corp", settings, CONFIG)
+        provider = opened(openai_adapter.build("corp", settings, CONFIG))
         with pytest.raises(AuthError) as raised:
             provider.complete(REQUEST, "m")
     assert emu.requests()[0].api_key == "sk-secret-value-123456"  # the server did echo it back...
@@ -224,7 +245,7 @@ def test_a_refused_connection_is_unavailable_and_names_the_endpoint(emu: Emulato
         ("google-legacy", google_legacy_adapter.build),
     ):
         with pytest.raises(Unavailable) as raised:
-            build(name, settings, CONFIG).complete(REQUEST, "m")
+            opened(build(name, settings, CONFIG)).complete(REQUEST, "m")
         assert str(raised.value) == f"{name}/m: cannot connect to http://127.0.0.1:{port} (connection refused)"
 
 
@@ -274,7 +295,7 @@ def test_retry_after_headers_in_milliseconds_seconds_or_a_date() -> None:
 def test_gemini_api_version_comes_from_the_provider_table(emu: Emulator) -> None:
     emu.add_model("gemini-2.5-flash", respond="ok")
     settings = ProviderSettings(base_url=emu.url, api_version="v1")
-    assert gemini_adapter.build("gemini", settings, CONFIG).complete(REQUEST, "gemini-2.5-flash").text == "ok"
+    assert opened(gemini_adapter.build("gemini", settings, CONFIG)).complete(REQUEST, "gemini-2.5-flash").text == "ok"
     assert emu.requests()[-1].path == "/v1/models/gemini-2.5-flash:generateContent"
 
 
