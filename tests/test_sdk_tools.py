@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import LLMProject
+from emulated import CANARY_KEYS
 
 from pytest_llmversion.testing import Emulator
 
@@ -248,9 +249,8 @@ def test_a_tool_calling_flow_is_recorded_replayed_offline_and_a_broken_candidate
     assert all(item["calls"] == {"live": 0, "replayed": 2} for item in llm_project.report()["items"])
     assert emu.requests() == []
 
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-7d1e9a4c20b5")
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-3f8b2c6e91d4")
-    monkeypatch.setenv("GEMINI_API_KEY", "gem-test-5a0c7e2f94b1")
+    for name, key in CANARY_KEYS.items():  # keys back (a key that holds a provider's name would hide it)
+        monkeypatch.setenv(name, key)
     for how, script in CANDIDATES.items():
         emu.add_model(candidate, script)
         result = llm_project.run(f"--candidate-model={family}/{candidate}", "--llm-candidate-recordings=all")
@@ -439,9 +439,8 @@ def test_an_async_tool_calling_app_is_recorded_replayed_offline_and_judged(
     assert set(llm_project.verdicts().values()) == {"MATCH"}
     assert emu.requests() == []
 
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-7d1e9a4c20b5")
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-3f8b2c6e91d4")
-    monkeypatch.setenv("GEMINI_API_KEY", "gem-test-5a0c7e2f94b1")
+    for name, key in CANARY_KEYS.items():  # keys back (a key that holds a provider's name would hide it)
+        monkeypatch.setenv(name, key)
     emu.add_model(candidate, CANDIDATES["bad-arguments"])
     result = llm_project.run(f"--candidate-model={family}/{candidate}")
     result.assert_outcomes(passed=2, failed=2)
@@ -579,9 +578,8 @@ def test_embeddings_token_counts_and_model_lookups_are_recorded_and_replayed_off
 
     # a candidate: the lookup and the count are about it, the embedding still goes to the embedding model the code
     # names; the first call (the lookup, from the golden) is sent ahead like any other
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-7d1e9a4c20b5")
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-3f8b2c6e91d4")
-    monkeypatch.setenv("GEMINI_API_KEY", "gem-test-5a0c7e2f94b1")
+    for name, key in CANARY_KEYS.items():  # keys back (a key that holds a provider's name would hide it)
+        monkeypatch.setenv(name, key)
     candidate = {name: cand for _, name, _, cand in PROTOCOLS.values()}[family]
     emu.add_model(candidate, ANSWERING)
     emu.clear_requests()
