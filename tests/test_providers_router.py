@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,17 @@ from pytest_llmversion.testing import Emulator, Fault
 REQUEST = Request((Message("user", "hi"),), {"max_tokens": 16})
 
 
+#: Factories a test made, their adapters' SDK clients closed when it ends (an unclosed socket fails the suite).
+_FACTORIES: list[ProviderFactory] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_factories() -> Iterator[None]:
+    yield
+    while _FACTORIES:
+        _FACTORIES.pop().close()
+
+
 def router(emu: Emulator, model: str, tmp_path: Path, **config: object) -> tuple[Router, list[float]]:
     """A router for ``model`` whose sleeps are noted instead of slept."""
     providers = {
@@ -24,7 +36,9 @@ def router(emu: Emulator, model: str, tmp_path: Path, **config: object) -> tuple
         "google-legacy": ProviderSettings(base_url=emu.url),
     }
     settings = LLMConfig.model_validate({"providers": providers, "timeout": 2.0} | config)
-    built = ProviderFactory(settings, tmp_path).router(settings.ref(model))
+    factory = ProviderFactory(settings, tmp_path)
+    _FACTORIES.append(factory)
+    built = factory.router(settings.ref(model))
     sleeps: list[float] = []
     built.sleep = sleeps.append
     built.rng = random.Random(0)
