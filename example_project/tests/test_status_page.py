@@ -13,7 +13,7 @@ INCIDENTS = {
 }
 
 
-@pytest.mark.llm_regression(tags=["sdk", "module-client"])
+@pytest.mark.llm_regression(tags=["sdk"])
 @pytest.mark.parametrize("incident", INCIDENTS.values(), ids=INCIDENTS.keys())
 def test_status_update(incident):
     update = status_update(incident)  # application code, unchanged: its module-level client is the plugin's
