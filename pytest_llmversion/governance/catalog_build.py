@@ -74,7 +74,8 @@ def _ref(provider: str, litellm_id: Any) -> str | None:
 
 def _our_ref(key: str, data: Mapping[str, Any]) -> str | None:
     provider = _PROVIDERS.get(str(data.get("litellm_provider")))
-    if provider is None or data.get("mode") != "chat":
+    # chat models, and embedding models (priced per input token): checks.semantic_similarity calls them
+    if provider is None or data.get("mode") not in ("chat", "embedding"):
         return None
     if provider == "gemini":
         return catalog_key("gemini", key.removeprefix("gemini/")) if key.startswith("gemini/") else None
@@ -104,7 +105,7 @@ def litellm_entries(doc: Mapping[str, Any], *, origin: str, as_of: date) -> dict
             retires=parse_date(retires, f"LiteLLM {key} deprecation_date") if retires else None,
             successor=_ref(provider, data.get("successor_model")),
             input_per_mtok=_per_mtok(data.get("input_cost_per_token")),
-            output_per_mtok=_per_mtok(data.get("output_cost_per_token")),
+            output_per_mtok=_per_mtok(data.get("output_cost_per_token", 0.0 if data.get("mode") == "embedding" else None)),
             cached_per_mtok=_per_mtok(data.get("cache_read_input_token_cost")),
             context_window=data.get("max_input_tokens") if isinstance(data.get("max_input_tokens"), int) else None,
             max_output_tokens=data.get("max_output_tokens") if isinstance(data.get("max_output_tokens"), int) else None,
