@@ -27,7 +27,9 @@ JUDGE_INSTRUCTIONS = (
 )
 JUDGE_MAX_TOKENS = 400
 _SNIPPET = 80
-_PROSE_SCORE = re.compile(r"\bscore\b[\"']?\s*[:=]\s*[\"']?(?P<value>-?\d+(?:\.\d+)?)(?P<scale>\s*(?:%|/\s*\d+))?", re.I)
+_PROSE_SCORE = re.compile(
+    r"\bscore\b[\"']?\s*[:=]\s*[\"']?(?P<value>-?\d+(?:\.\d+)?)(?P<scale>\s*(?:%|/\s*\d+))?", re.I
+)
 _PROSE_REASON = re.compile(r"\breason(?:ing)?\b[\"']?\s*[:=]\s*[\"']?(?P<text>[^\n\"']+)", re.I)
 
 
