@@ -33,7 +33,7 @@ def _role_line(role: str, cost: RoleCost) -> str:
 def cost_lines(report: CostReport | None) -> list[str]:
     if report is None or not report.roles:
         return []
-    quiet = not report.budgets and not report.fallbacks and not report.check_calls
+    quiet = not report.budgets and not report.fallbacks and not any(c.calls_live for c in report.check_calls)
     if report.live_calls == 0 and report.comparison is None and quiet:
         return []  # a plain replay run: nothing was spent and there is nothing to compare
     lines = ["cost and latency (latency from live calls only):"]
