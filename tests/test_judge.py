@@ -133,7 +133,7 @@ def test_a_candidate_run_judges_the_golden_again_and_says_the_judge_changed(
 def test_the_judge_has_its_own_cost_line(llm_project: LLMProject, emu: Emulator) -> None:
     judged_project(llm_project, emu)
     llm_project.run("--llm-record").assert_outcomes(passed=1)
-    result = llm_project.run(f"--candidate-model=openai/{CANDIDATE}")
+    result = llm_project.run(f"--candidate-model=openai/{CANDIDATE}", "--llm-report-html=report.html")
     result.assert_outcomes(passed=2)
     cost = llm_project.report()["summary"]["cost"]
     (judge,) = cost["check_calls"]
@@ -146,6 +146,8 @@ def test_the_judge_has_its_own_cost_line(llm_project: LLMProject, emu: Emulator)
     assert judge["cost_usd"] > 0
     assert cost["roles"]["candidate"]["model"] == f"openai/{CANDIDATE}"
     result.stdout.re_match_lines([rf"  judge +openai/{JUDGE}  1 live verdict, 2 replayed  tokens \d+ in / \d+ out  .*"])
+    html = (llm_project.path / "report.html").read_text()
+    assert f"<tr><td>judge</td><td>openai/{JUDGE}</td><td class=num>1 live, 2 replayed</td>" in html
 
 
 def test_a_judge_that_fails_is_an_error_not_a_low_score(llm_project: LLMProject, emu: Emulator) -> None:
