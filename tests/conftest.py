@@ -48,10 +48,10 @@ _SCRUB_NAMES = ("CI", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "HTTP_PROXY", "HT
 
 @pytest.fixture(autouse=True)
 def _gc_probe() -> Iterator[None]:
-    """``LLMVERSION_GC_PROBE=1``: collect garbage after every test, so a socket a test left open fails that test
+    """``SUITE_GC_PROBE=1``: collect garbage after every test, so a socket a test left open fails that test
     (error::PytestUnraisableExceptionWarning) instead of whichever test the collector happens to run in."""
     yield
-    if os.environ.get("LLMVERSION_GC_PROBE"):
+    if os.environ.get("SUITE_GC_PROBE"):
         gc.collect()
 
 
