@@ -212,7 +212,7 @@ def _cost(report: Report, judged: list[ItemResult]) -> str:
             f"<p class=muted>This run: {plural(cost.live_calls, 'live call')}, {usd(cost.spent_usd)} spent.</p>"
         )
     if cost is not None and cost.check_calls:  # judges and embedding models: their own rows, in neither model's
-        rows = "".join(
+        check_rows = "".join(
             f"<tr><td>{_e(c.purpose)}</td><td>{_e(c.model)}</td><td class=num>{c.calls_live:,} live, "
             f"{c.calls_replayed:,} replayed</td><td class=num>{c.input_tokens:,}</td>"
             f"<td class=num>{c.output_tokens:,}</td><td class=num>{usd(c.cost_usd)}</td></tr>"
@@ -220,7 +220,7 @@ def _cost(report: Report, judged: list[ItemResult]) -> str:
         )
         parts.append(
             "<table><tr><th>check</th><th>model</th><th>calls</th><th>tokens in</th><th>tokens out</th>"
-            "<th>cost</th></tr>" + rows + "</table><p class=muted>Judge and embedding calls are in the spend above, "
+            "<th>cost</th></tr>" + check_rows + "</table><p class=muted>Judge and embedding calls are in the spend above, "
             "in neither model's figures.</p>"
         )
     charts = [c for c in (chart, cost_latency_chart(cost)) if c]
