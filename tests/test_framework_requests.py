@@ -160,6 +160,14 @@ def test_forced_tools_are_recorded_with_their_choice(
     assert [tool.name for tool in request.tools] == [body["tools"][0].get("function", body["tools"][0])["name"]]
 
 
+def test_defaults_spelled_out_are_the_request_that_leaves_them_out() -> None:
+    plain = read("/v1/chat/completions", LANGCHAIN_JSON_SCHEMA).request
+    spelled = read("/v1/chat/completions", LANGCHAIN_JSON_SCHEMA | {"n": 1, "logprobs": False}).request
+    assert spelled.fingerprint() == plain.fingerprint()
+    kept = read("/v1/chat/completions", LANGCHAIN_JSON_SCHEMA | {"logit_bias": {"50256": -100}}).request
+    assert kept.params["logit_bias"] == {"50256": -100}  # any other key is kept under its wire name
+
+
 def test_the_output_tool_keeps_its_strictness() -> None:
     (tool,) = read("/v1/chat/completions", PYDANTIC_AI_OUTPUT_TOOL).request.tools
     assert tool.strict is True
