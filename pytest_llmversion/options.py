@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 #: The record modes of the candidate's recordings (``run.recordings.RECORD_MODES``; kept here so that
 #: registering the options imports nothing but pytest).
 RECORD_MODES = ("none", "once", "new", "all")
+#: --llm-intercept: which tests have the SDK clients the application built taken over (``sdk.intercept``).
+INTERCEPT_MODES = ("marked", "all", "off")
 
 GROUP = "llmversion"
 
@@ -71,6 +73,12 @@ HELP = {
         "Let an SDK fixture's call the plugin cannot record (tools, embeddings, token counts, ...) go to the "
         "network as it is, from items that call models anyway (--llm-record, --llm-live, a candidate called live). "
         "A replay never sends anything. Default: such calls fail the item."
+    ),
+    "intercept": (
+        "Which tests have the official SDK clients the application builds itself (openai, anthropic, google-genai) "
+        "taken over by the plugin: 'marked' (default: tests marked llm_regression, whose calls are replayed, "
+        "recorded or sent to the candidate), 'all' (also refuse every SDK call of an unmarked test: nothing can "
+        "record it), or 'off' (only the llm_* fixtures' clients)."
     ),
     "allow_unpinned": (
         "Run even when the current model or a fallback is an alias or rolling id (goldens from it will not reproduce)."
@@ -189,6 +197,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--llm-no-step-summary", HELP["no_step_summary"]),
     Option("--llm-allow-unpinned", HELP["allow_unpinned"], "allow_unpinned"),
     Option("--llm-allow-passthrough", HELP["allow_passthrough"], "allow_passthrough"),
+    Option("--llm-intercept", HELP["intercept"], None, _choice(*INTERCEPT_MODES), INTERCEPT_MODES),
     Option("--llm-max-cost-increase", HELP["max_cost_increase"], "max_cost_increase", _percent, metavar="PCT"),
     Option("--llm-max-latency-increase", HELP["max_latency_increase"], "max_latency_increase", _percent, metavar="PCT"),
     Option("--llm-max-token-increase", HELP["max_token_increase"], "max_token_increase", _percent, metavar="PCT"),
@@ -526,3 +535,9 @@ def view_path(config: pytest.Config, ctx: RunContext, dest: str) -> Path | None:
         return None
     path = Path(found[0])
     return path if path.is_absolute() else ctx.rootpath / path
+
+
+def intercept_mode(config: pytest.Config) -> str:
+    """``--llm-intercept`` (or its ini twin), ``marked`` by default."""
+    found = value(config, "llm_intercept")
+    return str(found[0]) if found is not None else "marked"

@@ -17,12 +17,15 @@ from pytest_llmversion import options
 from pytest_llmversion.bodies import BodyRunner
 from pytest_llmversion.run.marker import MARKER, MARKER_HELP
 from pytest_llmversion.sdk_fixtures import (  # noqa: F401 - fixtures, registered with this module
+    GUARD_MARKER_HELP,
+    intercepted,
     llm_anthropic,
     llm_anthropic_async,
     llm_gemini,
     llm_gemini_async,
     llm_openai,
     llm_openai_async,
+    register_guard,
 )
 from pytest_llmversion.state import ITEM, SPEC, STATE, LLMVersionState, no_cyclic_gc
 
@@ -48,6 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
     starts workers for a project that uses the plugin: a bad value stops the run with one line before
     anything is collected."""
     config.addinivalue_line("markers", MARKER_HELP)
+    config.addinivalue_line("markers", GUARD_MARKER_HELP)
     state = LLMVersionState(config)
     config.stash[STATE] = state
     config.pluginmanager.register(state, "llmversion-state")
@@ -94,6 +98,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     state = config.stash[STATE]
     if state.error is not None:
         raise state.error
+    register_guard(config, items)
     if not state.loaded:
         return
     from pytest_llmversion.run.collection import ensure_item_fixture, keyed_spec, note_collected, spec_of
@@ -325,12 +330,15 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 
 @pytest.fixture
-def _llm_item(request: pytest.FixtureRequest) -> LLMItem:
+def _llm_item(request: pytest.FixtureRequest) -> Iterator[LLMItem]:
+    """The item; set up first of the test's fixtures (``ensure_item_fixture``), so the SDK clients the
+    application built are the plugin's from the first fixture's set-up to the last one's teardown."""
     spec = request.node.stash.get(SPEC, None)
     if spec is None:
         pytest.fail(f"{request.node.nodeid}: the llm fixtures need @pytest.mark.{MARKER} on the test", pytrace=False)
     item = request.node.stash[ITEM] = request.config.stash[STATE].context().item(spec, request.node.nodeid)
-    return item
+    with intercepted(request.config, request.node.nodeid, item):
+        yield item
 
 
 @pytest.fixture

@@ -6,10 +6,22 @@ one of these fixtures. See ``pytest_llmversion.sdk`` for what the transport does
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from pytest_llmversion import options
+from pytest_llmversion.state import SPEC, STATE
+
+#: Marks an unmarked test (or a module or class of them) whose SDK calls are refused: ``--llm-intercept=all``
+#: for that test alone.
+GUARD_MARKER = "llm_intercept"
+GUARD_MARKER_HELP = (
+    f"{GUARD_MARKER}: keep this test (not marked llm_regression) off the network: every call of an official SDK "
+    "client (openai, anthropic, google-genai) is refused, since nothing records or replays it. pytest-llmversion."
+)
 
 if TYPE_CHECKING:
     import anthropic
@@ -20,6 +32,46 @@ if TYPE_CHECKING:
     from pytest_llmversion.run.item import LLMItem
     from pytest_llmversion.sdk.calls import Family
     from pytest_llmversion.sdk.clients import BuiltClient, Flavour
+
+
+@contextmanager
+def intercepted(config: pytest.Config, nodeid: str, item: LLMItem) -> Iterator[None]:
+    """While a marked test runs (its fixtures' set-up to their teardown), every official SDK client the
+    application built is the plugin's (``sdk.intercept``), unless ``--llm-intercept=off``."""
+    if options.intercept_mode(config) == "off":
+        yield
+        return
+    from pytest_llmversion.sdk.intercept import Interception, intercepting
+
+    allow = config.stash[STATE].context().config.allow_passthrough
+    with intercepting(Interception(nodeid, item.sampler, allow_passthrough=allow)):
+        yield
+
+
+class UnmarkedGuard:
+    """Registered when ``--llm-intercept=all`` or some collected test carries ``llm_intercept``: the SDK calls of
+    those unmarked tests are refused with one line."""
+
+    def __init__(self, everywhere: bool) -> None:
+        self.everywhere = everywhere
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+        if SPEC in item.stash or not (self.everywhere or item.get_closest_marker(GUARD_MARKER) is not None):
+            return (yield)
+        from pytest_llmversion.sdk.intercept import Interception, intercepting
+
+        with intercepting(Interception(item.nodeid, None)):
+            return (yield)
+
+
+def register_guard(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Guard unmarked tests where the run or the test asked for it; nothing is registered otherwise."""
+    everywhere = options.intercept_mode(config) == "all"
+    if not everywhere and not any(item.get_closest_marker(GUARD_MARKER) is not None for item in items):
+        return
+    if not config.pluginmanager.has_plugin("llmversion-guard"):
+        config.pluginmanager.register(UnmarkedGuard(everywhere), "llmversion-guard")
 
 
 def _sdk_client(request: pytest.FixtureRequest, item: LLMItem, family: Family, flavour: Flavour) -> BuiltClient:

@@ -96,6 +96,9 @@ class Exchange:
     request: Request
     completion: Completion | None = None
     error: str | None = None
+    #: The plugin's error behind ``error``: what a sample that failed on it reports, even when the SDK raised its
+    #: own error in its place (a client the application built gets the failure as an HTTP error).
+    raised: BaseException | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -163,8 +163,9 @@ class Request:
     tools: tuple[Tool, ...] = ()
     tool_choice: ToolChoice | None = None
     kind: Kind = "completion"
-    #: Embeddings only: the embedding model (``provider/id``: it decides the vectors, unlike a completion's
-    #: model, which is the model under test) and the texts to embed.
+    #: The model the code named (``provider/id``), where it is not the model under test: an embedding's model
+    #: (it decides the vectors), or a side call's (a completion to a model beside the one under test, made by a
+    #: client the application built: ``sdk.intercept``). None for a call to the model under test.
     model: str | None = None
     inputs: tuple[str, ...] = ()
 
@@ -187,7 +188,16 @@ class Request:
             Tool(str(t["name"]), str(t.get("description") or ""), dict(t.get("parameters") or {}), t.get("strict"))
             for t in canonical.get("tools") or ()
         )
-        return cls(messages, params, prompt, tools=tools, tool_choice=canonical.get("tool_choice"), kind=kind)
+        model = canonical.get("model") if kind == "completion" else None
+        return cls(
+            messages,
+            params,
+            prompt,
+            tools=tools,
+            tool_choice=canonical.get("tool_choice"),
+            kind=kind,
+            model=None if model is None else str(model),
+        )
 
     def canonical(self) -> dict[str, Any]:
         params = {k: _plain(v) for k, v in sorted(self.params.items()) if v is not None}
@@ -201,6 +211,8 @@ class Request:
             data["tools"] = [tool.to_dict() for tool in self.tools]
         if self.tool_choice is not None:
             data["tool_choice"] = _plain(self.tool_choice)
+        if self.model is not None and self.kind == "completion":  # a side call; never set on other goldens
+            data["model"] = self.model
         return data
 
     def fingerprint(self) -> str:

@@ -27,6 +27,7 @@ from pytest_llmversion.providers.base import (
     Request,
     Unavailable,
 )
+from pytest_llmversion.providers.own_calls import plugin_call
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ class Router:
         rng = self.rng or random.Random()
         failures: list[tuple[str, ProviderError, int]] = []
         refs = self.refs if request.kind == "completion" else self.refs[:1]
-        if request.kind == "embedding" and request.model:
+        if request.model and request.kind in ("embedding", "completion"):  # the model the code named: never swapped
             named, _, model_id = request.model.partition("/")
             refs = [ModelRef(named, model_id)]
         primary = str(refs[0])
@@ -139,7 +140,8 @@ class Router:
                         settle = self.guard.admit(ref, sent)
                     # built inside the try: a fallback without its SDK or key fails like any other call
                     provider = self.provider_for(ref)
-                    completion = provider.complete(sent, ref.model_id, sample_index=sample_index)
+                    with plugin_call():  # the plugin's own SDK clients are never taken over (sdk.intercept)
+                        completion = provider.complete(sent, ref.model_id, sample_index=sample_index)
                 except ProviderError as error:
                     if settle is not None:
                         settle(None, error)

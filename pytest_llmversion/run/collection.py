@@ -140,10 +140,15 @@ def setup_error_report(ctx: RunContext, nodeid: str, spec: ItemSpec, longrepr: A
 
 def ensure_item_fixture(item: pytest.Item) -> None:
     """A marked test that asks for no llm fixture is still judged: pytest pruned the parametrized
-    ``_llm_item`` from its fixture closure (nothing requested it), so it is added back and set up."""
+    ``_llm_item`` from its fixture closure (nothing requested it), so it is added back and set up. It goes
+    first (it needs no other fixture): the SDK clients the application built are the plugin's from the
+    first fixture's set-up to the last one's teardown (``sdk.intercept``)."""
     fixturenames = getattr(item, "fixturenames", None)
-    if fixturenames is not None and ITEM_FIXTURE not in fixturenames:
-        fixturenames.append(ITEM_FIXTURE)
+    if fixturenames is None:
+        return
+    if ITEM_FIXTURE in fixturenames:
+        fixturenames.remove(ITEM_FIXTURE)
+    fixturenames.insert(0, ITEM_FIXTURE)
 
 
 def upcoming(item: pytest.Item, nextitem: pytest.Item | None, positions: dict[str, int]) -> Iterator[pytest.Item]:

@@ -241,7 +241,9 @@ class RunContext:
         resting = Phase(spec.role, model, model if own_prompt else self.current, False, (model,))
         # only an item that calls a model anyway may pass on a call the plugin cannot record (sdk.transport)
         calls_models = (self.mode != "replay") if spec.role == "current" else not (recorder and recorder.replay_only)
-        sampler = ItemSampler(nodeid, golden, self._live_call(recorder), resting, calls_models, root=self.rootpath)
+        sampler = ItemSampler(
+            nodeid, golden, self._live_call(recorder), resting, calls_models, root=self.rootpath, current=self.current
+        )
         kind = kind_for(settings, golden)(settings, sampler)
         client = LLMClient(
             sampler.model,

@@ -86,7 +86,7 @@ def item_report(
         role=spec.role,
         model=str(settings.model),
         mode=settings.mode,
-        models_served=sorted({c.model_served for c in completions}),
+        models_served=sorted({c.model_served for c in _under_test(subject) if c.fallback_from is None}),
         verdict=outcome.verdict,
         score=_round(outcome.score),
         baseline_score=_round(outcome.baseline_score),
@@ -123,7 +123,7 @@ def item_report(
         calls_detail=_calls_detail(subject, baseline, fails(spec.role, outcome.verdict)),
         stats=judged.case.statistics() if judged.case is not None else None,
         provider_notices=notices,
-        served_instead=_served_instead(completions, settings.model),
+        served_instead=_served_instead([c for c in _under_test(subject) if c.fallback_from is None], settings.model),
         recording=recorder.shown if recorder is not None else None,
         replayed_from_recording=recorder.replayed if recorder is not None else 0,
     )
@@ -189,6 +189,16 @@ def _calls_detail(subject: list[SampleResult], baseline: list[SampleResult], fai
 def _text(exchange: Exchange | None) -> str | None:
     """A call's answer as people read it: its text, then a line per tool call (``verdicts.shown``)."""
     return shown(exchange.completion) if exchange is not None and exchange.completion is not None else None
+
+
+def _under_test(samples: list[SampleResult]) -> list[Completion]:
+    """Answers about the model under test: not embeddings or side calls, whose model the code names."""
+    return [
+        e.completion
+        for s in samples
+        for e in s.exchanges
+        if e.completion is not None and e.request.model is None and e.request.kind != "embedding"
+    ]
 
 
 def _served_instead(completions: list[Completion], model: ModelRef) -> list[str]:

@@ -70,6 +70,8 @@ class ItemSampler:
     #: cannot record (``sdk.transport``).
     calls_models: bool
     root: Path | None = None
+    #: The run's current model: application code that names it is calling the model under test.
+    current: ModelRef | None = None
     #: Sends the calls of samples to come ahead (a case's top-ups, once its first stage decided them).
     prefetch: Prefetch = no_prefetch
     phases: dict[str, list[SampleResult]] = field(default_factory=dict)
@@ -115,7 +117,7 @@ class ItemSampler:
             else:
                 completion = self.live(phase, exchange.request, place)
         except (ReplayProblem, ProviderError) as exc:
-            exchange.error = str(exc)
+            exchange.error, exchange.raised = str(exc), exc
             if isinstance(exc, ReplayProblem):
                 self.problems.setdefault(phase.name, exc)
             raise
@@ -133,6 +135,15 @@ class ItemSampler:
     def expected(self) -> tuple[ModelRef, ...] | None:
         """Models application code may name without being warned (see ``Phase.expected``)."""
         return (self.phase or self.resting).expected
+
+    def under_test(self) -> tuple[ModelRef, ...]:
+        """Models a call may name and still be about the model under test (``sdk.intercept``): the current
+        model, this item's and the running phase's; any other is a side call to the model named."""
+        phase = self.phase or self.resting
+        return tuple(m for m in (self.current, self.resting.model, phase.model) if m is not None)
+
+    def in_sample(self) -> bool:
+        return self._sample is not None
 
     def notice(self, text: str) -> None:
         if text not in self.notices:
@@ -170,7 +181,7 @@ class ItemSampler:
         try:
             body()
         except caught as exc:
-            sample.fail(exc)
+            sample.fail(exc if call_error(exc) is not None else self._raised_in(sample, exc))
             self.first_error.setdefault(phase.name, exc)
             problem = call_error(exc)
             if isinstance(problem, PromptError):  # the registry, not the model: every sample would fail alike
@@ -181,6 +192,11 @@ class ItemSampler:
                 # a call still unanswered when the body ended (a task it never awaited) is no part of the sample
                 sample.exchanges[:] = [e for e in sample.exchanges if e.completion is not None or e.error is not None]
         return sample
+
+    @staticmethod
+    def _raised_in(sample: SampleResult, exc: BaseException) -> BaseException:
+        """The plugin's error behind what the body raised: a call's, when the SDK raised its own error for it."""
+        return next((e.raised for e in sample.exchanges if e.raised is not None), exc)
 
     def samples(self, phase: Phase, count: int, body: Body, caught: tuple[type[BaseException], ...]) -> None:
         """``count`` samples of ``phase``; stops at a replay problem or a refused call (the next would repeat it)."""

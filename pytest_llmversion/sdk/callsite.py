@@ -32,6 +32,15 @@ _MACHINERY = frozenset(
         "pydantic_core",
         "_pytest",
         "pluggy",
+        # frameworks that build the SDK client for the application: the line to name is the application's
+        "langchain_core",
+        "langchain_openai",
+        "langchain_anthropic",
+        "langchain_google_genai",
+        "pydantic_ai",
+        "instructor",
+        "llama_index",
+        "jiter",
     }
 )
 
@@ -81,3 +90,19 @@ def line_with_literal(literal: str) -> CallSite | None:
             if any(q in line for q in quoted):
                 return CallSite(site.filename, number, site.module)
     return frames[0] if frames else None
+
+
+def literal_site(literal: str) -> CallSite | None:
+    """Where ``literal`` is written as a string in the module that called the SDK: on the calling line, else
+    anywhere in that file (a module constant); None when it is not (the code read it from configuration)."""
+    frames = application_frames()
+    if not frames:
+        return None
+    site = frames[0]
+    quoted = (f'"{literal}"', f"'{literal}'")
+    if any(q in linecache.getline(site.filename, site.lineno) for q in quoted):
+        return site
+    for number, line in enumerate(linecache.getlines(site.filename), start=1):
+        if any(q in line for q in quoted):
+            return CallSite(site.filename, number, site.module)
+    return None

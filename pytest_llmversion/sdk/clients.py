@@ -58,6 +58,7 @@ def build_client(family: Family, flavour: Flavour, seam: CallSeam, config: LLMCo
     module, extra = _EXTRAS[family]
     sdk = import_sdk(module, extra)
     from pytest_llmversion.sdk.http_stack import http_library, transports
+    from pytest_llmversion.sdk.intercept import mark_own
     from pytest_llmversion.sdk.transport import LLMExchange
 
     library = http_library(module)
@@ -72,11 +73,14 @@ def build_client(family: Family, flavour: Flavour, seam: CallSeam, config: LLMCo
         from google.genai import types
 
         http_client: Any = http.Client(transport=LLMTransport(exchange))
+        async_http_client = http.AsyncClient(transport=AsyncLLMTransport(exchange))
+        mark_own(http_client)
+        mark_own(async_http_client)
         options = types.HttpOptions(
             base_url=base_url,
             api_version=settings.api_version if settings is not None else None,
             httpx_client=http_client,
-            httpx_async_client=http.AsyncClient(transport=AsyncLLMTransport(exchange)),
+            httpx_async_client=async_http_client,
         )
         return BuiltClient(sdk.Client(api_key=key, vertexai=False, http_options=options), http_client)
     if flavour == "async":
@@ -85,4 +89,5 @@ def build_client(family: Family, flavour: Flavour, seam: CallSeam, config: LLMCo
     else:
         cls = sdk.OpenAI if family == "openai" else sdk.Anthropic
         http_client = http.Client(transport=LLMTransport(exchange))
+    mark_own(http_client)
     return BuiltClient(cls(api_key=key, base_url=base_url, max_retries=0, http_client=http_client), http_client)

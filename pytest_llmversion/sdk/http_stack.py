@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.redaction import redact_bytes
 
 if TYPE_CHECKING:
@@ -74,15 +75,27 @@ def transports(library: str) -> tuple[type[Any], type[Any]]:
         headers = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in travel_headers]
         return http.Response(upstream.status_code, headers=headers, content=redact_bytes(body), request=request)
 
-    class LLMTransport(http.BaseTransport):  # type: ignore[misc]
-        """For the SDKs' sync clients."""
+    def failed(exchange: LLMExchange, exc: LLMVersionError, request: Any) -> Any:
+        from pytest_llmversion.sdk.http_errors import error_response
 
-        def __init__(self, exchange: LLMExchange) -> None:
+        return error_response(http, exc, exchange.family, request)
+
+    class LLMTransport(http.BaseTransport):  # type: ignore[misc]
+        """For the SDKs' sync clients. ``errors_as_responses``: the plugin's errors reach the SDK as HTTP errors
+        it does not retry (clients the application built keep their retries: ``sdk.intercept``)."""
+
+        def __init__(self, exchange: LLMExchange, *, errors_as_responses: bool = False) -> None:
             self.exchange = exchange
+            self.errors_as_responses = errors_as_responses
             self._passthrough: Any = None
 
         def handle_request(self, request: Any) -> Any:
-            rendered = self.exchange.answer(request.method, request.url, request.read())
+            try:
+                rendered = self.exchange.answer(request.method, request.url, request.read())
+            except LLMVersionError as exc:
+                if not self.errors_as_responses:
+                    raise
+                return failed(self.exchange, exc, request)
             if rendered is None:
                 if self._passthrough is None:
                     self._passthrough = http.HTTPTransport()
@@ -104,10 +117,19 @@ def transports(library: str) -> tuple[type[Any], type[Any]]:
         application's other calls meanwhile and calls made together are in flight together; replay matches
         them by what they are, whatever order they finish in."""
 
-        def __init__(self, exchange: LLMExchange) -> None:
+        def __init__(self, exchange: LLMExchange, *, errors_as_responses: bool = False) -> None:
             self.exchange = exchange
+            self.errors_as_responses = errors_as_responses
 
         async def handle_async_request(self, request: Any) -> Any:
+            try:
+                return await self._answer(request)
+            except LLMVersionError as exc:
+                if not self.errors_as_responses:
+                    raise
+                return failed(self.exchange, exc, request)
+
+        async def _answer(self, request: Any) -> Any:
             pending = self.exchange.start(request.method, request.url, await request.aread())
             if pending is None:
                 # a fresh connection per call: a test may run each sample in its own event loop

@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -47,7 +47,7 @@ from pytest_llmversion.providers.base import Completion, Request
 from pytest_llmversion.providers.wire import Answer
 from pytest_llmversion.redaction import redact
 from pytest_llmversion.sdk.calls import FAMILY, PROTOCOL_NAMES, Family, LLMCall, NotACompletion, protocol_of, read_call
-from pytest_llmversion.sdk.callsite import CallSite, application_frame, line_with_literal
+from pytest_llmversion.sdk.callsite import CallSite, application_frame, line_with_literal, literal_site
 from pytest_llmversion.sdk.errors import CallRefused, HardCodedModelWarning, UnrecordedCallWarning, WrongProviderError
 
 #: What a replayed answer says about when it was made: a fixed time, so replays give the app the same object.
@@ -87,6 +87,14 @@ class CallSeam(Protocol):
         a candidate item replays the current model's golden (its current item speaks for that)."""
         ...
 
+    def under_test(self) -> Collection[ModelRef]:
+        """Models whose calls are about the model under test (the current model, the item's, the phase's)."""
+        ...
+
+    def in_sample(self) -> bool:
+        """Whether a sample of the test body is running (calls outside one cannot be recorded)."""
+        ...
+
     def notice(self, text: str) -> None: ...
 
     def refuse(self, problem: CallRefused) -> None:
@@ -115,6 +123,9 @@ class LLMExchange:
     family: Family
     fixture: str
     allow_passthrough: bool = False
+    #: A client the application built (``sdk.intercept``): a completion that names another model than the one
+    #: under test is a side call to that model, never swapped; a fixture's client calls the model under test.
+    side_calls: bool = False
     _warned: set[tuple[object, ...]] = field(default_factory=set)
 
     def answer(self, method: str, url: URL, content: bytes) -> Rendered | None:
@@ -136,10 +147,53 @@ class LLMExchange:
         except NotACompletion as exc:
             self._pass_on_or_refuse(method, url, str(exc))
             return None
-        if call.kind != "embedding":  # an embedding model is the code's to name: it is not the model under test
+        request = call.request
+        if self.side_calls:
+            if not self.seam.in_sample():
+                self._refuse(method, url, "it was made outside the test body (a fixture's set-up or teardown)", "")
+            request = self._side_call(call, url)
+        elif call.kind != "embedding":  # an embedding model is the code's to name: it is not the model under test
             self._check_model(call)
-        pending = self.seam.start(call.request)
+        pending = self.seam.start(request)
         return lambda: render(call, pending())
+
+    def _side_call(self, call: LLMCall, url: URL) -> Request:
+        """The call's request: about the model under test, or (a completion naming another model) a side call to
+        that model at this provider. An Azure deployment is the deployment's name for the model under test."""
+        named = call.model
+        if call.kind != "completion" or named is None or "/openai/deployments/" in url.path:
+            return call.request
+        if any(named in (ref.model_id, str(ref)) for ref in self.seam.under_test()):
+            self._written_in_code(named)
+            return call.request
+        kind = classify(self.family, named)
+        if kind in ("alias", "rolling") and ("side", named) not in self._warned:
+            self._warned.add(("side", named))
+            site = line_with_literal(named)
+            where = site.shown(self.seam.root) if site is not None else "the application"
+            message = (
+                f"{where} calls model {named!r} beside the model under test, an unpinned "
+                f"{'alias' if kind == 'alias' else 'rolling id'} the provider can move to another snapshot: "
+                "its recorded answers will not reproduce; pin a dated snapshot"
+            )
+            self.seam.notice(message)
+            _warn(message, HardCodedModelWarning, site)
+        return replace(call.request, model=f"{self.family}/{named}")
+
+    def _written_in_code(self, named: str) -> None:
+        """The model under test named by a string written in the application's code: swapped in this test, but
+        production keeps calling it."""
+        site = literal_site(named)
+        if site is None or (site, named) in self._warned:
+            return
+        self._warned.add((site, named))
+        message = (
+            f"{site.shown(self.seam.root)} names model {named!r} in code: tests send its calls to the model under "
+            f"test (the candidate on a candidate run), but production keeps calling {named!r} after a migration. "
+            "Take the model id from configuration: a model written into code is how a migration misses a call"
+        )
+        self.seam.notice(message)
+        _warn(message, HardCodedModelWarning, site)
 
     def _pass_on_or_refuse(self, method: str, url: URL, reason: str) -> None:
         """Return when the call may go out (see the module docstring); raise ``CallRefused`` otherwise."""
@@ -147,7 +201,6 @@ class LLMExchange:
         if self.allow_passthrough and calls_models:
             self._unrecorded(method, url, reason)
             return
-        call = f"{method} {url.scheme}://{url.netloc.decode()}{url.path}"  # never the query: it may hold a key
         if calls_models:
             why = f"; pass {ALLOW_OPTION} to send calls the plugin cannot record"
         else:
@@ -155,6 +208,10 @@ class LLMExchange:
                 ", and a replay sends nothing (only --llm-record, --llm-live or a candidate called live send such "
                 f"calls, with {ALLOW_OPTION})"
             )
+        self._refuse(method, url, reason, why)
+
+    def _refuse(self, method: str, url: URL, reason: str, why: str) -> None:
+        call = f"{method} {url.scheme}://{url.netloc.decode()}{url.path}"  # never the query: it may hold a key
         problem = CallRefused(redact(f"{self.fixture}: {call} was not sent: {reason}{why}"))
         self.seam.refuse(problem)
         raise problem from None
