@@ -211,14 +211,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if ahead is not None:
         from pytest_llmversion.run.collection import upcoming
 
-        if options.intercept_mode(item.config) != "off":
-            from pytest_llmversion.sdk.intercept import install
-
-            # httpx imported here, before the pool's threads send: the openai SDK reads a legacy httpx from
-            # sys.modules on every call, and one half-imported by the first test's interception meanwhile
-            # fails that call (AttributeError: partially initialized module 'httpx')
-            install()
-
         positions = state.positions(item.session)
         ahead.plan((i.stash[SPEC], i.nodeid) for i in upcoming(item, nextitem, positions) if SPEC in i.stash)
 
