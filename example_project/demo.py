@@ -77,6 +77,15 @@ def main() -> int:
     improved = [i["case"] for i in report["items"] if i["verdict"] == "IMPROVED"]
     if improved:
         print(f"- {', '.join(improved)}: IMPROVED, the candidate scores higher than today's model here.")
+    for judge in (summary.get("cost") or {}).get("check_calls") or []:
+        if judge["purpose"] == "judge":
+            print(
+                f"- judge: test_reply's free-text replies are graded by {judge['model']} against a rubric "
+                f"(checks.judge); {judge['calls_replayed']} verdicts were replayed from the goldens, the candidate's "
+                f"{judge['calls_live']} "
+                "asked live, on a cost line of their own. Edit the rubric and a replay says STALE; a candidate run "
+                "judges the golden's reply again and notes that the judge changed, not the model."
+            )
     comparison = (summary.get("cost") or {}).get("comparison") or {}
     if comparison.get("cost_ratio"):
         print(

@@ -54,6 +54,7 @@ class LLMClient:
         prompt_model: Target | None = None,
         rejected_params: RejectedParams | None = None,
         start: Start | None = None,
+        release: Callable[[], None] | None = None,
     ) -> None:
         self._model = model
         self._send = send
@@ -62,6 +63,7 @@ class LLMClient:
         self._registry = registry
         self._rejected_params = rejected_params
         self._prompt_model = prompt_model
+        self._release = release
 
     @property
     def model(self) -> ModelRef:
@@ -150,6 +152,19 @@ class LLMClient:
         request = self.request(prompt, **kwargs)
         pending = self._start(request) if self._start is not None else partial(self._send, request)
         return await in_worker_thread(pending)
+
+    def close(self) -> None:
+        """Release what the client holds: the SDK clients (and their connections) ``connect()`` made for it. A
+        test's ``llm`` client holds none of its own; closing twice does nothing."""
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+    def __enter__(self) -> LLMClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return f"<LLMClient {self.model}>"

@@ -60,6 +60,10 @@ class LLMConfig(BaseModel):
     #: Set by ``llmversion promote``: the model before the last promotion, for an instant rollback.
     previous_model: str | None = None
     fallback_models: list[str] = Field(default_factory=list)
+    #: ``checks.judge``'s model when a test names none; pinned like the current model.
+    judge_model: str | None = Field(None, description="the LLM judge of checks.judge, a pinned 'provider/model-id'")
+    #: ``checks.semantic_similarity``'s embedding model when a test names none.
+    embedding_model: str | None = Field(None, description="embedding model of checks.semantic_similarity")
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_tokens: int | None = Field(1024, ge=1)
     seed: int | None = None
@@ -273,6 +277,8 @@ def _explain(exc: ValidationError, merged: Mapping[str, Any], sources: Mapping[s
 _ALLOWED_TEXT = {
     "model": "'provider/model-id', e.g. 'openai/gpt-4o-2024-08-06'",
     "candidate_model": "'provider/model-id', e.g. 'openai/gpt-4o-2024-11-20'",
+    "judge_model": "'provider/model-id', e.g. 'openai/gpt-4o-mini-2024-07-18'",
+    "embedding_model": "'provider/model-id', e.g. 'openai/text-embedding-3-small'",
     "fallback_models": "a list of 'provider/model-id' strings",
     "goldens": "a relative folder name inside the project",
     "report_dir": "a relative folder name inside the project",
@@ -310,6 +316,7 @@ def allowed_values(model: type[BaseModel], name: str) -> str | None:
 def _validate_models(resolved: ResolvedConfig) -> None:
     config = resolved.config
     keys: list[tuple[str, str | None]] = [("model", config.model), ("candidate_model", config.candidate_model)]
+    keys += [("judge_model", config.judge_model), ("embedding_model", config.embedding_model)]
     keys += [("fallback_models", ref) for ref in config.fallback_models]
     for key, text in keys:
         if text is None:

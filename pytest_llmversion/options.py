@@ -38,6 +38,10 @@ HELP = {
     "candidate_model": (
         "Candidate model to judge against the goldens; adds a [candidate] item beside each [current] one."
     ),
+    "judge_model": (
+        "The LLM judge of checks.judge() when a test names none, 'provider/model-id', pinned (judge_model in "
+        "[tool.llmversion], LLMVERSION_JUDGE_MODEL)."
+    ),
     "record": "Call the current model and write the goldens of passing tests (review, then commit them).",
     "live": "Call the current model instead of replaying goldens; report MATCH or DRIFT.",
     "samples": (
@@ -181,6 +185,7 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("--current-model", HELP["current_model"], "model", str, metavar="PROVIDER/MODEL"),
     Option("--candidate-model", HELP["candidate_model"], "candidate_model", str, metavar="PROVIDER/MODEL"),
+    Option("--llm-judge-model", HELP["judge_model"], "judge_model", str, metavar="PROVIDER/MODEL"),
     Option("--llm-record", HELP["record"]),
     Option("--llm-live", HELP["live"]),
     Option("--llm-samples", HELP["samples"], "samples", _positive_int, metavar="K"),
@@ -296,6 +301,8 @@ CONFIG_KEYS = frozenset(
         "candidate_model",
         "previous_model",
         "fallback_models",
+        "judge_model",
+        "embedding_model",
         "temperature",
         "max_tokens",
         "seed",
@@ -451,7 +458,9 @@ def start_governance(config: pytest.Config, ctx: RunContext) -> Governance:
     from pytest_llmversion.governance.startup import GovernanceError, RunModels, start
 
     settings = ctx.config
-    models = RunModels(ctx.mode, ctx.current, ctx.candidate, tuple(settings.ref(t) for t in settings.fallback_models))
+    fallbacks = tuple(settings.ref(t) for t in settings.fallback_models)
+    judge = settings.ref(settings.judge_model) if settings.judge_model else None
+    models = RunModels(ctx.mode, ctx.current, ctx.candidate, fallbacks, judge)
     try:
         return start(ctx.resolved, ctx.base, models)
     except GovernanceError as exc:

@@ -35,6 +35,10 @@ def connect(
     rollout status``; ``quality_checks`` (the checks the tests use, or a task -> checks mapping) score a
     ``quality_sample`` share of calls; ``meter_provider`` receives the OpenTelemetry metrics when
     ``metrics`` includes "otel" (default: the global provider).
+
+    The client holds SDK clients and their connections: ``close()`` it, or use it in a ``with`` block, when the
+    application is done with it. Rollout clients share their project's (one deployment per process), which
+    ``rollout.recorder.close_deployments()`` closes.
     """
     from pytest_llmversion.config import load_config
     from pytest_llmversion.governance import startup as governance
@@ -67,5 +71,10 @@ def connect(
     defaults = {"temperature": config.temperature, "max_tokens": config.max_tokens, "seed": config.seed}
     registry = PromptRegistry.load(config.prompts, base)
     return LLMClient(
-        ref, lambda request: router.complete(request), defaults, registry, rejected_params=catalog.rejected_params
+        ref,
+        lambda request: router.complete(request),
+        defaults,
+        registry,
+        rejected_params=catalog.rejected_params,
+        release=factory.close,  # the SDK clients it built, and their connection pools
     )

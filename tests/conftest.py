@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
 import pkgutil
 import shutil
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,15 @@ DEMO_TODAY = "2026-11-24"
 #: Environment that would leak into a run: model settings, CI detection, provider keys and endpoints.
 _SCRUB_PREFIXES = ("LLMVERSION_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "PYTEST_XDIST_")
 _SCRUB_NAMES = ("CI", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
+
+
+@pytest.fixture(autouse=True)
+def _gc_probe() -> Iterator[None]:
+    """``SUITE_GC_PROBE=1``: collect garbage after every test, so a socket a test left open fails that test
+    (error::PytestUnraisableExceptionWarning) instead of whichever test the collector happens to run in."""
+    yield
+    if os.environ.get("SUITE_GC_PROBE"):
+        gc.collect()
 
 
 @pytest.fixture(autouse=True)

@@ -463,3 +463,39 @@ def test_an_azure_deployment_is_the_model_under_test(
     emu.stop()
     llm_project.run().assert_outcomes(passed=1)
     assert llm_project.verdicts() == {"tests/test_app.py::test_person[current]": "MATCH"}
+
+
+BUILT_IN_TEST = """\
+import json
+
+import anthropic
+import pytest
+
+
+@pytest.mark.asyncio
+@pytest.mark.llm_regression
+async def test_person():
+    client = anthropic.AsyncAnthropic()  # built during the test, in an async test
+    message = await client.messages.create(
+        model="claude-sonnet-4-6",
+        max_tokens=200,
+        messages=[{"role": "user", "content": "Ada Lovelace was born in London."}],
+    )
+    assert json.loads(message.content[0].text)["city"] == "London"
+"""
+
+
+def test_a_client_built_during_an_async_test_is_recorded_drift_checked_and_replayed(
+    llm_project: LLMProject, emu: Emulator, decoy: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app_project(llm_project, emu, "anthropic", monkeypatch)
+    llm_project.test_file(BUILT_IN_TEST, "test_app.py")
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+    emu.clear_requests()
+    result = llm_project.run("--llm-live")
+    result.assert_outcomes(passed=1)
+    assert llm_project.verdicts() == {"tests/test_app.py::test_person[current]": "MATCH"}
+    assert len(emu.requests("claude-sonnet-4-6")) == 1  # called live, compared with the golden
+    emu.stop()
+    llm_project.run().assert_outcomes(passed=1)
+    assert decoy.requests() == []

@@ -79,7 +79,10 @@ def test_gemini_api_keys_are_ours_and_vertex_keys_are_not() -> None:
         "gemini/gemini-2.5-flash",
         "openai/gpt-4o",
         "openai/gpt-4o-2024-08-06",
+        "openai/text-embedding-3-large",  # embedding models too, for checks.semantic_similarity's price
     ]
+    embedding = entries["openai/text-embedding-3-large"]
+    assert (embedding.input_per_mtok, embedding.output_per_mtok) == (None, 0.0)  # no input price given here
     flash = entries["gemini/gemini-2.5-flash"]
     assert (flash.retires, flash.successor) == (date(2026, 12, 1), "gemini/gemini-3.5-flash-lite")
     assert (flash.input_per_mtok, flash.output_per_mtok, flash.cached_per_mtok) == (0.3, 2.5, 0.03)

@@ -80,7 +80,7 @@ def test_catalog_import_writes_the_project_catalogue(project: Path, capsys: pyte
     assert main(["catalog", "import", str(SUBSET), "--as-of", "2027-01-05", "--litellm-version", "1.120.0"]) == 0
     written = project / ".llmversion" / "catalog.json"
     assert capsys.readouterr().out.splitlines() == [
-        f"llmversion: wrote {written}: 174 models (165 from {SUBSET}), as of 2027-01-05",
+        f"llmversion: wrote {written}: 177 models (165 from {SUBSET}), as of 2027-01-05",
         "  pytest and llmversion now read it instead of the bundled catalogue (delete it to go back)",
         "  .llmversion/ is usually git-ignored: to share the catalogue with CI, import it to a",
         '  committed path and name it in [tool.llmversion]: catalog_file = "llm/catalog.json"',

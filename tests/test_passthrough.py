@@ -198,3 +198,4 @@ def test_no_connection_is_left_open_after_a_pass_through_call(llm_project: LLMPr
     result = llm_project.run("--llm-record", "--llm-allow-passthrough", *strict)
     result.assert_outcomes(passed=4)
     assert len(emu.requests()) == 3  # each went out, as allowed
+    assert emu.open_connections() == 0  # and each connection was closed with the run

@@ -106,13 +106,14 @@ def test_connect_leaves_out_what_the_model_rejects(tmp_path: Path, emu: Emulator
     emu.add_model("o3-2025-04-16", M1)
     emu.add_model("gpt-4o-2024-08-06", M1)
     root = emulated(tmp_path, emu, 'model = "openai/o3-2025-04-16"\n')
-    client = connect(root, environ={})
-    assert client.complete("Ada Lovelace was born in London.").json() == {"name": "Ada Lovelace", "city": "London"}
-    assert client.request("hi").params == {"max_tokens": 1024}
-    with pytest.raises(ProviderError, match=r"o3-2025-04-16 rejects temperature .*this call sets temperature=0\.7"):
-        client.complete("hi", temperature=0.7)
+    with connect(root, environ={}) as client:
+        assert client.complete("Ada Lovelace was born in London.").json() == {"name": "Ada Lovelace", "city": "London"}
+        assert client.request("hi").params == {"max_tokens": 1024}
+        with pytest.raises(ProviderError, match=r"o3-2025-04-16 rejects temperature .*sets temperature=0\.7"):
+            client.complete("hi", temperature=0.7)
 
-    connect(root, model="openai/gpt-4o-2024-08-06", environ={}).complete("hi")
+    with connect(root, model="openai/gpt-4o-2024-08-06", environ={}) as client:
+        client.complete("hi")
     sent = [(r.model, r.body.get("temperature", "not sent")) for r in emu.requests()]
     assert sent == [("o3-2025-04-16", "not sent"), ("gpt-4o-2024-08-06", 0.0)]
 
@@ -122,7 +123,22 @@ def test_a_fallback_is_not_sent_what_it_rejects(tmp_path: Path, emu: Emulator) -
     emu.add_model("o3-2025-04-16", M1)
     emu.add_fault(Fault.http(429, retry_after=0.01, model="gpt-4o-2024-08-06"))
     root = emulated(tmp_path, emu, 'model = "openai/gpt-4o-2024-08-06"\nfallback_models = ["openai/o3-2025-04-16"]\n')
-    answer = connect(root, environ={}).complete("Ada Lovelace was born in London.")
+    with connect(root, environ={}) as client:
+        answer = client.complete("Ada Lovelace was born in London.")
     assert answer.fallback_from == "openai/gpt-4o-2024-08-06"
     sent = [(r.model, r.status, r.body.get("temperature", "not sent")) for r in emu.requests()]
     assert sent == [("gpt-4o-2024-08-06", 429, 0.0), ("o3-2025-04-16", 200, "not sent")]
+
+
+@pytest.mark.usefixtures("canary_keys")
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
+def test_a_connected_client_closes_its_sdk_clients_and_their_connections(tmp_path: Path, provider: str) -> None:
+    model = {"openai": "gpt-4o-2024-08-06", "anthropic": "claude-sonnet-4-6", "gemini": "gemini-2.5-flash"}[provider]
+    with Emulator() as emu:  # its own: no other test's connection is counted
+        emu.add_model(model, M1)
+        root = emulated(tmp_path, emu, f'model = "{provider}/{model}"\n')
+        with connect(root, environ={}) as client:
+            assert client.complete("Ada Lovelace was born in London.").json()["city"] == "London"
+            assert emu.open_connections(settle=0) == 1  # kept alive for the next call
+        assert emu.open_connections() == 0
+        client.close()  # closing again does nothing

@@ -53,14 +53,14 @@ def test_promote_run_rollback_run_gives_back_the_original_files_and_verdicts(
     pytester: pytest.Pytester, example: Path
 ) -> None:
     before_files = snapshot(example)
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=19)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=21)
     before_verdicts = verdicts(example)
 
-    candidate_run(pytester, "--llm-candidate-prompt=own").assert_outcomes(passed=36)
+    candidate_run(pytester, "--llm-candidate-prompt=own").assert_outcomes(passed=40)
     promoted = llmversion(example, "promote")
     assert promoted.returncode == 0, promoted.stderr
-    assert "promoted scripted/triage-2024-11 (was scripted/triage-2024-06); 17 goldens rewritten" in promoted.stdout
-    assert "[x] Evaluation run against the candidate: 17 items, gate pass" in promoted.stdout
+    assert "promoted scripted/triage-2024-11 (was scripted/triage-2024-06); 19 goldens rewritten" in promoted.stdout
+    assert "[x] Evaluation run against the candidate: 19 items, gate pass" in promoted.stdout
     assert "[x] Previous version kept for instant rollback" in promoted.stdout
     assert "[x] Pin to a specific model version: scripted/triage-2024-11 (pinned, per the catalogue)" in promoted.stdout
     assert "[x] Deprecation alert possible for the new version: no retirement announced yet" in promoted.stdout
@@ -74,13 +74,13 @@ def test_promote_run_rollback_run_gives_back_the_original_files_and_verdicts(
     assert "version: v2" in golden
 
     after_promotion = pytester.runpytest("-p", "no:cacheprovider")
-    after_promotion.assert_outcomes(passed=19)
+    after_promotion.assert_outcomes(passed=21)
     assert set(verdicts(example).values()) == {"MATCH"}
 
     rolled = llmversion(example, "rollback")
     assert rolled.returncode == 0, rolled.stderr
     assert snapshot(example) == before_files
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=19)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=21)
     assert verdicts(example) == before_verdicts
 
 
@@ -148,7 +148,7 @@ def test_promote_refuses_a_partial_run(pytester: pytest.Pytester, example: Path)
     candidate_run(pytester, "--llm-candidate-prompt=own", "-k", "test_reply")
     result = llmversion(example, "promote")
     assert result.returncode == 1
-    assert "15 golden(s) were not evaluated on the candidate (a partial run?)" in result.stderr
+    assert "17 golden(s) were not evaluated on the candidate (a partial run?)" in result.stderr
 
 
 def test_promote_refuses_goldens_that_would_be_stale(pytester: pytest.Pytester, example: Path) -> None:
@@ -162,7 +162,7 @@ def test_promote_refuses_goldens_that_would_be_stale(pytester: pytest.Pytester, 
     (example / "models/triage-2024-11.yaml").write_text(  # and it looks every order up, with either prompt
         (example / "models/triage-2024-11.yaml").read_text().replace("{user_contains: B5521}", "{user_contains: Z}")
     )
-    candidate_run(pytester).assert_outcomes(passed=36)
+    candidate_run(pytester).assert_outcomes(passed=40)
     result = llmversion(example, "promote")
     assert result.returncode == 1
     assert "with prompt orders v1, but for scripted/triage-2024-11 the registry resolves v2" in result.stderr
@@ -180,7 +180,7 @@ def test_golden_of_another_model_is_stale(pytester: pytest.Pytester, example: Pa
     pyproject = example / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('model = "scripted/triage-2024-06"', f'model = "{CANDIDATE}"'))
     result = pytester.runpytest("-p", "no:cacheprovider", "-k", "test_triage and dark-mode")
-    result.assert_outcomes(failed=1, deselected=18)
+    result.assert_outcomes(failed=1, deselected=20)
     result.stdout.fnmatch_lines(
         [
             "STALE: the golden tests/__llm_goldens__/test_triage/test_triage/dark-mode.yaml was recorded by "

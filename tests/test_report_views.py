@@ -75,7 +75,7 @@ def test_the_markdown_lists_failures_first_and_folds_unchanged_rows(pytester: py
         "| test_triage[spanish-account]",
     ]
     assert "⚪ UNCHANGED" not in markdown
-    assert "13 UNCHANGED cases are not listed." in markdown
+    assert "15 UNCHANGED cases are not listed." in markdown
     # the per-tag table: the format-tagged cases lost half their pass rate to the code fence
     assert "| format | 2 | 50% (1/2) | -0.50 | 1 FORMAT_BREAK, 1 UNCHANGED |" in markdown
 
@@ -173,5 +173,5 @@ def test_llmversion_report_renders_every_view_from_a_saved_report(pytester: pyte
     assert (example / "s.md").read_text() == render_markdown(report)
     assert (example / "r.html").read_text() == render_html(report)
     terminal = out.getvalue()
-    assert "candidate: 13 UNCHANGED, 2 FORMAT_BREAK, 1 IMPROVED, 1 REGRESSED · pass rate 82% (14/17)" in terminal
+    assert "candidate: 15 UNCHANGED, 2 FORMAT_BREAK, 1 IMPROVED, 1 REGRESSED · pass rate 84% (16/19)" in terminal
     assert "  format         2 cases  pass  50%  mean delta -0.50  1 FORMAT_BREAK, 1 UNCHANGED" in terminal

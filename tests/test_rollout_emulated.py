@@ -7,11 +7,13 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rollout_project import _fresh_deployments, store_of  # noqa: F401
 
 from pytest_llmversion import checks, connect
 from pytest_llmversion.config import load_config
 from pytest_llmversion.providers.base import ProviderError
+from pytest_llmversion.rollout.recorder import close_deployments
 from pytest_llmversion.rollout.status import read_status
 from pytest_llmversion.testing import Emulator, Fault
 
@@ -121,3 +123,14 @@ def test_opentelemetry_metrics_use_the_genai_conventions_and_the_arm(tmp_path: P
     tokens = {p.attributes["gen_ai.token.type"] for p in metrics["gen_ai.client.token.usage"].data.data_points}
     assert tokens == {"input", "output"}
     assert all("customer" not in str(p.attributes) for p in points)
+
+
+@pytest.mark.usefixtures("canary_keys")
+def test_closing_the_deployments_closes_their_sdk_clients_and_connections(tmp_path: Path) -> None:
+    with Emulator() as emu:  # its own: no other test's connection is counted
+        project = emulated_project(tmp_path, emu, "candidate_percent = 50\nmin_stage_hours = 0\n")
+        for n in range(6):
+            call(project, f"customer-{n}")
+        assert emu.open_connections(settle=0) >= 1  # each arm's client keeps its connection for the next call
+        close_deployments()
+        assert emu.open_connections() == 0

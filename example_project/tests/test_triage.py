@@ -50,8 +50,17 @@ def test_triage_answer_is_the_json_contract(llm, llm_golden):
     llm_golden.check(answer, checks.valid_json(), checks.json_schema(TRIAGE_SCHEMA))
 
 
+#: What a good first reply does; the judge (judge_model in pyproject.toml) grades each reply against it.
+#: Its verdicts are recorded in the goldens and replayed; edit it and the goldens go STALE until re-recorded.
+REPLY_RUBRIC = (
+    "The reply acknowledges the customer's problem, says what happens next, does not promise refunds or dates, "
+    "and is signed by Acme Support."
+)
+
+
 @pytest.mark.llm_regression(cases="cases/replies.yaml", tags=["reply"])
 def test_reply(llm, llm_case, llm_golden):
+    """A free-text answer: no exact output to compare, so an LLM judge grades it against a rubric."""
     triage = triage_ticket(llm_case.input, llm)
     reply = draft_reply(llm_case.input, triage, llm)
     llm_golden.check(
@@ -59,6 +68,7 @@ def test_reply(llm, llm_case, llm_golden):
         checks.contains("Acme Support"),
         checks.not_contains("refund will"),
         checks.max_words(80),
+        checks.judge(REPLY_RUBRIC, threshold=0.7),
     )
 
 

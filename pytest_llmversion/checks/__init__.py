@@ -20,13 +20,17 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+from pytest_llmversion.checks.calls import CheckCallError
 from pytest_llmversion.checks.core import Check, CheckKind, CheckResult, as_data, as_text, short, to_plain
+from pytest_llmversion.checks.judge import Embedder, judge, semantic_similarity
 from pytest_llmversion.checks.tools import tool_args, tool_called, tool_calls_of, tool_sequence
 from pytest_llmversion.parsing import parse_json
 
 __all__ = [
     "Check",
+    "CheckCallError",
     "CheckResult",
+    "Embedder",
     "contains",
     "custom",
     "deep_equal",
@@ -34,12 +38,14 @@ __all__ = [
     "json_field",
     "json_in_text",
     "json_schema",
+    "judge",
     "max_length",
     "max_words",
     "not_contains",
     "parses",
     "pydantic_model",
     "regex",
+    "semantic_similarity",
     "similarity",
     "tool_args",
     "tool_called",

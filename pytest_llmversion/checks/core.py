@@ -58,6 +58,8 @@ class Check:
         except OutputParseError as exc:
             return self.fail(str(exc))
         except Exception as exc:  # a check that crashes fails, with the reason, instead of erroring the run
+            if getattr(type(exc), "llmversion_call_error", False):
+                raise  # a check's own call failed (a judge's provider, a STALE replay): the item is ERROR, not scored
             return self.fail(f"check raised {type(exc).__name__}: {exc}")
         score = min(1.0, max(0.0, float(result.score)))
         return dataclasses.replace(result, score=score)

@@ -57,6 +57,10 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+#: An embedding model's answer is no tokens: no output price means 0, not unknown.
+_NO_OUTPUT = {"embedding": 0.0}
+
+
 def _per_mtok(value: Any) -> float | None:
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -74,7 +78,8 @@ def _ref(provider: str, litellm_id: Any) -> str | None:
 
 def _our_ref(key: str, data: Mapping[str, Any]) -> str | None:
     provider = _PROVIDERS.get(str(data.get("litellm_provider")))
-    if provider is None or data.get("mode") != "chat":
+    # chat models, and embedding models (priced per input token): checks.semantic_similarity calls them
+    if provider is None or data.get("mode") not in ("chat", "embedding"):
         return None
     if provider == "gemini":
         return catalog_key("gemini", key.removeprefix("gemini/")) if key.startswith("gemini/") else None
@@ -104,7 +109,7 @@ def litellm_entries(doc: Mapping[str, Any], *, origin: str, as_of: date) -> dict
             retires=parse_date(retires, f"LiteLLM {key} deprecation_date") if retires else None,
             successor=_ref(provider, data.get("successor_model")),
             input_per_mtok=_per_mtok(data.get("input_cost_per_token")),
-            output_per_mtok=_per_mtok(data.get("output_cost_per_token")),
+            output_per_mtok=_per_mtok(data.get("output_cost_per_token", _NO_OUTPUT.get(str(data.get("mode"))))),
             cached_per_mtok=_per_mtok(data.get("cache_read_input_token_cost")),
             context_window=data.get("max_input_tokens") if isinstance(data.get("max_input_tokens"), int) else None,
             max_output_tokens=data.get("max_output_tokens") if isinstance(data.get("max_output_tokens"), int) else None,

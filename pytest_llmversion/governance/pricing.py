@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pytest_llmversion.governance.catalog import Catalog
 from pytest_llmversion.governance.cost import (
     add_usage,
     budget_reasons,
@@ -18,7 +19,7 @@ from pytest_llmversion.governance.cost import (
     role_cost,
 )
 from pytest_llmversion.governance.startup import Governance
-from pytest_llmversion.report.governance import CostReport
+from pytest_llmversion.report.governance import CheckCallCost, CostReport
 from pytest_llmversion.report.schema import ItemResult
 
 
@@ -55,16 +56,19 @@ def price_run(gov: Governance, items: Sequence[ItemResult]) -> Pricing:
             add_usage(topped_up.setdefault(model, {}), usage)
     topup_cost, topup_unpriced = priced(topped_up, gov.catalog)
     report.fallbacks = fallback_costs(items, gov.catalog)
+    report.check_calls = check_call_costs(items, gov.catalog)
     report.live_calls = (
         sum(cost.calls_live for cost in live) + len(baseline_latencies) + sum(f.calls for f in report.fallbacks)
-    )
+    ) + sum(c.calls_live for c in report.check_calls)
     unknown = (
         any(cost.cost_usd is None for cost in live)
         or bool(topup_unpriced)
         or any(f.cost_usd is None for f in report.fallbacks)
+        or any(c.cost_usd is None for c in report.check_calls)
     )
     spent = sum(cost.cost_usd or 0.0 for cost in live) + (topup_cost or 0.0)
     spent += sum(f.cost_usd or 0.0 for f in report.fallbacks)
+    spent += sum(c.cost_usd or 0.0 for c in report.check_calls)
     report.spent_usd = None if unknown else round(spent, 8)
     if models.candidate is not None and "candidate" in report.roles:
         report.comparison = compare(
@@ -72,3 +76,29 @@ def price_run(gov: Governance, items: Sequence[ItemResult]) -> Pricing:
         )
         report.budgets = check_budgets(gov.budgets, report.comparison)
     return Pricing(items, report, budget_reasons(report.budgets))
+
+
+def check_call_costs(items: Sequence[ItemResult], catalog: Catalog) -> list[CheckCallCost]:
+    """Per purpose and model, what the checks' own calls cost (live ones; replayed ones are free)."""
+    totals: dict[tuple[str, str], dict[str, int]] = {}
+    for item in items:
+        for purpose, by_model in item.check_calls.items():
+            for model, usage in by_model.items():
+                total = totals.setdefault((purpose, model), {})
+                for key, value in usage.items():
+                    total[key] = total.get(key, 0) + value
+    out = []
+    for (purpose, model), usage in sorted(totals.items()):
+        cost, _ = priced({model: usage}, catalog)
+        out.append(
+            CheckCallCost(
+                purpose=purpose,
+                model=model,
+                calls_live=usage.get("calls_live", 0),
+                calls_replayed=usage.get("calls_replayed", 0),
+                input_tokens=usage.get("input_tokens", 0),
+                output_tokens=usage.get("output_tokens", 0),
+                cost_usd=None if cost is None else round(cost, 8),
+            )
+        )
+    return out

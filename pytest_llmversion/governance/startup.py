@@ -37,6 +37,8 @@ class RunModels:
     current: ModelRef | None
     candidate: ModelRef | None
     fallbacks: tuple[ModelRef, ...] = ()
+    #: ``judge_model``: the default LLM judge of ``checks.judge`` (pinned like the current model).
+    judge: ModelRef | None = None
 
     def roles(self) -> list[tuple[str, ModelRef]]:
         out: list[tuple[str, ModelRef]] = []
@@ -45,6 +47,8 @@ class RunModels:
         if self.candidate is not None:
             out.append(("candidate", self.candidate))
         out += [("fallback", ref) for ref in self.fallbacks]
+        if self.judge is not None:
+            out.append(("judge", self.judge))
         return out
 
     def calls_live(self, role: str) -> bool:
@@ -139,6 +143,8 @@ def start(
         _check_lifecycle(gov, role, lc, models, candidate)
         if catalog.rejected_params(ref):
             rejecting.setdefault(ref, role)
+    if models.judge is not None and models.judge == models.candidate:
+        gov.notices.append(judge_is_candidate(models.judge))
     # once per model: its requests (live, replayed, in goldens and recordings) never carry these parameters
     gov.notices += [
         f"{ROLE_NAMES.get(role, role)} {ref} rejects {', '.join(catalog.rejected_params(ref))}: not sent "
@@ -191,12 +197,13 @@ def check_pinning(
     if role == "candidate":
         pinned = f"; judge the pinned snapshot instead: --candidate-model={pin.resolves_to}" if pin.resolves_to else ""
         return f"WARNING: candidate {ref} is {what}: its result will not reproduce{pinned}"
-    key = "model" if role == "current" else "fallback_models"
+    key = {"current": "model", "judge": "judge_model"}.get(role, "fallback_models")
     if resolved.config.allow_unpinned:
         how = resolved.source("allow_unpinned")
         return f"WARNING: {role} model {ref} is {what}, allowed by {how}; its goldens will not reproduce"
     if pin.resolves_to:
-        fix = f'pin it: {key} = "{pin.resolves_to}"' if role == "current" else f'list "{pin.resolves_to}" instead'
+        single = role in ("current", "judge")
+        fix = f'pin it: {key} = "{pin.resolves_to}"' if single else f'list "{pin.resolves_to}" instead'
     else:
         fix = "pin it to a dated snapshot"
     raise GovernanceError(
@@ -213,6 +220,14 @@ def check_configured_pinning(resolved: ResolvedConfig, catalog: Catalog) -> list
     roles += [("fallback", config.ref(text)) for text in config.fallback_models]
     notices = [check_pinning(role, ref, pin_status(ref, catalog), resolved) for role, ref in roles]
     return [notice for notice in notices if notice]
+
+
+def judge_is_candidate(ref: ModelRef) -> str:
+    """The warning when the LLM judge is the candidate: it would grade its own answers."""
+    return (
+        f"WARNING: the judge {ref} is also the candidate model: it grades its own answers (judges tend to favour "
+        "their own); set judge_model (or checks.judge(model=...)) to another model"
+    )
 
 
 def _article(word: str) -> str:

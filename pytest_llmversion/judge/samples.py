@@ -101,6 +101,22 @@ class Exchange:
     raised: BaseException | None = field(default=None, repr=False, compare=False)
 
 
+@dataclass
+class CheckExchange:
+    """One call a check made (an LLM judge, an embedding model): never one of the test's own calls, so never
+    in the answers, tokens or cost of the model under test."""
+
+    purpose: str
+    check: str
+    #: The model that was asked (``provider/id``).
+    model: str
+    request: Request
+    rubric_hash: str | None = None
+    completion: Completion | None = None
+    #: The golden's answer was judged again: the judge or rubric changed since the golden was recorded.
+    again: bool = False
+
+
 @dataclass(frozen=True)
 class CallPlace:
     """Where a call stands in its sample, fixed when the body makes it, not when it is answered: calls made
@@ -119,6 +135,8 @@ class SampleResult:
     index: int
     exchanges: list[Exchange] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
+    #: The calls its checks made (``checks.judge``, ``checks.semantic_similarity``).
+    check_calls: list[CheckExchange] = field(default_factory=list)
     #: The last checked value that was not a completion (already plain data), for the golden.
     value: Any = None
     has_value: bool = False

@@ -97,10 +97,15 @@ def judge_scores(
     (the golden replayed, or the current model called live), scored by the same checks."""
     score = mean([s.score for s in subject])
     base_score = mean([s.score for s in baseline]) if baseline and no_baseline_reason is None else None
-    errored = [s for s in subject if s.outcome == "provider_error"]
+    # a baseline whose judge could not be asked again (its judge or rubric changed) cannot be compared either
+    errored = [s for s in (*subject, *baseline) if s.outcome == "provider_error"]
     if errored:
         # a provider failure says nothing about the model's answers: never scored, never REGRESSED
-        message = f"ERROR: the provider failed, so nothing was scored: {errored[0].message}"
+        failed = errored[0].message
+        if failed.startswith("CheckCallError: "):  # a judge or embedding model, not the model under test
+            message = f"ERROR: {failed.removeprefix('CheckCallError: ')}; nothing was scored"
+        else:
+            message = f"ERROR: the provider failed, so nothing was scored: {failed}"
         return ItemOutcome(Verdict.ERROR, None, base_score, message)
     fallback = next((c for s in subject for c in s.completions() if c.fallback_from), None)
     if fallback is not None:

@@ -110,8 +110,22 @@ class FallbackCost(BaseModel):
     cost_usd: float | None = None
 
 
+class CheckCallCost(BaseModel):
+    """What the calls of checks cost (an LLM judge, an embedding model): spent, but in neither role's figures."""
+
+    purpose: str
+    model: str
+    calls_live: int = 0
+    calls_replayed: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+
+
 class CostReport(BaseModel):
     roles: dict[str, RoleCost] = Field(default_factory=dict)
+    #: The judge's and embedding models' calls, one line each (in ``spent_usd`` and ``live_calls``).
+    check_calls: list[CheckCallCost] = Field(default_factory=list)
     #: What this run's live calls cost (replayed goldens cost nothing); None when a price is unknown.
     live_calls: int = 0
     spent_usd: float | None = None

@@ -211,6 +211,18 @@ def _cost(report: Report, judged: list[ItemResult]) -> str:
         parts.append(
             f"<p class=muted>This run: {plural(cost.live_calls, 'live call')}, {usd(cost.spent_usd)} spent.</p>"
         )
+    if cost is not None and cost.check_calls:  # judges and embedding models: their own rows, in neither model's
+        rows = "".join(
+            f"<tr><td>{_e(c.purpose)}</td><td>{_e(c.model)}</td><td class=num>{c.calls_live:,} live, "
+            f"{c.calls_replayed:,} replayed</td><td class=num>{c.input_tokens:,}</td>"
+            f"<td class=num>{c.output_tokens:,}</td><td class=num>{usd(c.cost_usd)}</td></tr>"
+            for c in cost.check_calls
+        )
+        parts.append(
+            "<table><tr><th>check</th><th>model</th><th>calls</th><th>tokens in</th><th>tokens out</th>"
+            "<th>cost</th></tr>" + rows + "</table><p class=muted>Judge and embedding calls are in the spend above, "
+            "in neither model's figures.</p>"
+        )
     charts = [c for c in (chart, cost_latency_chart(cost)) if c]
     if charts:
         parts.append("<div class=grid>" + "".join(f"<div>{c}</div>" for c in charts) + "</div>")

@@ -83,6 +83,9 @@ class ItemResult(_Strict):
     baseline_latency_ms: list[float] = Field(default_factory=list)
     #: Answers a fallback model gave for this item: spent money, but in neither model's figures.
     fallback_usage_by_model: dict[str, dict[str, int]] = Field(default_factory=dict)
+    #: The calls its checks made (``judge``, ``embedding``) per model: live usage, ``calls_live``, ``calls_replayed``.
+    #: Spent, but in neither model's figures: the report prices them on their own line.
+    check_calls: dict[str, dict[str, dict[str, int]]] = Field(default_factory=dict)
     #: Filled in by the controller from the catalogue; None when a price is unknown (see ``unpriced``).
     cost_usd: float | None = None
     baseline_cost_usd: float | None = None

@@ -7,7 +7,7 @@ comes from live calls only; a role whose calls were all replayed from goldens ha
 from __future__ import annotations
 
 from pytest_llmversion.report.format import amount, plural, ratio, usd
-from pytest_llmversion.report.governance import CostReport, GovernanceInfo, RoleCost
+from pytest_llmversion.report.governance import CheckCallCost, CostReport, GovernanceInfo, RoleCost
 
 OVERRIDE_HINT = '[tool.llmversion.catalog."{model}"] input_per_mtok = ..., output_per_mtok = ...'
 
@@ -33,7 +33,8 @@ def _role_line(role: str, cost: RoleCost) -> str:
 def cost_lines(report: CostReport | None) -> list[str]:
     if report is None or not report.roles:
         return []
-    if report.live_calls == 0 and report.comparison is None and not report.budgets and not report.fallbacks:
+    quiet = not report.budgets and not report.fallbacks and not any(c.calls_live for c in report.check_calls)
+    if report.live_calls == 0 and report.comparison is None and quiet:
         return []  # a plain replay run: nothing was spent and there is nothing to compare
     lines = ["cost and latency (latency from live calls only):"]
     lines += [_role_line(role, cost) for role, cost in report.roles.items()]
@@ -47,7 +48,9 @@ def cost_lines(report: CostReport | None) -> list[str]:
             f"tokens {fallback.input_tokens:,} in / {fallback.output_tokens:,} out, cost {usd(fallback.cost_usd)} "
             "(in the spend above, in neither model's figures)"
         )
+    lines += [check_call_line(cost) for cost in report.check_calls]
     unpriced = sorted({m for cost in report.roles.values() for m in cost.unpriced})
+    unpriced += sorted({c.model for c in report.check_calls if c.cost_usd is None} - set(unpriced))
     comparison = report.comparison
     if comparison is not None:
         latency = (
@@ -66,6 +69,17 @@ def cost_lines(report: CostReport | None) -> list[str]:
             f"  budget {budget.option}={budget.limit_pct:g}: {'ok' if budget.passed else 'FAIL'}, {budget.detail}"
         )
     return lines
+
+
+def check_call_line(cost: CheckCallCost) -> str:
+    """A judge's (or an embedding model's) own cost line: never inside the current or candidate model's."""
+    what = "verdict" if cost.purpose == "judge" else "embedding call"
+    replayed = f", {cost.calls_replayed:,} replayed" if cost.calls_replayed else ""
+    return (
+        f"  {cost.purpose:<9}  {cost.model}  {plural(cost.calls_live, 'live ' + what)}{replayed}  tokens "
+        f"{cost.input_tokens:,} in / {cost.output_tokens:,} out  cost {usd(cost.cost_usd)} (in the spend above, "
+        "in neither model's figures)"
+    )
 
 
 def governance_lines(info: GovernanceInfo | None) -> list[str]:
@@ -98,6 +112,11 @@ def markdown_lines(info: GovernanceInfo | None, report: CostReport | None) -> li
         lines.append(
             f"| {role} | {cost.model} | {cost.input_tokens:,} / {cost.output_tokens:,}{source} | "
             f"{usd(cost.cost_usd)} | {latency} |"
+        )
+    for check in report.check_calls:
+        lines.append(
+            f"| {check.purpose} | {check.model} | {check.input_tokens:,} / {check.output_tokens:,} | "
+            f"{usd(check.cost_usd)} | – |"
         )
     comparison = report.comparison
     if comparison is not None:

@@ -15,7 +15,7 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -87,6 +87,7 @@ class Deployment:
         sinks: Sequence[Sink] = (),
         catalog: Catalog | None = None,
         secret: bytes | None = None,
+        release: Callable[[], None] | None = None,
     ) -> None:
         self.current = current
         self.candidate = candidate
@@ -97,6 +98,8 @@ class Deployment:
         self.catalog = catalog
         #: Keys the key digests; the store's own secret when there is a store.
         self.secret = secret or secrets.token_bytes(16)
+        #: Closes the routers' SDK clients and their connections (``close_deployments``).
+        self.release = release
 
     def arm(self, key: str) -> ServingArm:
         """The arm serving ``key`` at the stage in force now."""
@@ -255,11 +258,12 @@ def build_deployment(resolved: ResolvedConfig, base: Path, *, meter_provider: ob
         sinks=sinks,
         catalog=catalog,
         secret=secret,
+        release=factory.close,
     )
 
 
 def close_deployments() -> None:
-    """Close every deployment's store (tests, and applications that fork after connecting)."""
+    """Close every deployment's store and SDK clients (tests, and applications that fork after connecting)."""
     from pytest_llmversion.rollout.store import RolloutStore
 
     with _LOCK:
@@ -269,3 +273,5 @@ def close_deployments() -> None:
         for sink in deployment.sinks:
             if isinstance(sink, RolloutStore):
                 sink.close()
+        if deployment.release is not None:
+            deployment.release()

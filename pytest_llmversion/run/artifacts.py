@@ -95,6 +95,9 @@ def write_recordings(reports: Iterable[ItemReport], rootpath: Path) -> list[str]
         doc, shown = report.artifacts.recording_doc, report.result.recording
         if doc and shown and write_recording(rootpath / shown, doc):
             written.append(shown)
+        for shown, doc in report.artifacts.check_recordings.items():  # a judge's, an embedding model's
+            if write_recording(rootpath / shown, doc):
+                written.append(shown)
     return written
 
 

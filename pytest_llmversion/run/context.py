@@ -29,6 +29,7 @@ from pytest_llmversion.providers.limiter import Limiter, Limits
 from pytest_llmversion.providers.router import CallGuard, Guards
 from pytest_llmversion.report.governance import Estimate
 from pytest_llmversion.run.ahead import SendAhead
+from pytest_llmversion.run.check_calls import CheckCaller, CheckModels
 from pytest_llmversion.run.choice import kind_for
 from pytest_llmversion.run.item import LLMItem
 from pytest_llmversion.run.kinds import KindSettings
@@ -70,6 +71,9 @@ class RunContext:
     _ledger: Ledger | None = None
     _factory: ProviderFactory | None = None
     _routers: dict[ModelRef, Router] = field(default_factory=dict)
+    #: Routers of the models checks call (a judge, an embedding model): no fallbacks.
+    _check_routers: dict[ModelRef, Router] = field(default_factory=dict)
+    _check_models: CheckModels | None = None
     _registry: PromptRegistry | None = None
     _catalog: Catalog | None = None
     _rejected: dict[ModelRef, tuple[str, ...]] = field(default_factory=dict)
@@ -108,6 +112,33 @@ class RunContext:
                         ref, guard=guard, rejected_params=self.rejected_params
                     )
         return router
+
+    def check_router(self, ref: ModelRef) -> Route:
+        """The router of a model a check calls: another judge's verdict is not this judge's, so no fallbacks;
+        behind the call pool when there is one (same limiter and budget cap as every call)."""
+        with self._lock:
+            router = self._check_routers.get(ref)
+            if router is None:
+                router = self._check_routers[ref] = self.factory().router(
+                    ref, with_fallbacks=False, guard=self.guard(), rejected_params=self.rejected_params
+                )
+        ahead = self.ahead()
+        return PooledRoute(router, ahead.pool, ref) if ahead is not None else router
+
+    def check_models(self) -> CheckModels:
+        """The run's default judge and embedding model and the rules a model named in a check must pass."""
+        with self._lock:
+            if self._check_models is None:
+                config = self.config
+                defaults = {
+                    "judge": config.ref(config.judge_model) if config.judge_model else None,
+                    "embedding": config.ref(config.embedding_model) if config.embedding_model else None,
+                }
+                sources = {key: self.resolved.source(key) for key in ("judge_model", "embedding_model")}
+                self._check_models = CheckModels(
+                    defaults, sources, config.ref, self.catalog, config.allow_unpinned, self.candidate
+                )
+            return self._check_models
 
     def guard(self) -> Guards:
         """What every live attempt of this run passes first: failures that would repeat, the provider's
@@ -244,6 +275,12 @@ class RunContext:
         sampler = ItemSampler(
             nodeid, golden, self._live_call(recorder), resting, calls_models, root=self.rootpath, current=self.current
         )
+        sampler.check_models = self.check_models()
+        sampler.check_caller = CheckCaller(
+            self.check_router,
+            self.rejected_params,
+            partial(self.recorder, spec, folder="checks") if spec.role == "candidate" else None,
+        )
         kind = kind_for(settings, golden)(settings, sampler)
         client = LLMClient(
             sampler.model,
@@ -273,9 +310,12 @@ class RunContext:
 
         return live
 
-    def recorder(self, spec: ItemSpec, model: ModelRef) -> ItemRecorder:
+    def recorder(self, spec: ItemSpec, model: ModelRef, folder: str | None = None) -> ItemRecorder:
+        """The recording of ``model``'s answers for one candidate item; ``folder="checks"`` for the calls its
+        checks make (a judge, an embedding model), kept apart from any model's own recording."""
         key = spec.golden_key
         root = self.base / self.config.report_dir / "recordings"
+        root = root / folder if folder else root
         path = recording_path(root, self.base, model, key)
         legacy = legacy_recording_path(root, self.base, model, key)
         return ItemRecorder(

@@ -24,14 +24,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticSerializationError
 
 from pytest_llmversion.atomic import write_atomic
 from pytest_llmversion.errors import LLMVersionError
-from pytest_llmversion.judge.samples import SampleResult
+from pytest_llmversion.judge.samples import CheckExchange, SampleResult
 from pytest_llmversion.parsing import extract_json
 from pytest_llmversion.providers.base import Completion, Request, Usage, fingerprint_of
 from pytest_llmversion.run.answers import PLAIN_SCHEMA, answer_fields, completion_fields, decode_vector, needs_schema_2
@@ -179,6 +179,25 @@ class GoldenCall(StoredAnswer):
     output: str = ""
 
 
+class GoldenCheckCall(StoredAnswer):
+    """A call a check made for a sample (an LLM judge's verdict, an embedding), replayed so CI re-scores offline."""
+
+    model_config = _CACHED
+
+    purpose: Literal["judge", "embedding"]
+    check: str
+    #: The model asked (the judge, the embedding model) and, for a judge, the hash of its rubric.
+    model: str
+    rubric: str | None = None
+    fingerprint: str
+    usage: dict[str, int] = Field(default_factory=dict)
+    output: str = ""
+
+    def completion(self) -> Completion:
+        kind = {"kind": "embedding"} if self.purpose == "embedding" else None
+        return _completion(self.model, self.output, self.usage, "stop", None, completion_fields(self.answer(), kind))
+
+
 class GoldenSample(StoredAnswer):
     """One sample: its checks and value, and its first call's answer (``output`` and what follows it)."""
 
@@ -189,6 +208,7 @@ class GoldenSample(StoredAnswer):
     passed: bool = True
     failure: str | None = None
     checks: list[dict[str, Any]] = Field(default_factory=list)
+    check_calls: list[GoldenCheckCall] = Field(default_factory=list)
     usage: dict[str, int] = Field(default_factory=dict)
     finish_reason: str = "stop"
     model_served: str | None = None
@@ -424,7 +444,8 @@ def golden_document(key: GoldenKey, model: str, samples: list[SampleResult]) -> 
     """The golden for ``samples`` of the current model, in the fixed, reviewable key order."""
     first = next((s.exchanges[0] for s in samples if s.exchanges), None)
     exchanges = [(e.request, e.completion) for s in samples for e in s.exchanges]
-    doc: dict[str, Any] = {"schema": SCHEMA if needs_schema_2(exchanges) else PLAIN_SCHEMA, "test": key.test_nodeid}
+    newer = needs_schema_2(exchanges) or any(s.check_calls for s in samples)  # schema 1 readers would call out
+    doc: dict[str, Any] = {"schema": SCHEMA if newer else PLAIN_SCHEMA, "test": key.test_nodeid}
     if key.case is not None:
         doc["case"] = key.case
     doc["model"] = model
@@ -448,6 +469,9 @@ def _sample_document(sample: SampleResult, model: str, top_fingerprint: str | No
             out["failure"] = sample.message.splitlines()[0][:200]
     if sample.checks:
         out["checks"] = [c.to_dict() for c in sample.checks]
+    check_calls = [_check_call_document(c) for c in sample.check_calls if c.completion is not None]
+    if check_calls:
+        out["check_calls"] = check_calls
     completions = sample.completions()
     served_default = model.partition("/")[2]
     if completions:
@@ -488,6 +512,19 @@ def _call_document(request: Request, completion: Completion | None, served_defau
     call["output"] = completion.text
     call |= answer_fields(completion)
     return call
+
+
+def _check_call_document(call: CheckExchange) -> dict[str, Any]:
+    """A check's call as the golden keeps it: what asked which model, the rubric's hash, the answer (the request
+    is left out: it is the rubric and the sample's own output, both shown elsewhere)."""
+    assert call.completion is not None
+    doc: dict[str, Any] = {"purpose": call.purpose, "check": call.check, "model": call.model}
+    if call.rubric_hash is not None:
+        doc["rubric"] = call.rubric_hash
+    doc["fingerprint"] = call.request.fingerprint()
+    doc["usage"] = call.completion.usage.to_dict()
+    doc["output"] = call.completion.text
+    return doc | answer_fields(call.completion)
 
 
 def _sorted(value: Any) -> Any:

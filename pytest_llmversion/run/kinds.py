@@ -110,7 +110,10 @@ class ItemKind:
         self.sample(body, caught)
         if self.sampler.refused is not None:  # first: the app may have caught the exception and gone on to "pass"
             return Judged(ItemOutcome(Verdict.ERROR, None, None, self.sampler.refused))
-        return self.judge()
+        judged = self.judge()
+        # a score that moved because the judge or rubric changed is the judge's doing: the report says so
+        judged.outcome.notes.extend(n for n in self.sampler.judged_again if n not in judged.outcome.notes)
+        return judged
 
     def sample(self, body: Body, caught: Caught) -> None:
         raise NotImplementedError
@@ -164,6 +167,9 @@ class ReplayedCurrent(ItemKind):
         problem = self.sampler.problems.get("current")
         if problem is not None:
             return Judged(ItemOutcome(problem.verdict, None, None, str(problem)))
+        errored = next((s for s in samples if s.outcome == "provider_error"), None)
+        if errored is not None:  # a check's own call could not be made (no judge configured, a judge not pinned)
+            return Judged(ItemOutcome(Verdict.ERROR, None, None, errored.message))
         score = mean([s.score for s in samples])
         # a multi-sample golden may hold samples the current model failed; those must fail alike on replay
         golden = self.golden.golden

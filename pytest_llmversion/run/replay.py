@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmversion.errors import LLMVersionError
-from pytest_llmversion.judge.samples import CallPlace
+from pytest_llmversion.judge.samples import CallPlace, CheckExchange
 from pytest_llmversion.providers.base import Completion, Request
 from pytest_llmversion.run.goldens import (
+    GoldenCheckCall,
     GoldenError,
     GoldenFile,
     GoldenKept,
@@ -127,6 +128,26 @@ class GoldenSource:
             raise GoldenStale(self._stale_message(recorded, request, edited=edited))
         return completion
 
+    def check_answer(self, call: CheckExchange, sample_index: int, occurrence: int) -> Completion:
+        """The golden's answer to a check's call (a judge's verdict, an embedding): the n-th one recorded with its
+        request in that sample; else STALE, saying whether the judge, the rubric or the judged text changed."""
+        golden = self.golden
+        if self.problem is not None:
+            raise GoldenUnreadable(self.problem)
+        if golden is None:
+            raise GoldenMissing(self.missing_reason().replace("no golden", "MISSING: no golden", 1))
+        stored = golden.samples[sample_index].check_calls if sample_index < len(golden.samples) else []
+        fingerprint = call.request.fingerprint()
+        # a request leaves its model out (goldens are keyed by test): another judge's verdict is not this one's
+        same = [c for c in stored if c.fingerprint == fingerprint and c.model == call.model]
+        if occurrence < len(same):
+            return same[occurrence].completion()
+        raise GoldenStale(
+            f"STALE: since the golden was recorded, {check_change(call, stored)}\n  golden: {self.read_shown}\n"
+            f'  re-record: pytest --llm-record "{self.rerecord}" (a candidate or --llm-live run judges the '
+            "golden's answer again instead)"
+        )
+
     def _recorded_index(self, golden: GoldenFile, request: Request, place: CallPlace) -> int:
         """The recorded call that answers this one: the n-th one recorded with its request, for the n-th time
         the sample sends it. A request none has gets the nearest recorded one (a STALE diff follows)."""
@@ -174,6 +195,21 @@ class GoldenSource:
             f"  {fix}",
         ]
         return "\n".join(lines)
+
+
+def check_change(call: CheckExchange, stored: list[GoldenCheckCall]) -> str:
+    """What changed for a check's call the golden has no answer to: its model, its rubric, or what it was given."""
+    mine = [c for c in stored if c.purpose == call.purpose and c.check == call.check] or [
+        c for c in stored if c.purpose == call.purpose
+    ]
+    who = "the judge" if call.purpose == "judge" else "the embedding model"
+    if not mine:
+        return f"{call.check} asks {call.model}, and the golden holds no such call (the check is new)"
+    if all(c.model != call.model for c in mine):
+        return f"{who} of {call.check} changed: the golden's was {mine[0].model}, this run's is {call.model}"
+    if call.rubric_hash is not None and all(c.rubric != call.rubric_hash for c in mine):
+        return f"the rubric of {call.check} changed (rubric {mine[0].rubric} -> {call.rubric_hash})"
+    return f"the text {call.check} is given changed"
 
 
 def _times(count: int) -> str:

@@ -5,6 +5,7 @@ session end writes for it (``ItemArtifacts``), travelling together on the test r
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -38,6 +39,8 @@ class ItemArtifacts(BaseModel):
     #: The node id ``--llm-record`` would run for this test: the header of every golden written for it.
     rerecord: str | None = None
     recording_doc: dict[str, Any] | None = None
+    #: The recordings of the calls a candidate item's checks made (a judge, an embedding model), by path.
+    check_recordings: dict[str, dict[str, Any]] = {}
 
 
 class ItemReport(BaseModel):
@@ -104,6 +107,7 @@ def item_report(
         # the current model called live for samples its golden lacks: spent money, measured latency
         baseline_live_usage_by_model=_usage_by_model(baseline_live),
         baseline_latency_ms=[c.latency_ms for c in baseline_live],
+        check_calls=_check_calls(sampler.phases.values()),
         fallback_usage_by_model={
             model: usage | {"calls": sum(c.model_requested == model for c in fallbacks)}
             for model, usage in _usage_by_model(fallbacks).items()
@@ -133,6 +137,7 @@ def item_report(
         candidate_doc=judged.candidate_doc,
         rerecord=rerecord if writes else None,
         recording_doc=recorder.document() if recorder is not None else None,
+        check_recordings=_check_recordings(kind),
     )
     return ItemReport(result=result, artifacts=artifacts)
 
@@ -214,6 +219,30 @@ def _served_instead(completions: list[Completion], model: ModelRef) -> list[str]
             and c.kind != "embedding"
         }
     )
+
+
+def _check_calls(phases: Iterable[list[SampleResult]]) -> dict[str, dict[str, dict[str, int]]]:
+    """Per purpose and model, the calls checks made: live ones with their usage (what they cost), replayed ones
+    counted (goldens and recordings are free)."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for sample in (s for samples in phases for s in samples):
+        for call in sample.check_calls:
+            if call.completion is None:
+                continue
+            entry = out.setdefault(call.purpose, {}).setdefault(call.model, {"calls_live": 0, "calls_replayed": 0})
+            if call.completion.source == "live":
+                entry["calls_live"] += 1
+                for key, value in call.completion.usage.to_dict().items():
+                    entry[key] = entry.get(key, 0) + value
+            else:
+                entry["calls_replayed"] += 1
+    return out
+
+
+def _check_recordings(kind: ItemKind) -> dict[str, dict[str, Any]]:
+    caller = kind.sampler.check_caller
+    recorders = caller.recorders() if caller is not None else []
+    return {r.shown: doc for r in recorders if (doc := r.document()) is not None}
 
 
 def _usage_by_model(completions: list[Completion]) -> dict[str, dict[str, int]]:

@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pytest_llmversion.checks import Check, CheckResult
-from pytest_llmversion.judge.samples import CallPlace, Exchange, SampleResult, call_error
+from pytest_llmversion.checks.calls import CheckCall, CheckCallError, calling_checks
+from pytest_llmversion.judge.samples import CallPlace, CheckExchange, Exchange, SampleResult, call_error
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.prompts.registry import PromptError
 from pytest_llmversion.providers.base import Completion, ProviderError, Request, ToolCalls
-from pytest_llmversion.run.replay import GoldenSource, ReplayProblem
+from pytest_llmversion.run.check_calls import CheckCaller, CheckModels
+from pytest_llmversion.run.replay import GoldenSource, GoldenStale, ReplayProblem
 
 PhaseName = Literal["current", "baseline", "candidate"]
 #: The test body, run once per sample with the item's fixtures.
@@ -85,9 +87,15 @@ class ItemSampler:
     refused: str | None = None
     #: What the SDK transport noticed (a model written into code), once each.
     notices: list[str] = field(default_factory=list)
+    #: The calls checks make (an LLM judge, an embedding model): which model, and how it is called live.
+    check_models: CheckModels | None = None
+    check_caller: CheckCaller | None = None
+    #: Why a check's call was made again on the golden's answer (its judge or rubric changed), once each.
+    judged_again: list[str] = field(default_factory=list)
     _sample: SampleResult | None = None
-    #: Calls the running sample has made, per request fingerprint.
+    #: Calls the running sample has made, per request fingerprint; and its checks' calls.
     _made: Counter[str] = field(default_factory=Counter)
+    _check_made: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- what the llm client and the SDK transport ask --------------------------------------------
@@ -161,9 +169,49 @@ class ItemSampler:
         for check in checks:
             if not isinstance(check, Check):
                 raise TypeError(f"llm_golden.check() takes checks from pytest_llmversion.checks, got {check!r}")
-        results = [check(value) for check in checks]
+        with calling_checks(self):
+            results = [check(value) for check in checks]
         self._sample.add_checks(value, results)
         return results
+
+    def check_call(self, call: CheckCall) -> Completion:
+        """A check's own call (``calls.CheckCallSeam``): on replay the golden's answer; when the golden's answer
+        was judged by another judge or rubric, STALE in a replay and judged again in a baseline phase (a live or
+        candidate run, where both sides then meet the same judge); otherwise live, through the run's services."""
+        with self._lock:
+            sample, phase = self._sample, self.phase
+        if sample is None or phase is None or self.check_models is None or self.check_caller is None:
+            raise CheckCallError(f"{call.check}: llm_golden.check() was called outside the test body")
+        model = self.check_models.model_for(call)
+        warning = self.check_models.notice_for(call.purpose, model)
+        if warning is not None:
+            self.notice(warning)
+        request = self.check_caller.prepare(call, model)
+        with self._lock:
+            fingerprint = request.fingerprint()
+            occurrence = self._check_made[fingerprint]
+            self._check_made[fingerprint] += 1
+            exchange = CheckExchange(call.purpose, call.check, str(model), request, call.rubric_hash)
+            sample.check_calls.append(exchange)
+            place = CallPlace(sample.index, len(sample.check_calls) - 1, occurrence)
+        if phase.replay:
+            try:
+                exchange.completion = self.golden.check_answer(exchange, sample.index, occurrence)
+                return exchange.completion
+            except ReplayProblem as problem:
+                if phase.name != "baseline" or not isinstance(problem, GoldenStale):
+                    self.problems.setdefault(phase.name, problem)
+                    raise
+                exchange.again = True
+                why = str(problem).splitlines()[0].removeprefix("STALE: ")
+                note = (
+                    f"{why}: the golden's answer was judged again by {model} in this run "
+                    "(the judge changed, not the model)"
+                )
+                if note not in self.judged_again:
+                    self.judged_again.append(note)
+        exchange.completion = self.check_caller.call(call.purpose, model, request, place)
+        return exchange.completion
 
     def tool_calls(self) -> ToolCalls:
         """The tool calls of the sample running now (``llm_golden.tool_calls``)."""
@@ -177,6 +225,7 @@ class ItemSampler:
         with self._lock:
             self.phase, self._sample = phase, sample
             self._made.clear()
+            self._check_made.clear()
         self.phases.setdefault(phase.name, []).append(sample)
         try:
             body()

@@ -32,7 +32,8 @@ from __future__ import annotations
 import contextvars
 import functools
 import importlib
-import importlib.util
+import importlib.abc
+import importlib.machinery
 import sys
 import threading
 import weakref
@@ -63,7 +64,8 @@ _OPENAI_AGENTS = ("OpenAI/Python", "AsyncOpenAI/Python", "AzureOpenAI/Python", "
 _OVERRIDE: contextvars.ContextVar[tuple[Any, Any] | None] = contextvars.ContextVar("llmversion_transport", default=None)
 #: HTTP clients the plugin built (the fixtures'): already on the plugin's transport.
 _OWN: weakref.WeakSet[Any] = weakref.WeakSet()
-_INSTALLED: set[str] = set()
+#: Modules patched when they are (or once they get) imported: the HTTP libraries and google-genai's client.
+_PATCHES = ("httpx2", "httpx", "google.genai._api_client")
 _INSTALL_LOCK = threading.Lock()
 
 
@@ -166,30 +168,54 @@ def intercepting(interception: Interception) -> Iterator[None]:
 
 
 def install() -> None:
-    """Wrap ``send`` of the installed HTTP libraries the SDKs are built on (once per process)."""
+    """Wrap ``send`` of the HTTP libraries the SDKs are built on, and keep google-genai on httpx: now for the
+    ones already imported, and for the others the moment they are imported (``_PatchOnImport``). Nothing is
+    imported here: a run whose tests never build an SDK client never loads one."""
     with _INSTALL_LOCK:
-        for library in ("httpx2", "httpx"):
-            if library in _INSTALLED:
-                continue
-            _INSTALLED.add(library)  # tried once: a library missing now stays missing
-            try:
-                http = sys.modules.get(library) or importlib.import_module(library)
-            except ImportError:  # not installed (or not importable): no SDK can be built on it either
-                continue
-            _wrap(http, library)
-        _keep_genai_on_httpx()
+        for name in _PATCHES:
+            if name in sys.modules:
+                # import_module, not sys.modules: it waits while another thread (a pool worker) is importing it
+                _patch(name, importlib.import_module(name))
+        if not any(isinstance(finder, _PatchOnImport) for finder in sys.meta_path):
+            sys.meta_path.insert(0, _PatchOnImport())
 
 
-def _keep_genai_on_httpx() -> None:
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Patches a module of ``_PATCHES`` as soon as it is imported (an SDK built in a test, after ``install``)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if name not in _PATCHES:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is None:
+                continue
+            loader = spec.loader
+            exec_module = getattr(loader, "exec_module", None)
+            if exec_module is not None:
+
+                def patched_exec(module: Any, exec_module: Callable[[Any], None] = exec_module) -> None:
+                    exec_module(module)
+                    _patch(name, module)
+
+                loader.exec_module = patched_exec  # type: ignore[method-assign,union-attr]
+            return spec
+        return None
+
+
+def _patch(name: str, module: Any) -> None:
+    if name == "google.genai._api_client":
+        _keep_genai_on_httpx(module)
+    elif not getattr(module.Client.send, "llmversion", False):  # each copy once (pytester re-imports)
+        _wrap(module, name)
+
+
+def _keep_genai_on_httpx(module: Any) -> None:
     """google-genai's async client sends through aiohttp, not httpx, when aiohttp is installed (LangChain and
     LlamaIndex bring it): while a test is intercepted, it is told to use its httpx client, which the plugin
     takes over like any other."""
-    module = sys.modules.get("google.genai._api_client")
-    if module is None and "google_genai" not in _INSTALLED:
-        _INSTALLED.add("google_genai")
-        # not loaded yet: the application may build its client during a test; with aiohttp beside it, load it now
-        if importlib.util.find_spec("aiohttp") is not None and importlib.util.find_spec("google.genai") is not None:
-            module = importlib.import_module("google.genai._api_client")
     api_client = getattr(module, "BaseApiClient", None)
     original = getattr(api_client, "_use_aiohttp", None)
     if original is None or getattr(original, "llmversion", False):
@@ -251,5 +277,6 @@ def _wrap(http: Any, library: str) -> None:
 
     functools.update_wrapper(send, sync_send)
     functools.update_wrapper(send_async, async_send)
+    send.llmversion = send_async.llmversion = True  # type: ignore[attr-defined]
     http.Client.send, http.AsyncClient.send = send, send_async
     http.Client._transport_for_url, http.AsyncClient._transport_for_url = for_url, for_url_async

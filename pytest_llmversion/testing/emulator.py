@@ -273,6 +273,20 @@ class Emulator:
             self._received.clear()
             self._generation += 1
 
+    def open_connections(self, settle: float = 2.0) -> int:
+        """Client connections held open now: what a test reads to see that a client closed its own. A closed
+        connection is gone once the server has read its end, so this waits up to ``settle`` seconds for 0."""
+        deadline = time.monotonic() + settle
+        while True:
+            server = self._server
+            if server is None:
+                return 0
+            with server.connections_lock:
+                count = len(server.connections)
+            if count == 0 or time.monotonic() >= deadline:
+                return count
+            time.sleep(0.01)
+
     # -- serving ------------------------------------------------------------------------------------------
 
     def _handle(self, handler: Handler, method: str) -> None:
