@@ -6,9 +6,13 @@ pinned versions CI installs (constraints/dev.txt).
     nox -s tests-3.12 -- tests/test_report_views.py    # one version, some tests
     nox -s sdk                           # the provider and SDK-client tests on each SDK set in SDK_SETS
     nox -s "sdk(previous)"               # one set
+    nox -s frameworks                    # LangChain, pydantic-ai, instructor, LlamaIndex: each in its own venv
+    nox -s "frameworks(instructor)"      # one framework
+    FRAMEWORKS_REPIN=1 nox -s frameworks # their newest releases, written to constraints/frameworks/<name>.txt
 
 .ci/run runs ``make test`` on 3.11 (the Makefile's), then the sessions of the other versions on ``SUBSET``
-(the whole suite on each would take CI past its time; see DEVELOPERS.md), then the ``sdk`` sessions.
+(the whole suite on each would take CI past its time; see DEVELOPERS.md), then the ``sdk`` sessions, then the
+``frameworks`` sessions.
 """
 
 from __future__ import annotations
@@ -107,4 +111,64 @@ _SHOW_VERSIONS = (
     "import importlib.metadata as m; from pytest_llmversion.sdk.http_stack import http_library as h; "
     "print(*(f'{d} {m.version(d)} on {h(i)}' for d, i in "
     "[('openai', 'openai'), ('anthropic', 'anthropic'), ('google-genai', 'google.genai')]), sep='; ')"
+)
+
+
+#: The frameworks teams build on, each tested against the emulator in an environment of its own (their SDK pins
+#: differ: llama-index-llms-openai keeps openai < 3, instructor its own openai range): the requirement installed
+#: beside the plugin, and its tests. The versions CI installs are the ones verified, pinned whole (the
+#: framework, its SDK and everything else) in constraints/frameworks/<name>.txt; FRAMEWORKS_REPIN=1 installs the
+#: newest releases instead and writes them there.
+FRAMEWORKS = {
+    "langchain-openai": ("langchain-openai", "tests/frameworks/test_langchain_openai.py"),
+    "langchain-anthropic": ("langchain-anthropic", "tests/frameworks/test_langchain_anthropic.py"),
+    "pydantic-ai": ("pydantic-ai-slim[openai,anthropic]", "tests/frameworks/test_pydantic_ai.py"),
+    "instructor": ("instructor", "tests/frameworks/test_instructor.py"),
+    "llama-index-llms-openai": ("llama-index-llms-openai", "tests/frameworks/test_llama_index.py"),
+}
+#: What each framework session prints first: the framework and the SDKs it resolved, and their HTTP library.
+_FRAMEWORK_VERSIONS = {
+    "langchain-openai": ("langchain-openai", "langchain-core"),
+    "langchain-anthropic": ("langchain-anthropic", "langchain-core"),
+    "pydantic-ai": ("pydantic-ai-slim",),
+    "instructor": ("instructor",),
+    "llama-index-llms-openai": ("llama-index-llms-openai", "llama-index-core"),
+}
+
+
+@nox.session(python="3.11", venv_backend="uv|virtualenv")
+@nox.parametrize("framework", list(FRAMEWORKS), ids=list(FRAMEWORKS))
+def frameworks(session: nox.Session, framework: str) -> None:
+    """One framework, record, offline replay and a candidate's format break, against the emulator (uv installs it
+    when uv is there: seconds instead of a minute). In the session a missing framework fails its tests instead
+    of skipping them (``FRAMEWORK_SESSION``)."""
+    requirement, tests = FRAMEWORKS[framework]
+    pins = f"constraints/frameworks/{framework}.txt"
+    if os.environ.get("FRAMEWORKS_REPIN"):
+        session.install("-q", "-e", ".[dev,all]", requirement)
+        frozen = session.run("python", "-c", _FREEZE, silent=True)
+        with open(pins, "w", encoding="utf-8") as out:
+            out.write(f"# nox -s 'frameworks({framework})': what {requirement} resolved to (FRAMEWORKS_REPIN=1)\n")
+            out.write(str(frozen))
+    else:
+        session.install("-q", "-c", pins, "-e", ".[dev,all]", requirement)
+    shown = ", ".join(repr(d) for d in (*_FRAMEWORK_VERSIONS[framework], "openai", "anthropic", "google-genai"))
+    session.run("python", "-c", _SHOW_FRAMEWORK.format(shown=shown))
+    session.run(
+        "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-rs",
+        *(session.posargs or [tests]),
+        env={"FRAMEWORK_SESSION": framework},
+    )  # fmt: skip
+
+
+#: ``pip freeze --exclude-editable`` for a venv with or without pip (uv's have none).
+_FREEZE = (
+    "import importlib.metadata as m; "
+    "print(*sorted({f'{d.metadata[\"Name\"].lower()}=={d.version}' for d in m.distributions() "
+    "if d.metadata['Name'] != 'pytest-llmversion'}), sep='\\n')"
+)
+_SHOW_FRAMEWORK = (
+    "import importlib.metadata as m; from pytest_llmversion.sdk.http_stack import http_library as h; "
+    "print(*(f'{{d}} {{m.version(d)}}' for d in [{shown}]), sep='; '); "
+    "print(*(f'{{i}} on {{h(i)}}' for i in ['openai', 'anthropic', 'google.genai']), sep='; ')"
 )

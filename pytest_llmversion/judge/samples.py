@@ -40,13 +40,43 @@ def call_error(exc: BaseException) -> BaseException | None:
     return None
 
 
+#: (top-level package, class name): what frameworks raise when the model's answer does not parse into what the
+#: code asked for (after the framework's own retries), matched by name so the judge imports none of them.
+#: LangChain's output parsers; instructor once its validation retries are spent; pydantic-ai when the output
+#: (its output tool or native format) failed validation past its retries. LlamaIndex raises pydantic's
+#: ``ValidationError`` itself.
+FRAMEWORK_PARSE_ERRORS = frozenset(
+    {
+        ("langchain_core", "OutputParserException"),
+        ("instructor", "InstructorRetryException"),
+        ("pydantic_ai", "UnexpectedModelBehavior"),
+    }
+)
+
+
 def classify_exception(exc: BaseException) -> Outcome:
-    """A provider failure is infrastructure; a parse failure is a format break; the rest is a failure."""
+    """A provider failure is infrastructure; a parse failure is a format break (the framework's own, or one an
+    error was raised ``from``); the rest is a failure."""
     if isinstance(exc, ProviderError):
         return "provider_error"
-    if isinstance(exc, _PARSE_ERRORS) or _is_validation_error(exc):
-        return "format_error"
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _PARSE_ERRORS) or _is_validation_error(current) or _is_framework_parse_error(current):
+            return "format_error"
+        current = current.__cause__
     return "failed"
+
+
+def _is_framework_parse_error(exc: BaseException) -> bool:
+    if type(exc).__name__ in _NOT_FORMAT:
+        return False
+    return any((cls.__module__.split(".")[0], cls.__name__) in FRAMEWORK_PARSE_ERRORS for cls in type(exc).__mro__)
+
+
+#: Subclasses of those that are not about the answer's shape (pydantic-ai: the provider's content filter).
+_NOT_FORMAT = frozenset({"ContentFilterError"})
 
 
 def _is_validation_error(exc: BaseException) -> bool:

@@ -138,6 +138,9 @@ _GEMINI_CONFIG_MAPPED = frozenset(
     {"temperature", "maxOutputTokens", "seed", "topP", "stopSequences", "responseMimeType"}
     | {"responseJsonSchema", "responseSchema"}
 )
+#: Keys some frameworks send at their default value, which asks for nothing (``n: 1``, ``logprobs: false``): left
+#: out, so a request that spells the default out is the request that does not.
+_DEFAULTS: dict[str, object] = {"n": 1, "logprobs": False}
 _TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
 _GEMINI_PARTS = frozenset({"text", "thought", "functionCall", "function_call", "functionResponse", "function_response"})
 
@@ -212,7 +215,7 @@ def read_call(method: str, path: str, content: bytes, family: Family | None = No
     if found.kind == "completion" and found.codec == "gemini":
         config = body.get("generationConfig") or body.get("generation_config") or {}
         extras |= {k: v for k, v in config.items() if k not in _GEMINI_CONFIG_MAPPED and k != "candidateCount"}
-    extras = {k: v for k, v in extras.items() if v is not None}
+    extras = {k: v for k, v in extras.items() if v is not None and not _is_default(k, v)}
     if extras and found.kind != "completion":  # a count has no parameters to carry them
         raise NotACompletion(f"it uses {', '.join(sorted(extras))}, which a recorded answer cannot hold")
     if extras:
@@ -226,6 +229,11 @@ def read_call(method: str, path: str, content: bytes, family: Family | None = No
         body,
         request,
     )
+
+
+def _is_default(key: str, value: Any) -> bool:
+    default = _DEFAULTS.get(key)
+    return default is not None and type(value) is type(default) and value == default
 
 
 def _embedding_call(codec: Codec, found: Endpoint, body: Mapping[str, Any], rules: Mapped) -> LLMCall:

@@ -64,8 +64,19 @@ def text_of(content: Any) -> str:
     return str(content)
 
 
-def json_format(schema: Any) -> Any:
-    return "json" if not isinstance(schema, Mapping) else {"type": "json_schema", "schema": dict(schema)}
+def json_format(schema: Any, name: Any = None, strict: Any = True) -> Any:
+    """``response_format`` as a request holds it: ``"json"``, or a schema with the name and strictness the wire gave
+    (what the plugin's own JSON mode assumes, ``name="response"`` and ``strict=True``, is left out, so requests that
+    say nothing else keep their fingerprints). OpenAI's ``json_schema`` is not strict unless it says so: sent
+    strict, a schema written for the lenient mode would be refused (docs/providers.md §2.1)."""
+    if not isinstance(schema, Mapping):
+        return "json"
+    found: dict[str, Any] = {"type": "json_schema", "schema": dict(schema)}
+    if name not in (None, "", "response"):
+        found["name"] = str(name)
+    if strict is not True:
+        found["strict"] = bool(strict)
+    return found
 
 
 def float32_base64(vector: tuple[float, ...]) -> str:

@@ -68,7 +68,8 @@ class OpenAIChat(Codec):
             params["max_tokens"] = max_tokens
         fmt = body.get("response_format")
         if isinstance(fmt, Mapping) and fmt.get("type") in ("json_object", "json_schema"):
-            params["response_format"] = json_format((fmt.get("json_schema") or {}).get("schema"))
+            inner = fmt.get("json_schema") or {}
+            params["response_format"] = json_format(inner.get("schema"), inner.get("name"), inner.get("strict") is True)
         if body.get("parallel_tool_calls") is not None:
             params["parallel_tool_calls"] = body["parallel_tool_calls"]
         tools = tools_from(body.get("tools"))

@@ -48,7 +48,7 @@ class OpenAIResponses(OpenAIChat):
             params["max_tokens"] = body["max_output_tokens"]
         fmt = (body.get("text") or {}).get("format")
         if isinstance(fmt, Mapping) and fmt.get("type") in ("json_object", "json_schema"):
-            params["response_format"] = json_format(fmt.get("schema"))
+            params["response_format"] = json_format(fmt.get("schema"), fmt.get("name"), fmt.get("strict") is True)
         if body.get("parallel_tool_calls") is not None:
             params["parallel_tool_calls"] = body["parallel_tool_calls"]
         tools = tools_from(body.get("tools"))
