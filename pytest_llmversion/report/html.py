@@ -220,7 +220,9 @@ def _cost(report: Report, judged: list[ItemResult]) -> str:
         )
         parts.append(
             "<table><tr><th>check</th><th>model</th><th>calls</th><th>tokens in</th><th>tokens out</th>"
-            "<th>cost</th></tr>" + check_rows + "</table><p class=muted>Judge and embedding calls are in the spend above, "
+            "<th>cost</th></tr>"
+            + check_rows
+            + "</table><p class=muted>Judge and embedding calls are in the spend above, "
             "in neither model's figures.</p>"
         )
     charts = [c for c in (chart, cost_latency_chart(cost)) if c]
