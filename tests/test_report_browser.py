@@ -81,7 +81,7 @@ def test_the_html_report_works_in_a_real_browser(pytester: pytest.Pytester, exam
     errors = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
     assert errors == []
     failing = ["REGRESSED", "FORMAT_BREAK", "FORMAT_BREAK", "IMPROVED"]
-    assert sorted(rows(browser)) == sorted(failing + ["UNCHANGED"] * 13)
+    assert sorted(rows(browser)) == sorted(failing + ["UNCHANGED"] * 15)
     assert rows(browser)[:2] == ["REGRESSED", "FORMAT_BREAK"]  # failures first
 
     browser.find_element("css selector", 'button.chip[data-verdict="UNCHANGED"]').click()
@@ -107,7 +107,7 @@ def test_the_html_report_works_in_a_real_browser(pytester: pytest.Pytester, exam
     search.send_keys(Keys.CONTROL, "a")
     search.send_keys(Keys.BACKSPACE)
     browser.find_element("css selector", 'button.chip[data-verdict="UNCHANGED"]').click()
-    WebDriverWait(browser, 5).until(lambda d: len(rows(d)) == 17)
+    WebDriverWait(browser, 5).until(lambda d: len(rows(d)) == 19)
     browser.find_element("css selector", 'th[data-key="d"]').click()  # Δ, ascending: the worst change first
     first = browser.find_element("css selector", "#rows tr.item td.name").text
     assert first == "test_triage[export-crash]"
