@@ -11,8 +11,9 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, text: str) -> bool:
-    """Write ``text`` to ``path`` whole (temp file in the same folder + rename); False if unchanged."""
+def write_atomic(path: Path, text: str, *, durable: bool = True) -> bool:
+    """Write ``text`` to ``path`` whole (temp file in the same folder + rename); False if unchanged.
+    ``durable=False`` skips the fsync, for files the run can make again (a cache)."""
     data = text.encode("utf-8")
     try:
         if path.read_bytes() == data:
@@ -30,7 +31,8 @@ def write_atomic(path: Path, text: str) -> bool:
             os.chmod(tmp, mode)
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -74,12 +74,30 @@ def remember_secret(value: str) -> None:
 
 def known_secrets() -> set[str]:
     """Keys adapters used, plus any provider key in the environment (even ones no adapter read)."""
-    found = set(_secrets)
+    return set(_secrets) | _environment_secrets()
+
+
+_environment: tuple[tuple[object, ...], frozenset[str]] | None = None
+
+
+def _environment_secrets() -> frozenset[str]:
+    """The provider keys in the environment. Asked several times per item: reading ``os.environ`` decodes every
+    variable, so the answer is kept until the environment changes (its raw table compared in C)."""
+    global _environment
+    raw = getattr(os.environ, "_data", None)
+    snapshot = tuple(raw.items()) if isinstance(raw, dict) else None
+    cached = _environment
+    if snapshot is not None and cached is not None and cached[0] == snapshot:
+        return cached[1]
+    found = set()
     for variable, value in os.environ.items():
         is_key = variable in _KEY_VARIABLES or variable.endswith("_API_KEY")
         if is_key and len(value.strip()) >= MIN_SECRET:
             found.add(value.strip())
-    return found
+    result = frozenset(found)
+    if snapshot is not None:
+        _environment = (snapshot, result)
+    return result
 
 
 def redact(text: str) -> str:

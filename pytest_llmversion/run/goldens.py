@@ -368,7 +368,7 @@ def load_golden(path: Path, cache: Path | None = None) -> GoldenFile | None:
         # a read-only checkout still replays, without the cache; so does an answer JSON cannot hold as UTF-8
         # (a lone surrogate), which the YAML keeps escaped
         with contextlib.suppress(OSError, PydanticSerializationError):
-            write_atomic(entry, golden.model_dump_json(by_alias=True))
+            write_atomic(entry, golden.model_dump_json(by_alias=True), durable=False)  # made again when lost
     return golden
 
 
