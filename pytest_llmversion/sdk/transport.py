@@ -157,6 +157,11 @@ class LLMExchange:
         pending = self.seam.start(request)
         return lambda: render(call, pending())
 
+    def _tell(self, message: str, category: type[Warning], site: CallSite | None) -> None:
+        """A ``notice:`` line in the summary and a warning naming the application's line."""
+        self.seam.notice(message)
+        _warn(message, category, site)
+
     def _side_call(self, call: LLMCall, url: URL) -> Request:
         """The call's request: about the model under test, or (a completion naming another model) a side call to
         that model at this provider. An Azure deployment is the deployment's name for the model under test."""
@@ -176,8 +181,7 @@ class LLMExchange:
                 f"{'alias' if kind == 'alias' else 'rolling id'} the provider can move to another snapshot: "
                 "its recorded answers will not reproduce; pin a dated snapshot"
             )
-            self.seam.notice(message)
-            _warn(message, HardCodedModelWarning, site)
+            self._tell(message, HardCodedModelWarning, site)
         return replace(call.request, model=f"{self.family}/{named}")
 
     def _written_in_code(self, named: str) -> None:
@@ -192,8 +196,7 @@ class LLMExchange:
             f"test (the candidate on a candidate run), but production keeps calling {named!r} after a migration. "
             "Take the model id from configuration: a model written into code is how a migration misses a call"
         )
-        self.seam.notice(message)
-        _warn(message, HardCodedModelWarning, site)
+        self._tell(message, HardCodedModelWarning, site)
 
     def _pass_on_or_refuse(self, method: str, url: URL, reason: str) -> None:
         """Return when the call may go out (see the module docstring); raise ``CallRefused`` otherwise."""
@@ -226,8 +229,7 @@ class LLMExchange:
             f"{self.fixture}: {method} {url.path} went to {where} unrecorded ({reason}); "
             "the golden cannot answer it, so an offline replay fails at this call"
         )
-        self.seam.notice(message)
-        _warn(message, UnrecordedCallWarning, application_frame())
+        self._tell(message, UnrecordedCallWarning, application_frame())
 
     def _check_model(self, call: LLMCall) -> None:
         named = call.model
@@ -248,8 +250,7 @@ class LLMExchange:
             f"{self.seam.model()}. Take the model id from configuration (llm_config or llm_model in tests): "
             "a model written into code is how an unpinned alias reaches production"
         )
-        self.seam.notice(message)
-        _warn(message, HardCodedModelWarning, site)
+        self._tell(message, HardCodedModelWarning, site)
 
 
 def _warn(message: str, category: type[Warning], site: CallSite | None) -> None:
