@@ -203,7 +203,8 @@ def test_the_run_stops_sending_when_the_budget_is_reached(five_cases: LLMProject
     # estimated at 5 x $0.0026 = $0.013 (the goldens' tokens), within $0.018; but each call reserves its worst
     # case (a token per byte sent + max_tokens 1024 out: about $0.0083), so the fifth no longer fits
     # ($0.0104 spent + $0.0083 > $0.018)
-    result = five_cases.run("--candidate-model=scripted/cand", "--llm-budget-usd=0.018")
+    # one call at a time: which item the cap stops is then the last one (with the pool, whichever call asks last)
+    result = five_cases.run("--candidate-model=scripted/cand", "--llm-budget-usd=0.018", "--llm-concurrency=1")
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     report = five_cases.report()
@@ -224,6 +225,15 @@ def test_the_run_stops_sending_when_the_budget_is_reached(five_cases: LLMProject
             "gate: FAIL (1 candidate ERROR: test_city[person-4])",
         ]
     )
+
+
+def test_the_cap_holds_with_calls_in_flight_together(five_cases: LLMProject) -> None:
+    result = five_cases.run("--candidate-model=scripted/cand", "--llm-budget-usd=0.018", "--llm-concurrency=8")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    report = five_cases.report()
+    verdicts = sorted(i["verdict"] for i in report["items"] if i["role"] == "candidate")
+    assert verdicts == ["ERROR"] + ["UNCHANGED"] * 4  # each in-flight call reserved its worst case first
+    assert report["run"]["governance"]["estimate"]["spent_usd"] == pytest.approx(4 * 0.0026)
 
 
 def test_the_cap_holds_across_xdist_workers(five_cases: LLMProject) -> None:
