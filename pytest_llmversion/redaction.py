@@ -77,27 +77,54 @@ def known_secrets() -> set[str]:
     return set(_secrets) | _environment_secrets()
 
 
-_environment: tuple[tuple[object, ...], frozenset[str]] | None = None
+def _is_key_variable(name: str) -> bool:
+    return name in _KEY_VARIABLES or name.endswith("_API_KEY")
+
+
+@dataclass
+class _EnvironmentKeys:
+    """The provider keys in the environment, kept between calls. Asked several times per item: reading
+    ``os.environ`` decodes every variable, and pytest rewrites ``PYTEST_CURRENT_TEST`` at every phase of every
+    test. So the names of the raw table are compared (in C) with those seen last, and only the values of the key
+    variables among them are read again."""
+
+    names: frozenset[object] = frozenset()
+    variables: tuple[object, ...] = ()
+    values: tuple[object, ...] | None = None
+    secrets: frozenset[str] = frozenset()
+
+
+_environment = _EnvironmentKeys()
+_environment_lock = threading.Lock()
 
 
 def _environment_secrets() -> frozenset[str]:
-    """The provider keys in the environment. Asked several times per item: reading ``os.environ`` decodes every
-    variable, so the answer is kept until the environment changes (its raw table compared in C)."""
     global _environment
     raw = getattr(os.environ, "_data", None)
-    snapshot = tuple(raw.items()) if isinstance(raw, dict) else None
-    cached = _environment
-    if snapshot is not None and cached is not None and cached[0] == snapshot:
-        return cached[1]
+    if not isinstance(raw, dict):  # not CPython's table: read it all
+        return _read_environment_secrets()
+    seen = _environment
+    if raw.keys() != seen.names:
+        variables = tuple(name for name in raw if _is_key_variable(_decoded(name)))
+        seen = _EnvironmentKeys(frozenset(raw), variables)
+    values = tuple(raw.get(name) for name in seen.variables)
+    if values == seen.values:
+        return seen.secrets
+    with _environment_lock:
+        _environment = _EnvironmentKeys(seen.names, seen.variables, values, _read_environment_secrets())
+        return _environment.secrets
+
+
+def _read_environment_secrets() -> frozenset[str]:
     found = set()
     for variable, value in os.environ.items():
-        is_key = variable in _KEY_VARIABLES or variable.endswith("_API_KEY")
-        if is_key and len(value.strip()) >= MIN_SECRET:
+        if _is_key_variable(variable) and len(value.strip()) >= MIN_SECRET:
             found.add(value.strip())
-    result = frozenset(found)
-    if snapshot is not None:
-        _environment = (snapshot, result)
-    return result
+    return frozenset(found)
+
+
+def _decoded(name: object) -> str:
+    return name.decode("utf-8", "surrogateescape") if isinstance(name, bytes) else str(name)
 
 
 def redact(text: str) -> str:
@@ -124,6 +151,8 @@ def safe_tree(value: Any) -> Any:
 
     def walk(item: Any) -> Any:
         if isinstance(item, str):
+            if len(item) < MIN_SECRET:  # too short to hold any form of a key: only a surrogate to replace
+                return item if item.isascii() else printable(item)
             return printable(_scrub(item, rules))
         if isinstance(item, dict):
             return {walk(key): walk(child) for key, child in item.items()}

@@ -206,6 +206,65 @@ def test_a_replayed_run_sends_nothing_ahead(llm_project: LLMProject, emu: Emulat
     assert "sent ahead" not in result.stdout.str()
 
 
+def test_a_first_recording_sends_its_later_samples_ahead_and_writes_a_serial_runs_goldens(
+    llm_project: LLMProject, emu: Emulator
+) -> None:
+    """No golden predicts a first recording's calls; its first sample does: the other samples of the same
+    request go out together as soon as it has been answered, and the goldens are those of a serial run."""
+    emu.add_model(CURRENT_MODEL, CURRENT, latency_ms=30)
+    llm_project.write_config(emu.provider_tables(), model=f"openai/{CURRENT_MODEL}", max_retries=0)
+    llm_project.write("tests/cases.yaml", CASES)
+    llm_project.test_file(CASE_TEST)
+    goldens = llm_project.path / "tests" / "__llm_goldens__"
+
+    llm_project.run("--llm-record", "--llm-samples=4", "--llm-concurrency=1", "-k", "c00 or c01 or c02")
+    assert emu.peak_in_flight == 1
+    serial = tree(goldens)
+    serial_calls = sorted(json.dumps(r.body, sort_keys=True) for r in emu.requests())
+    assert len(serial) == 3
+    assert len(serial_calls) == 12
+
+    shutil.rmtree(goldens)
+    emu.reset()
+    emu.add_model(CURRENT_MODEL, CURRENT, latency_ms=30)
+    result = llm_project.run("--llm-record", "--llm-samples=4", "--llm-concurrency=8", "-k", "c00 or c01 or c02")
+    result.assert_outcomes(passed=3)
+    assert emu.peak_in_flight == 3  # each case's samples 1 to 3 at once, after its first
+    assert tree(goldens) == serial
+    assert sorted(json.dumps(r.body, sort_keys=True) for r in emu.requests()) == serial_calls
+    assert llm_project.report()["run"]["sent_ahead"] == {
+        "concurrency": 8,
+        "planned": 9,
+        "used": 9,
+        "wasted": 0,
+        "dropped": 0,
+        "errors": 0,
+    }
+
+
+def test_a_later_sample_that_sends_another_request_calls_live_and_the_answer_sent_ahead_is_waste(
+    llm_project: LLMProject, emu: Emulator
+) -> None:
+    emu.add_model(CURRENT_MODEL, CURRENT, latency_ms=30)
+    llm_project.write_config(emu.provider_tables(), model=f"openai/{CURRENT_MODEL}", max_retries=0)
+    llm_project.write("tests/cases.yaml", CASES)
+    counting = CASE_TEST.replace(
+        "def test_city(llm, llm_case, llm_golden):\n    out = llm.complete(llm_case.input)",
+        "SENT = []\n\n"
+        "@pytest.mark.llm_regression(cases='cases.yaml')\n"
+        "def test_city(llm, llm_case, llm_golden):\n"
+        "    SENT.append(1)\n"
+        "    out = llm.complete(llm_case.input + ' ' * (len(SENT) % 2))",
+    ).replace('@pytest.mark.llm_regression(cases="cases.yaml")\nSENT', "SENT")
+    llm_project.test_file(counting)
+    result = llm_project.run("--llm-record", "--llm-samples=3", "--llm-concurrency=8", "-k", "c00")
+    result.assert_outcomes(passed=1)
+    sent = llm_project.report()["run"]["sent_ahead"]
+    # sample 0 sent "input ", samples 1 and 2 were sent ahead with it; sample 1 sent "input" live instead
+    assert sent == {"concurrency": 8, "planned": 2, "used": 1, "wasted": 1, "dropped": 0, "errors": 0}
+    assert len(emu.requests(CURRENT_MODEL)) == 4
+
+
 # -- samples and top-ups (scripted models: the sample index decides each answer) --------------------------
 
 SAMPLED_CURRENT = """\

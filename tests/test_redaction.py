@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from pytest_llmversion.redaction import redact, redact_bytes, safe_text, scrub
+from pytest_llmversion.redaction import known_secrets, redact, redact_bytes, safe_text, scrub
 from pytest_llmversion.report.schema import CallView, ItemResult
 from pytest_llmversion.verdict import Verdict
 
@@ -94,3 +94,23 @@ def test_the_report_schema_holds_no_key_and_no_lone_surrogate_whatever_it_is_giv
     assert item.calls_detail[0].output == "\ufffd"
     again = ItemResult.model_validate_json(dumped)  # the controller reads what a worker sent
     assert again == item
+
+
+def test_keys_in_the_environment_are_seen_as_they_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kept between calls (pytest rewrites PYTEST_CURRENT_TEST at every phase), read again when a key changes."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("MYCO_API_KEY", raising=False)
+    first, second, third = "sk-env" + "Q7w" * 8, "sk-env" + "Z4x" * 8, "in" + "Kp9" * 6
+    assert scrub(f"a {first} b") == "a *** b"  # key-shaped: hidden whether or not it is known
+    monkeypatch.setenv("OPENAI_API_KEY", first)
+    assert first in known_secrets()
+    monkeypatch.setenv("PYTEST_CURRENT_TEST", "tests/test_x.py::test_y (call)")
+    assert first in known_secrets()
+    monkeypatch.setenv("OPENAI_API_KEY", second)
+    assert second in known_secrets()
+    assert first not in known_secrets()
+    monkeypatch.setenv("MYCO_API_KEY", third)  # any *_API_KEY variable, added during the run
+    assert scrub(f"token={third}") == "token=***"
+    monkeypatch.delenv("OPENAI_API_KEY")
+    assert second not in known_secrets()
+    assert third in known_secrets()

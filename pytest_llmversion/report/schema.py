@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, computed_field, model_validator
 
 from pytest_llmversion.atomic import write_atomic
 from pytest_llmversion.errors import LLMVersionError
@@ -25,15 +25,22 @@ class ReportError(LLMVersionError, ValueError):
     """A report.json that cannot be read back; one line naming the file."""
 
 
+#: Validation context of data this plugin built and scrubbed itself (an item's message, back from a worker).
+SCRUBBED = "scrubbed"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")
     @classmethod
-    def _outward(cls, data: Any) -> Any:
+    def _outward(cls, data: Any, info: ValidationInfo) -> Any:
         """Everything the report holds is printed or written (terminal, report.json, Markdown, HTML, the step
         summary, JUnit): no API key in any form, and no lone surrogate (a model may answer with one; UTF-8 cannot
-        hold it). Nested sections built first passed through here already. docs/providers.md §7."""
+        hold it). Nested sections built first passed through here already, and so did an item's own message read
+        back at the session's end (validated with ``SCRUBBED``). docs/providers.md §7."""
+        if isinstance(info.context, dict) and info.context.get(SCRUBBED):
+            return data
         return safe_tree(data) if isinstance(data, dict) else data
 
 

@@ -18,7 +18,7 @@ from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Request
 from pytest_llmversion.run.item import LLMItem
 from pytest_llmversion.run.pool import CallPool, PlannedCall
-from pytest_llmversion.run.sampler import Prefetch
+from pytest_llmversion.run.sampler import Prefetch, PrefetchRequest
 from pytest_llmversion.run.spec import ItemSpec
 
 
@@ -57,6 +57,18 @@ class SendAhead:
         def prefetch(model: ModelRef, indices: Sequence[int]) -> None:
             for call in self.calls(item, model, indices):
                 self.pool.send(call)
+
+        return prefetch
+
+    def prefetch_request_for(self, item: LLMItem) -> PrefetchRequest:
+        """What the item's sampler calls to send its later samples' first call, once its first sample made it."""
+
+        def prefetch(model: ModelRef, request: Request, indices: Sequence[int]) -> None:
+            recorder = item.recorder
+            for index in indices:
+                if recorder is not None and model == item.model and not recorder.would_call(request, index):
+                    continue  # answered from the candidate's recording
+                self.pool.send(PlannedCall(model, request, index))
 
         return prefetch
 

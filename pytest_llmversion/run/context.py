@@ -295,6 +295,7 @@ class RunContext:
         ahead = self.ahead()
         if ahead is not None:
             sampler.prefetch = ahead.prefetch_for(item)
+            sampler.prefetch_request = ahead.prefetch_request_for(item)
         return item
 
     def _live_call(self, recorder: ItemRecorder | None) -> LiveCall:

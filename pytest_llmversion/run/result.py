@@ -15,8 +15,8 @@ from pytest_llmversion.judge.samples import Exchange, SampleResult
 from pytest_llmversion.judge.verdicts import check_deltas, outputs_of, request_summary, several_calls, shown
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion
-from pytest_llmversion.redaction import redact, scrub
-from pytest_llmversion.report.schema import CallView, ItemResult, ReportCheck
+from pytest_llmversion.redaction import redact, safe_tree, scrub
+from pytest_llmversion.report.schema import SCRUBBED, CallView, ItemResult
 from pytest_llmversion.run.kinds import ItemKind, Judged
 from pytest_llmversion.run.recordings import ItemRecorder
 from pytest_llmversion.run.spec import ItemSpec, Mode
@@ -61,10 +61,11 @@ class ItemReport(BaseModel):
 
     @classmethod
     def from_message(cls, raw: str) -> ItemReport:
+        # the item scrubbed it as it was built (report/schema.py): it is not walked again
         try:
-            return cls.model_validate_json(raw)
-        except ValidationError:
-            return cls.model_validate(json.loads(raw))  # a lone surrogate's escape, which pydantic's parser refuses
+            return cls.model_validate_json(raw, context={SCRUBBED: True})
+        except ValidationError:  # a lone surrogate's escape, which pydantic's parser refuses
+            return cls.model_validate(json.loads(raw), context={SCRUBBED: True})
 
 
 def item_report(
@@ -82,7 +83,7 @@ def item_report(
     fallbacks = [c for c in (*answered, *baseline_answers) if c.fallback_from is not None]
     prompt = next((e.request.prompt for s in subject for e in s.exchanges if e.request.prompt), None)
     notices = sorted({notice for c in completions for notice in c.notices} | set(sampler.notices))
-    result = ItemResult(
+    fields = dict(
         nodeid=settings.nodeid,
         test=spec.golden_key.test_nodeid,
         case=spec.case.id if spec.case else None,
@@ -94,7 +95,7 @@ def item_report(
         score=_round(outcome.score),
         baseline_score=_round(outcome.baseline_score),
         delta=_round(outcome.delta),
-        checks=[ReportCheck(passed=_passed(subject, d.name), **d.to_dict()) for d in check_deltas(baseline, subject)],
+        checks=[{"passed": _passed(subject, d.name), **d.to_dict()} for d in check_deltas(baseline, subject)],
         usage=_usage_total(completions, zeros=True),
         latency_ms=[c.latency_ms for c in completions if c.source == "live"],
         calls={
@@ -131,6 +132,8 @@ def item_report(
         recording=recorder.shown if recorder is not None else None,
         replayed_from_recording=recorder.replayed if recorder is not None else 0,
     )
+    # walked for secrets once, its checks with it (report/schema.py), not once per section
+    result = ItemResult.model_validate(safe_tree(fields), context={SCRUBBED: True})
     writes = judged.golden_doc is not None or judged.candidate_doc is not None
     artifacts = ItemArtifacts(
         golden_doc=judged.golden_doc,

@@ -40,10 +40,16 @@ LiveCall = Callable[["Phase", Request, CallPlace], Completion]
 Pending = Callable[[], Completion]
 #: Send calls ahead: (model, sample indices) whose first call the golden predicts (the call pool, or nothing).
 Prefetch = Callable[[ModelRef, Sequence[int]], None]
+#: Send ahead the first call of samples to come, as the first sample made it (no golden predicts it).
+PrefetchRequest = Callable[[ModelRef, Request, Sequence[int]], None]
 
 
 def no_prefetch(model: ModelRef, indices: Sequence[int]) -> None:
     """A serial run (``--llm-concurrency=1``), or a replay: nothing is sent ahead."""
+
+
+def no_prefetch_request(model: ModelRef, request: Request, indices: Sequence[int]) -> None:
+    """A serial run: nothing is sent ahead."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,9 @@ class ItemSampler:
     current: ModelRef | None = None
     #: Sends the calls of samples to come ahead (a case's top-ups, once its first stage decided them).
     prefetch: Prefetch = no_prefetch
+    #: Sends the first call of a live phase's later samples once its first sample has made it: what a golden
+    #: would have predicted, where there is none yet (a first recording, a candidate's first samples).
+    prefetch_request: PrefetchRequest = no_prefetch_request
     phases: dict[str, list[SampleResult]] = field(default_factory=dict)
     #: The phase whose sample is running (None between samples).
     phase: Phase | None = None
@@ -250,9 +259,15 @@ class ItemSampler:
     def samples(self, phase: Phase, count: int, body: Body, caught: tuple[type[BaseException], ...]) -> None:
         """``count`` samples of ``phase``; stops at a replay problem or a refused call (the next would repeat it)."""
         for index in range(count):
-            self.sample(phase, index, body, caught)
+            sample = self.sample(phase, index, body, caught)
             if phase.name in self.problems or self.refused is not None:
                 break
+            if index == 0 and count > 1 and not phase.replay:
+                first = next(iter(sample.exchanges), None)
+                if first is not None and first.completion is not None and first.completion.fallback_from is None:
+                    # the later samples send the same first request (the same code with the same case): their
+                    # answers go out together now, as a golden's would have; one nobody takes is counted as waste
+                    self.prefetch_request(phase.model, first.request, range(1, count))
 
     def drop(self, phase: PhaseName, sample: SampleResult) -> None:
         """Forget a sample that turned out to be no sample (a live baseline call that could not be made)."""
