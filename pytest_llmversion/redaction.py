@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import os
 import re
 import threading
@@ -146,9 +147,13 @@ def scrub(text: str) -> str:
 
 def safe_tree(value: Any) -> Any:
     """``value`` (plain data: dicts, lists, text, numbers) with :func:`safe_text` applied to every string in it,
-    the keys of mappings included; the secrets are looked up once for the whole tree."""
+    the keys of mappings included; the secrets are looked up once for the whole tree. A tree with nothing to
+    replace (nearly every one) comes back as it is, tuples included (:func:`_untouched`)."""
     rules = _rules(frozenset(known_secrets()))
+    return value if _untouched(value, rules) else _walk_tree(value, rules)
 
+
+def _walk_tree(value: Any, rules: _Rules) -> Any:
     def walk(item: Any) -> Any:
         if isinstance(item, str):
             if len(item) < MIN_SECRET:  # too short to hold any form of a key: only a surrogate to replace
@@ -161,6 +166,42 @@ def safe_tree(value: Any) -> Any:
         return item
 
     return walk(value)
+
+
+#: What JSON escapes besides a line break and a tab (which the rules also read escaped: ``_GAP``).
+_OPAQUE_ESCAPES = ("\\u00", "\\b", "\\f")
+
+
+def _untouched(value: Any, rules: _Rules) -> bool:
+    """Whether no string of ``value`` would change: the whole tree as one JSON text, made in C, holds no secret in
+    any form, no start of a key-shaped token and no lone surrogate. JSON's escapes cannot hide a match: a key
+    holds nothing JSON escapes (else ``json_safe`` is false), an escaped line break or tab between its pieces
+    is a gap the rules allow, a run of key characters only grows by an escape's letter (every piece of it is
+    still there), and any other escape, or ``sk-``/``AIza`` anywhere (a token's start may follow an escape),
+    sends the tree to the walk. Objects JSON cannot write are left alone, as the walk leaves them."""
+    if not rules.json_safe:
+        return False
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=_left_alone)
+    except (TypeError, ValueError, RecursionError):
+        return False  # keys JSON cannot hold, a circular tree: the walk decides
+    if "sk-" in text or "AIza" in text or any(escape in text for escape in _OPAQUE_ESCAPES):
+        return False
+    if _LONE_SURROGATE.search(text):
+        return False
+    if rules.whole is not None and rules.whole.search(text):
+        return False
+    if rules.masked is not None and rules.masked.search(text):
+        return False
+    return not (rules.pieces and any(_holds_piece(m.group(), rules.pieces) for m in rules.tokens.finditer(text)))
+
+
+def _left_alone(item: object) -> None:
+    return None
+
+
+def _holds_piece(token: str, pieces: frozenset[str]) -> bool:
+    return any(token[start : start + PIECE] in pieces for start in range(len(token) - PIECE + 1))
 
 
 def _scrub(text: str, rules: _Rules) -> str:
@@ -206,6 +247,9 @@ class _Rules:
     pieces: frozenset[str]
     #: First characters, a mask, last characters.
     masked: re.Pattern[str] | None
+    #: No secret holds a character JSON escapes (a quote, a backslash, a control character): ``_untouched`` may
+    #: look for them in a tree's JSON text.
+    json_safe: bool = True
 
 
 @functools.lru_cache(maxsize=8)
@@ -228,6 +272,7 @@ def _rules(secrets: frozenset[str]) -> _Rules:
         re.compile(f"[{_char_class(alphabet)}]{{{PIECE},}}"),
         frozenset(pieces),
         re.compile("|".join(masks)) if masks else None,
+        json_safe=not any(ch in '"\\' or ch < " " for secret in secrets for ch in secret),
     )
 
 

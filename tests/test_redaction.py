@@ -7,8 +7,11 @@ import base64
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pytest_llmversion.redaction import known_secrets, redact, redact_bytes, safe_text, scrub
+from pytest_llmversion import redaction
+from pytest_llmversion.redaction import known_secrets, redact, redact_bytes, safe_text, safe_tree, scrub
 from pytest_llmversion.report.schema import CallView, ItemResult
 from pytest_llmversion.verdict import Verdict
 
@@ -114,3 +117,67 @@ def test_keys_in_the_environment_are_seen_as_they_change(monkeypatch: pytest.Mon
     monkeypatch.delenv("OPENAI_API_KEY")
     assert second not in known_secrets()
     assert third in known_secrets()
+
+
+# -- a tree with nothing to hide is not walked: the shortcut must agree with the walk ------------------------
+
+_FRAGMENTS = [
+    KEY,
+    f"{KEY[:11]}\n{KEY[11:]}",
+    f"{KEY[:11]}\\n{KEY[11:]}",
+    f"{KEY[:9]}\x0b{KEY[9:]}",
+    f"{KEY[:9]}\x1c{KEY[9:]}",
+    f"{KEY[:9]}\u2028{KEY[9:]}",
+    f"{KEY[:9]}\t{KEY[9:]}",
+    KEY[12:30],
+    PRIVATE[3:11],
+    f"{KEY[:8]}{'*' * 10}{KEY[-4:]}",
+    f"{KEY[:8]}...{KEY[-4:]}",
+    base64.b64encode(("us:" + KEY).encode()).decode(),
+    base64.urlsafe_b64encode(("x" + KEY).encode()).decode()[4:30],
+    "sk-" + "Ab3" * 9,
+    "AIza" + "Sy7" * 12,
+    "\ud83d",
+    '"quoted" \\ back\\slash',
+    "\x00\x01\x08\x0c\x1f",
+    "é 日本 😀",
+    "sk-proj-",
+    "plain words",
+    "",
+]
+
+_texts = st.lists(st.sampled_from(_FRAGMENTS) | st.text(max_size=12), max_size=4).map("".join)
+_trees = st.recursive(
+    _texts | st.integers() | st.none() | st.floats(allow_nan=False),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(_texts, inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+def _lists(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _lists(child) for key, child in value.items()}
+    if isinstance(value, list | tuple):
+        return [_lists(child) for child in value]
+    return value
+
+
+@given(_trees)
+@settings(max_examples=400, deadline=None)
+def test_the_tree_shortcut_agrees_with_the_walk_string_by_string(tree: object) -> None:
+    rules = redaction._rules(frozenset(known_secrets()))
+    expected = redaction._walk_tree(tree, rules)
+    assert _lists(safe_tree(tree)) == expected
+    if redaction._untouched(tree, rules):
+        assert _lists(tree) == expected
+
+
+def test_a_secret_json_would_escape_is_always_walked(monkeypatch: pytest.MonkeyPatch) -> None:
+    odd = 'sk"odd\\key-' + "Wq5" * 6
+    monkeypatch.setenv("ODD_API_KEY", odd)
+    assert safe_tree({"text": f"x {odd} y"}) == {"text": "x *** y"}
+    assert safe_tree([f"<{odd}>"]) == ["<***>"]
