@@ -17,23 +17,21 @@ class YamlFileError(LLMVersionError, ValueError):
     """A YAML file that cannot be read; the message names the file and the line."""
 
 
-class _ReviewDumper(yaml.SafeDumper):
-    """Multi-line strings as ``|`` blocks, no anchors/aliases, keys in insertion order."""
-
+class _NoAliases:
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+
+class _ReviewDumper(_NoAliases, yaml.SafeDumper):
+    """Multi-line strings as ``|`` blocks, no anchors/aliases, keys in insertion order."""
 
 
 _CDumper: type[Any] | None = getattr(yaml, "CSafeDumper", None)
 
 
-class _FastReviewDumper(_CDumper or yaml.SafeDumper):  # type: ignore[misc]
-    """The same document through libyaml's emitter (about ten times faster), which writes the same bytes for
-    text within the Basic Multilingual Plane; it escapes characters beyond it (emoji) and refuses lone
-    surrogates, so text holding those goes through the Python emitter (:func:`_beyond_bmp`)."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
+class _FastReviewDumper(_NoAliases, _CDumper or yaml.SafeDumper):  # type: ignore[misc]
+    """The same document through libyaml's emitter (about ten times faster), for documents it writes byte for
+    byte as the Python emitter does (:func:`_same_in_libyaml`)."""
 
 
 #: Characters YAML reads as line breaks (besides "\n"); text holding them is double-quoted.
@@ -64,11 +62,11 @@ _WIDE = re.compile("[\ud800-\udfff\U00010000-\U0010ffff]")
 
 def _same_in_libyaml(data: Any) -> bool:
     """Whether libyaml writes ``data`` as the Python emitter does: a mapping or a list (a bare scalar ends its
-    document with ``...`` in one of them only) holding no text of :func:`_beyond_bmp`."""
-    return _CDumper is not None and isinstance(data, dict | list) and not _beyond_bmp(data)
+    document with ``...`` in one of them only) holding nothing :func:`_written_differently`."""
+    return _CDumper is not None and isinstance(data, dict | list) and not _written_differently(data)
 
 
-def _beyond_bmp(data: Any) -> bool:
+def _written_differently(data: Any) -> bool:
     """Whether ``data`` holds text libyaml may write differently: a character beyond U+FFFF or a surrogate, long
     double-quoted text, or a mapping key that is not a short word (the emitters differ on when to write one as a
     complex key, ``? key``). Found by fuzzing both emitters; the tests hold the cases."""

@@ -64,11 +64,9 @@ class SendAhead:
         """What the item's sampler calls to send its later samples' first call, once its first sample made it."""
 
         def prefetch(model: ModelRef, request: Request, indices: Sequence[int]) -> None:
-            recorder = item.recorder
             for index in indices:
-                if recorder is not None and model == item.model and not recorder.would_call(request, index):
-                    continue  # answered from the candidate's recording
-                self.pool.send(PlannedCall(model, request, index))
+                if not _from_recording(item, model, request, index):
+                    self.pool.send(PlannedCall(model, request, index))
 
         return prefetch
 
@@ -91,8 +89,12 @@ class SendAhead:
             if any(request.params.get(name, self.defaults.get(name)) != self.defaults.get(name) for name in rejected):
                 continue  # a value the test may have set itself, which the client would refuse to send
             request = request.without(rejected)
-            recorder = item.recorder
-            if recorder is not None and model == item.model and not recorder.would_call(request, index):
-                continue  # answered from the candidate's recording
-            calls.append(PlannedCall(model, request, index))
+            if not _from_recording(item, model, request, index):
+                calls.append(PlannedCall(model, request, index))
         return calls
+
+
+def _from_recording(item: LLMItem, model: ModelRef, request: Request, index: int) -> bool:
+    """Whether the candidate's recording answers this call: it is not sent."""
+    recorder = item.recorder
+    return recorder is not None and model == item.model and not recorder.would_call(request, index)
