@@ -7,6 +7,7 @@ tests never pays for pydantic, YAML or a provider SDK.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -192,9 +193,15 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str] | None:
     return lines or None
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """Last of all, so pytest's own final collections still skip what was frozen."""
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Before any plugin configures: the heap frozen once the LLM items are collected (``state.freeze_heap``)
+    is thawed by the cleanup registered first, so it runs last, after pytest's own final garbage collections
+    (at unconfigure and in a cleanup), which then skip the run's long-lived objects."""
+    config.add_cleanup(functools.partial(_thaw_heap, config))
+
+
+def _thaw_heap(config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
     if state is not None:
         state.thaw_heap()

@@ -82,3 +82,30 @@ def test_the_config_keys_known_without_pydantic_are_the_configs_own() -> None:
     from pytest_llmversion.options import CONFIG_KEYS
 
     assert set(LLMConfig.model_fields) | {"catalog", "rollout"} | set(RENAMED_KEYS) == CONFIG_KEYS
+
+
+#: Registered after the plugin's thaw (which pytest_cmdline_main registers before any plugin configures), so
+#: it runs before it: pytest's own final garbage collections, made in cleanups too, still find the heap frozen.
+FREEZE_CONFTEST = """\
+import gc
+import json
+
+def pytest_configure(config):
+    def seen():
+        (config.rootpath / "frozen.json").write_text(json.dumps(gc.get_freeze_count()))
+    config.add_cleanup(seen)
+"""
+
+
+def test_the_heap_frozen_for_the_run_stays_frozen_through_pytests_cleanups_then_thaws(
+    llm_project: LLMProject,
+) -> None:
+    import gc
+
+    llm_project.test_file(ENTITY_TEST)
+    llm_project.write("conftest.py", FREEZE_CONFTEST)
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+    before = gc.get_freeze_count()
+    llm_project.run().assert_outcomes(passed=1)
+    assert int((llm_project.path / "frozen.json").read_text()) > before  # frozen while pytest's cleanups ran
+    assert gc.get_freeze_count() == before  # and thawed by the end of the run
