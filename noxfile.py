@@ -65,8 +65,10 @@ def _version_key(folder: str) -> tuple[int, ...]:
 _with_pyenv_interpreters()
 
 
-@nox.session(python=PYTHONS)
+@nox.session(python=PYTHONS, venv_backend="uv|virtualenv")
 def tests(session: nox.Session) -> None:
+    """The suite on one Python version; its venv built by uv when uv is there (the dev extra holds it): about 40 s
+    a session instead of two minutes of pip, which keeps .ci/run well inside its 30 minutes."""
     session.install("-q", "-c", "constraints/dev.txt", "-e", ".[dev,all,google-legacy]")
     session.run("python", "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider", *session.posargs)
 
@@ -96,7 +98,7 @@ SDK_TESTS = (
 )
 
 
-@nox.session(python="3.11")
+@nox.session(python="3.11", venv_backend="uv|virtualenv")
 @nox.parametrize("sdks", list(SDK_SETS), ids=list(SDK_SETS))
 def sdk(session: nox.Session, sdks: str) -> None:
     """The provider and SDK-client tests on another SDK set: the plugin and its dev tools from the pins, then the
