@@ -27,7 +27,8 @@ def connect(
 
     It keeps the rules of a pytest run: an unpinned current model or fallback raises ``GovernanceError`` (the
     same one-line message; ``allow_unpinned`` or ``LLMVERSION_ALLOW_UNPINNED`` allows it), and a parameter the
-    catalogue says a model rejects is not sent to it.
+    catalogue says a model rejects is not sent to it. A rollout's candidate that is an alias serves nobody: every
+    key stays on the current model and the log says why, once (``llmversion rollout advance`` refuses it too).
 
     With ``rollout_key`` (a user, tenant or ticket id), the key's arm serves each call at the stage in
     ``[tool.llmversion.rollout] candidate_percent`` (re-read when pyproject.toml changes): that share of

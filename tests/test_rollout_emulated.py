@@ -136,3 +136,75 @@ def test_closing_the_deployments_closes_their_sdk_clients_and_connections(tmp_pa
         assert emu.open_connections(settle=0) >= 1  # each arm's client keeps its connection for the next call
         close_deployments()
         assert emu.open_connections() == 0
+
+
+ALIAS = "gpt-4o"  # the catalogue's alias of gpt-4o-2024-08-06 (bundled data)
+REFUSED = (
+    f"pytest-llmversion: rollout candidate model openai/{ALIAS} (pyproject.toml [tool.llmversion]) is an alias "
+    "(today it resolves to openai/gpt-4o-2024-08-06), not a pinned snapshot: the keys on the candidate would get "
+    'whatever model it names that day; pin it: candidate_model = "openai/gpt-4o-2024-08-06" (or set '
+    "allow_unpinned = true in [tool.llmversion] or LLMVERSION_ALLOW_UNPINNED=1)"
+)
+
+
+def alias_candidate_project(root: Path, emu: Emulator, percent: int, extra: str = "") -> Path:
+    emu.add_model(CURRENT, respond='{"category": "bug"}')
+    emu.add_model(ALIAS, respond='{"category": "feature"}')
+    (root / "pyproject.toml").write_text(
+        f'[tool.llmversion]\nmodel = "openai/{CURRENT}"\ncandidate_model = "openai/{ALIAS}"\nmax_retries = 0\n'
+        f"{extra}{emu.provider_tables()}\n[tool.llmversion.rollout]\ncandidate_percent = {percent}\n"
+        "reload_seconds = 0\n"
+    )
+    return root
+
+
+def test_a_rollout_serves_no_key_from_an_alias_candidate_and_says_why_once(
+    tmp_path: Path, emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    project = alias_candidate_project(tmp_path, emu, 50)
+    keys = [f"customer-{n}" for n in range(20)]
+    with caplog.at_level("ERROR", logger="pytest_llmversion.rollout"):
+        for key in keys:  # the application still runs: production is never broken by its rollout's settings
+            connect(project, rollout_key=key, environ={}).complete(f"ticket of {key}")
+    assert {r.model for r in emu.requests()} == {CURRENT}
+    assert [r.getMessage() for r in caplog.records] == [f"{REFUSED}; every key stays on openai/{CURRENT}"]
+    close_deployments()
+    emu.clear_requests()
+    alias_candidate_project(tmp_path, emu, 50, extra="allow_unpinned = true\n")
+    for key in keys:
+        connect(project, rollout_key=key, environ={}).complete(f"ticket of {key}")
+    assert emu.requests(ALIAS)  # allowed, as for the current model
+
+
+def test_a_stage_raised_by_hand_after_start_keeps_every_key_on_the_current_model(
+    tmp_path: Path, emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    project = alias_candidate_project(tmp_path, emu, 0)
+    client = connect(project, rollout_key="customer-1", environ={})
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("candidate_percent = 0", "candidate_percent = 100"))
+    with caplog.at_level("ERROR", logger="pytest_llmversion.rollout"):
+        for n in range(5):
+            connect(project, rollout_key=f"customer-{n}", environ={}).complete("ticket")
+        client.complete("ticket")
+    assert {r.model for r in emu.requests()} == {CURRENT}
+    assert str(client.model) == f"openai/{CURRENT}"
+    (logged,) = [r.getMessage() for r in caplog.records]  # said once, not once per call
+    assert logged == f"{REFUSED}; every key stays on openai/{CURRENT}"
+
+
+def test_rollout_advance_refuses_an_alias_and_status_says_it_serves_no_traffic(
+    tmp_path: Path, emu: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_llmversion import cli
+
+    project = alias_candidate_project(tmp_path, emu, 0)
+    before = (project / "pyproject.toml").read_text()
+    status = cli.main(["--root", str(project), "rollout", "advance"])
+    _, err = capsys.readouterr()
+    assert status == 2
+    assert err.strip().splitlines() == [f"llmversion: {REFUSED.removeprefix('pytest-llmversion: ')}"]
+    assert (project / "pyproject.toml").read_text() == before
+    cli.main(["--root", str(project), "rollout", "status"])
+    out, _ = capsys.readouterr()
+    assert out.splitlines()[-1] == f"  the candidate serves no traffic: {REFUSED.removeprefix('pytest-llmversion: ')}"

@@ -197,19 +197,43 @@ def check_pinning(
     if role == "candidate":
         pinned = f"; judge the pinned snapshot instead: --candidate-model={pin.resolves_to}" if pin.resolves_to else ""
         return f"WARNING: candidate {ref} is {what}: its result will not reproduce{pinned}"
-    key = {"current": "model", "judge": "judge_model"}.get(role, "fallback_models")
+    key = {"current": "model", "judge": "judge_model", ROLLOUT_CANDIDATE: "candidate_model"}.get(
+        role, "fallback_models"
+    )
+    serving = role == ROLLOUT_CANDIDATE
     if resolved.config.allow_unpinned:
         how = resolved.source("allow_unpinned")
-        return f"WARNING: {role} model {ref} is {what}, allowed by {how}; its goldens will not reproduce"
+        harm = "what it serves may change without notice" if serving else "its goldens will not reproduce"
+        return f"WARNING: {role} model {ref} is {what}, allowed by {how}; {harm}"
     if pin.resolves_to:
-        single = role in ("current", "judge")
+        single = role in ("current", "judge", ROLLOUT_CANDIDATE)
         fix = f'pin it: {key} = "{pin.resolves_to}"' if single else f'list "{pin.resolves_to}" instead'
     else:
         fix = "pin it to a dated snapshot"
+    harm = (
+        "the keys on the candidate would get whatever model it names that day"
+        if serving
+        else "goldens recorded from it would not reproduce"
+    )
     raise GovernanceError(
         f"pytest-llmversion: {role} model {ref} ({resolved.source(key)}) is {what}, not a pinned snapshot: "
-        f"goldens recorded from it would not reproduce; {fix} (or {allow})"
+        f"{harm}; {fix} (or {allow})"
     )
+
+
+#: The candidate of a production rollout (``connect(rollout_key=...)``, ``llmversion rollout advance``): it serves
+#: a share of real traffic, so it is held to the current model's rule, not to a test candidate's warning.
+ROLLOUT_CANDIDATE = "rollout candidate"
+
+
+def check_rollout_candidate_pinning(resolved: ResolvedConfig, catalog: Catalog) -> str | None:
+    """The rollout's ``candidate_model`` under the current model's pinning rule: ``GovernanceError`` for an alias
+    (unless ``allow_unpinned``), else the notice to show, if any; None without a candidate."""
+    config = resolved.config
+    if config.candidate_model is None:
+        return None
+    ref = config.ref(config.candidate_model)
+    return check_pinning(ROLLOUT_CANDIDATE, ref, pin_status(ref, catalog), resolved)
 
 
 def check_configured_pinning(resolved: ResolvedConfig, catalog: Catalog) -> list[str]:

@@ -51,6 +51,16 @@ def _candidate(resolved: ResolvedConfig) -> str:
     return str(config.ref(config.candidate_model))
 
 
+def _refuse_unpinned(resolved: ResolvedConfig, base: Path) -> None:
+    """No share of traffic goes to an alias: the candidate is held to the current model's pinning rule."""
+    from pytest_llmversion.governance import startup as governance
+
+    try:
+        governance.check_rollout_candidate_pinning(resolved, governance.load(resolved, base))
+    except governance.GovernanceError as exc:
+        raise CommandError(str(exc).removeprefix("pytest-llmversion: ")) from None
+
+
 def _since(text: str | None) -> float | None:
     if text is None:
         return None
@@ -75,6 +85,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise CommandError(str(exc)) from None
     print("\n".join(render(status, base)))
+    try:
+        _refuse_unpinned(resolved, base)
+    except CommandError as exc:
+        print(f"\n  the candidate serves no traffic: {exc}")
     return 1 if status.recommendation.action == "rollback" else 0
 
 
@@ -101,6 +115,7 @@ def cmd_advance(args: argparse.Namespace) -> int:
 
     resolved, base, rollout = _project(args)
     candidate = _candidate(resolved)
+    _refuse_unpinned(resolved, base)
     before = rollout.candidate_percent
     target = rollout.next_stage() if args.to is None else args.to
     if target is None:

@@ -88,6 +88,7 @@ class Deployment:
         catalog: Catalog | None = None,
         secret: bytes | None = None,
         release: Callable[[], None] | None = None,
+        candidate_refused: str | None = None,
     ) -> None:
         self.current = current
         self.candidate = candidate
@@ -100,12 +101,20 @@ class Deployment:
         self.secret = secret or secrets.token_bytes(16)
         #: Closes the routers' SDK clients and their connections (``close_deployments``).
         self.release = release
+        #: Why the candidate may not serve (an unpinned alias: ``check_rollout_candidate_pinning``), else None.
+        self.candidate_refused = candidate_refused
+        self._refusal_logged = False
 
     def arm(self, key: str) -> ServingArm:
-        """The arm serving ``key`` at the stage in force now."""
+        """The arm serving ``key`` at the stage in force now. An unpinned candidate serves nobody: a stage raised
+        after start-up keeps every key on the current model, and says why in the log, once."""
         rollout = self.watcher.current()
         if self.candidate is not None and rollout.uses_candidate(key):
-            return ServingArm("candidate", self.candidate, rollout.candidate_percent)
+            if self.candidate_refused is None:
+                return ServingArm("candidate", self.candidate, rollout.candidate_percent)
+            if not self._refusal_logged:
+                self._refusal_logged = True
+                _log.error("%s; every key stays on %s", self.candidate_refused, self.current)
         return ServingArm("current", self.current, rollout.candidate_percent)
 
     def call(self, arm: ServingArm, key_digest: str, request: Request, quality: QualityPlan | None) -> Completion:
@@ -234,6 +243,12 @@ def build_deployment(resolved: ResolvedConfig, base: Path, *, meter_provider: ob
         _log.warning("rollout costs unknown: %s", exc)
         catalog = None
     rejected = catalog.rejected_params if catalog is not None else None
+    refused = None
+    if candidate is not None and catalog is not None:
+        try:
+            governance.check_rollout_candidate_pinning(resolved, catalog)
+        except governance.GovernanceError as exc:
+            refused = str(exc)
     routers: dict[Arm, Router] = {"current": factory.router(current, rejected_params=rejected)}
     if candidate is not None:
         routers["candidate"] = factory.router(candidate, rejected_params=rejected)
@@ -259,6 +274,7 @@ def build_deployment(resolved: ResolvedConfig, base: Path, *, meter_provider: ob
         catalog=catalog,
         secret=secret,
         release=factory.close,
+        candidate_refused=refused,
     )
 
 
