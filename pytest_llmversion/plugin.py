@@ -149,9 +149,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if state.selection.selected:
         state.freeze_heap()
         if not state.is_worker and ctx.calls_live and session.config.get_verbosity() >= 0:
-            from pytest_llmversion.run.progress import start_progress
+            from pytest_llmversion.run.progress import in_place, start_progress, start_status_line
 
             state.progress = start_progress(ctx, state.selection.selected)
+            if in_place(session.config):
+                state.status_line = start_status_line(ctx, state.progress, session.config)
 
 
 def _check_budget(state: LLMVersionState, session: pytest.Session) -> None:
@@ -256,6 +258,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     unless no LLM item ran (``--collect-only``, ``--fixtures``, ``--setup-plan``, a ``-k`` that selects
     none, a run refused by its budget): then the last run's report, goldens and recordings stay as they are."""
     state = session.config.stash[STATE]
+    if state.status_line is not None:
+        state.status_line.close()  # before anything else is written
     if not state.loaded or state.results is None or state.selection is None:
         return
     ctx = state.context()

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pytest_llmversion.run.progress import Progress
     from pytest_llmversion.run.selection import Selection
     from pytest_llmversion.run.spec import ItemSpec  # noqa: F401 - named in a StashKey string
+    from pytest_llmversion.run.status_line import StatusLine
 
 
 class LLMVersionState:
@@ -45,6 +46,8 @@ class LLMVersionState:
         self.error: pytest.UsageError | None = None
         #: The progress line of a run that calls models (on the process that owns the terminal).
         self.progress: Progress | None = None
+        #: On a terminal, the progress drawn in place while a body waits on a model; then no progress lines.
+        self.status_line: StatusLine | None = None
         #: What the call pool sent ahead, over this process (and, on the xdist controller, its workers).
         self.sent_ahead: SentAhead | None = None
         self.header_shown = False
@@ -97,7 +100,7 @@ class LLMVersionState:
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         """Between items, every few seconds of a run that calls models: the progress line (``run/progress``)."""
-        if self.progress is None or not self.progress.due():
+        if self.progress is None or self.status_line is not None or not self.progress.due():
             return
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:

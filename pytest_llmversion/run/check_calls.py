@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 
 from pytest_llmversion.checks.calls import CheckCall, CheckCallError
@@ -86,6 +87,8 @@ class CheckCaller:
     rejected_params: Callable[[ModelRef], tuple[str, ...]]
     #: A candidate item's recording of one check model (None: not recorded, as the current model's live calls).
     recorder: Callable[[ModelRef], ItemRecorder] | None = None
+    #: Around each call: the progress drawn in place while the main thread waits (``run/status_line.py``).
+    waiting: Callable[[], AbstractContextManager[None]] = nullcontext
     _recorders: dict[ModelRef, ItemRecorder] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -102,10 +105,11 @@ class CheckCaller:
         route = self.route(model)
         try:
             recorder = self._recorder(model)
-            if recorder is not None:
-                completion = recorder.complete(route, request, place)
-            else:
-                completion = route.complete(request, sample_index=place.sample)
+            with self.waiting():
+                if recorder is not None:
+                    completion = recorder.complete(route, request, place)
+                else:
+                    completion = route.complete(request, sample_index=place.sample)
         except ProviderError as exc:
             raise wrapped(who, model, exc) from exc
         if completion.fallback_from is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -64,6 +65,9 @@ class RunContext:
     estimate: Estimate | None = None
     #: The spend ledger's file when pytest-xdist workers share it (the controller creates it).
     ledger_path: Path | None = None
+    #: Around each model call the main thread waits on: the progress drawn in place on a terminal
+    #: (``run/status_line.py``).
+    waiting: Callable[[], AbstractContextManager[None]] = nullcontext
     _guard: Guards | None = None
     _limiter: Limiter | None = None
     _ahead: SendAhead | None = None
@@ -280,6 +284,7 @@ class RunContext:
             self.check_router,
             self.rejected_params,
             partial(self.recorder, spec, folder="checks") if spec.role == "candidate" else None,
+            waiting=lambda: self.waiting(),
         )
         kind = kind_for(settings, golden)(settings, sampler)
         client = LLMClient(
@@ -305,9 +310,10 @@ class RunContext:
             ahead = self.ahead()
             router = self.router(phase.model)
             route: Route = PooledRoute(router, ahead.pool, phase.model) if ahead is not None else router
-            if recorder is None or phase.name != "candidate":
-                return route.complete(request, sample_index=place.sample)
-            return recorder.complete(route, request, place)
+            with self.waiting():
+                if recorder is None or phase.name != "candidate":
+                    return route.complete(request, sample_index=place.sample)
+                return recorder.complete(route, request, place)
 
         return live
 

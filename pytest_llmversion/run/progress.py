@@ -2,22 +2,32 @@
 calls sent ahead still waiting), errors, spend so far and an estimate of the time left.
 
 It is written by the process that owns the terminal (a plain run, or the pytest-xdist controller, from the
-item results its workers send), at most every ``INTERVAL`` seconds, between items: a line of its own, so
-a CI log gets a line every few seconds and a terminal keeps pytest's own progress intact. A run in replay
-mode has nothing to wait for and shows none; ``-q`` hides it, as pytest's own progress detail.
+item results its workers send). On a terminal, in a plain run outside CI, it is drawn in place while a test
+body waits on a model (``run/status_line.py``); otherwise (a pipe, a CI log, pytest-xdist) it is a line of
+its own at most every ``INTERVAL`` seconds, between items, so a CI log gets a line every few seconds and
+pytest's own progress stays intact. A run in replay mode has nothing to wait for and shows none; ``-q``
+hides it, as pytest's own progress detail.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pytest
 
 from pytest_llmversion.governance.cost import live_cost
 from pytest_llmversion.report.format import plural, usd
 from pytest_llmversion.report.schema import ItemResult
 from pytest_llmversion.run.context import RunContext
 from pytest_llmversion.verdict import Verdict
+
+if TYPE_CHECKING:
+    from pytest_llmversion.run.status_line import StatusLine
 
 #: Seconds between two progress lines.
 INTERVAL = 5.0
@@ -62,6 +72,9 @@ class Progress:
     def line(self, waiting: int | None = None) -> str:
         """``waiting``: calls sent ahead not yet taken by their test bodies (known in the process that sent
         them)."""
+        return "llmversion: " + self.summary(waiting)
+
+    def summary(self, waiting: int | None = None) -> str:
         calls = plural(self.calls, "live call")
         if waiting:
             calls += f" ({waiting} sent ahead waiting)"
@@ -70,7 +83,7 @@ class Progress:
         if 0 < self.done < self.total:
             elapsed = self.clock() - self.started
             parts.append(f"about {duration(elapsed / self.done * (self.total - self.done))} left")
-        return "llmversion: " + ", ".join(parts)
+        return ", ".join(parts)
 
 
 def duration(seconds: float) -> str:
@@ -84,3 +97,29 @@ def duration(seconds: float) -> str:
 def start_progress(ctx: RunContext, total: int) -> Progress:
     catalog = ctx.catalog()
     return Progress(total, lambda item: live_cost(item, catalog))
+
+
+def in_place(config: pytest.Config) -> bool:
+    """Whether the progress goes in place (``run/status_line.py``): a plain run (not under pytest-xdist) whose
+    terminal is a terminal, outside CI (a CI log wants lines), and not ``TERM=dumb``."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or not reporter.isatty() or os.environ.get("CI") or os.environ.get("TERM") == "dumb":
+        return False
+    return getattr(config.option, "numprocesses", None) in (None, 0) and not hasattr(config, "workerinput")
+
+
+def start_status_line(ctx: RunContext, progress: Progress, config: pytest.Config) -> StatusLine:
+    """Drawn while the main thread waits on a model (``RunContext.waiting``)."""
+    from pytest_llmversion.run.status_line import StatusLine
+
+    writer = config.get_terminal_writer()
+    ahead = ctx.ahead()
+
+    def text(waited: float) -> str:
+        return f"llmversion: waiting {waited:.0f} s; " + progress.summary(ahead.pool.pending() if ahead else None)
+
+    status = StatusLine(
+        sys.stdout.fileno(), text, columns=lambda: writer.fullwidth, column=lambda: writer.width_of_current_line
+    )
+    ctx.waiting = status.waiting
+    return status
