@@ -22,7 +22,6 @@ from pytest_llmversion.providers.base import (
     Message,
     ProviderError,
     Request,
-    Tool,
     ToolCall,
     ToolChoice,
     Usage,
@@ -142,7 +141,7 @@ class OpenAIAdapter:
             "messages": [_chat_message(m) for m in with_call_ids(request.messages)],
         }
         if request.tools:
-            kwargs["tools"] = [{"type": "function", "function": _function(tool)} for tool in request.tools]
+            kwargs["tools"] = [{"type": "function", "function": tool.to_dict()} for tool in request.tools]
         if request.tool_choice is not None:
             kwargs["tool_choice"] = _choice(request.tool_choice, nested=True)
         for name in ("temperature", "seed", "top_p", "stop", "parallel_tool_calls"):
@@ -163,7 +162,7 @@ class OpenAIAdapter:
             kwargs["instructions"] = request.system
         if request.tools:
             # Responses makes function tools strict unless told: a portable tool keeps its schema as written
-            tools = [{"type": "function"} | _function(tool) | {"strict": bool(tool.strict)} for tool in request.tools]
+            tools = [{"type": "function"} | tool.to_dict() | {"strict": bool(tool.strict)} for tool in request.tools]
             kwargs["tools"] = tools
         if request.tool_choice is not None:
             kwargs["tool_choice"] = _choice(request.tool_choice, nested=False)
@@ -269,16 +268,6 @@ class OpenAIAdapter:
         if isinstance(exc, sdk.APIConnectionError):  # includes APITimeoutError
             return unavailable(ref, exc.__cause__ or exc, self.timeout)
         return unexpected(ref, "openai", exc)
-
-
-def _function(tool: Tool) -> dict[str, Any]:
-    spec: dict[str, Any] = {"name": tool.name}
-    if tool.description:
-        spec["description"] = tool.description
-    spec["parameters"] = dict(tool.parameters)
-    if tool.strict is not None:
-        spec["strict"] = tool.strict
-    return spec
 
 
 def _choice(choice: ToolChoice, *, nested: bool) -> Any:

@@ -108,8 +108,9 @@ def in_place(config: pytest.Config) -> bool:
     return getattr(config.option, "numprocesses", None) in (None, 0) and not hasattr(config, "workerinput")
 
 
-def start_status_line(ctx: RunContext, progress: Progress, config: pytest.Config) -> StatusLine:
-    """Drawn while the main thread waits on a model (``RunContext.waiting``)."""
+def start_status_line(ctx: RunContext, progress: Progress, config: pytest.Config) -> StatusLine | None:
+    """Drawn while the main thread waits on a model (``RunContext.waiting``); None when the terminal pytest
+    writes to has no file descriptor to draw on (a replaced ``sys.stdout``)."""
     from pytest_llmversion.run.status_line import StatusLine
 
     writer = config.get_terminal_writer()
@@ -118,8 +119,10 @@ def start_status_line(ctx: RunContext, progress: Progress, config: pytest.Config
     def text(waited: float) -> str:
         return f"llmversion: waiting {waited:.0f} s; " + progress.summary(ahead.pool.pending() if ahead else None)
 
-    status = StatusLine(
-        sys.stdout.fileno(), text, columns=lambda: writer.fullwidth, column=lambda: writer.width_of_current_line
-    )
+    try:
+        fd = sys.stdout.fileno()  # pytest's capture is suspended between collection and the first item
+        status = StatusLine(fd, text, columns=lambda: writer.fullwidth, column=lambda: writer.width_of_current_line)
+    except (AttributeError, ValueError, OSError):
+        return None
     ctx.waiting = status.waiting
     return status
