@@ -7,6 +7,7 @@ import fcntl
 import os
 import pty
 import re
+import signal
 import struct
 import subprocess
 import sys
@@ -117,8 +118,11 @@ def test_a_status_is_cut_to_the_room_left_on_the_line() -> None:
     assert screen("test_x.py ...." + output, width=60) == ["test_x.py ...."]
 
 
-def in_a_terminal(project: LLMProject, *args: str, env: dict[str, str] | None = None) -> str:
-    """``pytest`` as a user runs it in a terminal window of 120 columns: its whole output, escapes and all."""
+def in_a_terminal(
+    project: LLMProject, *args: str, env: dict[str, str] | None = None, interrupt_at: str | None = None
+) -> str:
+    """``pytest`` as a user runs it in a terminal window of 120 columns: its whole output, escapes and all;
+    ``interrupt_at``: Ctrl-C as soon as that text has been shown."""
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     environ = {k: v for k, v in os.environ.items() if k not in ("CI", "COLUMNS", "LINES", "PYTEST_ADDOPTS")}
@@ -137,8 +141,11 @@ def in_a_terminal(project: LLMProject, *args: str, env: dict[str, str] | None = 
         if not chunk:
             break
         chunks.append(chunk)
+        if interrupt_at is not None and interrupt_at.encode() in b"".join(chunks):
+            process.send_signal(signal.SIGINT)
+            interrupt_at = None
     os.close(controller)
-    assert process.wait(timeout=120) in (0, 1)
+    assert process.wait(timeout=120) in (0, 1, 2)
     return b"".join(chunks).decode("utf-8", "replace")
 
 
@@ -172,3 +179,16 @@ def test_ci_and_quiet_runs_in_a_terminal_draw_nothing_in_place(llm_project: LLMP
     args = (f"--candidate-model=openai/{CANDIDATE_MODEL}", "--llm-candidate-recordings=all", "-k", "candidate and c00")
     assert "llmversion: waiting" not in in_a_terminal(project, *args, env={"CI": "true"})
     assert "llmversion: waiting" not in in_a_terminal(project, *args, "-q")
+
+
+def test_ctrl_c_while_the_status_is_shown_leaves_none_of_it_on_the_screen(
+    llm_project: LLMProject, emu: Emulator
+) -> None:
+    project = emulated_project(llm_project, emu)
+    emu.add_model(CANDIDATE_MODEL, CANDIDATE, latency_ms=5000)
+    args = (f"--candidate-model=openai/{CANDIDATE_MODEL}", "--llm-candidate-recordings=all", "-k", "candidate")
+    output = in_a_terminal(project, *args, interrupt_at="llmversion: waiting 2 s")
+    shown = screen(output)
+    assert any("KeyboardInterrupt" in line for line in shown)
+    assert not any("llmversion: waiting" in line for line in shown)
+    assert any(re.fullmatch(r"tests/test_llm\.py *", line) for line in shown)  # pytest's line, as it was

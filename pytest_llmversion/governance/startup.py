@@ -226,9 +226,10 @@ def check_pinning(
 ROLLOUT_CANDIDATE = "rollout candidate"
 
 
-def check_rollout_candidate_pinning(resolved: ResolvedConfig, catalog: Catalog) -> str | None:
+def check_rollout_candidate_pinning(resolved: ResolvedConfig, catalog: Catalog | None) -> str | None:
     """The rollout's ``candidate_model`` under the current model's pinning rule: ``GovernanceError`` for an alias
-    (unless ``allow_unpinned``), else the notice to show, if any; None without a candidate."""
+    (unless ``allow_unpinned``), else the notice to show, if any; None without a candidate. Without a catalogue
+    (it failed to load) the providers' naming rules still judge it."""
     config = resolved.config
     if config.candidate_model is None:
         return None

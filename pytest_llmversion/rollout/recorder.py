@@ -244,7 +244,7 @@ def build_deployment(resolved: ResolvedConfig, base: Path, *, meter_provider: ob
         catalog = None
     rejected = catalog.rejected_params if catalog is not None else None
     refused = None
-    if candidate is not None and catalog is not None:
+    if candidate is not None:
         try:
             governance.check_rollout_candidate_pinning(resolved, catalog)
         except governance.GovernanceError as exc:
