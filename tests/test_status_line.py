@@ -119,12 +119,16 @@ def test_a_status_is_cut_to_the_room_left_on_the_line() -> None:
 
 
 def in_a_terminal(
-    project: LLMProject, *args: str, env: dict[str, str] | None = None, interrupt_at: str | None = None
+    project: LLMProject,
+    *args: str,
+    env: dict[str, str] | None = None,
+    interrupt_at: str | None = None,
+    columns: int = 120,
 ) -> str:
-    """``pytest`` as a user runs it in a terminal window of 120 columns: its whole output, escapes and all;
+    """``pytest`` as a user runs it in a terminal window (120 columns): its whole output, escapes and all;
     ``interrupt_at``: Ctrl-C as soon as that text has been shown."""
     controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     environ = {k: v for k, v in os.environ.items() if k not in ("CI", "COLUMNS", "LINES", "PYTEST_ADDOPTS")}
     environ |= {"TERM": "xterm-256color", **(env or {})}
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
@@ -192,3 +196,19 @@ def test_ctrl_c_while_the_status_is_shown_leaves_none_of_it_on_the_screen(
     assert any("KeyboardInterrupt" in line for line in shown)
     assert not any("llmversion: waiting" in line for line in shown)
     assert any(re.fullmatch(r"tests/test_llm\.py *", line) for line in shown)  # pytest's line, as it was
+
+
+def test_in_a_narrow_terminal_the_status_is_cut_to_the_line_and_never_wraps(
+    llm_project: LLMProject, emu: Emulator
+) -> None:
+    project = emulated_project(llm_project, emu)
+    emu.add_model(CANDIDATE_MODEL, CANDIDATE, latency_ms=1600)
+    args = (f"--candidate-model=openai/{CANDIDATE_MODEL}", "--llm-candidate-recordings=all", "-k", "candidate and c00")
+    output = in_a_terminal(project, *args, columns=60)  # while a body runs, fd 1 is captured: not the terminal
+    drawn = re.findall(r"\x1b\[K( llmversion: waiting[^\x1b]*)\x1b\[(\d+)D", output)
+    assert drawn
+    room = 60 - len("tests/test_llm.py ") - 1
+    assert all(len(status) == int(back) <= room for status, back in drawn)
+    shown = screen(output, width=60)
+    assert not any("llmversion: waiting" in line for line in shown)
+    assert any(re.fullmatch(r"tests/test_llm\.py \. +\[100%\]", line) for line in shown)

@@ -121,7 +121,7 @@ def start_status_line(ctx: RunContext, progress: Progress, config: pytest.Config
 
     try:
         fd = sys.stdout.fileno()  # pytest's capture is suspended between collection and the first item
-        status = StatusLine(fd, text, columns=lambda: writer.fullwidth, column=lambda: writer.width_of_current_line)
+        status = StatusLine(fd, text, column=lambda: writer.width_of_current_line)
     except (AttributeError, ValueError, OSError):
         return None
     ctx.waiting = status.waiting

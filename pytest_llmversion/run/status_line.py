@@ -33,18 +33,19 @@ class StatusLine:
         fd: int,
         text: Callable[[float], str],
         *,
-        columns: Callable[[], int],
         column: Callable[[], int],
+        columns: Callable[[], int] | None = None,
         delay: float = DELAY,
         every: float = EVERY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``fd``: the terminal (duplicated, so pytest's capture of fd 1 during a body does not reach it; closed
-        by ``close``). ``text(seconds_waited)``: the status. ``columns()``: the terminal's width now;
-        ``column()``: where pytest's current line ends, read by the main thread as a wait starts."""
+        by ``close``). ``text(seconds_waited)``: the status. ``column()``: where pytest's current line ends,
+        read by the main thread as a wait starts. ``columns()``: the terminal's width now; by default asked of
+        the duplicate, since fd 1 and ``COLUMNS`` say nothing true about the terminal while a body runs."""
         self._fd = os.dup(fd)
         self._text = text
-        self._columns = columns
+        self._columns = columns or self._terminal_width
         self._column = column
         self._delay = delay
         self._every = every
@@ -98,6 +99,12 @@ class StatusLine:
                 status = f" {self._text(waited)}".encode("ascii", "replace").decode()[:room]
                 self._write(f"{ERASE}{status}\x1b[{len(status)}D")
                 self._drawn = True
+
+    def _terminal_width(self) -> int:
+        try:
+            return os.get_terminal_size(self._fd).columns
+        except OSError:
+            return 0  # not a terminal after all: nothing is drawn
 
     def _erase(self) -> None:
         if self._drawn and self._fd >= 0:
