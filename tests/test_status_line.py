@@ -153,22 +153,30 @@ def in_a_terminal(
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+def slow_candidate(
+    llm_project: LLMProject, emu: Emulator, latency_ms: float, cases: str
+) -> tuple[LLMProject, tuple[str, ...]]:
+    """The project with its goldens, a candidate answering in ``latency_ms`` (each body waits on it), and the
+    arguments of a candidate run of ``cases`` that calls it every time."""
+    project = emulated_project(llm_project, emu)
+    emu.add_model(CANDIDATE_MODEL, CANDIDATE, latency_ms=latency_ms)
+    args = (f"--candidate-model=openai/{CANDIDATE_MODEL}", "--llm-candidate-recordings=all", "-k", cases)
+    return project, args
+
+
+def status_left(shown: list[str]) -> bool:
+    return any("llmversion: waiting" in line for line in shown)
+
+
 @pytest.mark.parametrize("concurrency", ["1", "8"])
 def test_a_live_run_in_a_terminal_shows_its_progress_in_place_and_leaves_pytests_output_as_it_was(
     llm_project: LLMProject, emu: Emulator, concurrency: str
 ) -> None:
-    project = emulated_project(llm_project, emu)
-    emu.add_model(CANDIDATE_MODEL, CANDIDATE, latency_ms=1600)  # a slow provider: each body waits
-    args = (
-        f"--candidate-model=openai/{CANDIDATE_MODEL}",
-        "--llm-candidate-recordings=all",
-        "-k",
-        "candidate and (c00 or c01)",
-    )
+    project, args = slow_candidate(llm_project, emu, 1600, "candidate and (c00 or c01)")
     output = in_a_terminal(project, *args, f"--llm-concurrency={concurrency}")
     assert re.search(r"\x1b\[K llmversion: waiting [12] s; \d/2 LLM items, \d live calls?", output)
     shown = screen(output)
-    assert not any("llmversion: waiting" in line for line in shown)  # nothing left behind
+    assert not status_left(shown)  # nothing left behind
     assert any(re.fullmatch(r"tests/test_llm\.py \.\. +\[100%\]", line) for line in shown)
     assert not any(line.startswith("llmversion: ") and "LLM items" in line for line in shown)  # no lines either
 
@@ -178,9 +186,7 @@ def test_a_live_run_in_a_terminal_shows_its_progress_in_place_and_leaves_pytests
 
 
 def test_ci_and_quiet_runs_in_a_terminal_draw_nothing_in_place(llm_project: LLMProject, emu: Emulator) -> None:
-    project = emulated_project(llm_project, emu)
-    emu.add_model(CANDIDATE_MODEL, CANDIDATE, latency_ms=1300)
-    args = (f"--candidate-model=openai/{CANDIDATE_MODEL}", "--llm-candidate-recordings=all", "-k", "candidate and c00")
+    project, args = slow_candidate(llm_project, emu, 1300, "candidate and c00")
     assert "llmversion: waiting" not in in_a_terminal(project, *args, env={"CI": "true"})
     assert "llmversion: waiting" not in in_a_terminal(project, *args, "-q")
 
@@ -188,27 +194,22 @@ def test_ci_and_quiet_runs_in_a_terminal_draw_nothing_in_place(llm_project: LLMP
 def test_ctrl_c_while_the_status_is_shown_leaves_none_of_it_on_the_screen(
     llm_project: LLMProject, emu: Emulator
 ) -> None:
-    project = emulated_project(llm_project, emu)
-    emu.add_model(CANDIDATE_MODEL, CANDIDATE, latency_ms=5000)
-    args = (f"--candidate-model=openai/{CANDIDATE_MODEL}", "--llm-candidate-recordings=all", "-k", "candidate")
-    output = in_a_terminal(project, *args, interrupt_at="llmversion: waiting 2 s")
-    shown = screen(output)
+    project, args = slow_candidate(llm_project, emu, 5000, "candidate")
+    shown = screen(in_a_terminal(project, *args, interrupt_at="llmversion: waiting 2 s"))
     assert any("KeyboardInterrupt" in line for line in shown)
-    assert not any("llmversion: waiting" in line for line in shown)
+    assert not status_left(shown)
     assert any(re.fullmatch(r"tests/test_llm\.py *", line) for line in shown)  # pytest's line, as it was
 
 
 def test_in_a_narrow_terminal_the_status_is_cut_to_the_line_and_never_wraps(
     llm_project: LLMProject, emu: Emulator
 ) -> None:
-    project = emulated_project(llm_project, emu)
-    emu.add_model(CANDIDATE_MODEL, CANDIDATE, latency_ms=1600)
-    args = (f"--candidate-model=openai/{CANDIDATE_MODEL}", "--llm-candidate-recordings=all", "-k", "candidate and c00")
+    project, args = slow_candidate(llm_project, emu, 1600, "candidate and c00")
     output = in_a_terminal(project, *args, columns=60)  # while a body runs, fd 1 is captured: not the terminal
     drawn = re.findall(r"\x1b\[K( llmversion: waiting[^\x1b]*)\x1b\[(\d+)D", output)
     assert drawn
     room = 60 - len("tests/test_llm.py ") - 1
     assert all(len(status) == int(back) <= room for status, back in drawn)
     shown = screen(output, width=60)
-    assert not any("llmversion: waiting" in line for line in shown)
+    assert not status_left(shown)
     assert any(re.fullmatch(r"tests/test_llm\.py \. +\[100%\]", line) for line in shown)
