@@ -85,6 +85,9 @@ class LLMConfig(BaseModel):
     )
     timeout: float = Field(60.0, gt=0)
     concurrency: int = Field(8, ge=1, le=1024, description="live calls in flight at once, per provider")
+    call_process: Literal["auto", "on", "off"] = Field(
+        "auto", description="make the SDK calls in a child process; auto: long runs with a core to spare"
+    )
     max_retries: int = Field(2, ge=0, le=10)
     retry_base_delay: float = Field(0.5, ge=0)
     retry_max_delay: float = Field(8.0, ge=0)

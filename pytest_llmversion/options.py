@@ -322,6 +322,7 @@ CONFIG_KEYS = frozenset(
         "candidate_recordings",
         "timeout",
         "concurrency",
+        "call_process",
         "max_retries",
         "retry_base_delay",
         "retry_max_delay",

@@ -8,6 +8,7 @@ tests never pays for pydantic, YAML or a provider SDK.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -148,6 +149,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     note_selection(state.selection, session, sum(SPEC in item.stash for item in session.items))
     if state.selection.selected:
         state.freeze_heap()
+        ctx.start_call_process(
+            state.selection.selected, os.cpu_count(), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0)
+        )
         if not state.is_worker and ctx.calls_live and session.config.get_verbosity() >= 0:
             from pytest_llmversion.run.progress import in_place, start_progress, start_status_line
 

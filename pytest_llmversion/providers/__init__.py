@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import importlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_llmversion.config import LLMConfig
 from pytest_llmversion.modelref import ModelRef
@@ -26,6 +27,9 @@ from pytest_llmversion.providers.base import (
     Usage,
 )
 from pytest_llmversion.providers.router import CallGuard, RetryPolicy, Router, RoutingFailed
+
+if TYPE_CHECKING:
+    from pytest_llmversion.providers.call_process import CallProcess
 
 __all__ = [
     "AuthError",
@@ -52,6 +56,8 @@ ADAPTERS: dict[str, str] = {
     "gemini": "pytest_llmversion.providers.gemini_adapter:build",
     "google-legacy": "pytest_llmversion.providers.google_legacy_adapter:build",
 }
+#: The adapters as shipped: a kind whose entry was replaced (a test's or a project's own) is called in-process.
+BUILT_IN: dict[str, str] = dict(ADAPTERS)
 
 
 class ProviderFactory:
@@ -61,13 +67,47 @@ class ProviderFactory:
         self.config = config
         self.root = root
         self._providers: dict[str, Provider] = {}
+        self._local: dict[str, Provider] = {}
         self._lock = threading.Lock()
+        #: The child process making the calls of the providers it serves (``call_process``), when started.
+        self.remote: CallProcess | None = None
+
+    def remote_names(self, names: Iterable[str]) -> list[str]:
+        """Of these providers, those a call process can serve: the built-in adapters of the SDKs."""
+        served = []
+        for name in sorted(set(names)):
+            settings = self.config.providers.get(name)
+            kind = (settings.kind if settings else None) or name
+            if kind in BUILT_IN and ADAPTERS.get(kind) == BUILT_IN[kind]:
+                served.append(name)
+        return served
+
+    def start_remote(self, names: Iterable[str], size: int) -> CallProcess | None:
+        """Make the calls of these providers in a child process from now on (none of them: nothing started)."""
+        served = self.remote_names(names)
+        if not served or self.remote is not None:
+            return self.remote
+        from pytest_llmversion.providers.call_process import CallProcess
+
+        self.remote = CallProcess(self.config, self.root, served, size)
+        return self.remote
 
     def provider(self, ref: ModelRef) -> Provider:
         with self._lock:
             if ref.provider not in self._providers:
-                self._providers[ref.provider] = self._build(ref.provider)
+                remote = self.remote
+                if remote is not None and ref.provider in remote.names:
+                    self._providers[ref.provider] = remote.provider(ref.provider, partial(self._local_provider, ref))
+                else:
+                    self._providers[ref.provider] = self._build(ref.provider)
             return self._providers[ref.provider]
+
+    def _local_provider(self, ref: ModelRef) -> Provider:
+        """The adapter built in this process (the call process has stopped)."""
+        with self._lock:
+            if ref.provider not in self._local:
+                self._local[ref.provider] = self._build(ref.provider)
+            return self._local[ref.provider]
 
     def _build(self, name: str) -> Provider:
         if name == "scripted":
@@ -88,6 +128,11 @@ class ProviderFactory:
         """Release each adapter's SDK client (its HTTP connection pool)."""
         with self._lock:
             providers, self._providers = list(self._providers.values()), {}
+            providers += self._local.values()
+            self._local = {}
+            remote, self.remote = self.remote, None
+        if remote is not None:
+            remote.close()
         for provider in providers:
             close = getattr(getattr(provider, "client", None), "close", None)
             if callable(close):

@@ -41,6 +41,9 @@ from pytest_llmversion.run.replay import GoldenSource
 from pytest_llmversion.run.sampler import ItemSampler, LiveCall, Phase
 from pytest_llmversion.run.spec import ItemSpec, Mode
 
+#: Calls a run is expected to make (LLM items x samples) before ``call_process = "auto"`` starts a child for them.
+CALL_PROCESS_MIN_CALLS = 64
+
 
 @dataclass
 class RunContext:
@@ -183,6 +186,22 @@ class RunContext:
         models = [m for m in (self.current, self.candidate) if m is not None]
         models += [self.config.ref(text) for text in self.config.fallback_models]
         return min(64, sum(self.limits(p).concurrency for p in {m.provider for m in models}))
+
+    def start_call_process(self, items: int, cores: int | None, xdist_workers: int) -> bool:
+        """Make the SDK calls in a child process (``providers.call_process``) when the run is worth it: ``on``,
+        or ``auto`` for a run through the call pool expecting ``CALL_PROCESS_MIN_CALLS`` calls or more with a
+        core to spare beyond pytest's processes. Started as collection ends, so the SDKs are imported while
+        the first items are prepared. Whether it was started."""
+        setting = self.config.call_process
+        if setting == "off" or not self.calls_live:
+            return False
+        if setting == "auto":
+            expected = items * self.samples
+            if self.ahead() is None or expected < CALL_PROCESS_MIN_CALLS or (cores or 1) <= max(1, xdist_workers):
+                return False
+        models = [m for m in (self.current, self.candidate) if m is not None]
+        models += [self.config.ref(text) for text in self.config.fallback_models]
+        return self.factory().start_remote({m.provider for m in models}, self.concurrency()) is not None
 
     def ahead(self) -> SendAhead | None:
         """The call pool, when this run calls models live and may have more than one call in flight."""

@@ -1,0 +1,168 @@
+"""Provider calls made in a process of their own, so a long live run uses two cores instead of one.
+
+A live run through the call pool is CPU-bound on one interpreter lock: pytest's thread runs the bodies, the
+checks and the reports while the pool's threads run the SDK (building each request, parsing each answer into
+its typed objects), and importing an SDK such as ``openai`` costs more than a second before the first call
+can leave. Here the SDK clients live in a child process (``call_worker``), started as soon as collection ends,
+which imports the SDKs while pytest prepares the first items, then makes the calls on a core of its own. The
+run's process keeps everything that decides anything: the routers with their retries and fallbacks, the
+limiter, the budget cap, the recorder. Only the adapter's ``complete`` crosses over: a ``Request`` goes, a
+``Completion`` or the adapter's ``ProviderError`` comes back, exactly as the adapter in the run's process
+would have returned or raised it.
+
+If the child stops (killed, out of memory), the calls waiting on it fail as unavailable (the router retries
+them) and every later call is made in the run's process, as without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from pytest_llmversion.config import LLMConfig
+from pytest_llmversion.providers.base import Completion, Provider, Request, Unavailable
+
+#: Seconds past the run's ``timeout`` after which a call the child has not answered is given up.
+_GRACE = 30.0
+
+
+@dataclass
+class _Pending:
+    future: Future[Completion]
+    model: str
+
+
+class CallProcess:
+    """The child process making one run's provider calls; ``provider(name)`` is its stand-in adapter."""
+
+    def __init__(self, config: LLMConfig, root: Path, names: Iterable[str], size: int) -> None:
+        self.names = frozenset(names)
+        self.timeout = config.timeout + _GRACE
+        ours, theirs = socket.socketpair()
+        package_parent = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "pytest_llmversion.providers.call_worker", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,  # Ctrl-C is pytest's to handle: the child ends when its socket closes
+            )
+        finally:
+            theirs.close()
+        self._conn = Connection(ours.detach())
+        self._send_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._pending: dict[int, _Pending] = {}
+        self._ids = itertools.count()
+        self.ready = threading.Event()
+        #: Why the child stopped answering (None while it answers).
+        self.stopped: str | None = None
+        self._conn.send((config, str(root), sorted(self.names), size))
+        self._reader = threading.Thread(target=self._read, name="llmversion-call-reader", daemon=True)
+        self._reader.start()
+
+    @property
+    def alive(self) -> bool:
+        return self.stopped is None
+
+    def provider(self, name: str, local: Callable[[], Provider]) -> Provider:
+        return RemoteProvider(self, name, local)
+
+    def call(self, name: str, request: Request, model_id: str, sample_index: int) -> Completion:
+        future: Future[Completion] = Future()
+        ref = f"{name}/{model_id}"
+        with self._lock:
+            if self.stopped is not None:
+                raise Unavailable(f"{ref}: {self.stopped}", model=ref)
+            call_id = next(self._ids)
+            self._pending[call_id] = _Pending(future, ref)
+        try:
+            with self._send_lock:
+                self._conn.send((call_id, name, request, model_id, sample_index))
+        except (OSError, ValueError):
+            self._stop("the call process is gone")
+        try:
+            return future.result(timeout=self.timeout)
+        except FutureTimeout:
+            with self._lock:
+                self._pending.pop(call_id, None)
+            raise Unavailable(f"{ref}: no answer from the call process in {self.timeout:.0f} s", model=ref) from None
+
+    def _read(self) -> None:
+        while True:
+            try:
+                call_id, ok, value = self._conn.recv()
+            except (EOFError, OSError):
+                break
+            except Exception as error:  # an answer that does not unpickle here
+                self._stop(f"the call process sent what cannot be read ({type(error).__name__}: {error})")
+                return
+            if call_id == "ready":
+                self.ready.set()
+                continue
+            with self._lock:
+                pending = self._pending.pop(call_id, None)
+            if pending is None:
+                continue  # given up on (timed out)
+            if ok:
+                pending.future.set_result(value)
+            else:
+                pending.future.set_exception(value)
+        code = self.process.poll()
+        self._stop(f"the call process stopped{f' (exit code {code})' if code is not None else ''}")
+
+    def _stop(self, why: str) -> None:
+        """Fail the calls waiting on the child; later calls are made in this process."""
+        with self._lock:
+            if self.stopped is None:
+                self.stopped = f"{why}; calls go on in pytest's process"
+            pending, self._pending = list(self._pending.values()), {}
+        for call in pending:
+            if not call.future.done():
+                call.future.set_exception(Unavailable(f"{call.model}: {self.stopped}", model=call.model))
+
+    def close(self) -> None:
+        """End the child: its socket closed, it exits; killed if it has not after a moment."""
+        with self._lock:
+            if self.stopped is None:
+                self.stopped = "the run has ended"
+        # shut down, not only closed: the reader thread's pending read holds the socket open otherwise, and the
+        # child would never see its end
+        with contextlib.suppress(OSError), socket.fromfd(self._conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.shutdown(socket.SHUT_RDWR)
+        self._conn.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass
+class RemoteProvider:
+    """A provider adapter whose calls the call process makes; in this process once the child has stopped."""
+
+    process: CallProcess
+    name: str
+    local: Callable[[], Provider]
+
+    def complete(self, request: Request, model_id: str, *, sample_index: int = 0) -> Completion:
+        if not self.process.alive:
+            return self.local().complete(request, model_id, sample_index=sample_index)
+        return self.process.call(self.name, request, model_id, sample_index)

@@ -1,0 +1,95 @@
+"""The call process's side: the provider SDKs, their clients and their calls, in a process of its own.
+
+Started by ``call_process.CallProcess`` as ``python -m pytest_llmversion.providers.call_worker FD``, where FD
+is its end of a private socket pair. It reads one greeting (the run's config, its folder, the providers to
+get ready and how many calls may be in flight), builds those providers' adapters at once (importing their
+SDKs while pytest collects), then answers each ``(call id, provider, request, model id, sample index)`` on a
+thread of its own with ``(call id, True, completion)`` or ``(call id, False, error)``. The adapters are the
+same code the run would call in its own process; nothing else of the plugin runs here. It never writes to the
+terminal (its output is pytest's, and its own would land in a capture file), ignores Ctrl-C (pytest decides
+what an interrupted run pays for) and ends when its socket closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from pytest_llmversion.config import LLMConfig
+from pytest_llmversion.providers import ProviderFactory
+from pytest_llmversion.providers.base import Provider, ProviderError, Request
+
+
+class _Worker:
+    def __init__(self, conn: Connection, config: LLMConfig, root: Path) -> None:
+        self.conn = conn
+        self.factory = ProviderFactory(config, root)
+        self._send_lock = threading.Lock()
+        self._built: dict[str, Provider | ProviderError] = {}
+        self._build_lock = threading.Lock()
+
+    def provider(self, name: str) -> Provider:
+        with self._build_lock:
+            built = self._built.get(name)
+            if built is None:
+                try:
+                    built = self.factory._build(name)
+                except ProviderError as error:  # no SDK, no key: every call to it says so, as in the run's process
+                    built = error
+                self._built[name] = built
+        if isinstance(built, ProviderError):
+            raise built
+        return built
+
+    def answer(self, call_id: int, name: str, request: Request, model_id: str, sample_index: int) -> None:
+        try:
+            reply: tuple[int, bool, Any] = (
+                call_id,
+                True,
+                self.provider(name).complete(request, model_id, sample_index=sample_index),
+            )
+        except ProviderError as error:
+            reply = (call_id, False, error)
+        except Exception as error:  # a bug: the run says what it was rather than waiting forever
+            reply = (call_id, False, RuntimeError(f"{type(error).__name__}: {error}"))
+        with self._send_lock:
+            try:
+                self.conn.send(reply)
+            except (OSError, ValueError):
+                pass  # the run has ended
+            except Exception as error:  # an answer that cannot be pickled
+                self.conn.send((call_id, False, RuntimeError(f"the answer could not be sent back: {error}")))
+
+
+def main(fd: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn = Connection(fd)
+    try:
+        config, root, names, size = conn.recv()
+    except EOFError:
+        return
+    worker = _Worker(conn, config, Path(root))
+    for name in names:  # the SDKs imported while pytest collects
+        with contextlib.suppress(ProviderError):  # said on its first call
+            worker.provider(name)
+    conn.send(("ready", None, None))
+    pool = ThreadPoolExecutor(size, thread_name_prefix="llmversion-call")
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            break
+        pool.submit(worker.answer, *message)
+    # the run has closed its end: answers still in flight have no one to go to
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
