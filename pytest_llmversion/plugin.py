@@ -149,9 +149,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     note_selection(state.selection, session, sum(SPEC in item.stash for item in session.items))
     if state.selection.selected:
         state.freeze_heap()
-        ctx.start_call_process(
-            state.selection.selected, os.cpu_count(), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0)
-        )
+        workers = getattr(session.config, "workerinput", {}).get("workercount", 0)  # pytest-xdist's, in a worker
+        ctx.start_call_process(state.selection.selected, os.cpu_count(), int(workers))
         if not state.is_worker and ctx.calls_live and session.config.get_verbosity() >= 0:
             from pytest_llmversion.run.progress import in_place, start_progress, start_status_line
 

@@ -4,6 +4,8 @@ then, and as the run's one error line as soon as an LLM test is collected."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import ENTITY_TEST, LLMProject
 
@@ -109,3 +111,79 @@ def test_the_heap_frozen_for_the_run_stays_frozen_through_pytests_cleanups_then_
     llm_project.run().assert_outcomes(passed=1)
     assert int((llm_project.path / "frozen.json").read_text()) > before  # frozen while pytest's cleanups ran
     assert gc.get_freeze_count() == before  # and thawed by the end of the run
+
+
+EXIT_CONFTEST = """\
+import atexit
+import gc
+import json
+from pathlib import Path
+
+OUT = Path(__file__).parent / "exit.json"
+
+
+class Cycle:
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        OUT.with_name("finalized").write_text("yes")
+
+
+def at_exit():  # registered before the plugin's own handler, so it runs after it
+    OUT.write_text(json.dumps({"frozen": gc.get_freeze_count()}))
+
+
+atexit.register(at_exit)
+
+
+def pytest_sessionfinish(session):
+    gc.disable()  # only the exit's collections may find it
+    Cycle()
+"""
+
+
+@pytest.mark.parametrize("llm_items", [True, False])
+def test_after_an_llm_run_the_exit_collects_once_then_skips_the_collectors_passes(
+    llm_project: LLMProject, llm_items: bool
+) -> None:
+    llm_project.test_file(ENTITY_TEST if llm_items else "def test_plain():\n    assert True\n")
+    llm_project.write("conftest.py", EXIT_CONFTEST)
+    if llm_items:
+        llm_project.run("--llm-record").assert_outcomes(passed=1)
+    llm_project.run_subprocess().assert_outcomes(passed=1)
+    frozen = json.loads((llm_project.path / "exit.json").read_text())["frozen"]
+    # garbage left at the session's end is still finalized (here by pytest's own last collection)
+    assert (llm_project.path / "finalized").read_text() == "yes"
+    if llm_items:
+        assert frozen > 0  # what is left is frozen: the interpreter's teardown skips it
+    else:
+        assert frozen == 0  # a run without LLM items is left alone
+
+
+def test_the_exits_collection_finalizes_the_garbage_it_finds_before_freezing() -> None:
+    import gc
+
+    from pytest_llmversion import state
+
+    finalized: list[str] = []
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+        def __del__(self) -> None:
+            finalized.append("yes")
+
+    enabled = gc.isenabled()
+    gc.disable()
+    before = gc.get_freeze_count()
+    try:
+        Cycle()
+        state._collect_and_freeze()
+        assert finalized == ["yes"]
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()

@@ -1,0 +1,247 @@
+"""Calls in a process of their own (``call_process``): the SDK in a child, everything that decides in pytest's.
+
+Real OpenAI SDK calls against the loopback emulator, as in ``test_call_pool``. What must hold: the run is the
+same run (verdicts, recordings, goldens, report, the requests the provider saw) with or without the child;
+pytest's process never imports the SDK when the child makes the calls; errors read as they do in-process; a
+child killed mid-run costs the calls it held (retried) and nothing else; ``auto`` starts one only for long
+runs; Ctrl-C leaves no child behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import LLMProject
+from test_call_pool import (
+    CANDIDATE,
+    CANDIDATE_MODEL,
+    CASE_TEST,
+    CURRENT,
+    CURRENT_MODEL,
+    emulated_project,
+    tree,
+    without_timing,
+)
+
+from pytest_llmversion.testing import Emulator, Fault
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads children from /proc")
+
+#: A conftest that notes, after every test, the call processes alive under this pytest process, and at the
+#: session's end whether it imported the SDK itself.
+WATCH = """\
+import json, os, sys
+from pathlib import Path
+
+def children():
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"call_worker" in cmdline:
+            found.append(int(pid))
+    return found
+
+SEEN = set()
+
+def pytest_runtest_teardown(item):
+    SEEN.update(children())
+
+def pytest_sessionfinish(session):
+    Path("watch.json").write_text(json.dumps({"children": sorted(SEEN), "openai": "openai" in sys.modules}))
+"""
+
+NOT_FOUND = (
+    "ERROR: the provider failed, so nothing was scored: ModelNotFound: openai/gpt-4o-mini-2024-07-18: model not"
+    " found (404): The model `gpt-4o-mini-2024-07-18` does not exist or you do not have access to it.; it may be"
+    " retired or misspelled (or base_url is wrong)"
+)
+
+ARGS = (f"--candidate-model=openai/{CANDIDATE_MODEL}", "--llm-candidate-recordings=all")
+
+
+def timeless(report: dict[str, Any]) -> dict[str, Any]:
+    """The report minus the clock and the config's hash (the two runs' tables differ in ``call_process``)."""
+    kept = without_timing(report)
+    kept["run"].pop("config_hash")
+    return kept
+
+
+def watched(project: LLMProject) -> dict[str, object]:
+    data: dict[str, object] = json.loads((project.path / "watch.json").read_text())
+    return data
+
+
+def test_a_run_through_the_call_process_is_the_run_made_in_pytests_process(
+    llm_project: LLMProject, emu: Emulator
+) -> None:
+    project = emulated_project(llm_project, emu)
+    project.write("conftest.py", WATCH)
+    goldens = tree(project.path / "tests" / "__llm_goldens__")
+
+    project.write_config(emu.provider_tables(), call_process="off")
+    inside = project.run_subprocess("--llm-concurrency=6", *ARGS)
+    inside.assert_outcomes(passed=21, failed=3)
+    assert watched(project) == {"children": [], "openai": True}
+    inside_report = project.report()
+    inside_recordings = tree(project.path / ".llmversion" / "recordings")
+    inside_calls = sorted(json.dumps(r.body, sort_keys=True) for r in emu.requests())
+
+    shutil.rmtree(project.path / ".llmversion")
+    emu.reset()
+    emu.add_model(CANDIDATE_MODEL, CANDIDATE, latency_ms=30)
+    project.write_config(emu.provider_tables(), call_process="on")
+    child = project.run_subprocess("--llm-concurrency=6", *ARGS)
+    child.assert_outcomes(passed=21, failed=3)
+    seen = watched(project)
+    assert len(seen["children"]) == 1  # type: ignore[arg-type]
+    assert seen["openai"] is False  # the SDK was imported, and called, in the child only
+    assert 1 < emu.peak_in_flight <= 6  # the limiter in pytest's process still decides what is in flight
+    assert timeless(project.report()) == timeless(inside_report)
+    assert tree(project.path / ".llmversion" / "recordings") == inside_recordings
+    assert tree(project.path / "tests" / "__llm_goldens__") == goldens
+    assert sorted(json.dumps(r.body, sort_keys=True) for r in emu.requests()) == inside_calls
+    child.stdout.fnmatch_lines(["sent ahead: 12 live calls, 6 at a time: 12 used, 0 wasted"])
+    gone = [pid for pid in seen["children"] if Path(f"/proc/{pid}").exists()]  # type: ignore[attr-defined]
+    assert gone == []  # ended with the run
+
+
+@pytest.mark.parametrize("setting", ["off", "on"])
+def test_errors_read_the_same_from_the_call_process(llm_project: LLMProject, emu: Emulator, setting: str) -> None:
+    project = emulated_project(llm_project, emu)
+    project.write_config(emu.provider_tables(), call_process=setting)
+    unknown = project.run("--candidate-model=openai/gpt-4o-mini-2024-07-18", "-k", "c00")  # not served here
+    unknown.stdout.fnmatch_lines([NOT_FOUND])  # the same line in both, word for word
+
+    project.write_config(emu.provider_tables(), max_retries=3, retry_base_delay=0.01)
+    emu.clear_requests()
+    emu.add_fault(Fault.http(429, retry_after=0.05, first=4))
+    limited = project.run(*ARGS)
+    limited.assert_outcomes(passed=21, failed=3)
+    statuses = [r.status for r in emu.requests()]
+    assert statuses.count(429) == 4
+    assert statuses.count(200) == 12
+
+
+KILLER = """\
+import os, signal
+from pathlib import Path
+
+def kill_call_process():
+    for pid in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"call_worker" in cmdline:
+            os.kill(int(pid), signal.SIGKILL)
+            Path("killed").write_text(pid)
+"""
+
+
+def test_a_killed_call_process_costs_the_calls_it_held_and_the_run_goes_on(
+    llm_project: LLMProject, emu: Emulator
+) -> None:
+    project = emulated_project(llm_project, emu)
+    project.run(*ARGS).assert_outcomes(passed=21, failed=3)
+    verdicts = project.verdicts()
+
+    emu.add_model(CANDIDATE_MODEL, CANDIDATE, latency_ms=300)  # answers still in flight when the child dies
+    project.write("tests/killer.py", KILLER)
+    killing = CASE_TEST.replace(
+        "    out = llm.complete", "    if llm_case.id == 'c04':\n        kill_call_process()\n    out = llm.complete"
+    ).replace("import pytest\n", "import pytest\nfrom killer import kill_call_process\n")
+    project.test_file(killing)
+    project.write_config(emu.provider_tables(), call_process="on", max_retries=2, retry_base_delay=0.01)
+    result = project.run("--llm-concurrency=4", *ARGS)
+    assert (project.path / "killed").exists()
+    result.assert_outcomes(passed=21, failed=3)
+    assert project.verdicts() == verdicts
+
+
+def many_cases(llm_project: LLMProject, emu: Emulator, count: int) -> LLMProject:
+    emu.add_model(CURRENT_MODEL, CURRENT)
+    emu.add_model(CANDIDATE_MODEL, CURRENT)
+    llm_project.write_config(emu.provider_tables(), model=f"openai/{CURRENT_MODEL}", max_retries=0)
+    cases = "".join(f"- {{id: c{i:02d}, input: 'Person {i} was born in City{i}.'}}\n" for i in range(count))
+    llm_project.write("tests/cases.yaml", cases)
+    llm_project.test_file(CASE_TEST)
+    llm_project.write("conftest.py", WATCH)
+    llm_project.run("--llm-record", "--llm-concurrency=8").assert_outcomes(passed=count)
+    return llm_project
+
+
+def test_auto_starts_a_call_process_for_a_long_run_only(llm_project: LLMProject, emu: Emulator) -> None:
+    project = many_cases(llm_project, emu, 40)
+    project.run(*ARGS).assert_outcomes(passed=80)  # 80 live calls: worth a child
+    assert len(watched(project)["children"]) == 1  # type: ignore[arg-type]
+
+    project.run(*ARGS, "-k", "c0").assert_outcomes(passed=20, deselected=60)  # 10 cases: not worth one
+    assert watched(project)["children"] == []
+
+    project.run(*ARGS, "--llm-concurrency=1").assert_outcomes(passed=80)  # one call at a time: nothing to gain
+    assert watched(project)["children"] == []
+
+
+def test_ctrl_c_leaves_no_call_process_behind(llm_project: LLMProject, emu: Emulator) -> None:
+    project = many_cases(llm_project, emu, 40)
+    emu.add_model(CANDIDATE_MODEL, CANDIDATE, latency_ms=1500)
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project.path), env.get("PYTHONPATH")]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *ARGS],
+        cwd=project.path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    child: list[int] = []
+    while not child and time.monotonic() < deadline:
+        time.sleep(0.2)
+        child = [
+            int(pid)
+            for pid in os.listdir("/proc")
+            if pid.isdigit() and _parent(int(pid)) == proc.pid and b"call_worker" in _cmdline(int(pid))
+        ]
+    assert child, "no call process started"
+    time.sleep(1.0)  # calls in flight in the child
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out.decode()
+    assert b"KeyboardInterrupt" in out
+    assert not _alive(child[0])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
