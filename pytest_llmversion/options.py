@@ -288,8 +288,12 @@ def resolve_at_start(config: pytest.Config) -> bool:
     before workers start)."""
     if any(config.getoption(option.dest) is not None for option in OPTIONS):
         return True
-    distributes = getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput")
-    return distributes and project_uses_plugin(config)
+    return distributes(config) and project_uses_plugin(config)
+
+
+def distributes(config: pytest.Config) -> bool:
+    """Whether this process is a pytest-xdist controller (it runs no test; its workers do)."""
+    return getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput")
 
 
 #: The keys of ``[tool.llmversion]`` (``config.LLMConfig``'s fields, its extra tables and renamed keys), here so

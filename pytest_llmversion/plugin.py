@@ -60,11 +60,18 @@ def pytest_configure(config: pytest.Config) -> None:
     # registered now, after the plugins of entry points: its pytest_pyfunc_call then runs before anyio's
     config.pluginmanager.register(BodyRunner(), "llmversion-bodies")
     if options.resolve_at_start(config):
-        state.context()
+        ctx = state.context()
+        if not options.distributes(config):  # an xdist controller makes no calls; its workers decide for theirs
+            ctx.start_call_process(os.cpu_count(), _xdist_workers(config))
     if config.pluginmanager.hasplugin("xdist") or config.pluginmanager.hasplugin("xdist.plugin"):
         from pytest_llmversion.xdist_support import XdistHooks
 
         config.pluginmanager.register(XdistHooks(state), "llmversion-xdist")
+
+
+def _xdist_workers(config: pytest.Config) -> int:
+    """In a pytest-xdist worker, how many there are; else 0."""
+    return int(getattr(config, "workerinput", {}).get("workercount", 0))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -149,8 +156,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     note_selection(state.selection, session, sum(SPEC in item.stash for item in session.items))
     if state.selection.selected:
         state.freeze_heap()
-        workers = getattr(session.config, "workerinput", {}).get("workercount", 0)  # pytest-xdist's, in a worker
-        ctx.start_call_process(state.selection.selected, os.cpu_count(), int(workers))
+        ctx.start_call_process(os.cpu_count(), _xdist_workers(session.config), state.selection.selected)
         if not state.is_worker and ctx.calls_live and session.config.get_verbosity() >= 0:
             from pytest_llmversion.run.progress import in_place, start_progress, start_status_line
 

@@ -92,6 +92,15 @@ class ProviderFactory:
         self.remote = CallProcess(self.config, self.root, served, size)
         return self.remote
 
+    def stop_remote(self) -> None:
+        """Make every later call in this process: the call process is ended at once (it has made none)."""
+        with self._lock:
+            remote, self.remote = self.remote, None
+            if remote is not None:
+                self._providers = {name: p for name, p in self._providers.items() if name not in remote.names}
+        if remote is not None:
+            remote.close(kill=True)
+
     def provider(self, ref: ModelRef) -> Provider:
         with self._lock:
             if ref.provider not in self._providers:

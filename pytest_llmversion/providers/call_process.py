@@ -137,11 +137,13 @@ class CallProcess:
             if not call.future.done():
                 call.future.set_exception(Unavailable(f"{call.model}: {self.stopped}", model=call.model))
 
-    def close(self) -> None:
-        """End the child: its socket closed, it exits; killed if it has not after a moment."""
+    def close(self, *, kill: bool = False) -> None:
+        """End the child: its socket closed, it exits; killed if it has not after a moment (at once: ``kill``)."""
         with self._lock:
             if self.stopped is None:
                 self.stopped = "the run has ended"
+        if kill:
+            self.process.kill()
         # shut down, not only closed: the reader thread's pending read holds the socket open otherwise, and the
         # child would never see its end
         with contextlib.suppress(OSError), socket.fromfd(self._conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as s:

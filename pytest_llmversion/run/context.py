@@ -187,21 +187,27 @@ class RunContext:
         models += [self.config.ref(text) for text in self.config.fallback_models]
         return min(64, sum(self.limits(p).concurrency for p in {m.provider for m in models}))
 
-    def start_call_process(self, items: int, cores: int | None, xdist_workers: int) -> bool:
-        """Make the SDK calls in a child process (``providers.call_process``) when the run is worth it: ``on``,
-        or ``auto`` for a run through the call pool expecting ``CALL_PROCESS_MIN_CALLS`` calls or more with a
-        core to spare beyond pytest's processes. Started as collection ends, so the SDKs are imported while
-        the first items are prepared. Whether it was started."""
+    def start_call_process(self, cores: int | None, xdist_workers: int, items: int | None = None) -> bool:
+        """Make the SDK calls in a child process (``providers.call_process``): ``on``, or ``auto`` for a run
+        through the call pool with a core to spare beyond pytest's processes. Called at start-up (``items`` None)
+        when the options resolve the run there, so the child imports the SDKs while pytest collects; and as
+        collection ends, with the LLM items selected: ``auto`` ends the child of a run expecting fewer than
+        ``CALL_PROCESS_MIN_CALLS`` calls (the calls of a short run are not worth a second process). Whether one
+        runs now."""
         setting = self.config.call_process
-        if setting == "off" or not self.calls_live:
+        wanted = setting != "off" and self.calls_live
+        if wanted and setting == "auto":
+            wanted = self.ahead() is not None and (cores or 1) > max(1, xdist_workers)
+            if items is not None and items * self.samples < CALL_PROCESS_MIN_CALLS:
+                wanted = False
+        factory = self.factory()
+        if not wanted:
+            if items is not None:
+                factory.stop_remote()
             return False
-        if setting == "auto":
-            expected = items * self.samples
-            if self.ahead() is None or expected < CALL_PROCESS_MIN_CALLS or (cores or 1) <= max(1, xdist_workers):
-                return False
         models = [m for m in (self.current, self.candidate) if m is not None]
         models += [self.config.ref(text) for text in self.config.fallback_models]
-        return self.factory().start_remote({m.provider for m in models}, self.concurrency()) is not None
+        return factory.start_remote({m.provider for m in models}, self.concurrency()) is not None
 
     def ahead(self) -> SendAhead | None:
         """The call pool, when this run calls models live and may have more than one call in flight."""
