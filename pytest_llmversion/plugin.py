@@ -220,8 +220,16 @@ def _thaw_heap(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    """Before an LLM item runs, send ahead the calls of the items this process runs next (a bounded window),
-    so their bodies find their answers waiting: the call pool (``run/pool.py``)."""
+    """Note the item pytest runs next (under pytest-xdist, part of what this process will run)."""
+    if SPEC in item.stash:
+        item.config.stash[STATE].next_item = nextitem
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """Once an LLM item's fixtures are set up (a key or a setting a session fixture puts in the environment is
+    there), before its body: send ahead its calls and those of the items this process runs after it (a bounded
+    window), so their bodies find their answers waiting: the call pool (``run/pool.py``)."""
     if SPEC not in item.stash:
         return
     state = item.config.stash[STATE]
@@ -230,7 +238,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         from pytest_llmversion.run.collection import upcoming
 
         positions = state.positions(item.session)
-        ahead.plan((i.stash[SPEC], i.nodeid) for i in upcoming(item, nextitem, positions) if SPEC in i.stash)
+        later = upcoming(item, state.next_item, positions)
+        ahead.plan(((i.stash[SPEC], i.nodeid) for i in later if SPEC in i.stash), item.stash.get(ITEM, None))
 
 
 @pytest.hookimpl(wrapper=True)

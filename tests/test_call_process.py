@@ -245,3 +245,28 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+SESSION_KEY = """\
+import os
+
+import pytest
+
+@pytest.fixture(scope="session", autouse=True)
+def key_from_a_vault():
+    os.environ["OPENAI_API_KEY"] = "sk-from-a-session-fixture"
+    yield
+    del os.environ["OPENAI_API_KEY"]
+"""
+
+
+@pytest.mark.parametrize("setting", ["off", "on"])
+def test_a_key_a_session_fixture_sets_reaches_the_call_process(
+    llm_project: LLMProject, emu: Emulator, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    project = emulated_project(llm_project, emu)
+    project.write("conftest.py", SESSION_KEY)
+    project.write_config(emu.provider_tables(), call_process=setting)
+    monkeypatch.delenv("OPENAI_API_KEY")  # the child starts before the fixture sets it
+    project.run(*ARGS).assert_outcomes(passed=21, failed=3)
+    assert {r.api_key for r in emu.requests()} == {"sk-from-a-session-fixture"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import threading
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -85,11 +86,14 @@ class ProviderFactory:
     def start_remote(self, names: Iterable[str], size: int) -> CallProcess | None:
         """Make the calls of these providers in a child process from now on (none of them: nothing started)."""
         served = self.remote_names(names)
-        if not served or self.remote is not None:
+        if not served or self.remote is not None or os.name != "posix":  # it hands the child a socket's descriptor
             return self.remote
         from pytest_llmversion.providers.call_process import CallProcess
 
-        self.remote = CallProcess(self.config, self.root, served, size)
+        try:
+            self.remote = CallProcess(self.config, self.root, served, size)
+        except OSError:
+            return None  # no process to be had: the calls are made here, as without one
         return self.remote
 
     def stop_remote(self) -> None:

@@ -70,6 +70,8 @@ class CallProcess:
         self._lock = threading.Lock()
         self._pending: dict[int, _Pending] = {}
         self._ids = itertools.count()
+        #: Providers whose first call has gone: the child built their adapters with the environment sent then.
+        self._announced: set[str] = set()
         self.ready = threading.Event()
         #: Why the child stopped answering (None while it answers).
         self.stopped: str | None = None
@@ -94,7 +96,10 @@ class CallProcess:
             self._pending[call_id] = _Pending(future, ref)
         try:
             with self._send_lock:
-                self._conn.send((call_id, name, request, model_id, sample_index))
+                # a provider's first call carries the environment its adapter is built with, as it would be here
+                environ = None if name in self._announced else dict(os.environ)
+                self._announced.add(name)
+                self._conn.send((call_id, name, request, model_id, sample_index, environ))
         except (OSError, ValueError):
             self._stop("the call process is gone")
         try:

@@ -2,9 +2,11 @@
 
 Started by ``call_process.CallProcess`` as ``python -m pytest_llmversion.providers.call_worker FD``, where FD
 is its end of a private socket pair. It reads one greeting (the run's config, its folder, the providers to
-get ready and how many calls may be in flight), builds those providers' adapters at once (importing their
-SDKs while pytest collects), then answers each ``(call id, provider, request, model id, sample index)`` on a
-thread of its own with ``(call id, True, completion)`` or ``(call id, False, error)``. The adapters are the
+get ready and how many calls may be in flight), imports those providers' SDKs at once (while pytest
+collects), then answers each ``(call id, provider, request, model id, sample index, environment)`` on a
+thread of its own with ``(call id, True, completion)`` or ``(call id, False, error)``. A provider's adapter is
+built at its first call, with the environment pytest's process had then (sent with that call only), as it
+would have been built there: a key a session fixture sets is seen. The adapters are the
 same code the run would call in its own process; nothing else of the plugin runs here. It never writes to the
 terminal (its output is pytest's, and its own would land in a capture file), ignores Ctrl-C (pytest decides
 what an interrupted run pays for) and ends when its socket closes.
@@ -25,6 +27,15 @@ from typing import Any
 from pytest_llmversion.config import LLMConfig
 from pytest_llmversion.providers import ProviderFactory
 from pytest_llmversion.providers.base import Provider, ProviderError, Request
+from pytest_llmversion.providers.sdk_common import import_sdk
+
+#: The SDK each built-in adapter kind imports.
+SDK_MODULES = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "gemini": "google.genai",
+    "google-legacy": "google.generativeai",
+}
 
 
 class _Worker:
@@ -34,11 +45,17 @@ class _Worker:
         self._send_lock = threading.Lock()
         self._built: dict[str, Provider | ProviderError] = {}
         self._build_lock = threading.Lock()
+        #: The environment pytest's process had at each provider's first call (read here, before any call runs).
+        self.environs: dict[str, dict[str, str]] = {}
 
     def provider(self, name: str) -> Provider:
         with self._build_lock:
             built = self._built.get(name)
             if built is None:
+                environ = self.environs.get(name)
+                if environ is not None:
+                    os.environ.clear()
+                    os.environ.update(environ)
                 try:
                     built = self.factory._build(name)
                 except ProviderError as error:  # no SDK, no key: every call to it says so, as in the run's process
@@ -76,9 +93,12 @@ def main(fd: int) -> None:
     except EOFError:
         return
     worker = _Worker(conn, config, Path(root))
-    for name in names:  # the SDKs imported while pytest collects
-        with contextlib.suppress(ProviderError):  # said on its first call
-            worker.provider(name)
+    for name in names:  # the SDKs imported while pytest collects; a missing one is said on its first call
+        settings = config.providers.get(name)
+        module = SDK_MODULES.get((settings.kind if settings else None) or name)
+        if module is not None:
+            with contextlib.suppress(Exception):
+                import_sdk(module, name)
     conn.send(("ready", None, None))
     pool = ThreadPoolExecutor(size, thread_name_prefix="llmversion-call")
     while True:
@@ -86,7 +106,10 @@ def main(fd: int) -> None:
             message = conn.recv()
         except (EOFError, OSError):
             break
-        pool.submit(worker.answer, *message)
+        call_id, name, request, model_id, sample_index, environ = message
+        if environ is not None:
+            worker.environs.setdefault(name, environ)
+        pool.submit(worker.answer, call_id, name, request, model_id, sample_index)
     # the run has closed its end: answers still in flight have no one to go to
     os._exit(0)
 

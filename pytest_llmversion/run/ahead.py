@@ -34,14 +34,15 @@ class SendAhead:
     #: Items prepared ahead of their fixtures, by node id; the fixture takes its item from here.
     _prepared: dict[str, LLMItem] = field(default_factory=dict)
 
-    def plan(self, upcoming: Iterable[tuple[ItemSpec, str]]) -> None:
-        """Send the calls of the next items, in run order, until the window is full."""
+    def plan(self, upcoming: Iterable[tuple[ItemSpec, str]], running: LLMItem | None = None) -> None:
+        """Send the calls of the next items, in run order, until the window is full; ``running`` is the item whose
+        body is about to run, already built by its fixture."""
         for spec, nodeid in upcoming:
             if self.pool.pending() >= self.pool.window:
                 return
             if self.pool.has_planned(nodeid):
                 continue
-            item = self._prepared.get(nodeid)
+            item = running if running is not None and running.nodeid == nodeid else self._prepared.get(nodeid)
             if item is None:
                 item = self._prepared[nodeid] = self.make_item(spec, nodeid)
             self.pool.plan(
