@@ -460,3 +460,24 @@ def test_tool_calls_are_sent_ahead_from_their_goldens_and_judged_as_in_a_serial_
         "dropped": 0,
         "errors": 0,
     }
+
+
+def test_the_candidates_answers_are_rewritten_only_where_they_changed(llm_project: LLMProject, emu: Emulator) -> None:
+    project = emulated_project(llm_project, emu)
+    args = (f"--candidate-model=openai/{CANDIDATE_MODEL}",)
+    project.run(*args).assert_outcomes(passed=21, failed=3)
+    folder = project.path / ".llmversion" / "candidate"
+    first = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.rglob("*.yaml")}
+    assert len(first) == 12
+    (folder / "left-by-hand.txt").write_text("not this run's")
+
+    project.run(*args).assert_outcomes(passed=21, failed=3)  # the same answers: no file is touched
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.rglob("*.yaml")} == first
+    assert not (folder / "left-by-hand.txt").exists()  # the folder holds only this run's files
+
+    project.write("tests/cases.yaml", "".join(CASES.splitlines(keepends=True)[1:]))  # case c00 is gone
+    project.run(*args).assert_outcomes(passed=19, failed=3)
+    left = set(folder.rglob("*.yaml"))
+    assert len(left) == 11
+    assert not any("c00" in p.name for p in left)
+    assert all(first[p] == (p.stat().st_ino, p.stat().st_mtime_ns) for p in left)

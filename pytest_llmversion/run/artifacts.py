@@ -4,13 +4,20 @@ by the controller only, and only when its content changed."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pytest_llmversion.atomic import write_atomic
 from pytest_llmversion.run.gather import Collected
-from pytest_llmversion.run.goldens import GoldenKept, belongs_to, golden_files, is_golden_file, write_golden
+from pytest_llmversion.run.goldens import (
+    GoldenKept,
+    belongs_to,
+    golden_files,
+    is_golden_file,
+    render_golden,
+    write_golden,
+)
 from pytest_llmversion.run.recordings import write_recording
 from pytest_llmversion.run.result import ItemReport
 
@@ -76,15 +83,21 @@ def write_candidate_goldens(reports: Iterable[ItemReport], folder: Path, rel: Ca
     reports = list(reports)
     if not any(r.result.role == "candidate" for r in reports):
         return {}
-    if folder.is_dir():
-        shutil.rmtree(folder)
-    written = {}
+    before = {p for p in folder.rglob("*") if not p.is_dir()} if folder.is_dir() else set()
+    written, kept = {}, set()
     for report in reports:
         doc, item = report.artifacts.candidate_doc, report.result
         if doc and item.golden is not None:
             path = folder / item.golden
-            write_golden(path, doc, report.artifacts.rerecord or item.nodeid)
+            # a file that already holds these answers is left as it is (a re-run rewrites nothing)
+            write_atomic(path, render_golden(doc, report.artifacts.rerecord or item.nodeid))
             written[item.nodeid] = rel(path)
+            kept.add(path)
+    for stale in sorted(before - kept, reverse=True):  # the last run's, or anything else put there
+        stale.unlink()
+    for directory in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+        if not any(directory.iterdir()):
+            directory.rmdir()
     return written
 
 
