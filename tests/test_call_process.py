@@ -195,6 +195,15 @@ def test_auto_starts_a_call_process_for_a_long_run_only(llm_project: LLMProject,
     project.run(*ARGS, "--llm-concurrency=1").assert_outcomes(passed=80)  # one call at a time: nothing to gain
     assert watched(project)["children"] == []
 
+    # respx loaded (as its pytest plugin would have it): its mocks answer in pytest's process, so the calls stay
+    respx = "import sys, types\nsys.modules.setdefault('respx', types.ModuleType('respx'))\n"
+    project.write("conftest.py", respx + WATCH)
+    try:
+        project.run(*ARGS).assert_outcomes(passed=80)
+    finally:
+        sys.modules.pop("respx", None)
+    assert watched(project)["children"] == []
+
 
 def test_ctrl_c_leaves_no_call_process_behind(llm_project: LLMProject, emu: Emulator) -> None:
     project = many_cases(llm_project, emu, 40)
@@ -270,3 +279,21 @@ def test_a_key_a_session_fixture_sets_reaches_the_call_process(
     monkeypatch.delenv("OPENAI_API_KEY")  # the child starts before the fixture sets it
     project.run(*ARGS).assert_outcomes(passed=21, failed=3)
     assert {r.api_key for r in emu.requests()} == {"sk-from-a-session-fixture"}
+
+
+def test_a_call_process_that_cannot_start_costs_nothing(
+    llm_project: LLMProject, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = emulated_project(llm_project, emu)
+    project.run(*ARGS).assert_outcomes(passed=21, failed=3)
+    verdicts = project.verdicts()
+    emu.clear_requests()
+
+    project.write_config(emu.provider_tables(), call_process="on")  # max_retries = 0: a failed call would show
+    broken = project.path / "broken-python"  # an interpreter that cannot run the worker, found out late:
+    broken.write_text("#!/bin/sh\nsleep 1\nexit 1\n")  # the first calls are waiting on it by then
+    broken.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(broken))
+    project.run(*ARGS).assert_outcomes(passed=21, failed=3)
+    assert project.verdicts() == verdicts
+    assert len(emu.requests()) == 12  # each call made once, in pytest's process

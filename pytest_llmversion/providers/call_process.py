@@ -11,7 +11,9 @@ limiter, the budget cap, the recorder. Only the adapter's ``complete`` crosses o
 would have returned or raised it.
 
 If the child stops (killed, out of memory), the calls waiting on it fail as unavailable (the router retries
-them) and every later call is made in the run's process, as without it.
+them) and every later call is made in the run's process, as without it. A child that stops before it is ready
+(it could not start: another interpreter, a broken install) has read none of its calls: they are all made in
+the run's process, and nothing fails.
 """
 
 from __future__ import annotations
@@ -33,8 +35,22 @@ from pathlib import Path
 from pytest_llmversion.config import LLMConfig
 from pytest_llmversion.providers.base import Completion, Provider, Request, Unavailable
 
+#: Libraries that answer HTTP calls inside pytest's process (respx, pytest-httpx, vcrpy's cassettes): with one
+#: loaded, ``auto`` keeps the calls there, where they would have answered them.
+HTTP_MOCKS = ("respx", "pytest_httpx", "vcr")
+
+
+def http_mock_loaded() -> str | None:
+    """The first of ``HTTP_MOCKS`` this process has imported, if any."""
+    return next((name for name in HTTP_MOCKS if name in sys.modules), None)
+
+
 #: Seconds past the run's ``timeout`` after which a call the child has not answered is given up.
 _GRACE = 30.0
+
+
+class NeverStarted(Exception):
+    """The child stopped before it could take a call: nothing was sent, the call is made in pytest's process."""
 
 
 @dataclass
@@ -91,6 +107,8 @@ class CallProcess:
         ref = f"{name}/{model_id}"
         with self._lock:
             if self.stopped is not None:
+                if not self.ready.is_set():
+                    raise NeverStarted(self.stopped)
                 raise Unavailable(f"{ref}: {self.stopped}", model=ref)
             call_id = next(self._ids)
             self._pending[call_id] = _Pending(future, ref)
@@ -138,9 +156,12 @@ class CallProcess:
             if self.stopped is None:
                 self.stopped = f"{why}; calls go on in pytest's process"
             pending, self._pending = list(self._pending.values()), {}
+        started = self.ready.is_set()
         for call in pending:
             if not call.future.done():
-                call.future.set_exception(Unavailable(f"{call.model}: {self.stopped}", model=call.model))
+                # a child that never started read none of them: they are made here; one that did may have sent them
+                error = Unavailable(f"{call.model}: {self.stopped}", model=call.model) if started else NeverStarted()
+                call.future.set_exception(error)
 
     def close(self, *, kill: bool = False) -> None:
         """End the child: its socket closed, it exits; killed if it has not after a moment (at once: ``kill``)."""
@@ -170,6 +191,9 @@ class RemoteProvider:
     local: Callable[[], Provider]
 
     def complete(self, request: Request, model_id: str, *, sample_index: int = 0) -> Completion:
-        if not self.process.alive:
-            return self.local().complete(request, model_id, sample_index=sample_index)
-        return self.process.call(self.name, request, model_id, sample_index)
+        if self.process.alive:
+            try:
+                return self.process.call(self.name, request, model_id, sample_index)
+            except NeverStarted:
+                pass
+        return self.local().complete(request, model_id, sample_index=sample_index)

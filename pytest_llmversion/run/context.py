@@ -189,7 +189,8 @@ class RunContext:
 
     def start_call_process(self, cores: int | None, xdist_workers: int, items: int | None = None) -> bool:
         """Make the SDK calls in a child process (``providers.call_process``): ``on``, or ``auto`` for a run
-        through the call pool with a core to spare beyond pytest's processes. Called at start-up (``items`` None)
+        through the call pool with a core to spare beyond pytest's processes and no HTTP mocking library loaded
+        (respx, pytest-httpx, vcrpy: their answers are given in this process). Called at start-up (``items`` None)
         when the options resolve the run there, so the child imports the SDKs while pytest collects; and as
         collection ends, with the LLM items selected: ``auto`` ends the child of a run expecting fewer than
         ``CALL_PROCESS_MIN_CALLS`` calls (the calls of a short run are not worth a second process). Whether one
@@ -197,7 +198,9 @@ class RunContext:
         setting = self.config.call_process
         wanted = setting != "off" and self.calls_live
         if wanted and setting == "auto":
-            wanted = self.ahead() is not None and (cores or 1) > max(1, xdist_workers)
+            from pytest_llmversion.providers.call_process import http_mock_loaded
+
+            wanted = self.ahead() is not None and (cores or 1) > max(1, xdist_workers) and not http_mock_loaded()
             if items is not None and items * self.samples < CALL_PROCESS_MIN_CALLS:
                 wanted = False
         factory = self.factory()
