@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from pytest_llmversion.config import LLMConfig
     from pytest_llmversion.modelref import ModelRef
     from pytest_llmversion.run.cases import Case
+    from pytest_llmversion.run.context import RunContext
     from pytest_llmversion.run.item import LLMItem
     from pytest_llmversion.run.sampler import GoldenChecker
     from pytest_llmversion.testing import Emulator
@@ -62,11 +63,26 @@ def pytest_configure(config: pytest.Config) -> None:
     if options.resolve_at_start(config):
         ctx = state.context()
         if not options.distributes(config):  # an xdist controller makes no calls; its workers decide for theirs
-            ctx.start_call_process(os.cpu_count(), _xdist_workers(config))
+            _start_call_process(state, ctx)
     if config.pluginmanager.hasplugin("xdist") or config.pluginmanager.hasplugin("xdist.plugin"):
         from pytest_llmversion.xdist_support import XdistHooks
 
         config.pluginmanager.register(XdistHooks(state), "llmversion-xdist")
+
+
+def _start_call_process(state: LLMVersionState, ctx: RunContext, items: int | None = None) -> None:
+    """``RunContext.start_call_process`` with this process's cores and xdist workers. The session's end closes
+    the child; a cleanup ends it too for a run that never gets there (``--markers``, another plugin's error)."""
+    config = state.config
+    if ctx.start_call_process(_cores(), _xdist_workers(config), items) and not state.call_process_cleanup:
+        state.call_process_cleanup = True
+        config.add_cleanup(ctx.factory().stop_remote)
+
+
+def _cores() -> int | None:
+    """The cores this process may run on (its affinity, which containers and taskset narrow)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count()
 
 
 def _xdist_workers(config: pytest.Config) -> int:
@@ -154,9 +170,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         _check_budget(state, session)
     assert state.selection is not None
     note_selection(state.selection, session, sum(SPEC in item.stash for item in session.items))
+    _start_call_process(state, ctx, state.selection.selected)
     if state.selection.selected:
         state.freeze_heap()
-        ctx.start_call_process(os.cpu_count(), _xdist_workers(session.config), state.selection.selected)
         if not state.is_worker and ctx.calls_live and session.config.get_verbosity() >= 0:
             from pytest_llmversion.run.progress import in_place, start_progress, start_status_line
 

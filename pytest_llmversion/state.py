@@ -43,6 +43,8 @@ class LLMVersionState:
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.froze_gc = False
         self._positions: dict[str, int] | None = None
+        #: Whether a config cleanup ends the call process (registered once, when one is first started).
+        self.call_process_cleanup = False
         #: The item pytest runs after the running one (``pytest_runtest_protocol``): the call pool looks ahead.
         self.next_item: pytest.Item | None = None
         #: The run's bad config, once found: every later use of the context raises it again.

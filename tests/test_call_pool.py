@@ -481,3 +481,24 @@ def test_the_candidates_answers_are_rewritten_only_where_they_changed(llm_projec
     assert len(left) == 11
     assert not any("c00" in p.name for p in left)
     assert all(first[p] == (p.stat().st_ino, p.stat().st_mtime_ns) for p in left)
+
+
+def test_a_golden_outside_the_rootdir_keeps_the_candidates_answers_under_their_folder(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from pytest_llmversion.run.artifacts import write_candidate_goldens
+
+    real = tmp_path / "elsewhere" / "__llm_goldens__" / "test_x" / "c0.yaml"  # shown by its absolute path
+    real.parent.mkdir(parents=True)
+    real.write_text("the real golden\n")
+    doc = {"schema": 1, "test": "test_x.py::test_x", "case": "c0", "output": "Paris"}
+    report = SimpleNamespace(
+        result=SimpleNamespace(role="candidate", golden=str(real), nodeid="test_x.py::test_x[c0-candidate]"),
+        artifacts=SimpleNamespace(candidate_doc=doc, rerecord=None),
+    )
+    folder = tmp_path / "project" / ".llmversion" / "candidate"
+    written = write_candidate_goldens([report], folder, str)  # type: ignore[list-item]
+    assert real.read_text() == "the real golden\n"  # never written over
+    path = Path(written["test_x.py::test_x[c0-candidate]"])
+    assert path.is_relative_to(folder)
+    assert "Paris" in path.read_text()

@@ -297,3 +297,70 @@ def test_a_call_process_that_cannot_start_costs_nothing(
     project.run(*ARGS).assert_outcomes(passed=21, failed=3)
     assert project.verdicts() == verdicts
     assert len(emu.requests()) == 12  # each call made once, in pytest's process
+
+
+ODD_PARAMS = """\
+import enum
+import types
+
+import pytest
+from pytest_llmversion import checks
+
+
+class Tone(str, enum.Enum):  # only this test module can import it
+    PLAIN = "plain"
+
+
+@pytest.mark.llm_regression(cases="cases.yaml")
+def test_city(llm, llm_case, llm_golden):
+    extra = {"user": Tone.PLAIN} if llm_case.id < "c06" else {"metadata": types.MappingProxyType({"a": "b"})}
+    out = llm.complete(llm_case.input, **extra)
+    llm_golden.check(out, checks.valid_json())
+"""
+
+
+def test_a_request_that_cannot_cross_is_made_in_pytests_process(llm_project: LLMProject, emu: Emulator) -> None:
+    project = emulated_project(llm_project, emu)
+    project.test_file(ODD_PARAMS)
+    project.write_config(emu.provider_tables(), call_process="on")  # max_retries = 0
+    # half the bodies send a parameter whose class the child cannot import, half one that does not pickle at all;
+    # the goldens hold neither, so each body calls live, from pytest's process
+    result = project.run(*ARGS)
+    result.assert_outcomes(passed=12, failed=12)  # the current items: STALE goldens, as without a child
+    assert "the call process" not in result.stdout.str()
+    assert len(emu.requests(CANDIDATE_MODEL)) == 12
+
+
+def test_a_key_under_a_name_of_its_own_is_known_to_pytests_redaction(
+    llm_project: LLMProject, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_llmversion.redaction import known_secrets
+
+    project = emulated_project(llm_project, emu)
+    key = "company-vault-key-5d1e9a0b7c"
+    monkeypatch.setenv("COMPANY_LLM_KEY", key)
+    tables = emu.provider_tables().replace(
+        "[tool.llmversion.providers.openai]\n", '[tool.llmversion.providers.openai]\napi_key_env = "COMPANY_LLM_KEY"\n'
+    )
+    project.write_config(tables, call_process="on")
+    project.run(*ARGS).assert_outcomes(passed=21, failed=3)
+    assert {r.api_key for r in emu.requests()} == {key}
+    assert key in known_secrets()  # read by the child's adapter, remembered here as well
+
+
+def test_a_run_that_never_reaches_its_end_leaves_no_call_process(llm_project: LLMProject, emu: Emulator) -> None:
+    project = emulated_project(llm_project, emu)
+    project.write_config(emu.provider_tables(), call_process="on")
+    mine = os.getpid()
+    project.run("--markers", *ARGS)  # configures (the child starts), then lists markers: no session
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        alive = [
+            int(pid)
+            for pid in os.listdir("/proc")
+            if pid.isdigit() and _parent(int(pid)) == mine and b"call_worker" in _cmdline(int(pid)) and _alive(int(pid))
+        ]
+        if not alive:
+            break
+        time.sleep(0.1)
+    assert alive == []

@@ -109,7 +109,8 @@ class ProviderFactory:
         with self._lock:
             if ref.provider not in self._providers:
                 remote = self.remote
-                if remote is not None and ref.provider in remote.names:
+                # checked again now: a conftest or test module may have put its own adapter in ADAPTERS since
+                if remote is not None and ref.provider in remote.names and self.remote_names([ref.provider]):
                     self._providers[ref.provider] = remote.provider(ref.provider, partial(self._local_provider, ref))
                 else:
                     self._providers[ref.provider] = self._build(ref.provider)

@@ -30,10 +30,12 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 from pytest_llmversion.config import LLMConfig
 from pytest_llmversion.providers.base import Completion, Provider, Request, Unavailable
+from pytest_llmversion.providers.sdk_common import resolve_api_key
 
 #: Libraries that answer HTTP calls inside pytest's process (respx, pytest-httpx, vcrpy's cassettes): with one
 #: loaded, ``auto`` keeps the calls there, where they would have answered them.
@@ -66,12 +68,17 @@ class CallProcess:
         self.names = frozenset(names)
         self.timeout = config.timeout + _GRACE
         ours, theirs = socket.socketpair()
+        self.settings = {name: config.providers.get(name) for name in self.names}
+        #: The process that started the child: a forked copy of it makes its calls itself (the socket is ours).
+        self.parent_pid = os.getpid()
         package_parent = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+        # appended: the installed plugin (or a checkout's) is found without shadowing anything
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), package_parent) if p)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "pytest_llmversion.providers.call_worker", str(theirs.fileno())],
+                # -P: the working folder is not put first on the child's path
+                [sys.executable, "-P", "-m", "pytest_llmversion.providers.call_worker", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -91,18 +98,26 @@ class CallProcess:
         self.ready = threading.Event()
         #: Why the child stopped answering (None while it answers).
         self.stopped: str | None = None
-        self._conn.send((config, str(root), sorted(self.names), size))
+        # the child imports with pytest's own path (its ``pythonpath`` ini, a conftest's additions)
+        self._conn.send((config, str(root), sorted(self.names), size, list(sys.path)))
         self._reader = threading.Thread(target=self._read, name="llmversion-call-reader", daemon=True)
         self._reader.start()
 
     @property
     def alive(self) -> bool:
-        return self.stopped is None
+        return self.stopped is None and os.getpid() == self.parent_pid
 
     def provider(self, name: str, local: Callable[[], Provider]) -> Provider:
         return RemoteProvider(self, name, local)
 
     def call(self, name: str, request: Request, model_id: str, sample_index: int) -> Completion:
+        """The child's answer, or its ``ProviderError``; ``NeverStarted`` when the call is to be made here (the
+        child never took it, or the request cannot cross: a parameter whose type does not pickle)."""
+        try:
+            # pickled on its own: one request that does not cross fails alone, here or in the child
+            payload = ForkingPickler.dumps(request)
+        except Exception as error:
+            raise NeverStarted(f"the request cannot be sent to the call process ({type(error).__name__})") from None
         future: Future[Completion] = Future()
         ref = f"{name}/{model_id}"
         with self._lock:
@@ -116,15 +131,19 @@ class CallProcess:
             with self._send_lock:
                 # a provider's first call carries the environment its adapter is built with, as it would be here
                 environ = None if name in self._announced else dict(os.environ)
-                self._announced.add(name)
-                self._conn.send((call_id, name, request, model_id, sample_index, environ))
+                self._conn.send((call_id, name, bytes(payload), model_id, sample_index, environ))
+                if environ is not None:
+                    self._announced.add(name)
+                    # the key it will read is known to this process's redaction too, whatever its variable
+                    resolve_api_key(name, self.settings.get(name), environ)
         except (OSError, ValueError):
             self._stop("the call process is gone")
         try:
             return future.result(timeout=self.timeout)
         except FutureTimeout:
-            with self._lock:
-                self._pending.pop(call_id, None)
+            # a child that holds a call this long is stuck: later calls are made here
+            self._stop(f"no answer from the call process in {self.timeout:.0f} s")
+            self.process.kill()
             raise Unavailable(f"{ref}: no answer from the call process in {self.timeout:.0f} s", model=ref) from None
 
     def _read(self) -> None:
@@ -174,7 +193,9 @@ class CallProcess:
         # child would never see its end
         with contextlib.suppress(OSError), socket.fromfd(self._conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.shutdown(socket.SHUT_RDWR)
-        self._conn.close()
+        self._reader.join(timeout=5)  # it has seen the end: the descriptor is closed once nobody reads it
+        with self._send_lock:
+            self._conn.close()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -191,7 +212,7 @@ class RemoteProvider:
     local: Callable[[], Provider]
 
     def complete(self, request: Request, model_id: str, *, sample_index: int = 0) -> Completion:
-        if self.process.alive:
+        if self.process.alive:  # and this is the process that started it (not a fork of it)
             try:
                 return self.process.call(self.name, request, model_id, sample_index)
             except NeverStarted:

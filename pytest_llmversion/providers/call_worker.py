@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -27,6 +28,7 @@ from typing import Any
 from pytest_llmversion.config import LLMConfig
 from pytest_llmversion.providers import ProviderFactory
 from pytest_llmversion.providers.base import Provider, ProviderError, Request
+from pytest_llmversion.providers.call_process import NeverStarted
 from pytest_llmversion.providers.sdk_common import import_sdk
 
 #: The SDK each built-in adapter kind imports.
@@ -53,9 +55,12 @@ class _Worker:
             built = self._built.get(name)
             if built is None:
                 environ = self.environs.get(name)
-                if environ is not None:
-                    os.environ.clear()
-                    os.environ.update(environ)
+                if environ is not None:  # only what differs: calls in flight to other providers read it too
+                    for variable in [v for v in os.environ if v not in environ]:
+                        del os.environ[variable]
+                    for variable, value in environ.items():
+                        if os.environ.get(variable) != value:
+                            os.environ[variable] = value
                 try:
                     built = self.factory._build(name)
                 except ProviderError as error:  # no SDK, no key: every call to it says so, as in the run's process
@@ -65,7 +70,12 @@ class _Worker:
             raise built
         return built
 
-    def answer(self, call_id: int, name: str, request: Request, model_id: str, sample_index: int) -> None:
+    def answer(self, call_id: int, name: str, payload: bytes, model_id: str, sample_index: int) -> None:
+        try:
+            request: Request = pickle.loads(payload)
+        except Exception as error:  # a parameter of a type only pytest's process can import (a test's enum)
+            self.reply((call_id, False, NeverStarted(f"the request cannot be read here ({type(error).__name__})")))
+            return
         try:
             reply: tuple[int, bool, Any] = (
                 call_id,
@@ -76,6 +86,10 @@ class _Worker:
             reply = (call_id, False, error)
         except Exception as error:  # a bug: the run says what it was rather than waiting forever
             reply = (call_id, False, RuntimeError(f"{type(error).__name__}: {error}"))
+        self.reply(reply)
+
+    def reply(self, reply: tuple[int, bool, Any]) -> None:
+        call_id = reply[0]
         with self._send_lock:
             try:
                 self.conn.send(reply)
@@ -89,9 +103,10 @@ def main(fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn = Connection(fd)
     try:
-        config, root, names, size = conn.recv()
+        config, root, names, size, path = conn.recv()
     except EOFError:
         return
+    sys.path[:] = path + [p for p in sys.path if p not in path]
     worker = _Worker(conn, config, Path(root))
     for name in names:  # the SDKs imported while pytest collects; a missing one is said on its first call
         settings = config.providers.get(name)

@@ -4,6 +4,7 @@ by the controller only, and only when its content changed."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,22 +84,33 @@ def write_candidate_goldens(reports: Iterable[ItemReport], folder: Path, rel: Ca
     reports = list(reports)
     if not any(r.result.role == "candidate" for r in reports):
         return {}
-    before = {p for p in folder.rglob("*") if not p.is_dir()} if folder.is_dir() else set()
+    before = [p for p in folder.rglob("*") if not p.is_dir()] if folder.is_dir() else []
     written, kept = {}, set()
     for report in reports:
         doc, item = report.artifacts.candidate_doc, report.result
         if doc and item.golden is not None:
-            path = folder / item.golden
+            golden = Path(item.golden)
+            # a golden outside pytest's rootdir is shown by its absolute path: kept under the folder all the same
+            path = folder / (Path(*golden.parts[1:]) if golden.is_absolute() else golden)
             # a file that already holds these answers is left as it is (a re-run rewrites nothing)
             write_atomic(path, render_golden(doc, report.artifacts.rerecord or item.nodeid))
             written[item.nodeid] = rel(path)
-            kept.add(path)
-    for stale in sorted(before - kept, reverse=True):  # the last run's, or anything else put there
-        stale.unlink()
-    for directory in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
-        if not any(directory.iterdir()):
-            directory.rmdir()
+            kept.add(_identity(path))
+    for stale in before:  # the last run's, or anything else put there; compared as files, not as spellings
+        with contextlib.suppress(FileNotFoundError):
+            if _identity(stale) not in kept:
+                stale.unlink()
+    for directory in sorted((p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink()), reverse=True):
+        with contextlib.suppress(OSError):
+            if not any(directory.iterdir()):
+                directory.rmdir()
     return written
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    """The file itself (a case-insensitive file system spells one file two ways)."""
+    info = path.stat()
+    return info.st_dev, info.st_ino
 
 
 def write_recordings(reports: Iterable[ItemReport], rootpath: Path) -> list[str]:
