@@ -36,10 +36,9 @@ from pytest_llmversion.testing import Emulator, Fault
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads children from /proc")
 
-#: A conftest that notes, after every test, the call processes alive under this pytest process, and at the
-#: session's end whether it imported the SDK itself.
-WATCH = """\
-import json, os, sys
+#: The call processes under the process that runs this source (inside the user's project).
+CHILDREN = """\
+import os
 from pathlib import Path
 
 def children():
@@ -53,6 +52,14 @@ def children():
         if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"call_worker" in cmdline:
             found.append(int(pid))
     return found
+"""
+
+#: A conftest that notes, after every test, the call processes alive under this pytest process, and at the
+#: session's end whether it imported the SDK itself.
+WATCH = (
+    CHILDREN
+    + """\
+import json, sys
 
 SEEN = set()
 
@@ -62,6 +69,7 @@ def pytest_runtest_teardown(item):
 def pytest_sessionfinish(session):
     Path("watch.json").write_text(json.dumps({"children": sorted(SEEN), "openai": "openai" in sys.modules}))
 """
+)
 
 NOT_FOUND = (
     "ERROR: the provider failed, so nothing was scored: ModelNotFound: openai/gpt-4o-mini-2024-07-18: model not"
@@ -135,21 +143,17 @@ def test_errors_read_the_same_from_the_call_process(llm_project: LLMProject, emu
     assert statuses.count(200) == 12
 
 
-KILLER = """\
-import os, signal
-from pathlib import Path
+KILLER = (
+    CHILDREN
+    + """\
+import signal
 
 def kill_call_process():
-    for pid in os.listdir("/proc"):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except (OSError, ValueError):
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"call_worker" in cmdline:
-            os.kill(int(pid), signal.SIGKILL)
-            Path("killed").write_text(pid)
+    for pid in children():
+        os.kill(pid, signal.SIGKILL)
+        Path("killed").write_text(str(pid))
 """
+)
 
 
 def test_a_killed_call_process_costs_the_calls_it_held_and_the_run_goes_on(

@@ -97,7 +97,8 @@ class ProviderFactory:
         return self.remote
 
     def stop_remote(self) -> None:
-        """Make every later call in this process: the call process is ended at once (it has made none)."""
+        """Make every later call in this process: the call process is ended at once (a run too short for it, or
+        one that never reached its end)."""
         with self._lock:
             remote, self.remote = self.remote, None
             if remote is not None:

@@ -183,9 +183,13 @@ class RunContext:
 
     def concurrency(self) -> int:
         """Calls in flight at most in this process: each provider the run calls at its own limit (64 at most)."""
+        return min(64, sum(self.limits(p).concurrency for p in self._run_providers()))
+
+    def _run_providers(self) -> set[str]:
+        """The providers of the models the run calls: the current model, the candidate, the fallbacks."""
         models = [m for m in (self.current, self.candidate) if m is not None]
         models += [self.config.ref(text) for text in self.config.fallback_models]
-        return min(64, sum(self.limits(p).concurrency for p in {m.provider for m in models}))
+        return {m.provider for m in models}
 
     def start_call_process(self, cores: int | None, xdist_workers: int, items: int | None = None) -> bool:
         """Make the SDK calls in a child process (``providers.call_process``): ``on``, or ``auto`` for a run
@@ -208,9 +212,7 @@ class RunContext:
             if items is not None:
                 factory.stop_remote()
             return False
-        models = [m for m in (self.current, self.candidate) if m is not None]
-        models += [self.config.ref(text) for text in self.config.fallback_models]
-        return factory.start_remote({m.provider for m in models}, self.concurrency()) is not None
+        return factory.start_remote(self._run_providers(), self.concurrency()) is not None
 
     def ahead(self) -> SendAhead | None:
         """The call pool, when this run calls models live and may have more than one call in flight."""
