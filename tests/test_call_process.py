@@ -25,6 +25,7 @@ from test_call_pool import (
     CANDIDATE,
     CANDIDATE_MODEL,
     CASE_TEST,
+    CASES,
     CURRENT,
     CURRENT_MODEL,
     emulated_project,
@@ -311,28 +312,36 @@ import pytest
 from pytest_llmversion import checks
 
 
-class Tone(str, enum.Enum):  # only this test module can import it
-    PLAIN = "plain"
+class Stop(str, enum.Enum):  # a str, so a valid stop sequence; its class is this test module's
+    END = "<end>"
 
 
 @pytest.mark.llm_regression(cases="cases.yaml")
 def test_city(llm, llm_case, llm_golden):
-    extra = {"user": Tone.PLAIN} if llm_case.id < "c06" else {"metadata": types.MappingProxyType({"a": "b"})}
+    if llm_case.id < "c06":
+        extra = {"stop": [Stop.END]}
+    else:  # a mapping that does not pickle at all
+        extra = {"response_format": types.MappingProxyType({"type": "json_object"})}
     out = llm.complete(llm_case.input, **extra)
     llm_golden.check(out, checks.valid_json())
 """
 
 
 def test_a_request_that_cannot_cross_is_made_in_pytests_process(llm_project: LLMProject, emu: Emulator) -> None:
-    project = emulated_project(llm_project, emu)
-    project.test_file(ODD_PARAMS)
-    project.write_config(emu.provider_tables(), call_process="on")  # max_retries = 0
-    # half the bodies send a parameter whose class the child cannot import, half one that does not pickle at all;
-    # the goldens hold neither, so each body calls live, from pytest's process
-    result = project.run(*ARGS)
-    result.assert_outcomes(passed=12, failed=12)  # the current items: STALE goldens, as without a child
-    assert "the call process" not in result.stdout.str()
-    assert len(emu.requests(CANDIDATE_MODEL)) == 12
+    emu.add_model(CURRENT_MODEL, CURRENT)
+    llm_project.write_config(emu.provider_tables(), model=f"openai/{CURRENT_MODEL}", max_retries=0, call_process="on")
+    llm_project.write("tests/cases.yaml", CASES)
+    llm_project.test_file(ODD_PARAMS)
+    llm_project.write("conftest.py", WATCH)
+    # a first recording: nothing to plan from, so each body's own request goes out, odd parameters and all
+    result = llm_project.run("--llm-record")
+    result.assert_outcomes(passed=12)
+    assert "call process" not in result.stdout.str()
+    assert len(watched(llm_project)["children"]) == 1  # type: ignore[arg-type]
+    sent = emu.requests(CURRENT_MODEL)
+    assert len(sent) == 12  # each made once
+    assert sum(r.body.get("stop") == ["<end>"] for r in sent) == 6
+    assert sum(r.body.get("response_format") == {"type": "json_object"} for r in sent) == 6
 
 
 def test_a_key_under_a_name_of_its_own_is_known_to_pytests_redaction(
