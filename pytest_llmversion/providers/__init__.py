@@ -77,11 +77,15 @@ class ProviderFactory:
         """Of these providers, those a call process can serve: the built-in adapters of the SDKs."""
         served = []
         for name in sorted(set(names)):
-            settings = self.config.providers.get(name)
-            kind = (settings.kind if settings else None) or name
+            kind = self.kind_of(name)
             if kind in BUILT_IN and ADAPTERS.get(kind) == BUILT_IN[kind]:
                 served.append(name)
         return served
+
+    def kind_of(self, name: str) -> str:
+        """The adapter kind of provider ``name``: its table's ``kind``, else the name itself."""
+        settings = self.config.providers.get(name)
+        return (settings.kind if settings else None) or name
 
     def start_remote(self, names: Iterable[str], size: int) -> CallProcess | None:
         """Make the calls of these providers in a child process from now on (none of them: nothing started)."""
@@ -130,7 +134,7 @@ class ProviderFactory:
 
             return ScriptedProvider(self.root / self.config.scripted_models, self.root)
         settings = self.config.providers.get(name)
-        kind = (settings.kind if settings else None) or name
+        kind = self.kind_of(name)
         target = ADAPTERS.get(kind)
         if target is None:
             raise SetupError(f"no adapter for provider '{name}' (kind {kind!r})")

@@ -1,6 +1,6 @@
 """The call process's side: the provider SDKs, their clients and their calls, in a process of its own.
 
-Started by ``call_process.CallProcess`` as ``python -m pytest_llmversion.providers.call_worker FD``, where FD
+Started by ``call_process.CallProcess`` as ``python -P -m pytest_llmversion.providers.call_worker FD``, where FD
 is its end of a private socket pair. It reads one greeting (the run's config, its folder, the providers to
 get ready and how many calls may be in flight), imports those providers' SDKs at once (while pytest
 collects), then answers each ``(call id, provider, request, model id, sample index, environment)`` on a
@@ -29,15 +29,8 @@ from pytest_llmversion.config import LLMConfig
 from pytest_llmversion.providers import ProviderFactory
 from pytest_llmversion.providers.base import Provider, ProviderError, Request
 from pytest_llmversion.providers.call_process import NeverStarted
+from pytest_llmversion.providers.readiness import SDKS
 from pytest_llmversion.providers.sdk_common import import_sdk
-
-#: The SDK each built-in adapter kind imports.
-SDK_MODULES = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "gemini": "google.genai",
-    "google-legacy": "google.generativeai",
-}
 
 
 class _Worker:
@@ -109,11 +102,10 @@ def main(fd: int) -> None:
     sys.path[:] = path + [p for p in sys.path if p not in path]
     worker = _Worker(conn, config, Path(root))
     for name in names:  # the SDKs imported while pytest collects; a missing one is said on its first call
-        settings = config.providers.get(name)
-        module = SDK_MODULES.get((settings.kind if settings else None) or name)
-        if module is not None:
+        sdk = SDKS.get(worker.factory.kind_of(name))
+        if sdk is not None:
             with contextlib.suppress(Exception):
-                import_sdk(module, name)
+                import_sdk(*sdk)
     conn.send(("ready", None, None))
     pool = ThreadPoolExecutor(size, thread_name_prefix="llmversion-call")
     while True:
