@@ -296,6 +296,72 @@ def distributes(config: pytest.Config) -> bool:
     return getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput")
 
 
+#: pytest options after which a run makes no call (help, a listing, a plan).
+_NO_RUN = ("help", "version", "collectonly", "markers", "showfixtures", "show_fixtures_per_test", "setupplan")
+
+
+def early_call_process(config: pytest.Config, cores: int | None) -> list[str] | None:
+    """Whether to start the call process before pytest configures (``child_process``), and the adapter kinds
+    whose SDKs it should import meanwhile; None to leave it to the run's context, at configure.
+
+    A guess, made before the config is resolved, from what is cheap to read: the command line asks for live
+    calls (``--candidate-model``, ``--llm-live``, ``--llm-record``), and neither the environment nor the ini
+    options nor ``[tool.llmversion]`` (read as TOML) turn the call process off or the concurrency down to one.
+    The models named there give the SDKs. A wrong guess costs a child that the context ends at configure."""
+    if os.name != "posix" or distributes(config) or hasattr(config, "workerinput"):
+        return None
+    if any(config.getoption(name, None) for name in _NO_RUN):
+        return None
+    if not any(config.getoption(dest) for dest in ("candidate_model", "llm_live", "llm_record")):
+        return None
+    table = _llmversion_table(config)
+
+    def setting(key: str, dest: str | None = None) -> Any:
+        if dest is not None:
+            try:
+                found = value(config, dest)
+            except pytest.UsageError:
+                return None  # said with its line at configure
+            if found is not None:
+                return found[0]
+        given = os.environ.get(f"LLMVERSION_{key.upper()}")
+        return given if given is not None else table.get(key)
+
+    call_process = str(setting("call_process") or "auto").strip().lower()
+    if call_process == "off" or str(setting("concurrency", "llm_concurrency")).strip() == "1":
+        return None
+    if call_process != "on" and (cores or 1) < 2:
+        return None
+    providers = table.get("providers")
+    providers = providers if isinstance(providers, dict) else {}
+    fallbacks = table.get("fallback_models")
+    models = [setting("model", "current_model"), setting("candidate_model", "candidate_model")]
+    models += fallbacks if isinstance(fallbacks, list) else []
+    kinds = set()
+    for model in models:
+        if isinstance(model, str) and "/" in model:
+            name = model.split("/", 1)[0].strip()
+            settings = providers.get(name)
+            kind = settings.get("kind") if isinstance(settings, dict) else None
+            kinds.add(kind if isinstance(kind, str) and kind else name)
+    return sorted(kinds)
+
+
+def _llmversion_table(config: pytest.Config) -> dict[str, Any]:
+    """``[tool.llmversion]`` as TOML gives it, without checking it; empty when there is none or it does not
+    parse (the run's context says why, with its line)."""
+    path = pyproject_of(config)
+    if path is None:
+        return {}
+    import tomllib
+
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8", errors="replace")).get("tool", {}).get("llmversion")
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    return table if isinstance(table, dict) else {}
+
+
 #: The keys of ``[tool.llmversion]`` (``config.LLMConfig``'s fields, its extra tables and renamed keys), here so
 #: that a run without LLM tests can check the table's names without importing pydantic (a test keeps the two
 #: lists equal).

@@ -29,7 +29,7 @@ from pytest_llmversion.sdk_fixtures import (  # noqa: F401 - fixtures, registere
     llm_openai_async,
     register_guard,
 )
-from pytest_llmversion.state import ITEM, SPEC, STATE, LLMVersionState, no_cyclic_gc
+from pytest_llmversion.state import ITEM, SPARE, SPEC, STATE, LLMVersionState, no_cyclic_gc
 
 if TYPE_CHECKING:
     from pytest_llmversion.client import LLMClient
@@ -74,7 +74,10 @@ def _start_call_process(state: LLMVersionState, ctx: RunContext, items: int | No
     """``RunContext.start_call_process`` with this process's cores and xdist workers. The session's end closes
     the child; a cleanup ends it too for a run that never gets there (``--markers``, another plugin's error)."""
     config = state.config
-    if ctx.start_call_process(_cores(), _xdist_workers(config), items) and not state.call_process_cleanup:
+    spare = config.stash.get(SPARE, None)
+    if spare is not None:
+        del config.stash[SPARE]
+    if ctx.start_call_process(_cores(), _xdist_workers(config), items, spare) and not state.call_process_cleanup:
         state.call_process_cleanup = True
         config.add_cleanup(ctx.factory().stop_remote)
 
@@ -224,8 +227,20 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str] | None:
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """Before any plugin configures: the heap frozen once the LLM items are collected (``state.freeze_heap``)
     is thawed by the cleanup registered first, so it runs last, after pytest's own final garbage collections
-    (at unconfigure and in a cleanup), which then skip the run's long-lived objects."""
+    (at unconfigure and in a cleanup), which then skip the run's long-lived objects. And a run whose command
+    line asks for live calls starts its call process now (``options.early_call_process``): the child imports
+    its SDK while this process builds the run's context, which takes it or ends it (``_start_call_process``)."""
     config.add_cleanup(functools.partial(_thaw_heap, config))
+    warm = options.early_call_process(config, _cores())
+    if warm is not None:
+        from pytest_llmversion.child_process import spawn
+
+        try:
+            spare = spawn(warm)
+        except OSError:
+            return  # the context starts one later, or makes its calls here
+        config.stash[SPARE] = spare
+        config.add_cleanup(spare.discard)  # a run that stops before it takes the child
 
 
 def _thaw_heap(config: pytest.Config) -> None:
@@ -271,6 +286,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
             message = llm_item.report()
             report.llmversion = message.to_message()
+            state = item.config.stash[STATE]
+            if not state.is_worker:  # gathered here (``LLMVersionState.pytest_runtest_logreport``): not parsed back
+                state.just_built = (report.llmversion, message.as_received())
             report.llmversion_verdict = message.result.verdict.value  # for -v, without parsing the JSON
             # JUnit XML reads the teardown report's properties, which pytest copies from the item
             item.user_properties += junit_properties(message.result, item.config.stash[STATE].context().catalog())

@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from pytest_llmversion.child_process import Spawned  # noqa: F401 - named in a StashKey string
     from pytest_llmversion.report.schema import Report, SentAhead
     from pytest_llmversion.run.context import RunContext
     from pytest_llmversion.run.gather import Results
     from pytest_llmversion.run.item import LLMItem  # noqa: F401 - named in a StashKey string
     from pytest_llmversion.run.progress import Progress
+    from pytest_llmversion.run.result import ItemReport
     from pytest_llmversion.run.selection import Selection
     from pytest_llmversion.run.spec import ItemSpec  # noqa: F401 - named in a StashKey string
     from pytest_llmversion.run.status_line import StatusLine
@@ -56,6 +58,9 @@ class LLMVersionState:
         #: What the call pool sent ahead, over this process (and, on the xdist controller, its workers).
         self.sent_ahead: SentAhead | None = None
         self.header_shown = False
+        #: The report an item just made in this process, with the message it rides on: the session's end takes
+        #: it as built instead of parsing the message back (an xdist controller parses what its workers send).
+        self.just_built: tuple[str, ItemReport] | None = None
 
     @property
     def loaded(self) -> bool:
@@ -93,11 +98,15 @@ class LLMVersionState:
         if message is not None:
             self.context()
             assert self.results is not None
-            self.results.add(message)
+            built, self.just_built = self.just_built, None
+            item_report = built[1] if built is not None and built[0] is message else None
+            self.results.add(message, item_report)
             if self.progress is not None:
-                from pytest_llmversion.run.result import ItemReport
+                if item_report is None:
+                    from pytest_llmversion.run.result import ItemReport
 
-                self.progress.add(ItemReport.from_message(message).result)
+                    item_report = ItemReport.from_message(message)
+                self.progress.add(item_report.result)
         elif report.when == "teardown" and getattr(report, "llmversion_item", False):
             self.context()
             assert self.selection is not None
@@ -171,5 +180,7 @@ STATE = pytest.StashKey[LLMVersionState]()
 ITEM = pytest.StashKey["LLMItem"]()
 #: What collection decided for an LLM item, with the golden it reads.
 SPEC = pytest.StashKey["ItemSpec"]()
+#: A call process started before pytest configured (``plugin.pytest_cmdline_main``), until the run takes or ends it.
+SPARE = pytest.StashKey["Spawned"]()
 #: Set while one sample of an ``async def`` LLM item hands ``pytest_pyfunc_call`` on to the async plugin.
 IN_SAMPLE = pytest.StashKey[bool]()

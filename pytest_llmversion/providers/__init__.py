@@ -30,6 +30,7 @@ from pytest_llmversion.providers.base import (
 from pytest_llmversion.providers.router import CallGuard, RetryPolicy, Router, RoutingFailed
 
 if TYPE_CHECKING:
+    from pytest_llmversion.child_process import Spawned
     from pytest_llmversion.providers.call_process import CallProcess
 
 __all__ = [
@@ -87,16 +88,21 @@ class ProviderFactory:
         settings = self.config.providers.get(name)
         return (settings.kind if settings else None) or name
 
-    def start_remote(self, names: Iterable[str], size: int) -> CallProcess | None:
-        """Make the calls of these providers in a child process from now on (none of them: nothing started)."""
+    def start_remote(self, names: Iterable[str], size: int, spare: Spawned | None = None) -> CallProcess | None:
+        """Make the calls of these providers in a child process from now on (none of them: nothing started);
+        ``spare``, a child started before the run configured (``child_process``), is taken or ended."""
         served = self.remote_names(names)
         if not served or self.remote is not None or os.name != "posix":  # it hands the child a socket's descriptor
+            if spare is not None:
+                spare.discard()
             return self.remote
         from pytest_llmversion.providers.call_process import CallProcess
 
         try:
-            self.remote = CallProcess(self.config, self.root, served, size)
+            self.remote = CallProcess(self.config, self.root, served, size, spare)
         except OSError:
+            if spare is not None:
+                spare.discard()
             return None  # no process to be had: the calls are made here, as without one
         return self.remote
 

@@ -29,10 +29,10 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
+from pytest_llmversion.child_process import Spawned, spawn
 from pytest_llmversion.config import LLMConfig
 from pytest_llmversion.providers.base import Completion, Provider, Request, Unavailable
 from pytest_llmversion.providers.sdk_common import resolve_api_key
@@ -64,31 +64,20 @@ class _Pending:
 class CallProcess:
     """The child process making one run's provider calls; ``provider(name)`` is its stand-in adapter."""
 
-    def __init__(self, config: LLMConfig, root: Path, names: Iterable[str], size: int) -> None:
+    def __init__(
+        self, config: LLMConfig, root: Path, names: Iterable[str], size: int, spawned: Spawned | None = None
+    ) -> None:
         self.names = frozenset(names)
         self.timeout = config.timeout + _GRACE
-        ours, theirs = socket.socketpair()
         self.settings = {name: config.providers.get(name) for name in self.names}
         #: The process that started the child: a forked copy of it makes its calls itself (the socket is ours).
         self.parent_pid = os.getpid()
-        package_parent = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ)
-        # appended: the installed plugin (or a checkout's) is found without shadowing anything
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), package_parent) if p)
-        try:
-            self.process = subprocess.Popen(
-                # -P: the working folder is not put first on the child's path
-                [sys.executable, "-P", "-m", "pytest_llmversion.providers.call_worker", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,  # Ctrl-C is pytest's to handle: the child ends when its socket closes
-            )
-        finally:
-            theirs.close()
-        self._conn = Connection(ours.detach())
+        if spawned is None or not spawned.adopt():
+            if spawned is not None:
+                spawned.discard()  # it has exited: a new one is started
+            spawned = spawn()
+        self.process = spawned.process
+        self._conn = spawned.conn
         self._send_lock = threading.Lock()
         self._lock = threading.Lock()
         self._pending: dict[int, _Pending] = {}

@@ -1,15 +1,16 @@
 """The call process's side: the provider SDKs, their clients and their calls, in a process of its own.
 
-Started by ``call_process.CallProcess`` as ``python -P -m pytest_llmversion.providers.call_worker FD``, where FD
-is its end of a private socket pair. It reads one greeting (the run's config, its folder, the providers to
-get ready and how many calls may be in flight), imports those providers' SDKs at once (while pytest
-collects), then answers each ``(call id, provider, request, model id, sample index, environment)`` on a
-thread of its own with ``(call id, True, completion)`` or ``(call id, False, error)``. A provider's adapter is
-built at its first call, with the environment pytest's process had then (sent with that call only), as it
-would have been built there: a key a session fixture sets is seen. The adapters are the
-same code the run would call in its own process; nothing else of the plugin runs here. It never writes to the
-terminal (its output is pytest's, and its own would land in a capture file), ignores Ctrl-C (pytest decides
-what an interrupted run pays for) and ends when its socket closes.
+Started by ``child_process.spawn`` as ``python -P -m pytest_llmversion.providers.call_worker FD [KIND ...]``,
+where FD is its end of a private socket pair and each KIND an adapter kind whose SDK it imports at once (when
+started before pytest configured, the kinds are guessed from the command line). It reads one greeting (the
+run's config, its folder, the providers to get ready and how many calls may be in flight), imports those
+providers' SDKs (while pytest collects), then answers each ``(call id, provider, request, model id, sample
+index, environment)`` on a thread of its own with ``(call id, True, completion)`` or ``(call id, False,
+error)``. A provider's adapter is built at its first call, with the environment pytest's process had then
+(sent with that call only), as it would have been built there: a key a session fixture sets is seen. The
+adapters are the same code the run would call in its own process; nothing else of the plugin runs here. It
+never writes to the terminal (its output is pytest's, and its own would land in a capture file), ignores
+Ctrl-C (pytest decides what an interrupted run pays for) and ends when its socket closes.
 """
 
 from __future__ import annotations
@@ -92,9 +93,14 @@ class _Worker:
                 self.conn.send((call_id, False, RuntimeError(f"the answer could not be sent back: {error}")))
 
 
-def main(fd: int) -> None:
+def main(fd: int, warm: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn = Connection(fd)
+    for kind in warm:  # started before pytest configured (``child_process``): the SDKs guessed, while it does
+        sdk = SDKS.get(kind)
+        if sdk is not None:
+            with contextlib.suppress(Exception):
+                import_sdk(*sdk)
     try:
         config, root, names, size, path = conn.recv()
     except EOFError:
@@ -122,4 +128,4 @@ def main(fd: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), sys.argv[2:])

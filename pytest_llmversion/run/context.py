@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+from pytest_llmversion.child_process import Spawned
 from pytest_llmversion.client import LLMClient
 from pytest_llmversion.config import LLMConfig, ResolvedConfig
 from pytest_llmversion.governance.budget import Ledger, LocalLedger, SharedLedger, SpendCap
@@ -191,14 +192,17 @@ class RunContext:
         models += [self.config.ref(text) for text in self.config.fallback_models]
         return {m.provider for m in models}
 
-    def start_call_process(self, cores: int | None, xdist_workers: int, items: int | None = None) -> bool:
+    def start_call_process(
+        self, cores: int | None, xdist_workers: int, items: int | None = None, spare: Spawned | None = None
+    ) -> bool:
         """Make the SDK calls in a child process (``providers.call_process``): ``on``, or ``auto`` for a run
         through the call pool with a core to spare beyond pytest's processes and no HTTP mocking library loaded
         (respx, pytest-httpx, vcrpy: their answers are given in this process). Called at start-up (``items`` None)
         when the options resolve the run there, so the child imports the SDKs while pytest collects; and as
         collection ends, with the LLM items selected: ``auto`` ends the child of a run expecting fewer than
-        ``CALL_PROCESS_MIN_CALLS`` calls (the calls of a short run are not worth a second process). Whether one
-        runs now."""
+        ``CALL_PROCESS_MIN_CALLS`` calls (the calls of a short run are not worth a second process). ``spare``, a
+        child started before pytest configured (``child_process``), is taken when one is wanted and ended when
+        not. Whether one runs now."""
         setting = self.config.call_process
         wanted = setting != "off" and self.calls_live
         if wanted and setting == "auto":
@@ -209,10 +213,12 @@ class RunContext:
                 wanted = False
         factory = self.factory()
         if not wanted:
+            if spare is not None:
+                spare.discard()
             if items is not None:
                 factory.stop_remote()
             return False
-        return factory.start_remote(self._run_providers(), self.concurrency()) is not None
+        return factory.start_remote(self._run_providers(), self.concurrency(), spare) is not None
 
     def ahead(self) -> SendAhead | None:
         """The call pool, when this run calls models live and may have more than one call in flight."""

@@ -49,20 +49,23 @@ class Collected:
 class Results:
     """What the controller gathers from the test reports (identical with and without xdist).
 
-    Each item's data arrives as one JSON string and stays one until the session ends: a string is
-    invisible to the cyclic garbage collector, where thousands of nested dicts made every full
-    collection of a large suite slower.
+    Each item's data arrives as one JSON string. An xdist controller keeps the string until the session ends:
+    a string is invisible to the cyclic garbage collector, where thousands of nested dicts made every full
+    collection of a large suite slower. In the process that ran the item, the report it built comes along and
+    is kept instead of the string (the heap frozen after collection keeps those collections short), so the
+    session's end does not parse back what this process made.
     """
 
     collected: Collected = field(default_factory=Collected)
-    _raw: list[str] = field(default_factory=list)
+    _raw: list[str | ItemReport] = field(default_factory=list)
 
-    def add(self, message: str) -> None:
-        """One item's ``ItemReport`` as JSON, as it arrived on its test report."""
-        self._raw.append(message)
+    def add(self, message: str, built: ItemReport | None = None) -> None:
+        """One item's ``ItemReport`` as JSON, as it arrived on its test report; ``built``: the report itself,
+        when this process made it (``message`` is its ``to_message()``)."""
+        self._raw.append(built if built is not None else message)
 
     def reports(self) -> list[ItemReport]:
-        return [ItemReport.from_message(raw) for raw in self._raw]
+        return [raw if isinstance(raw, ItemReport) else ItemReport.from_message(raw) for raw in self._raw]
 
     def __len__(self) -> int:
         return len(self._raw)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from pydantic_core import PydanticSerializationError
+from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from pytest_llmversion.judge.samples import Exchange, SampleResult
 from pytest_llmversion.judge.verdicts import check_deltas, outputs_of, request_summary, several_calls, shown
@@ -58,6 +58,13 @@ class ItemReport(BaseModel):
             return self.model_dump_json()
         except PydanticSerializationError:
             return json.dumps(self.model_dump(mode="json"))
+
+    def as_received(self) -> ItemReport:
+        """This report as ``from_message(self.to_message())`` gives it, without the JSON: the result is typed
+        already, and the artifacts' free-form documents (a request's parameters may be a test's own str enum or
+        a tuple) take the JSON form they would have taken, that the golden and recording writers expect."""
+        artifacts = ItemArtifacts.model_validate(to_jsonable_python(self.artifacts))
+        return ItemReport.model_construct(result=self.result, artifacts=artifacts)
 
     @classmethod
     def from_message(cls, raw: str) -> ItemReport:
