@@ -17,6 +17,15 @@ from collections.abc import Iterable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+#: Libraries that answer HTTP calls inside pytest's process (respx, pytest-httpx, vcrpy's cassettes): with one
+#: loaded, ``auto`` keeps the calls there, where they would have answered them.
+HTTP_MOCKS = ("respx", "pytest_httpx", "vcr")
+
+
+def http_mock_loaded() -> str | None:
+    """The first of ``HTTP_MOCKS`` this process has imported, if any."""
+    return next((name for name in HTTP_MOCKS if name in sys.modules), None)
+
 
 class Spawned:
     """A child started before the run's config is resolved (``spawn``): it imports the SDKs it was told to warm

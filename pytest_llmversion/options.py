@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_llmversion.child_process import http_mock_loaded
+
 if TYPE_CHECKING:
     from pytest_llmversion.config import ResolvedConfig
     from pytest_llmversion.governance.startup import Governance
@@ -330,7 +332,7 @@ def early_call_process(config: pytest.Config, cores: int | None) -> list[str] | 
     call_process = str(setting("call_process") or "auto").strip().lower()
     if call_process == "off" or str(setting("concurrency", "llm_concurrency")).strip() == "1":
         return None
-    if call_process != "on" and (cores or 1) < 2:
+    if call_process != "on" and ((cores or 1) < 2 or http_mock_loaded() is not None):
         return None
     providers = table.get("providers")
     providers = providers if isinstance(providers, dict) else {}

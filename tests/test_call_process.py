@@ -377,3 +377,82 @@ def test_a_run_that_never_reaches_its_end_leaves_no_call_process(llm_project: LL
             break
         time.sleep(0.1)
     assert alive == []
+
+
+#: A conftest that notes the call processes alive as pytest configures, before the plugin does (tryfirst), with
+#: the arguments each was started with after its descriptor (the SDKs it imports at once).
+BEFORE_CONFIGURE = (
+    WATCH
+    + """\
+import pytest
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    seen = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\\0")[5:] for pid in children()}
+    noted = {pid: [a.decode() for a in args if a] for pid, args in seen.items()}
+    Path("before_configure.json").write_text(json.dumps(noted))
+"""
+)
+
+
+def before_configure(project: LLMProject) -> dict[str, list[str]]:
+    data: dict[str, list[str]] = json.loads((project.path / "before_configure.json").read_text())
+    return data
+
+
+def test_a_live_run_starts_its_call_process_before_pytest_configures(llm_project: LLMProject, emu: Emulator) -> None:
+    """The command line asks for live calls: the child is started before any plugin configures, importing the SDK
+    its models name while pytest's process builds the run's context, and it is the child the run calls through."""
+    project = many_cases(llm_project, emu, 40)
+    project.write("conftest.py", BEFORE_CONFIGURE)
+    emu.clear_requests()
+    project.run(*ARGS).assert_outcomes(passed=80)
+    before = before_configure(project)
+    assert list(before.values()) == [["openai"]]
+    assert watched(project)["children"] == [int(pid) for pid in before]  # adopted: no second child
+    assert len(emu.requests(CANDIDATE_MODEL)) == 40
+
+
+@pytest.mark.parametrize(
+    ("args", "config", "environ"),
+    [
+        pytest.param((), {"call_process": "off"}, {}, id="off in the config"),
+        pytest.param((), {}, {"LLMVERSION_CALL_PROCESS": "off"}, id="off in the environment"),
+        pytest.param(("--llm-concurrency=1",), {}, {}, id="one call at a time"),
+        pytest.param(("--help",), {}, {}, id="help"),
+    ],
+)
+def test_no_call_process_is_started_early_where_the_run_would_not_take_it(
+    llm_project: LLMProject,
+    emu: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    config: dict[str, str],
+    environ: dict[str, str],
+) -> None:
+    project = many_cases(llm_project, emu, 40)
+    project.write("conftest.py", BEFORE_CONFIGURE)
+    if config:
+        project.write_config(emu.provider_tables(), **config)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    project.run(*ARGS, *args)
+    assert before_configure(project) == {}
+    if "--help" not in args:
+        assert watched(project)["children"] == []
+
+
+def test_a_call_process_started_early_and_not_wanted_is_ended(llm_project: LLMProject, emu: Emulator) -> None:
+    """The guess was wrong: the candidate is the current model, so the run makes no live call; the child started
+    before pytest configured is ended as the context is built, and reaped."""
+    project = many_cases(llm_project, emu, 40)
+    project.write("conftest.py", BEFORE_CONFIGURE)
+    mine = os.getpid()
+    project.run(f"--candidate-model=openai/{CURRENT_MODEL}").assert_outcomes(passed=40)
+    assert len(before_configure(project)) == 1  # started on the command line's word
+    assert watched(project)["children"] == []  # gone before the first test ran
+    assert not [
+        pid
+        for pid in os.listdir("/proc")
+        if pid.isdigit() and _parent(int(pid)) == mine and b"call_worker" in _cmdline(int(pid))
+    ]  # not even a zombie: it was waited for

@@ -37,16 +37,6 @@ from pytest_llmversion.config import LLMConfig
 from pytest_llmversion.providers.base import Completion, Provider, Request, Unavailable
 from pytest_llmversion.providers.sdk_common import resolve_api_key
 
-#: Libraries that answer HTTP calls inside pytest's process (respx, pytest-httpx, vcrpy's cassettes): with one
-#: loaded, ``auto`` keeps the calls there, where they would have answered them.
-HTTP_MOCKS = ("respx", "pytest_httpx", "vcr")
-
-
-def http_mock_loaded() -> str | None:
-    """The first of ``HTTP_MOCKS`` this process has imported, if any."""
-    return next((name for name in HTTP_MOCKS if name in sys.modules), None)
-
-
 #: Seconds past the run's ``timeout`` after which a call the child has not answered is given up.
 _GRACE = 30.0
 

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from pytest_llmversion.child_process import Spawned
+from pytest_llmversion.child_process import Spawned, http_mock_loaded
 from pytest_llmversion.client import LLMClient
 from pytest_llmversion.config import LLMConfig, ResolvedConfig
 from pytest_llmversion.governance.budget import Ledger, LocalLedger, SharedLedger, SpendCap
@@ -206,8 +206,6 @@ class RunContext:
         setting = self.config.call_process
         wanted = setting != "off" and self.calls_live
         if wanted and setting == "auto":
-            from pytest_llmversion.providers.call_process import http_mock_loaded
-
             wanted = self.ahead() is not None and (cores or 1) > max(1, xdist_workers) and not http_mock_loaded()
             if items is not None and items * self.samples < CALL_PROCESS_MIN_CALLS:
                 wanted = False
