@@ -290,8 +290,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             if not state.is_worker:  # gathered here (``LLMVersionState.pytest_runtest_logreport``): not parsed back
                 state.just_built = (report.llmversion, message.as_received())
             report.llmversion_verdict = message.result.verdict.value  # for -v, without parsing the JSON
-            # JUnit XML reads the teardown report's properties, which pytest copies from the item
-            item.user_properties += junit_properties(message.result, item.config.stash[STATE].context().catalog())
+            if item.config.getoption("xmlpath", None):
+                # JUnit XML reads the teardown report's properties, which pytest copies from the item
+                item.user_properties += junit_properties(message.result, state.context().catalog())
         if llm_item is not None:
             # items live until the session ends: keeping each one's samples, golden and answers alive too
             # made every full GC pass of a large suite slower (a fifth of a replayed suite's time)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -224,6 +225,29 @@ def test_junitxml_carries_each_items_result_as_properties(recorded: LLMProject) 
     current = properties["test_mentions_name[current]"]
     assert (current["llm_verdict"], current["llm_role"], current["llm_model"]) == ("MATCH", "current", "scripted/m1")
     assert "llm_latency_ms" not in current  # replayed from its golden: no call was timed
+
+
+def test_a_run_without_junitxml_works_out_no_properties(recorded: LLMProject) -> None:
+    recorded.write(
+        "conftest.py",
+        """\
+import json
+from pathlib import Path
+
+SEEN = []
+
+def pytest_runtest_logreport(report):
+    if report.when == "teardown":
+        SEEN.extend(name for name, _ in report.user_properties)
+
+def pytest_sessionfinish(session):
+    Path("properties.json").write_text(json.dumps(SEEN))
+""",
+    )
+    recorded.run("--candidate-model=scripted/m2")
+    assert json.loads((recorded.path / "properties.json").read_text()) == []
+    recorded.run("--candidate-model=scripted/m2", "--junitxml=junit.xml")
+    assert "llm_verdict" in json.loads((recorded.path / "properties.json").read_text())
 
 
 def test_a_marked_test_is_judged_even_if_it_never_calls_the_model(llm_project: LLMProject) -> None:
