@@ -29,7 +29,7 @@ from pytest_llmversion.sdk_fixtures import (  # noqa: F401 - fixtures, registere
     llm_openai_async,
     register_guard,
 )
-from pytest_llmversion.state import ITEM, SPARE, SPEC, STATE, LLMVersionState, no_cyclic_gc
+from pytest_llmversion.state import ITEM, SPARE, SPEC, STATE, LLMVersionState, exits_after_run, no_cyclic_gc
 
 if TYPE_CHECKING:
     from pytest_llmversion.client import LLMClient
@@ -227,10 +227,11 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str] | None:
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """Before any plugin configures: the heap frozen once the LLM items are collected (``state.freeze_heap``)
     is thawed by the cleanup registered first, so it runs last, after pytest's own final garbage collections
-    (at unconfigure and in a cleanup), which then skip the run's long-lived objects. And a run whose command
+    (at unconfigure and in a cleanup), which then skip the run's long-lived objects (under pytest's own command,
+    which exits next, it stays frozen: ``state.thaw_heap``). And a run whose command
     line asks for live calls starts its call process now (``options.early_call_process``): the child imports
     its SDK while this process builds the run's context, which takes it or ends it (``_start_call_process``)."""
-    config.add_cleanup(functools.partial(_thaw_heap, config))
+    config.add_cleanup(functools.partial(_thaw_heap, config, exits_after_run()))
     warm = options.early_call_process(config, _cores())
     if warm is not None:
         from pytest_llmversion.child_process import spawn
@@ -243,10 +244,10 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         config.add_cleanup(spare.discard)  # a run that stops before it takes the child
 
 
-def _thaw_heap(config: pytest.Config) -> None:
+def _thaw_heap(config: pytest.Config, exiting: bool) -> None:
     state = config.stash.get(STATE, None)
     if state is not None:
-        state.thaw_heap()
+        state.thaw_heap(exiting)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -309,8 +310,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Workers hand their collection to the controller; the controller writes goldens and the report,
     unless no LLM item ran (``--collect-only``, ``--fixtures``, ``--setup-plan``, a ``-k`` that selects
-    none, a run refused by its budget): then the last run's report, goldens and recordings stay as they are."""
+    none, a run refused by its budget): then the last run's report, goldens and recordings stay as they are.
+    Then what the run made is collected once and frozen with the rest (``state.freeze_run``)."""
     state = session.config.stash[STATE]
+    try:
+        _finish_session(session, state)
+    finally:
+        state.freeze_run()
+
+
+def _finish_session(session: pytest.Session, state: LLMVersionState) -> None:
     if state.status_line is not None:
         state.status_line.close()  # before anything else is written
     if not state.loaded or state.results is None or state.selection is None:

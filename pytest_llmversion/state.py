@@ -10,9 +10,11 @@ from __future__ import annotations
 import atexit
 import contextlib
 import gc
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import CodeType
 from typing import TYPE_CHECKING
 
 import pytest
@@ -135,9 +137,24 @@ class LLMVersionState:
         gc.freeze()
         self.froze_gc = True
 
-    def thaw_heap(self) -> None:
+    def freeze_run(self) -> None:
+        """At the session's end of a run whose heap was frozen: what the run made (items' reports, pytest's
+        test reports, the report) is collected once and frozen too. pytest's own final collections (at
+        unconfigure and in a cleanup: they surface a finalizer's exception) and any other plugin's then skip it,
+        instead of each rescanning every object the run left; a finalizer that fails in this collection is
+        reported by pytest as it would have been in its own."""
         if self.froze_gc:
-            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+
+    def thaw_heap(self, exiting: bool = False) -> None:
+        """Undo ``freeze_heap`` once pytest is done with the run. ``exiting``: the process ends right after
+        (pytest's own command, ``console_main``): nothing runs after the run that could be slowed by a frozen
+        heap, so it stays frozen and the exit's collection (``_collect_once_at_exit``) scans only what the run
+        made since; the garbage among what was frozen is left to the operating system, as at any exit."""
+        if self.froze_gc:
+            if not exiting:
+                gc.unfreeze()
             self.froze_gc = False
             _collect_once_at_exit()
 
@@ -160,6 +177,25 @@ def _collect_once_at_exit() -> None:
 def _collect_and_freeze() -> None:
     gc.collect()
     gc.freeze()
+
+
+def exits_after_run() -> bool:
+    """Whether this pytest run is pytest's own command (``pytest``, ``python -m pytest``), which exits once the
+    run returns, rather than ``pytest.main()`` called by a program that goes on (an IDE, pytester's in-process
+    runs, themselves inside a pytest command): the innermost run's caller is pytest's console entry point."""
+    import _pytest.config as pytest_config
+
+    def codes(*names: str) -> set[CodeType]:
+        return {f.__code__ for name in names if (f := getattr(pytest_config, name, None)) is not None}
+
+    # pytest 9.1 moved both bodies to _main and _console_main (main and console_main call them)
+    runs, entries = codes("_main", "main"), codes("_console_main", "console_main")
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code not in runs:
+        frame = frame.f_back  # type: ignore[assignment]
+    while frame is not None and frame.f_back is not None and frame.f_back.f_code in runs:
+        frame = frame.f_back  # pytest.main() calling _main: the run began at main
+    return frame is not None and frame.f_back is not None and frame.f_back.f_code in entries
 
 
 @contextlib.contextmanager

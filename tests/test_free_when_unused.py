@@ -187,3 +187,45 @@ def test_the_exits_collection_finalizes_the_garbage_it_finds_before_freezing() -
         gc.unfreeze()
         if enabled:
             gc.enable()
+
+
+RUN_FROZEN_CONFTEST = """\
+import gc
+import json
+from pathlib import Path
+
+from pytest_llmversion.state import exits_after_run
+
+SEEN = {}
+
+def pytest_configure(config):
+    SEEN["exits"] = exits_after_run()
+
+def pytest_runtest_logfinish(nodeid, location):
+    SEEN["during"] = gc.get_freeze_count()
+
+def pytest_unconfigure(config):
+    SEEN["unconfigure"] = gc.get_freeze_count()
+    (config.rootpath / "run_frozen.json").write_text(json.dumps(SEEN))
+"""
+
+
+@pytest.mark.parametrize("how", ["command", "in-process"])
+def test_what_an_llm_run_made_is_frozen_before_pytests_final_collections(llm_project: LLMProject, how: str) -> None:
+    """pytest's own final collections (at unconfigure, in a cleanup) skip the run's reports once the session's
+    end has collected and frozen them; pytest's command, which exits next, keeps them frozen to the end, and
+    an in-process run (pytester here, an IDE) is thawed as before."""
+    import gc
+
+    llm_project.test_file(ENTITY_TEST)
+    llm_project.write("conftest.py", RUN_FROZEN_CONFTEST)
+    llm_project.run("--llm-record").assert_outcomes(passed=1)
+    before = gc.get_freeze_count()
+    if how == "command":
+        llm_project.run_subprocess().assert_outcomes(passed=1)
+    else:
+        llm_project.run().assert_outcomes(passed=1)
+        assert gc.get_freeze_count() == before  # thawed: this process goes on
+    seen = json.loads((llm_project.path / "run_frozen.json").read_text())
+    assert seen["exits"] is (how == "command")
+    assert seen["unconfigure"] > seen["during"] > 0  # frozen at collection, and again with what the run made
