@@ -84,3 +84,61 @@ def test_the_old_record_mode_spellings_still_work_and_warn(
     monkeypatch.setenv("LLMVERSION_RECORD_MODE", "new")
     env = llm_project.run("-W", "default::pytest.PytestDeprecationWarning")
     env.stdout.fnmatch_lines(["*record_mode (environment LLMVERSION_RECORD_MODE) is now candidate_recordings*"])
+
+
+@pytest.mark.parametrize(
+    ("args", "toml", "environ", "cores", "guess"),
+    [
+        (
+            ("--candidate-model=anthropic/claude-x-20250101",),
+            'model = "openai/gpt-x-2024-01-01"',
+            {},
+            2,
+            ["anthropic", "openai"],
+        ),
+        (
+            ("--llm-live",),
+            'model = "company/m"\n[tool.llmversion.providers.company]\nkind = "gemini"',
+            {},
+            2,
+            ["gemini"],
+        ),
+        (("--llm-record",), 'model = "scripted/m1"', {}, 2, ["scripted"]),
+        (("--llm-record",), 'model = "openai/m"', {"LLMVERSION_MODEL": "anthropic/m"}, 2, ["anthropic"]),
+        (("--llm-record", "--llm-concurrency=1"), 'model = "openai/m"', {}, 2, None),
+        (("--llm-record",), 'model = "openai/m"\nconcurrency = 1', {}, 2, None),
+        (("--llm-record",), 'model = "openai/m"\ncall_process = "off"', {}, 2, None),
+        (("--llm-record",), 'model = "openai/m"', {"LLMVERSION_CALL_PROCESS": "off"}, 2, None),
+        (("--llm-record",), 'model = "openai/m"', {}, 1, None),
+        (("--llm-record",), 'model = "openai/m"\ncall_process = "on"', {}, 1, ["openai"]),
+        (("--llm-report-md=r.md",), 'model = "openai/m"', {}, 2, None),  # replays: no live call asked for
+        (("--llm-record", "--collect-only"), 'model = "openai/m"', {}, 2, None),
+        (
+            ("--llm-record",),
+            'model = "openai/m"\nproviders = 3\nfallback_models = "x"',
+            {},
+            2,
+            ["openai"],
+        ),  # odd: unread
+    ],
+)
+def test_the_call_process_started_before_configure_is_a_guess_from_cheap_reads(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    toml: str,
+    environ: dict[str, str],
+    cores: int,
+    guess: list[str] | None,
+) -> None:
+    """``options.early_call_process``: which adapter kinds a child started before pytest configures imports at
+    once (None: no child then; the run's context decides at configure, as without the guess)."""
+    from pytest_llmversion.options import early_call_process
+
+    for name in ("LLMVERSION_MODEL", "LLMVERSION_CALL_PROCESS", "LLMVERSION_CONCURRENCY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    pytester.makepyprojecttoml(f"[tool.llmversion]\n{toml}\n")
+    config = pytester.parseconfig(*args)
+    assert early_call_process(config, cores) == guess
