@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_llmversion.child_process import http_mock_loaded
-
 if TYPE_CHECKING:
     from pytest_llmversion.config import ResolvedConfig
     from pytest_llmversion.governance.startup import Governance
@@ -328,6 +326,8 @@ def early_call_process(config: pytest.Config, cores: int | None) -> list[str] | 
                 return found[0]
         given = os.environ.get(f"LLMVERSION_{key.upper()}")
         return given if given is not None else table.get(key)
+
+    from pytest_llmversion.child_process import http_mock_loaded  # only now: a run that asks for no calls pays nothing
 
     call_process = str(setting("call_process") or "auto").strip().lower()
     if call_process == "off" or str(setting("concurrency", "llm_concurrency")).strip() == "1":

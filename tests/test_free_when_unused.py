@@ -24,7 +24,8 @@ CONFTEST = """\
 import sys
 
 def pytest_unconfigure(config):
-    heavy = ("pydantic", "yaml", "openai", "anthropic", "google.", "httpx", "pytest_llmversion.config")
+    heavy = ("pydantic", "yaml", "openai", "anthropic", "google.", "httpx", "multiprocessing")
+    heavy += ("pytest_llmversion.config",)
     loaded = sorted(name for name in sys.modules if name.startswith(heavy))
     (config.rootpath / "loaded.txt").write_text("\\n".join(loaded))
 """
