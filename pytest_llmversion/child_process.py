@@ -66,20 +66,19 @@ def spawn(warm: Iterable[str] = ()) -> Spawned:
     # appended: the installed plugin (or a checkout's) is found without shadowing anything
     env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), package_parent) if p)
     try:
-        try:
-            process = subprocess.Popen(
-                # -P: the working folder is not put first on the child's path
-                [sys.executable, "-P", "-m", "pytest_llmversion.providers.call_worker", str(theirs.fileno()), *warm],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,  # Ctrl-C is pytest's to handle: the child ends when its socket closes
-            )
-        except BaseException:
-            ours.close()
-            raise
+        process = subprocess.Popen(
+            # -P: the working folder is not put first on the child's path
+            [sys.executable, "-P", "-m", "pytest_llmversion.providers.call_worker", str(theirs.fileno()), *warm],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,  # Ctrl-C is pytest's to handle: the child ends when its socket closes
+        )
+    except BaseException:
+        ours.close()
+        raise
     finally:
         theirs.close()
     return Spawned(process, Connection(ours.detach()))

@@ -21,6 +21,7 @@ import pickle
 import signal
 import sys
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -93,25 +94,27 @@ class _Worker:
                 self.conn.send((call_id, False, RuntimeError(f"the answer could not be sent back: {error}")))
 
 
-def main(fd: int, warm: list[str]) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    conn = Connection(fd)
-    for kind in warm:  # started before pytest configured (``child_process``): the SDKs guessed, while it does
+def _import_sdks(kinds: Iterable[str]) -> None:
+    """Import the SDKs of these adapter kinds (already imported ones cost nothing); one that is missing or broken
+    is said on its provider's first call, by the adapter, as in pytest's process."""
+    for kind in kinds:
         sdk = SDKS.get(kind)
         if sdk is not None:
             with contextlib.suppress(Exception):
                 import_sdk(*sdk)
+
+
+def main(fd: int, warm: list[str]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn = Connection(fd)
+    _import_sdks(warm)  # started before pytest configured (``child_process``): the SDKs guessed, while it does
     try:
         config, root, names, size, path = conn.recv()
     except EOFError:
         return
     sys.path[:] = path + [p for p in sys.path if p not in path]
     worker = _Worker(conn, config, Path(root))
-    for name in names:  # the SDKs imported while pytest collects; a missing one is said on its first call
-        sdk = SDKS.get(worker.factory.kind_of(name))
-        if sdk is not None:
-            with contextlib.suppress(Exception):
-                import_sdk(*sdk)
+    _import_sdks(worker.factory.kind_of(name) for name in names)  # while pytest collects
     conn.send(("ready", None, None))
     pool = ThreadPoolExecutor(size, thread_name_prefix="llmversion-call")
     while True:
