@@ -232,7 +232,11 @@ def test_ctrl_c_leaves_no_call_process_behind(llm_project: LLMProject, emu: Emul
             if pid.isdigit() and _parent(int(pid)) == proc.pid and b"call_worker" in _cmdline(int(pid))
         ]
     assert child, "no call process started"
-    time.sleep(1.0)  # calls in flight in the child
+    # started before pytest configures: interrupted once the run is under way, with calls in flight in the child
+    while not emu.requests(CANDIDATE_MODEL) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert emu.requests(CANDIDATE_MODEL), "no candidate call was made"
+    time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, out.decode()
