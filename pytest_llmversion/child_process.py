@@ -14,8 +14,11 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterable
-from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection  # imported by spawn(): a replayed run never loads it
 
 #: Libraries that answer HTTP calls inside pytest's process (respx, pytest-httpx, vcrpy's cassettes): with one
 #: loaded, ``auto`` keeps the calls there, where they would have answered them.
@@ -60,6 +63,8 @@ class Spawned:
 def spawn(warm: Iterable[str] = ()) -> Spawned:
     """Start a call process that imports the SDKs of the adapter kinds ``warm`` names at once, before its greeting
     arrives."""
+    from multiprocessing.connection import Connection
+
     ours, theirs = socket.socketpair()
     package_parent = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)

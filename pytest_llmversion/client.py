@@ -14,7 +14,6 @@ questions to ask (``Target``), never rewritten from outside.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
@@ -40,6 +39,8 @@ async def in_worker_thread(call: Callable[[], T]) -> T:
     try:
         from anyio import to_thread
     except ImportError:
+        import asyncio  # here: an item that never awaits a call does not load asyncio (and ssl with it)
+
         return await asyncio.to_thread(call)
     return await to_thread.run_sync(call)
 

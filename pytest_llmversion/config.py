@@ -20,6 +20,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pytest_llmversion.errors import LLMVersionError
+from pytest_llmversion.lazy_model import LazyModel
 from pytest_llmversion.modelref import BUILTIN_PROVIDERS, ModelRef, ModelRefError
 
 ENV_PREFIX = "LLMVERSION_"
@@ -31,7 +32,7 @@ class ConfigError(LLMVersionError):
     """A configuration problem, phrased as one line that names the culprit."""
 
 
-class ProviderSettings(BaseModel):
+class ProviderSettings(LazyModel):
     """``[tool.llmversion.providers.<name>]``: a named OpenAI-compatible endpoint, or a base_url override."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -49,7 +50,7 @@ class ProviderSettings(BaseModel):
     tokens_per_minute: int | None = Field(None, ge=1)
 
 
-class LLMConfig(BaseModel):
+class LLMConfig(LazyModel):
     """The project's LLM settings, as in ``[tool.llmversion]``."""
 
     # TOML and the environment can spell nan and inf; no setting here means anything by them

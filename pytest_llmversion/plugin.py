@@ -108,13 +108,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marker = metafunc.definition.get_closest_marker(MARKER)
     if marker is None:
         return
-    from pytest_llmversion.run.collection import ITEM_FIXTURE, item_specs
+    # the first one imports the run's modules, and each one's cases and specs live for the whole run: objects the
+    # cyclic GC would rescan, with the growing heap, for no garbage
+    with no_cyclic_gc():
+        from pytest_llmversion.run.collection import ITEM_FIXTURE, item_specs
 
-    try:
-        ctx = metafunc.config.stash[STATE].context()
-    except pytest.UsageError:
-        return  # a bad config: raised once collection ends, as one line (pytest_collection_modifyitems)
-    specs = item_specs(ctx, metafunc.definition, marker)
+        try:
+            ctx = metafunc.config.stash[STATE].context()
+        except pytest.UsageError:
+            return  # a bad config: raised once collection ends, as one line (pytest_collection_modifyitems)
+        specs = item_specs(ctx, metafunc.definition, marker)
     metafunc.fixturenames.append(ITEM_FIXTURE)
     metafunc.parametrize(ITEM_FIXTURE, specs, ids=[s.id for s in specs], indirect=True)
 
@@ -276,7 +279,8 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-    """Results ride on the test report, so the xdist controller receives them unchanged."""
+    """An item's result is handed to the session's gathering with its test report; an xdist worker's rides on
+    the report as JSON, so the controller receives it unchanged."""
     report = yield
     if call.when == "teardown" and SPEC in item.stash:
         report.llmversion_item = True  # the controller counts the LLM items that ran to their end
@@ -286,10 +290,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             from pytest_llmversion.run.junit import junit_properties
 
             message = llm_item.report()
-            report.llmversion = message.to_message()
             state = item.config.stash[STATE]
-            if not state.is_worker:  # gathered here (``LLMVersionState.pytest_runtest_logreport``): not parsed back
-                state.just_built = (report.llmversion, message.as_received())
+            if state.is_worker:  # the controller gathers it from the test report
+                report.llmversion = message.to_message()
+            else:  # gathered as built by ``LLMVersionState.pytest_runtest_logreport``: no JSON made or parsed
+                state.just_built = (report, message.as_received())
             report.llmversion_verdict = message.result.verdict.value  # for -v, without parsing the JSON
             if item.config.getoption("xmlpath", None):
                 # JUnit XML reads the teardown report's properties, which pytest copies from the item

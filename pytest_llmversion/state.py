@@ -60,9 +60,9 @@ class LLMVersionState:
         #: What the call pool sent ahead, over this process (and, on the xdist controller, its workers).
         self.sent_ahead: SentAhead | None = None
         self.header_shown = False
-        #: The report an item just made in this process, with the message it rides on: the session's end takes
-        #: it as built instead of parsing the message back (an xdist controller parses what its workers send).
-        self.just_built: tuple[str, ItemReport] | None = None
+        #: The report an item just made in this process, with the test report it belongs to: gathered as built,
+        #: with no JSON made or parsed (an xdist worker sends it as JSON on the test report instead).
+        self.just_built: tuple[pytest.TestReport, ItemReport] | None = None
 
     @property
     def loaded(self) -> bool:
@@ -96,19 +96,18 @@ class LLMVersionState:
         items finished (a skipped one too), to tell a run that stopped early."""
         if self.is_worker:
             return
-        message = getattr(report, "llmversion", None)
+        built, self.just_built = self.just_built, None
+        message = built[1] if built is not None and built[0] is report else getattr(report, "llmversion", None)
         if message is not None:
             self.context()
             assert self.results is not None
-            built, self.just_built = self.just_built, None
-            item_report = built[1] if built is not None and built[0] is message else None
-            self.results.add(message, item_report)
+            self.results.add(message)
             if self.progress is not None:
-                if item_report is None:
+                if isinstance(message, str):
                     from pytest_llmversion.run.result import ItemReport
 
-                    item_report = ItemReport.from_message(message)
-                self.progress.add(item_report.result)
+                    message = ItemReport.from_message(message)
+                self.progress.add(message.result)
         elif report.when == "teardown" and getattr(report, "llmversion_item", False):
             self.context()
             assert self.selection is not None

@@ -29,6 +29,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pytest_llmversion.lazy_model import LazyModel
 from pytest_llmversion.providers.base import (
     ERROR_KINDS,
     Completion,
@@ -49,7 +50,7 @@ class ScriptError(ProviderError):
     kind = "script_error"
 
 
-class Match(BaseModel):
+class Match(LazyModel):
     model_config = ConfigDict(extra="forbid")
 
     contains: str | None = None
@@ -116,7 +117,7 @@ class Match(BaseModel):
         return captured
 
 
-class Transform(BaseModel):
+class Transform(LazyModel):
     """Edits applied to an answer: JSON field edits, then truncation, fence, prefix and suffix."""
 
     model_config = ConfigDict(extra="forbid")
@@ -157,7 +158,7 @@ class Transform(BaseModel):
         return json.dumps(data, ensure_ascii=False)
 
 
-class ErrorSpec(BaseModel):
+class ErrorSpec(LazyModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["rate_limited", "unavailable", "auth", "bad_request", "model_not_found", "malformed_response"]
@@ -171,7 +172,7 @@ class ErrorSpec(BaseModel):
     probability: float | None = Field(None, ge=0, le=1)
 
 
-class ToolCallSpec(BaseModel):
+class ToolCallSpec(LazyModel):
     """A tool call a rule answers with; string values in ``arguments`` are templates, and ``arguments`` given as
     text is sent as it is (text that is not JSON imitates a model sending broken arguments)."""
 
@@ -181,14 +182,14 @@ class ToolCallSpec(BaseModel):
     arguments: dict[str, Any] | str = Field(default_factory=dict)
 
 
-class EmbeddingSpec(BaseModel):
+class EmbeddingSpec(LazyModel):
     model_config = ConfigDict(extra="forbid")
 
     #: Length of each vector, unless the request asks for another.
     dimensions: int = Field(8, ge=1, le=8192)
 
 
-class Choice(BaseModel):
+class Choice(LazyModel):
     model_config = ConfigDict(extra="forbid")
 
     weight: float = Field(1.0, gt=0)
@@ -196,7 +197,7 @@ class Choice(BaseModel):
     transform: Transform | None = None
 
 
-class Rule(BaseModel):
+class Rule(LazyModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = None
@@ -220,7 +221,7 @@ class Rule(BaseModel):
         return self
 
 
-class ScriptFile(BaseModel):
+class ScriptFile(LazyModel):
     model_config = ConfigDict(extra="forbid")
 
     synthetic: bool = True

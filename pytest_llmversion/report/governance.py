@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from pytest_llmversion.lazy_model import LazyModel
 
 
-class ModelStatus(BaseModel):
+class ModelStatus(LazyModel):
     role: str
     model: str
     kind: str
@@ -23,7 +25,7 @@ class ModelStatus(BaseModel):
     source: str | None = None
 
 
-class Estimate(BaseModel):
+class Estimate(LazyModel):
     """``--llm-budget-usd``: every live call the run may make, priced before the first is sent."""
 
     budget_usd: float
@@ -40,7 +42,7 @@ class Estimate(BaseModel):
     refused: int = 0
 
 
-class GovernanceInfo(BaseModel):
+class GovernanceInfo(LazyModel):
     today: str
     catalog: str
     warn_days: int
@@ -50,7 +52,7 @@ class GovernanceInfo(BaseModel):
     estimate: Estimate | None = None
 
 
-class RoleCost(BaseModel):
+class RoleCost(LazyModel):
     model: str
     items: int = 0
     calls_live: int = 0
@@ -71,7 +73,7 @@ class RoleCost(BaseModel):
         return self.input_tokens + self.output_tokens
 
 
-class Comparison(BaseModel):
+class Comparison(LazyModel):
     """Candidate against current on the same cases, per sample; current tokens come from the goldens."""
 
     cases: int
@@ -91,7 +93,7 @@ class Comparison(BaseModel):
     latency_note: str | None = None
 
 
-class BudgetCheck(BaseModel):
+class BudgetCheck(LazyModel):
     name: str
     option: str
     limit_pct: float
@@ -100,7 +102,7 @@ class BudgetCheck(BaseModel):
     detail: str
 
 
-class FallbackCost(BaseModel):
+class FallbackCost(LazyModel):
     """What a fallback model answered in place of the model asked for: spent, but in neither role's figures."""
 
     model: str
@@ -110,7 +112,7 @@ class FallbackCost(BaseModel):
     cost_usd: float | None = None
 
 
-class CheckCallCost(BaseModel):
+class CheckCallCost(LazyModel):
     """What the calls of checks cost (an LLM judge, an embedding model): spent, but in neither role's figures."""
 
     purpose: str
@@ -122,7 +124,7 @@ class CheckCallCost(BaseModel):
     cost_usd: float | None = None
 
 
-class CostReport(BaseModel):
+class CostReport(LazyModel):
     roles: dict[str, RoleCost] = Field(default_factory=dict)
     #: The judge's and embedding models' calls, one line each (in ``spent_usd`` and ``live_calls``).
     check_calls: list[CheckCallCost] = Field(default_factory=list)

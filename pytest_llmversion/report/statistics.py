@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from pytest_llmversion.lazy_model import LazyModel
 
 
-class _Section(BaseModel):
+class _Section(LazyModel):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,14 @@ def keyed_spec(ctx: RunContext, item: pytest.Item, spec: ItemSpec) -> ItemSpec:
     name = f"{test_name}[{user_params}]" if user_params else test_name
     nodeid_base = item.nodeid.split("[", 1)[0]
     shown = f"{nodeid_base}[{user_params}]" if user_params else nodeid_base
-    folder = item.path.parent / ctx.config.goldens / item.path.stem
+    folder = _golden_folder(item.path, ctx.config.goldens)
     return spec.keyed(GoldenKey(folder, name, spec.case.id if spec.case else None, shown))
+
+
+@lru_cache(maxsize=512)
+def _golden_folder(module: Path, goldens: str) -> Path:
+    """The goldens of a test module: the same for all its items, so made once."""
+    return module.parent / goldens / module.stem
 
 
 def note_collected(collected: Collected, item: pytest.Item, spec: ItemSpec) -> None:

@@ -4,11 +4,12 @@ built on first use. One per pytest process; nothing here imports pytest."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -98,10 +99,24 @@ class RunContext:
         return self.resolved.config
 
     def rel(self, path: Path) -> str:
+        """``path`` relative to the rootdir when it is under it, for people; asked twice per item."""
+        text = str(path)
+        if text.startswith(self._root_prefix):  # the common case, without building paths
+            return text[len(self._root_prefix) :]
         try:
             return str(path.relative_to(self.rootpath))
         except ValueError:
-            return str(path)
+            return text
+
+    @cached_property
+    def _golden_cache(self) -> Path:
+        """The folder of parsed goldens (``goldens.load_golden``)."""
+        return self.base / self.config.report_dir / "cache" / "goldens"
+
+    @cached_property
+    def _root_prefix(self) -> str:
+        root = str(self.rootpath)
+        return root if root.endswith(os.sep) else root + os.sep
 
     def factory(self) -> ProviderFactory:
         with self._lock:
@@ -289,8 +304,7 @@ class RunContext:
         assert model is not None
         marker, key = spec.marker, spec.golden_key
         rerecord = nodeid if spec.role == "current" else nodeid.removesuffix("candidate]") + "current]"
-        cache = self.base / self.config.report_dir / "cache" / "goldens"
-        golden = GoldenSource(key, str(self.current), rerecord, self.rel, cache)
+        golden = GoldenSource(key, str(self.current), rerecord, self.rel, self._golden_cache)
         settings = KindSettings(
             spec=spec,
             nodeid=nodeid,

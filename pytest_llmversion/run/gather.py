@@ -47,22 +47,22 @@ class Collected:
 
 @dataclass
 class Results:
-    """What the controller gathers from the test reports (identical with and without xdist).
+    """What the controller gathers with the test reports (the same with and without xdist).
 
-    Each item's data arrives as one JSON string. An xdist controller keeps the string until the session ends:
-    a string is invisible to the cyclic garbage collector, where thousands of nested dicts made every full
-    collection of a large suite slower. In the process that ran the item, the report it built comes along and
-    is kept instead of the string (the heap frozen after collection keeps those collections short), so the
-    session's end does not parse back what this process made.
+    From an xdist worker, each item's data arrives as one JSON string on its test report, and the controller
+    keeps the string until the session ends: a string is invisible to the cyclic garbage collector, where
+    thousands of nested dicts made every full collection of a large suite slower. In the process that ran the
+    item, the report it built is kept as it is (the heap frozen after collection keeps those collections short):
+    no JSON is made for it or parsed back.
     """
 
     collected: Collected = field(default_factory=Collected)
     _raw: list[str | ItemReport] = field(default_factory=list)
 
-    def add(self, message: str, built: ItemReport | None = None) -> None:
-        """One item's ``ItemReport`` as JSON, as it arrived on its test report; ``built``: the report itself,
-        when this process made it (``message`` is its ``to_message()``)."""
-        self._raw.append(built if built is not None else message)
+    def add(self, message: str | ItemReport) -> None:
+        """One item's ``ItemReport``: as JSON, as it arrived on its test report from an xdist worker, or the report
+        itself, when this process made it."""
+        self._raw.append(message)
 
     def reports(self) -> list[ItemReport]:
         return [raw if isinstance(raw, ItemReport) else ItemReport.from_message(raw) for raw in self._raw]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -26,12 +27,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticSerializationError
 
 from pytest_llmversion.atomic import write_atomic
 from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.judge.samples import CheckExchange, SampleResult
+from pytest_llmversion.lazy_model import LazyModel
 from pytest_llmversion.parsing import extract_json
 from pytest_llmversion.providers.base import Completion, Request, Usage, fingerprint_of
 from pytest_llmversion.run.answers import PLAIN_SCHEMA, answer_fields, completion_fields, decode_vector, needs_schema_2
@@ -117,7 +119,7 @@ class GoldenKey:
 
     @functools.cached_property
     def path(self) -> Path:
-        return self.folder / self._relative(safe_name)
+        return self.folder.joinpath(*self._relative(safe_name))
 
     @functools.cached_property
     def legacy_path(self) -> Path | None:
@@ -126,18 +128,18 @@ class GoldenKey:
         names = (self.test,) if self.case is None else (self.test, self.case)
         if all(legacy_safe_name(name) == safe_name(name) for name in names):
             return None  # the common case, decided without building a path (asked of every collected item)
-        return self.folder / self._relative(legacy_safe_name)
+        return self.folder.joinpath(*self._relative(legacy_safe_name))
 
-    def _relative(self, name: Callable[[str], str]) -> Path:
+    def _relative(self, name: Callable[[str], str]) -> tuple[str, ...]:
         if self.case is None:
-            return Path(f"{name(self.test)}.yaml")
-        return Path(name(self.test)) / f"{name(self.case)}.yaml"
+            return (f"{name(self.test)}.yaml",)
+        return name(self.test), f"{name(self.case)}.yaml"
 
     def owns(self, golden: GoldenFile) -> bool:
         return same_test(golden.test, golden.case, self.test_nodeid, self.case)
 
 
-class StoredAnswer(BaseModel):
+class StoredAnswer(LazyModel):
     """What an answer holds besides its text (``answers.py``); checked when the file is read."""
 
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
@@ -228,7 +230,7 @@ class GoldenSample(StoredAnswer):
         return self
 
 
-class GoldenFile(BaseModel):
+class GoldenFile(LazyModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, ser_json_inf_nan="constants")
 
     schema_version: int = Field(alias="schema")
@@ -350,13 +352,15 @@ def load_golden(path: Path, cache: Path | None = None) -> GoldenFile | None:
     the slowest step of a replayed item, and a content-addressed entry can never be stale.
     """
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as file:  # open() and os.path, not Path's methods: this runs for every item
+            data = file.read()
     except (FileNotFoundError, IsADirectoryError):
         return None
-    entry = cache / f"{hashlib.sha1(data).hexdigest()}.json" if cache is not None else None
+    entry = os.path.join(cache, hashlib.sha1(data).hexdigest() + ".json") if cache is not None else None
     if entry is not None:
         try:
-            return GoldenFile.model_validate_json(entry.read_bytes())
+            with open(entry, "rb") as file:
+                return GoldenFile.model_validate_json(file.read())
         except (OSError, ValidationError):
             pass
     try:
@@ -368,7 +372,7 @@ def load_golden(path: Path, cache: Path | None = None) -> GoldenFile | None:
         # a read-only checkout still replays, without the cache; so does an answer JSON cannot hold as UTF-8
         # (a lone surrogate), which the YAML keeps escaped
         with contextlib.suppress(OSError, PydanticSerializationError):
-            write_atomic(entry, golden.model_dump_json(by_alias=True), durable=False)  # made again when lost
+            write_atomic(Path(entry), golden.model_dump_json(by_alias=True), durable=False)  # made again when lost
     return golden
 
 

@@ -8,11 +8,12 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from pytest_llmversion.judge.samples import Exchange, SampleResult
 from pytest_llmversion.judge.verdicts import check_deltas, outputs_of, request_summary, several_calls, shown
+from pytest_llmversion.lazy_model import LazyModel
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion
 from pytest_llmversion.redaction import redact, safe_tree, scrub
@@ -28,7 +29,7 @@ CALL_CLIP = 4_000
 CALLS_KEPT = 50
 
 
-class ItemArtifacts(BaseModel):
+class ItemArtifacts(LazyModel):
     """What the controller writes for an item at session end; never part of the report."""
 
     model_config = ConfigDict(extra="forbid")
@@ -40,10 +41,10 @@ class ItemArtifacts(BaseModel):
     rerecord: str | None = None
     recording_doc: dict[str, Any] | None = None
     #: The recordings of the calls a candidate item's checks made (a judge, an embedding model), by path.
-    check_recordings: dict[str, dict[str, Any]] = {}
+    check_recordings: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
-class ItemReport(BaseModel):
+class ItemReport(LazyModel):
     """The item's result and artifacts, as one message from the item to the session end."""
 
     model_config = ConfigDict(extra="forbid")
@@ -63,7 +64,12 @@ class ItemReport(BaseModel):
         """This report as ``from_message(self.to_message())`` gives it, without the JSON: the result is typed
         already, and the artifacts' free-form documents (a request's parameters may be a test's own str enum or
         a tuple) take the JSON form they would have taken, that the golden and recording writers expect."""
-        artifacts = ItemArtifacts.model_validate(to_jsonable_python(self.artifacts))
+        documents = self.artifacts
+        if not (
+            documents.golden_doc or documents.candidate_doc or documents.recording_doc or documents.check_recordings
+        ):
+            return self  # nothing free-form: a replayed item's report, nearly always
+        artifacts = ItemArtifacts.model_validate(to_jsonable_python(documents))
         return ItemReport.model_construct(result=self.result, artifacts=artifacts)
 
     @classmethod
