@@ -619,7 +619,13 @@ def view_path(config: pytest.Config, ctx: RunContext, dest: str) -> Path | None:
     return path if path.is_absolute() else ctx.rootpath / path
 
 
+_INTERCEPT_MODE = pytest.StashKey[str]()
+
+
 def intercept_mode(config: pytest.Config) -> str:
-    """``--llm-intercept`` (or its ini twin), ``marked`` by default."""
-    found = value(config, "llm_intercept")
-    return str(found[0]) if found is not None else "marked"
+    """``--llm-intercept`` (or its ini twin), ``marked`` by default; read once (every LLM item asks)."""
+    mode = config.stash.get(_INTERCEPT_MODE, None)
+    if mode is None:
+        found = value(config, "llm_intercept")
+        mode = config.stash[_INTERCEPT_MODE] = str(found[0]) if found is not None else "marked"
+    return mode
