@@ -364,6 +364,29 @@ def _llmversion_table(config: pytest.Config) -> dict[str, Any]:
     return table if isinstance(table, dict) else {}
 
 
+#: The golden folder's name when the config names none (``config.LLMConfig.goldens``).
+DEFAULT_GOLDENS = "__llm_goldens__"
+_GOLDEN_NAMES = pytest.StashKey[frozenset[str]]()
+
+
+def is_golden_folder(config: pytest.Config, path: Path) -> bool:
+    """Whether ``path`` is a golden folder: named as ``goldens`` is (in ``[tool.llmversion]`` or the environment,
+    read as text without checking the config), or by default, and holding no Python file at its top (where a
+    golden folder has one folder per test module). Asked of every path collection meets, so cheap."""
+    names = config.stash.get(_GOLDEN_NAMES, None)
+    if names is None:
+        configured = (_llmversion_table(config).get("goldens"), os.environ.get("LLMVERSION_GOLDENS"))
+        names = frozenset({DEFAULT_GOLDENS, *(name for name in configured if isinstance(name, str) and name)})
+        config.stash[_GOLDEN_NAMES] = names
+    if path.name not in names:
+        return False
+    try:
+        with os.scandir(path) as entries:
+            return not any(entry.name.endswith(".py") for entry in entries)
+    except OSError:  # not a folder, or unreadable: pytest decides
+        return False
+
+
 #: The keys of ``[tool.llmversion]`` (``config.LLMConfig``'s fields, its extra tables and renamed keys), here so
 #: that a run without LLM tests can check the table's names without importing pydantic (a test keeps the two
 #: lists equal).

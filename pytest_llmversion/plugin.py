@@ -11,6 +11,7 @@ import functools
 import os
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -100,6 +101,12 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         return None  # shown once collection has found an LLM test (pytest_report_collectionfinish)
     state.header_shown = True
     return options.header_lines(state.context())
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Golden folders hold YAML only: pytest does not walk them (each file cost every run a stat and a round of
+    collection hooks, 0.1 s for a thousand goldens), and no YAML test plugin mistakes a golden for a test."""
+    return True if options.is_golden_folder(config, collection_path) else None
 
 
 @pytest.hookimpl(trylast=True)

@@ -352,15 +352,13 @@ def load_golden(path: Path, cache: Path | None = None) -> GoldenFile | None:
     the slowest step of a replayed item, and a content-addressed entry can never be stale.
     """
     try:
-        with open(path, "rb") as file:  # open() and os.path, not Path's methods: this runs for every item
-            data = file.read()
+        data = _read(path)
     except (FileNotFoundError, IsADirectoryError):
         return None
     entry = os.path.join(cache, hashlib.sha1(data).hexdigest() + ".json") if cache is not None else None
     if entry is not None:
         try:
-            with open(entry, "rb") as file:
-                return GoldenFile.model_validate_json(file.read())
+            return GoldenFile.model_validate_json(_read(entry))
         except (OSError, ValidationError):
             pass
     try:
@@ -374,6 +372,19 @@ def load_golden(path: Path, cache: Path | None = None) -> GoldenFile | None:
         with contextlib.suppress(OSError, PydanticSerializationError):
             write_atomic(Path(entry), golden.model_dump_json(by_alias=True), durable=False)  # made again when lost
     return golden
+
+
+def _read(path: str | os.PathLike[str]) -> bytes:
+    """A file's bytes through the os module: half the time of ``open().read()`` (no buffered reader, no
+    ``isatty`` and ``fstat`` calls), and every replayed item reads two files."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
 
 
 def read_golden(key: GoldenKey, cache: Path | None = None) -> tuple[GoldenFile | None, Path]:
