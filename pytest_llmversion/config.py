@@ -20,7 +20,6 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pytest_llmversion.errors import LLMVersionError
-from pytest_llmversion.lazy_model import LazyModel
 from pytest_llmversion.modelref import BUILTIN_PROVIDERS, ModelRef, ModelRefError
 
 ENV_PREFIX = "LLMVERSION_"
@@ -32,7 +31,7 @@ class ConfigError(LLMVersionError):
     """A configuration problem, phrased as one line that names the culprit."""
 
 
-class ProviderSettings(LazyModel):
+class ProviderSettings(BaseModel):
     """``[tool.llmversion.providers.<name>]``: a named OpenAI-compatible endpoint, or a base_url override."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -50,7 +49,7 @@ class ProviderSettings(LazyModel):
     tokens_per_minute: int | None = Field(None, ge=1)
 
 
-class LLMConfig(LazyModel):
+class LLMConfig(BaseModel):
     """The project's LLM settings, as in ``[tool.llmversion]``."""
 
     # TOML and the environment can spell nan and inf; no setting here means anything by them

@@ -1,5 +1,5 @@
-"""What a replayed run does not pay for: the models it never uses are never built, and the process that runs
-the items gathers their reports as built, with no JSON made or parsed (an xdist worker sends JSON)."""
+"""What a replayed run does not pay for: the process that runs the items gathers their reports as built, with no
+JSON made or parsed (an xdist worker sends JSON), and pytest's collection does not walk the golden folders."""
 
 from __future__ import annotations
 
@@ -7,23 +7,6 @@ import shutil
 
 import pytest
 from conftest import ENTITY_TEST, LLMProject
-
-from pytest_llmversion import lazy_model
-
-#: Written by the run itself, at its very end: which of the plugin's models were built.
-BUILT_MODELS = """\
-def pytest_unconfigure(config):
-    from pytest_llmversion.lazy_model import LazyModel
-
-    found, todo = set(), [LazyModel]
-    while todo:
-        for sub in todo.pop().__subclasses__():
-            found.add(sub)
-            todo.append(sub)
-    built = sorted(c.__name__ for c in found if c.__dict__.get("__pydantic_complete__"))
-    unbuilt = sorted(c.__name__ for c in found if not c.__dict__.get("__pydantic_complete__"))
-    (config.rootpath / "built.txt").write_text(" ".join(built) + "\\n" + " ".join(unbuilt))
-"""
 
 #: Fails any item whose report is made into JSON or parsed back from it.
 NO_JSON = """\
@@ -40,29 +23,6 @@ def _no_json():
     yield
     ItemReport.to_message, ItemReport.from_message = to_message, from_message
 """
-
-
-@pytest.mark.skipif(not lazy_model.DEFERRED, reason="pydantic < 2.14 builds every model as it is defined")
-def test_a_replayed_run_builds_only_the_models_it_uses(llm_project: LLMProject) -> None:
-    llm_project.test_file(ENTITY_TEST)
-    llm_project.run("--llm-record").assert_outcomes(passed=1)
-    llm_project.write("conftest.py", BUILT_MODELS)
-    llm_project.run_subprocess().assert_outcomes(passed=1)
-    built, unbuilt = ((llm_project.path / "built.txt").read_text() + "\n").split("\n")[:2]
-    # what a replay reads and writes: the config, the goldens, the items' results and the report
-    assert {"LLMConfig", "GoldenFile", "ItemResult", "ItemReport", "Report"} <= set(built.split())
-    # imported, never needed: candidate comparisons, the statistics of samples, recordings, the prompt registry's
-    # files (the scripted models' files are not even imported: the goldens answer)
-    assert {"Comparison", "SuiteStatistics", "RecordingFile", "_TaskFile"} <= set(unbuilt.split())
-    assert "ScriptFile" not in built
-
-
-@pytest.mark.parametrize(
-    ("version", "deferred"),
-    [("2.7.4", False), ("2.13.4", False), ("2.14.0", True), ("2.14.0b1", True), ("2.15.1", True), ("3.0.0", True)],
-)
-def test_models_are_deferred_only_where_pydantic_builds_them_under_a_lock(version: str, deferred: bool) -> None:
-    assert lazy_model.builds_under_lock(version) is deferred
 
 
 def test_a_run_without_xdist_gathers_its_items_reports_with_no_json(llm_project: LLMProject) -> None:

@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pytest_llmversion.errors import LLMVersionError
-from pytest_llmversion.lazy_model import LazyModel
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import PARAM_NAMES, Message
 from pytest_llmversion.yamlio import YamlFileError, duplicate_keys, load_yaml_text, read_text
@@ -93,7 +92,7 @@ def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-class _VersionFile(LazyModel):
+class _VersionFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     default: bool = False
@@ -104,7 +103,7 @@ class _VersionFile(LazyModel):
     notes: str = ""
 
 
-class _TaskFile(LazyModel):
+class _TaskFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task: str | None = None

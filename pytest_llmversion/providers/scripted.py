@@ -29,7 +29,6 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pytest_llmversion.lazy_model import LazyModel
 from pytest_llmversion.providers.base import (
     ERROR_KINDS,
     Completion,
@@ -50,7 +49,7 @@ class ScriptError(ProviderError):
     kind = "script_error"
 
 
-class Match(LazyModel):
+class Match(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     contains: str | None = None
@@ -117,7 +116,7 @@ class Match(LazyModel):
         return captured
 
 
-class Transform(LazyModel):
+class Transform(BaseModel):
     """Edits applied to an answer: JSON field edits, then truncation, fence, prefix and suffix."""
 
     model_config = ConfigDict(extra="forbid")
@@ -158,7 +157,7 @@ class Transform(LazyModel):
         return json.dumps(data, ensure_ascii=False)
 
 
-class ErrorSpec(LazyModel):
+class ErrorSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["rate_limited", "unavailable", "auth", "bad_request", "model_not_found", "malformed_response"]
@@ -172,7 +171,7 @@ class ErrorSpec(LazyModel):
     probability: float | None = Field(None, ge=0, le=1)
 
 
-class ToolCallSpec(LazyModel):
+class ToolCallSpec(BaseModel):
     """A tool call a rule answers with; string values in ``arguments`` are templates, and ``arguments`` given as
     text is sent as it is (text that is not JSON imitates a model sending broken arguments)."""
 
@@ -182,14 +181,14 @@ class ToolCallSpec(LazyModel):
     arguments: dict[str, Any] | str = Field(default_factory=dict)
 
 
-class EmbeddingSpec(LazyModel):
+class EmbeddingSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     #: Length of each vector, unless the request asks for another.
     dimensions: int = Field(8, ge=1, le=8192)
 
 
-class Choice(LazyModel):
+class Choice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     weight: float = Field(1.0, gt=0)
@@ -197,7 +196,7 @@ class Choice(LazyModel):
     transform: Transform | None = None
 
 
-class Rule(LazyModel):
+class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = None
@@ -221,7 +220,7 @@ class Rule(LazyModel):
         return self
 
 
-class ScriptFile(LazyModel):
+class ScriptFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     synthetic: bool = True

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
-from pytest_llmversion.lazy_model import LazyModel
+from pydantic import BaseModel, Field
 
 
-class ModelStatus(LazyModel):
+class ModelStatus(BaseModel):
     role: str
     model: str
     kind: str
@@ -25,7 +23,7 @@ class ModelStatus(LazyModel):
     source: str | None = None
 
 
-class Estimate(LazyModel):
+class Estimate(BaseModel):
     """``--llm-budget-usd``: every live call the run may make, priced before the first is sent."""
 
     budget_usd: float
@@ -42,7 +40,7 @@ class Estimate(LazyModel):
     refused: int = 0
 
 
-class GovernanceInfo(LazyModel):
+class GovernanceInfo(BaseModel):
     today: str
     catalog: str
     warn_days: int
@@ -52,7 +50,7 @@ class GovernanceInfo(LazyModel):
     estimate: Estimate | None = None
 
 
-class RoleCost(LazyModel):
+class RoleCost(BaseModel):
     model: str
     items: int = 0
     calls_live: int = 0
@@ -73,7 +71,7 @@ class RoleCost(LazyModel):
         return self.input_tokens + self.output_tokens
 
 
-class Comparison(LazyModel):
+class Comparison(BaseModel):
     """Candidate against current on the same cases, per sample; current tokens come from the goldens."""
 
     cases: int
@@ -93,7 +91,7 @@ class Comparison(LazyModel):
     latency_note: str | None = None
 
 
-class BudgetCheck(LazyModel):
+class BudgetCheck(BaseModel):
     name: str
     option: str
     limit_pct: float
@@ -102,7 +100,7 @@ class BudgetCheck(LazyModel):
     detail: str
 
 
-class FallbackCost(LazyModel):
+class FallbackCost(BaseModel):
     """What a fallback model answered in place of the model asked for: spent, but in neither role's figures."""
 
     model: str
@@ -112,7 +110,7 @@ class FallbackCost(LazyModel):
     cost_usd: float | None = None
 
 
-class CheckCallCost(LazyModel):
+class CheckCallCost(BaseModel):
     """What the calls of checks cost (an LLM judge, an embedding model): spent, but in neither role's figures."""
 
     purpose: str
@@ -124,7 +122,7 @@ class CheckCallCost(LazyModel):
     cost_usd: float | None = None
 
 
-class CostReport(LazyModel):
+class CostReport(BaseModel):
     roles: dict[str, RoleCost] = Field(default_factory=dict)
     #: The judge's and embedding models' calls, one line each (in ``spent_usd`` and ``live_calls``).
     check_calls: list[CheckCallCost] = Field(default_factory=list)

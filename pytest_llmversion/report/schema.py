@@ -8,11 +8,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, computed_field, model_validator
 
 from pytest_llmversion.atomic import write_atomic
 from pytest_llmversion.errors import LLMVersionError
-from pytest_llmversion.lazy_model import LazyModel
 from pytest_llmversion.redaction import safe_tree
 from pytest_llmversion.report.governance import CostReport, GovernanceInfo
 from pytest_llmversion.report.statistics import CaseStatistics, SuiteStatistics
@@ -30,7 +29,7 @@ class ReportError(LLMVersionError, ValueError):
 SCRUBBED = "scrubbed"
 
 
-class _Strict(LazyModel):
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
-
-from pytest_llmversion.lazy_model import LazyModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class _Section(LazyModel):
+class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 

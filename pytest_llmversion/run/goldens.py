@@ -27,13 +27,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticSerializationError
 
 from pytest_llmversion.atomic import write_atomic
 from pytest_llmversion.errors import LLMVersionError
 from pytest_llmversion.judge.samples import CheckExchange, SampleResult
-from pytest_llmversion.lazy_model import LazyModel
 from pytest_llmversion.parsing import extract_json
 from pytest_llmversion.providers.base import Completion, Request, Usage, fingerprint_of
 from pytest_llmversion.run.answers import PLAIN_SCHEMA, answer_fields, completion_fields, decode_vector, needs_schema_2
@@ -139,7 +138,7 @@ class GoldenKey:
         return same_test(golden.test, golden.case, self.test_nodeid, self.case)
 
 
-class StoredAnswer(LazyModel):
+class StoredAnswer(BaseModel):
     """What an answer holds besides its text (``answers.py``); checked when the file is read."""
 
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
@@ -230,7 +229,7 @@ class GoldenSample(StoredAnswer):
         return self
 
 
-class GoldenFile(LazyModel):
+class GoldenFile(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, ser_json_inf_nan="constants")
 
     schema_version: int = Field(alias="schema")

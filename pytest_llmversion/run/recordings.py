@@ -25,11 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pytest_llmversion.atomic import write_atomic
 from pytest_llmversion.judge.samples import CallPlace
-from pytest_llmversion.lazy_model import LazyModel
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion, ProviderError, Request, Usage
 from pytest_llmversion.run.answers import PLAIN_SCHEMA, answer_fields, completion_fields, needs_schema_2
@@ -71,7 +70,7 @@ class RecordedCall(StoredAnswer):
     output: str = ""
 
 
-class RecordingFile(LazyModel):
+class RecordingFile(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     schema_version: int = Field(SCHEMA, alias="schema")

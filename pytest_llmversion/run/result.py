@@ -8,12 +8,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from pytest_llmversion.judge.samples import Exchange, SampleResult
 from pytest_llmversion.judge.verdicts import check_deltas, outputs_of, request_summary, several_calls, shown
-from pytest_llmversion.lazy_model import LazyModel
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import Completion
 from pytest_llmversion.redaction import redact, safe_tree, scrub
@@ -29,7 +28,7 @@ CALL_CLIP = 4_000
 CALLS_KEPT = 50
 
 
-class ItemArtifacts(LazyModel):
+class ItemArtifacts(BaseModel):
     """What the controller writes for an item at session end; never part of the report."""
 
     model_config = ConfigDict(extra="forbid")
@@ -41,10 +40,10 @@ class ItemArtifacts(LazyModel):
     rerecord: str | None = None
     recording_doc: dict[str, Any] | None = None
     #: The recordings of the calls a candidate item's checks made (a judge, an embedding model), by path.
-    check_recordings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    check_recordings: dict[str, dict[str, Any]] = {}
 
 
-class ItemReport(LazyModel):
+class ItemReport(BaseModel):
     """The item's result and artifacts, as one message from the item to the session end."""
 
     model_config = ConfigDict(extra="forbid")
