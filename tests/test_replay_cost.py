@@ -83,8 +83,9 @@ def test_a_golden_folder_named_in_the_config_or_the_environment_is_not_walked(
     assert not [path for path in seen_files(llm_project) if "/recorded/" in path]
 
 
-def test_a_folder_named_like_the_goldens_that_holds_tests_is_collected(llm_project: LLMProject) -> None:
-    llm_project.write("tests/__llm_goldens__/test_inside.py", "def test_inside():\n    assert True\n")
+@pytest.mark.parametrize("where", ["test_inside.py", "deeper/test_inside.py"])
+def test_a_folder_named_like_the_goldens_that_holds_tests_is_collected(llm_project: LLMProject, where: str) -> None:
+    llm_project.write(f"tests/__llm_goldens__/{where}", "def test_inside():\n    assert True\n")
     llm_project.run().assert_outcomes(passed=1)
 
 
