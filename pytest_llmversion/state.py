@@ -97,17 +97,18 @@ class LLMVersionState:
         if self.is_worker:
             return
         built, self.just_built = self.just_built, None
-        message = built[1] if built is not None and built[0] is report else getattr(report, "llmversion", None)
-        if message is not None:
+        # the report this process built, else an xdist worker's JSON on the test report
+        gathered = built[1] if built is not None and built[0] is report else getattr(report, "llmversion", None)
+        if gathered is not None:
             self.context()
             assert self.results is not None
-            self.results.add(message)
+            self.results.add(gathered)
             if self.progress is not None:
-                if isinstance(message, str):
+                if isinstance(gathered, str):
                     from pytest_llmversion.run.result import ItemReport
 
-                    message = ItemReport.from_message(message)
-                self.progress.add(message.result)
+                    gathered = ItemReport.from_message(gathered)
+                self.progress.add(gathered.result)
         elif report.when == "teardown" and getattr(report, "llmversion_item", False):
             self.context()
             assert self.selection is not None

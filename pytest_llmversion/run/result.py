@@ -63,12 +63,9 @@ class ItemReport(BaseModel):
         """This report as ``from_message(self.to_message())`` gives it, without the JSON: the result is typed
         already, and the artifacts' free-form documents (a request's parameters may be a test's own str enum or
         a tuple) take the JSON form they would have taken, that the golden and recording writers expect."""
-        documents = self.artifacts
-        if not (
-            documents.golden_doc or documents.candidate_doc or documents.recording_doc or documents.check_recordings
-        ):
-            return self  # nothing free-form: a replayed item's report, nearly always
-        artifacts = ItemArtifacts.model_validate(to_jsonable_python(documents))
+        if not any(value for name, value in self.artifacts if name != "rerecord"):  # ``rerecord`` is a node id
+            return self  # no document at all: a replayed item's report, nearly always
+        artifacts = ItemArtifacts.model_validate(to_jsonable_python(self.artifacts))
         return ItemReport.model_construct(result=self.result, artifacts=artifacts)
 
     @classmethod
