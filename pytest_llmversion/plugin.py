@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_llmversion import options
+from pytest_llmversion import item_setup, options
 from pytest_llmversion.bodies import BodyRunner
 from pytest_llmversion.run.marker import MARKER, MARKER_HELP
 from pytest_llmversion.sdk_fixtures import (  # noqa: F401 - fixtures, registered with this module
@@ -267,6 +267,23 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         item.config.stash[STATE].next_item = nextitem
 
 
+@pytest.hookimpl(tryfirst=True)  # inside the capture and log wrappers, before pytest sets up the fixtures
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Build an LLM item and hand its test the plugin's plain fixtures' values (``item_setup``)."""
+    spec = item.stash.get(SPEC, None)
+    if spec is not None and item_setup.sets_up(item):
+        item_setup.set_up(item, spec)  # type: ignore[arg-type]  # sets_up: a pytest.Function
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)  # around pytest's teardown of the fixtures, inside capture
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+    """Close what ``pytest_runtest_setup`` opened, after the last fixture's teardown, even a failing one."""
+    try:
+        return (yield)
+    finally:
+        item_setup.tear_down(item)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
     """Once an LLM item's fixtures are set up (a key or a setting a session fixture puts in the environment is
@@ -416,11 +433,16 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 @pytest.fixture
 def _llm_item(request: pytest.FixtureRequest) -> Iterator[LLMItem]:
-    """The item; set up first of the test's fixtures (``ensure_item_fixture``), so the SDK clients the
+    """The item. ``pytest_runtest_setup`` builds it and hands it over (``item_setup``); under ``--setup-show``
+    it is set up here, first of the test's fixtures (``ensure_item_fixture``), so the SDK clients the
     application built are the plugin's from the first fixture's set-up to the last one's teardown."""
     spec = request.node.stash.get(SPEC, None)
     if spec is None:
         pytest.fail(f"{request.node.nodeid}: the llm fixtures need @pytest.mark.{MARKER} on the test", pytrace=False)
+    built = item_setup.set_up_by_hook(request.node)
+    if built is not None:  # another fixture asked for it: the hook built it, and closes what it opened
+        yield built
+        return
     item = request.node.stash[ITEM] = request.config.stash[STATE].context().item(spec, request.node.nodeid)
     with intercepted(request.config, request.node.nodeid, item):
         yield item

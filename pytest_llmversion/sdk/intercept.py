@@ -44,10 +44,10 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_llmversion.providers.own_calls import plugin_call_running
 from pytest_llmversion.redaction import redact
-from pytest_llmversion.sdk.calls import Family
 from pytest_llmversion.sdk.errors import CallRefused
 
 if TYPE_CHECKING:
+    from pytest_llmversion.sdk.calls import Family
     from pytest_llmversion.sdk.transport import CallSeam, LLMExchange
 
 INTERCEPT_OPTION = "--llm-intercept"
