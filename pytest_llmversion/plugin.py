@@ -116,15 +116,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if marker is None:
         return
     # the first one imports the run's modules, and each one's cases and specs live for the whole run: objects the
-    # cyclic GC would rescan, with the growing heap, for no garbage
+    # cyclic GC would rescan, with the growing heap, for no garbage; frozen after it, the full pass the imports
+    # have made due skips them too
+    state = metafunc.config.stash[STATE]
     with no_cyclic_gc():
         from pytest_llmversion.run.collection import ITEM_FIXTURE, item_specs
 
         try:
-            ctx = metafunc.config.stash[STATE].context()
+            ctx = state.context()
         except pytest.UsageError:
             return  # a bad config: raised once collection ends, as one line (pytest_collection_modifyitems)
         specs = item_specs(ctx, metafunc.definition, marker)
+        state.freeze_heap()
     metafunc.fixturenames.append(ITEM_FIXTURE)
     metafunc.parametrize(ITEM_FIXTURE, specs, ids=[s.id for s in specs], indirect=True)
 

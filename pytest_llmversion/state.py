@@ -132,7 +132,8 @@ class LLMVersionState:
     def freeze_heap(self) -> None:
         """What exists once the LLM items are collected (pydantic, YAML, the SDKs, every item) lives for the
         whole run. Left in the collector's generations, every full GC pass of a long run rescans it; frozen,
-        it is skipped. ``thaw_heap`` undoes it in the last of the config's cleanups
+        it is skipped. Frozen as each LLM test is parametrized (the first one imports the run's modules) and
+        once collection ends. ``thaw_heap`` undoes it in the last of the config's cleanups
         (``plugin.pytest_cmdline_main``)."""
         gc.freeze()
         self.froze_gc = True

@@ -11,7 +11,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_llmversion.config import LLMConfig
 from pytest_llmversion.modelref import ModelRef
 from pytest_llmversion.providers.base import (
     AuthError,
@@ -31,6 +30,7 @@ from pytest_llmversion.providers.router import CallGuard, RetryPolicy, Router, R
 
 if TYPE_CHECKING:
     from pytest_llmversion.child_process import Spawned
+    from pytest_llmversion.config import LLMConfig
     from pytest_llmversion.providers.call_process import CallProcess
 
 __all__ = [
