@@ -2,54 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pytest_llmversion.errors import LLMVersionError
-
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class YamlFileError(LLMVersionError, ValueError):
     """A YAML file that cannot be read; the message names the file and the line."""
 
 
-class _NoAliases:
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
+def _engine() -> Any:
+    """PyYAML and the plugin's loader and dumpers, imported on first use (``yaml_engine``)."""
+    from pytest_llmversion import yaml_engine
+
+    return yaml_engine
 
 
-class _ReviewDumper(_NoAliases, yaml.SafeDumper):
-    """Multi-line strings as ``|`` blocks, no anchors/aliases, keys in insertion order."""
+def __getattr__(name: str) -> Any:
+    if name in ("_Loader", "_ReviewDumper", "_FastReviewDumper"):  # as they were named here before
+        return getattr(_engine(), name[1:])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_CDumper: type[Any] | None = getattr(yaml, "CSafeDumper", None)
-
-
-class _FastReviewDumper(_NoAliases, _CDumper or yaml.SafeDumper):  # type: ignore[misc]
-    """The same document through libyaml's emitter (about ten times faster), for documents it writes byte for
-    byte as the Python emitter does (:func:`_same_in_libyaml`)."""
-
-
-#: Characters YAML reads as line breaks (besides "\n"); text holding them is double-quoted.
-_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if any(ch in value for ch in _OTHER_BREAKS):
-        # only a double-quoted scalar escapes them; any other style reads them back as "\n"
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
-    if "\n" in value:
-        # PyYAML falls back to a quoted scalar by itself when a literal block cannot hold the text.
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-_ReviewDumper.add_representer(str, _represent_str)
-_FastReviewDumper.add_representer(str, _represent_str)
 #: Mapping keys both emitters write alike (the Python one writes a long or unusual one as ``? key``).
 _SIMPLE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .:/@$-]{0,63}")
 #: Text longer than this written double-quoted (it holds a control character, or a space before a line break, so
@@ -63,7 +42,7 @@ _WIDE = re.compile("[\ud800-\udfff\U00010000-\U0010ffff]")
 def _same_in_libyaml(data: Any) -> bool:
     """Whether libyaml writes ``data`` as the Python emitter does: a mapping or a list (a bare scalar ends its
     document with ``...`` in one of them only) holding nothing :func:`_written_differently`."""
-    return _CDumper is not None and isinstance(data, dict | list) and not _written_differently(data)
+    return _engine().CDumper is not None and isinstance(data, dict | list) and not _written_differently(data)
 
 
 def _written_differently(data: Any) -> bool:
@@ -88,9 +67,10 @@ def _written_differently(data: Any) -> bool:
 
 
 def dump_yaml(data: Any, header: str = "") -> str:
-    body = yaml.dump(
+    engine = _engine()
+    body = engine.yaml.dump(
         data,
-        Dumper=_FastReviewDumper if _same_in_libyaml(data) else _ReviewDumper,
+        Dumper=engine.FastReviewDumper if _same_in_libyaml(data) else engine.ReviewDumper,
         sort_keys=False,
         allow_unicode=True,
         width=4096,
@@ -102,11 +82,12 @@ def dump_yaml(data: Any, header: str = "") -> str:
 
 
 def load_yaml_text(text: str, path: Path | str) -> Any:
+    yaml, loader = _engine().yaml, _engine().Loader
     try:
         try:
-            data = yaml.load(text, Loader=_Loader)
+            data = yaml.load(text, Loader=loader)
         except yaml.YAMLError as exc:
-            if _Loader is yaml.SafeLoader or "invalid Unicode character escape" not in str(exc):
+            if loader is yaml.SafeLoader or "invalid Unicode character escape" not in str(exc):
                 raise
             # libyaml refuses the escape of a lone surrogate ("\uD800"), which the emitter writes for a model's
             # answer that holds one; the pure-Python loader reads it back as written (slower, and only here)
@@ -144,6 +125,49 @@ def _holds_itself(data: Any) -> bool:
     return visit(data)
 
 
+#: Salts the key of a cached parse: a change to how the plugin reads YAML (or to the entry's form) makes new keys.
+_CACHE_FORMAT = "yaml-parse-1"
+
+
+def load_yaml_cached(text: str, path: Path | str, cache: Path | None) -> Any:
+    """``load_yaml_text(text, path)`` through a folder of parses keyed by the hash of the text: a large case file
+    is read back as JSON (in C) instead of parsed as YAML (libyaml builds every value through Python). Only plain
+    data is kept (text, numbers, true/false, null, lists, mappings with text keys), which JSON gives back exactly,
+    and never a text with anchors and aliases, whose shared values JSON would copy. An entry can never be
+    stale; a read-only checkout parses each time."""
+    if cache is None or ("&" in text and "*" in text):
+        return load_yaml_text(text, path)
+    key = hashlib.sha1(f"{_CACHE_FORMAT}\n{text}".encode()).hexdigest()
+    entry = cache / f"{key}.json"
+    try:
+        return json.loads(entry.read_bytes())
+    except (OSError, ValueError):
+        pass
+    data = load_yaml_text(text, path)
+    if _plain(data):
+        from pytest_llmversion.atomic import write_atomic
+
+        with contextlib.suppress(OSError):
+            write_atomic(entry, json.dumps(data), durable=False)  # made again when lost
+    return data
+
+
+def _plain(data: Any) -> bool:
+    """Whether JSON gives ``data`` back exactly as it is."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if not all(isinstance(key, str) for key in node):
+                return False
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif node is not None and not isinstance(node, str | int | float):  # bool is an int
+            return False
+    return True
+
+
 def load_yaml_file(path: Path) -> Any:
     return load_yaml_text(read_text(path), path)
 
@@ -170,8 +194,9 @@ def decode_text(data: bytes, path: Path | str) -> str:
 
 def item_lines(text: str) -> list[int]:
     """The 1-based line where each item of a top-level YAML sequence starts (empty if none)."""
+    yaml = _engine().yaml
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_engine().Loader)
     except yaml.YAMLError:
         return []
     if isinstance(node, yaml.SequenceNode):
@@ -181,8 +206,9 @@ def item_lines(text: str) -> list[int]:
 
 def duplicate_keys(text: str) -> list[tuple[str, int]]:
     """Keys repeated within one mapping, with their 1-based line: YAML loaders keep the last silently."""
+    yaml = _engine().yaml
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = yaml.compose(text, Loader=_engine().Loader)
     except yaml.YAMLError:
         return []
     found: list[tuple[str, int]] = []

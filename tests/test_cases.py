@@ -208,3 +208,89 @@ def test_a_bad_cases_file_is_a_collection_error_naming_the_file_and_line(
         ]
     )
     assert "Traceback" not in result.stdout.str()
+
+
+#: Writes, at the session's end, whether PyYAML was imported and the cases each item was given.
+YAML_SEEN = """\
+import json, sys
+
+import pytest
+
+SEEN = {}
+
+@pytest.fixture(autouse=True)
+def _note_case(request):
+    if "llm_case" in request.fixturenames:
+        case = request.getfixturevalue("llm_case")
+        SEEN[case.id] = {
+            "input": repr(case.input),
+            "expected": repr(case.expected),
+            "data": repr(case.data),
+            "alias": case.input is case.expected,
+        }
+
+def pytest_sessionfinish(session):
+    (session.config.rootpath / "seen.json").write_text(json.dumps({"yaml": "yaml" in sys.modules, "cases": SEEN}))
+"""
+
+
+def yaml_seen(llm_project: LLMProject) -> dict:
+    import json
+
+    result: dict = json.loads((llm_project.path / "seen.json").read_text())
+    return result
+
+
+def test_a_yaml_cases_file_is_parsed_once_and_a_replay_never_imports_pyyaml(llm_project: LLMProject) -> None:
+    llm_project.write("tests/cases/entities.yaml", CASES_YAML)
+    llm_project.test_file(cases_test("entities.yaml"))
+    llm_project.run("--llm-record").assert_outcomes(passed=2)
+    llm_project.run().assert_outcomes(passed=2)  # the goldens' parse cache is filled by a first replay
+    llm_project.write("tests/conftest.py", YAML_SEEN)
+    # a subprocess: the in-process runs of this suite share its modules, PyYAML among them
+    first = llm_project.run_subprocess("-p", "no:randomly")
+    first.assert_outcomes(passed=2)
+    assert yaml_seen(llm_project)["yaml"] is False  # goldens and cases came from their parse caches
+    assert yaml_seen(llm_project)["cases"]["alan"] == {
+        "input": repr("Alan Turing was born in Maida."),
+        "expected": repr({"city": "Maida"}),
+        "data": repr({"note": "born in Maida Vale, London"}),
+        "alias": False,
+    }
+    assert len(list((llm_project.path / ".llmversion" / "cache" / "cases").glob("*.json"))) == 1
+    # an edit is a new text, parsed again: an entry can never be stale
+    llm_project.write("tests/cases/entities.yaml", CASES_YAML.replace("Maida.", "Maida Vale."))
+    llm_project.run_subprocess("-p", "no:randomly").assert_outcomes(failed=1, passed=1)  # alan's golden is stale
+    assert yaml_seen(llm_project)["yaml"] is True
+    assert yaml_seen(llm_project)["cases"]["alan"]["input"] == repr("Alan Turing was born in Maida Vale.")
+
+
+@pytest.mark.parametrize(
+    ("text", "data", "alias"),
+    [
+        pytest.param(
+            "- id: ada\n  input: Ada Lovelace was born in London.\n  expected: {city: London}\n  when: 2024-01-02\n",
+            "{'when': datetime.date(2024, 1, 2)}",
+            False,
+            id="a-date",
+        ),
+        pytest.param("- id: ada\n  input: &both {city: London}\n  expected: *both\n", "{}", True, id="an-alias"),
+    ],
+)
+def test_a_cases_file_json_cannot_give_back_is_parsed_each_time(
+    llm_project: LLMProject, text: str, data: str, alias: bool
+) -> None:
+    """A value JSON would change (a YAML date) or a value shared by an alias (JSON would copy it) is never
+    cached: each run gets what the YAML says."""
+    llm_project.write("tests/cases/entities.yaml", text)
+    llm_project.test_file(
+        cases_test("entities.yaml").replace(
+            "llm.complete(llm_case.input)", 'llm.complete("Ada Lovelace was born in London.")'
+        )
+    )
+    llm_project.write("tests/conftest.py", YAML_SEEN)
+    for _ in range(2):
+        llm_project.run("--llm-record", "-p", "no:randomly").assert_outcomes(passed=1)
+        seen = yaml_seen(llm_project)["cases"]["ada"]
+        assert (seen["expected"], seen["data"], seen["alias"]) == ("{'city': 'London'}", data, alias)
+    assert not list((llm_project.path / ".llmversion" / "cache" / "cases").glob("*.json"))

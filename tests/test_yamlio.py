@@ -14,7 +14,7 @@ from pytest_llmversion import yamlio
 def _python_emitter(data: object) -> str:
     return yaml.dump(
         data,
-        Dumper=yamlio._ReviewDumper,
+        Dumper=yamlio._ReviewDumper,  # the Python emitter (yaml_engine.ReviewDumper)
         sort_keys=False,
         allow_unicode=True,
         width=4096,

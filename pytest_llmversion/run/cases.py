@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmversion.errors import LLMVersionError
-from pytest_llmversion.yamlio import YamlFileError, item_lines, load_yaml_text, read_text
+from pytest_llmversion.yamlio import YamlFileError, item_lines, load_yaml_cached, read_text
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+=-]*$")
 _KNOWN_KEYS = {"id", "input", "expected", "tags"}
@@ -35,8 +35,9 @@ class Case:
         return self.data[key]
 
 
-def load_cases(path: Path) -> list[Case]:
-    """Read and validate a cases file; every problem names ``path`` and, where it can, the line."""
+def load_cases(path: Path, cache: Path | None = None) -> list[Case]:
+    """Read and validate a cases file; every problem names ``path`` and, where it can, the line. A YAML file is
+    parsed through ``cache`` when given (``yamlio.load_yaml_cached``)."""
     if not path.is_file():
         raise CasesFileError(f"{path}: cases file not found")
     try:
@@ -50,7 +51,7 @@ def load_cases(path: Path) -> list[Case]:
             raise CasesFileError(f"{path}: not valid JSON at line {exc.lineno}: {exc.msg}") from None
     else:
         try:
-            raw = load_yaml_text(text, path)
+            raw = load_yaml_cached(text, path, cache)
         except YamlFileError as exc:
             raise CasesFileError(str(exc)) from None
     if not isinstance(raw, list) or not raw:

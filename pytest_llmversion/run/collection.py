@@ -38,7 +38,7 @@ def item_specs(ctx: RunContext, definition: pytest.Function, marker: pytest.Mark
     if spec.cases is not None:
         path = definition.path.parent / spec.cases
         try:
-            cases = list(load_cases(path))
+            cases = list(load_cases(path, ctx.cases_cache))
         except CasesFileError as exc:
             raise pytest.Collector.CollectError(f"{nodeid}: {exc}".replace(str(ctx.rootpath) + "/", "")) from None
     roles: list[ItemRole] = ["current", "candidate"] if ctx.candidate else ["current"]

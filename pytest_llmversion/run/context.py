@@ -114,6 +114,11 @@ class RunContext:
         return self.base / self.config.report_dir / "cache" / "goldens"
 
     @cached_property
+    def cases_cache(self) -> Path:
+        """The folder of parsed YAML case files (``cases.load_cases``)."""
+        return self.base / self.config.report_dir / "cache" / "cases"
+
+    @cached_property
     def _root_prefix(self) -> str:
         root = str(self.rootpath)
         return root if root.endswith(os.sep) else root + os.sep
