@@ -68,7 +68,7 @@ def _written_differently(data: Any) -> bool:
 
 def dump_yaml(data: Any, header: str = "") -> str:
     engine = _engine()
-    body = engine.yaml.dump(
+    body: str = engine.yaml.dump(
         data,
         Dumper=engine.FastReviewDumper if _same_in_libyaml(data) else engine.ReviewDumper,
         sort_keys=False,
