@@ -59,8 +59,9 @@ def pytest_configure(config: pytest.Config) -> None:
     state = LLMVersionState(config)
     config.stash[STATE] = state
     config.pluginmanager.register(state, "llmversion-state")
+    config.pluginmanager.register(ItemHooks(), ITEM_HOOKS)
     # registered now, after the plugins of entry points: its pytest_pyfunc_call then runs before anyio's
-    config.pluginmanager.register(BodyRunner(), "llmversion-bodies")
+    config.pluginmanager.register(BodyRunner(), BODIES)
     if options.resolve_at_start(config):
         ctx = state.context()
         if not options.distributes(config):  # an xdist controller makes no calls; its workers decide for theirs
@@ -69,6 +70,10 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_llmversion.xdist_support import XdistHooks
 
         config.pluginmanager.register(XdistHooks(state), "llmversion-xdist")
+
+
+#: The names the per-test hooks are registered under (``ItemHooks``, ``bodies.BodyRunner``).
+ITEM_HOOKS, BODIES = "llmversion-items", "llmversion-bodies"
 
 
 def _start_call_process(state: LLMVersionState, ctx: RunContext, items: int | None = None) -> None:
@@ -170,6 +175,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     being that count (the same on every xdist worker, which all collect). Price the run for
     ``--llm-budget-usd``, and note what the run leaves out, for a partial report."""
     state = session.config.stash[STATE]
+    if not any(SPEC in item.stash for item in session.items):  # the per-test hooks would have nothing to do
+        for name in (ITEM_HOOKS, BODIES):
+            plugin = session.config.pluginmanager.get_plugin(name)
+            if plugin is not None:
+                session.config.pluginmanager.unregister(plugin)
     if not state.loaded:
         found = options.unchecked_config_warning(session.config)
         if found is not None:
@@ -263,79 +273,88 @@ def _thaw_heap(config: pytest.Config, exiting: bool) -> None:
         state.thaw_heap(exiting)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    """Note the item pytest runs next (under pytest-xdist, part of what this process will run)."""
-    if SPEC in item.stash:
-        item.config.stash[STATE].next_item = nextitem
+class ItemHooks:
+    """The hooks of each test's run. Registered by ``pytest_configure`` and unregistered once collection finds no
+    LLM item to run (``pytest_collection_finish``): a run of unmarked tests calls none of them."""
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
+        """Note the item pytest runs next (under pytest-xdist, part of what this process will run)."""
+        if SPEC in item.stash:
+            item.config.stash[STATE].next_item = nextitem
 
-@pytest.hookimpl(tryfirst=True)  # inside the capture and log wrappers, before pytest sets up the fixtures
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Build an LLM item and hand its test the plugin's plain fixtures' values (``item_setup``)."""
-    spec = item.stash.get(SPEC, None)
-    if spec is not None and item_setup.sets_up(item):
-        item_setup.set_up(item, spec)  # type: ignore[arg-type]  # sets_up: a pytest.Function
+    @pytest.hookimpl(tryfirst=True)  # inside the capture and log wrappers, before pytest sets up the fixtures
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """Build an LLM item and hand its test the plugin's plain fixtures' values (``item_setup``)."""
+        spec = item.stash.get(SPEC, None)
+        if spec is not None and item_setup.sets_up(item):
+            item_setup.set_up(item, spec)  # type: ignore[arg-type]  # sets_up: a pytest.Function
 
+    @pytest.hookimpl(wrapper=True, trylast=True)  # around pytest's teardown of the fixtures, inside capture
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+        """Close what ``pytest_runtest_setup`` opened, after the last fixture's teardown, even a failing one."""
+        try:
+            return (yield)
+        finally:
+            item_setup.tear_down(item)
 
-@pytest.hookimpl(wrapper=True, trylast=True)  # around pytest's teardown of the fixtures, inside capture
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
-    """Close what ``pytest_runtest_setup`` opened, after the last fixture's teardown, even a failing one."""
-    try:
-        return (yield)
-    finally:
-        item_setup.tear_down(item)
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        """Once an LLM item's fixtures are set up (a key or a setting a session fixture puts in the environment is
+        there), before its body: send ahead its calls and those of the items this process runs after it (a bounded
+        window), so their bodies find their answers waiting: the call pool (``run/pool.py``)."""
+        if SPEC not in item.stash:
+            return
+        state = item.config.stash[STATE]
+        ahead = state.context().ahead()
+        if ahead is not None:
+            from pytest_llmversion.run.collection import upcoming
 
+            positions = state.positions(item.session)
+            later = upcoming(item, state.next_item, positions)
+            ahead.plan(((i.stash[SPEC], i.nodeid) for i in later if SPEC in i.stash), item.stash.get(ITEM, None))
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_call(item: pytest.Item) -> None:
-    """Once an LLM item's fixtures are set up (a key or a setting a session fixture puts in the environment is
-    there), before its body: send ahead its calls and those of the items this process runs after it (a bounded
-    window), so their bodies find their answers waiting: the call pool (``run/pool.py``)."""
-    if SPEC not in item.stash:
-        return
-    state = item.config.stash[STATE]
-    ahead = state.context().ahead()
-    if ahead is not None:
-        from pytest_llmversion.run.collection import upcoming
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+        """An item's result is handed to the session's gathering with its test report; an xdist worker's rides on
+        the report as JSON, so the controller receives it unchanged."""
+        report = yield
+        if call.when == "teardown" and SPEC in item.stash:
+            report.llmversion_item = True  # the controller counts the LLM items that ran to their end
+        elif call.when == "call":
+            llm_item = item.stash.get(ITEM, None)
+            if llm_item is not None and llm_item.judged is not None:
+                from pytest_llmversion.run.junit import junit_properties
 
-        positions = state.positions(item.session)
-        later = upcoming(item, state.next_item, positions)
-        ahead.plan(((i.stash[SPEC], i.nodeid) for i in later if SPEC in i.stash), item.stash.get(ITEM, None))
+                message = llm_item.report()
+                state = item.config.stash[STATE]
+                if state.is_worker:  # the controller gathers it from the test report
+                    report.llmversion = message.to_message()
+                else:  # gathered as built by ``LLMVersionState.pytest_runtest_logreport``: no JSON made or parsed
+                    state.just_built = (report, message.as_received())
+                report.llmversion_verdict = message.result.verdict.value  # for -v, without parsing the JSON
+                if item.config.getoption("xmlpath", None):
+                    # JUnit XML reads the teardown report's properties, which pytest copies from the item
+                    item.user_properties += junit_properties(message.result, state.context().catalog())
+            if llm_item is not None:
+                # items live until the session ends: keeping each one's samples, golden and answers alive too
+                # made every full GC pass of a large suite slower (a fifth of a replayed suite's time)
+                del item.stash[ITEM]
+        elif call.when == "setup" and report.failed and SPEC in item.stash:
+            from pytest_llmversion.run.collection import setup_error_report
 
+            ctx = item.config.stash[STATE].context()
+            report.llmversion = setup_error_report(ctx, item.nodeid, item.stash[SPEC], report.longrepr).to_message()
+        return report
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-    """An item's result is handed to the session's gathering with its test report; an xdist worker's rides on
-    the report as JSON, so the controller receives it unchanged."""
-    report = yield
-    if call.when == "teardown" and SPEC in item.stash:
-        report.llmversion_item = True  # the controller counts the LLM items that ran to their end
-    elif call.when == "call":
-        llm_item = item.stash.get(ITEM, None)
-        if llm_item is not None and llm_item.judged is not None:
-            from pytest_llmversion.run.junit import junit_properties
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, Any] | None:
+        """``-v`` shows an LLM item's verdict (REGRESSED, FORMAT_BREAK, ...) where pytest says PASSED or FAILED."""
+        verdict = getattr(report, "llmversion_verdict", None)
+        if verdict is None or config.get_verbosity() < 1:  # without -v, pytest's letters and summary words stay
+            return None
+        from pytest_llmversion.report.teststatus import verdict_status
 
-            message = llm_item.report()
-            state = item.config.stash[STATE]
-            if state.is_worker:  # the controller gathers it from the test report
-                report.llmversion = message.to_message()
-            else:  # gathered as built by ``LLMVersionState.pytest_runtest_logreport``: no JSON made or parsed
-                state.just_built = (report, message.as_received())
-            report.llmversion_verdict = message.result.verdict.value  # for -v, without parsing the JSON
-            if item.config.getoption("xmlpath", None):
-                # JUnit XML reads the teardown report's properties, which pytest copies from the item
-                item.user_properties += junit_properties(message.result, state.context().catalog())
-        if llm_item is not None:
-            # items live until the session ends: keeping each one's samples, golden and answers alive too
-            # made every full GC pass of a large suite slower (a fifth of a replayed suite's time)
-            del item.stash[ITEM]
-    elif call.when == "setup" and report.failed and SPEC in item.stash:
-        from pytest_llmversion.run.collection import setup_error_report
-
-        ctx = item.config.stash[STATE].context()
-        report.llmversion = setup_error_report(ctx, item.nodeid, item.stash[SPEC], report.longrepr).to_message()
-    return report
+        return verdict_status(report, verdict)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -398,16 +417,6 @@ def _finish_session(session: pytest.Session, state: LLMVersionState) -> None:
     state.report = finished.report
     state.report_problems = finished.problems
     session.exitstatus = finished.exit_status
-
-
-def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, Any] | None:
-    """``-v`` shows an LLM item's verdict (REGRESSED, FORMAT_BREAK, ...) where pytest says PASSED or FAILED."""
-    verdict = getattr(report, "llmversion_verdict", None)
-    if verdict is None or config.get_verbosity() < 1:  # without -v, pytest's letters and summary words stay
-        return None
-    from pytest_llmversion.report.teststatus import verdict_status
-
-    return verdict_status(report, verdict)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

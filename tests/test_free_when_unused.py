@@ -46,6 +46,42 @@ def test_a_run_without_llm_tests_imports_neither_pydantic_nor_yaml(llm_project: 
     assert not (project.path / ".llmversion").exists()  # no report: the last one stays as it was
 
 
+@pytest.mark.parametrize("llm_test", [False, True], ids=["unmarked", "with-an-llm-test"])
+def test_a_run_without_llm_tests_calls_none_of_the_plugin_s_per_test_hooks(
+    llm_project: LLMProject, llm_test: bool
+) -> None:
+    """Each hook pytest calls per test costs every test of a suite a little: they are registered only while an
+    LLM item is to run."""
+    plain_project(llm_project)
+    llm_project.write(
+        "conftest.py",
+        """\
+        import json
+
+        HOOKS = ("pytest_runtest_protocol", "pytest_runtest_setup", "pytest_runtest_call",
+                 "pytest_runtest_teardown", "pytest_runtest_makereport", "pytest_pyfunc_call",
+                 "pytest_report_teststatus")
+
+        def pytest_runtestloop(session):
+            hook = session.config.hook
+            ours = {name: [impl.plugin_name for impl in getattr(hook, name).get_hookimpls()
+                           if "llmversion" in impl.plugin_name] for name in HOOKS}
+            (session.config.rootpath / "hooks.json").write_text(json.dumps(ours))
+        """,
+    )
+    if llm_test:
+        llm_project.test_file(ENTITY_TEST)
+        llm_project.run("--llm-record").assert_outcomes(passed=3)
+    result = llm_project.run("-v")
+    result.assert_outcomes(passed=3 if llm_test else 2)
+    ours = json.loads((llm_project.path / "hooks.json").read_text())
+    if llm_test:
+        assert all(ours[name] for name in ours), ours  # each one there, and doing its work:
+        result.stdout.fnmatch_lines(["*test_extracts_city[[]current[]] MATCH"])
+    else:
+        assert ours == {name: [] for name in ours}
+
+
 def test_an_llm_test_in_the_run_shows_the_header_once_collected(llm_project: LLMProject) -> None:
     project = plain_project(llm_project)
     project.test_file(ENTITY_TEST)
