@@ -321,6 +321,7 @@ class ItemHooks:
         report = yield
         if call.when == "teardown" and SPEC in item.stash:
             report.llmversion_item = True  # the controller counts the LLM items that ran to their end
+            item.config.stash[STATE].settle()
         elif call.when == "call":
             llm_item = item.stash.get(ITEM, None)
             if llm_item is not None and llm_item.judged is not None:

@@ -46,6 +46,7 @@ class LLMVersionState:
         self.report_problems: list[str] = []
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.froze_gc = False
+        self._settled = 0
         self._positions: dict[str, int] | None = None
         #: Whether a config cleanup ends the call process (registered once, when one is first started).
         self.call_process_cleanup = False
@@ -138,6 +139,18 @@ class LLMVersionState:
         gc.freeze()
         self.froze_gc = True
 
+    def settle(self) -> None:
+        """After each LLM item of a run whose heap is frozen (``freeze_heap``): every ``SETTLE_EVERY`` items, one
+        full collection, which scans only what is not frozen (what those items made), then what survives it
+        (their reports, pytest's test reports) is frozen too. Else each full pass the collector makes during a
+        long run rescans every report so far; garbage is never frozen, since the collection comes first."""
+        if not self.froze_gc:
+            return
+        self._settled += 1
+        if self._settled % SETTLE_EVERY == 0:
+            gc.collect()
+            gc.freeze()
+
     def freeze_run(self) -> None:
         """At the session's end of a run whose heap was frozen: what the run made (items' reports, pytest's
         test reports, the report) is collected once and frozen too. pytest's own final collections (at
@@ -211,6 +224,9 @@ def no_cyclic_gc() -> Iterator[None]:
         if enabled:
             gc.enable()
 
+
+#: How many LLM items run between two of ``LLMVersionState.settle``'s collections.
+SETTLE_EVERY = 100
 
 STATE = pytest.StashKey[LLMVersionState]()
 #: The runner of an LLM item, from its fixture's set-up until its report is made.

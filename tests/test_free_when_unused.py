@@ -266,3 +266,69 @@ def test_what_an_llm_run_made_is_frozen_before_pytests_final_collections(llm_pro
     seen = json.loads((llm_project.path / "run_frozen.json").read_text())
     assert seen["exits"] is (how == "command")
     assert seen["unconfigure"] > seen["during"] > 0  # frozen at collection, and again with what the run made
+
+
+SETTLE_CONFTEST = """\
+import gc
+import json
+import weakref
+
+import pytest
+from pytest_llmversion import state
+
+state.SETTLE_EVERY = 2
+SEEN = {"frozen": [], "garbage": []}
+
+
+class Cycle:
+    def __init__(self):
+        self.me = self
+
+
+@pytest.fixture(autouse=True)
+def _leave_garbage():
+    yield
+    # a cycle only the collector can free, made while the item ran: it must never be frozen
+    SEEN.setdefault("refs", []).append(weakref.ref(Cycle()))
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    SEEN["frozen"].append(gc.get_freeze_count())
+    SEEN["garbage"].append(sum(ref() is not None for ref in SEEN["refs"]))
+
+
+def pytest_unconfigure(config):
+    del SEEN["refs"]
+    (config.rootpath / "settled.json").write_text(json.dumps(SEEN))
+"""
+
+
+def test_every_so_many_llm_items_what_they_left_alive_is_frozen_and_their_garbage_collected(
+    llm_project: LLMProject,
+) -> None:
+    """A long run's reports stay out of the collector's full passes: every ``SETTLE_EVERY`` LLM items, one
+    collection of what is not frozen yet (only what those items made), then the survivors are frozen."""
+    llm_project.write(
+        "tests/cases.yaml", "\n".join(f"- {{id: c{i}, input: Ada{i} Lovelace was born in London.}}" for i in range(6))
+    )
+    llm_project.test_file(
+        """\
+        import pytest
+        from pytest_llmversion import checks
+
+        @pytest.mark.llm_regression(cases="cases.yaml")
+        def test_cases(llm, llm_case, llm_golden):
+            llm_golden.check(llm.complete(llm_case.input), checks.valid_json())
+        """
+    )
+    llm_project.run("--llm-record").assert_outcomes(passed=6)
+    llm_project.write("conftest.py", SETTLE_CONFTEST)
+    llm_project.run("-p", "no:randomly").assert_outcomes(passed=6)
+    seen = json.loads((llm_project.path / "settled.json").read_text())
+    frozen = seen["frozen"]
+    # frozen more after the 2nd, 4th and 6th item than before them; in between nothing is frozen (what was may
+    # be freed)
+    assert frozen[1] > frozen[0] and frozen[3] > frozen[2] and frozen[5] > frozen[4]
+    assert frozen[2] <= frozen[1] and frozen[4] <= frozen[3]
+    # the garbage the items left was collected by those collections, not frozen with the survivors
+    assert [seen["garbage"][i] for i in (1, 3, 5)] == [0, 0, 0]
