@@ -23,12 +23,6 @@ def _engine() -> Any:
     return yaml_engine
 
 
-def __getattr__(name: str) -> Any:
-    if name in ("_Loader", "_ReviewDumper", "_FastReviewDumper"):  # as they were named here before
-        return getattr(_engine(), name[1:])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 #: Mapping keys both emitters write alike (the Python one writes a long or unusual one as ``? key``).
 _SIMPLE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .:/@$-]{0,63}")
 #: Text longer than this written double-quoted (it holds a control character, or a space before a line break, so
@@ -82,7 +76,8 @@ def dump_yaml(data: Any, header: str = "") -> str:
 
 
 def load_yaml_text(text: str, path: Path | str) -> Any:
-    yaml, loader = _engine().yaml, _engine().Loader
+    engine = _engine()
+    yaml, loader = engine.yaml, engine.Loader
     try:
         try:
             data = yaml.load(text, Loader=loader)

@@ -8,13 +8,13 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_llmversion import yamlio
+from pytest_llmversion import yaml_engine, yamlio
 
 
 def _python_emitter(data: object) -> str:
     return yaml.dump(
         data,
-        Dumper=yamlio._ReviewDumper,  # the Python emitter (yaml_engine.ReviewDumper)
+        Dumper=yaml_engine.ReviewDumper,  # the Python emitter
         sort_keys=False,
         allow_unicode=True,
         width=4096,
