@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,7 @@ def load_yaml_cached(text: str, path: Path | str, cache: Path | None) -> Any:
     except (OSError, ValueError):
         pass
     data = load_yaml_text(text, path)
-    if _plain(data):
+    if not_plain(data) is None:
         from pytest_llmversion.atomic import write_atomic
 
         with contextlib.suppress(OSError):
@@ -147,20 +148,26 @@ def load_yaml_cached(text: str, path: Path | str, cache: Path | None) -> Any:
     return data
 
 
-def _plain(data: Any) -> bool:
-    """Whether JSON gives ``data`` back exactly as it is."""
-    stack = [data]
+#: How a value YAML can hold but JSON cannot is named in messages.
+_NOT_PLAIN = {bytes: "binary data (!!binary)", date: "a date", datetime: "a date and time", set: "a set (!!set)"}
+
+
+def not_plain(value: Any, where: str = "") -> tuple[str, str] | None:
+    """The first value that is not plain data (JSON's types, which JSON gives back exactly), with its dotted
+    place, or None."""
+    stack = [(where, value)]
     while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if not all(isinstance(key, str) for key in node):
-                return False
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-        elif node is not None and not isinstance(node, str | int | float):  # bool is an int
-            return False
-    return True
+        place, item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str):  # JSON, and so a fingerprint, has text keys only
+                    return f"{place}.{key}" if place else str(key), f"a key that is not text ({key!r})"
+                stack.append((f"{place}.{key}" if place else str(key), child))
+        elif isinstance(item, list):
+            stack.extend((f"{place}.{i}" if place else str(i), child) for i, child in enumerate(item))
+        elif not (item is None or isinstance(item, str | int | float | bool)):
+            return place, _NOT_PLAIN.get(type(item), f"a {type(item).__name__}")
+    return None
 
 
 def load_yaml_file(path: Path) -> Any:

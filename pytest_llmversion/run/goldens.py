@@ -23,7 +23,6 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,7 +36,7 @@ from pytest_llmversion.parsing import extract_json
 from pytest_llmversion.providers.base import Completion, Request, Usage, fingerprint_of
 from pytest_llmversion.run.answers import PLAIN_SCHEMA, answer_fields, completion_fields, decode_vector, needs_schema_2
 from pytest_llmversion.run.answers import SCHEMA as ANSWERS_SCHEMA
-from pytest_llmversion.yamlio import YamlFileError, decode_text, dump_yaml, load_yaml_text
+from pytest_llmversion.yamlio import YamlFileError, decode_text, dump_yaml, load_yaml_text, not_plain
 
 #: The newest schema this plugin reads (and writes, when a golden needs it: see ``answers.py``).
 SCHEMA = ANSWERS_SCHEMA
@@ -415,7 +414,7 @@ def _validate_golden(raw: Any, path: Path) -> GoldenFile:
     schema = raw.get("schema")
     if isinstance(schema, int) and not isinstance(schema, bool) and schema > SCHEMA:
         raise GoldenTooNew(f"{path}: written by a newer pytest-llmversion (schema {schema}); upgrade the plugin")
-    found = _not_plain(raw)
+    found = not_plain(raw)
     if found is not None:
         where, what = found
         raise GoldenError(
@@ -431,26 +430,6 @@ def _validate_golden(raw: Any, path: Path) -> GoldenFile:
 
 
 #: What YAML tags give that JSON has no word for; a request holding one could not even be fingerprinted.
-_NOT_PLAIN = {bytes: "binary data (!!binary)", date: "a date", datetime: "a date and time", set: "a set (!!set)"}
-
-
-def _not_plain(value: Any, where: str = "") -> tuple[str, str] | None:
-    """The first value that is not plain data (JSON's types), with its dotted place, or None."""
-    stack = [(where, value)]
-    while stack:
-        place, item = stack.pop()
-        if isinstance(item, dict):
-            for key, child in item.items():
-                if not isinstance(key, str):  # JSON, and so a fingerprint, has text keys only
-                    return f"{place}.{key}" if place else str(key), f"a key that is not text ({key!r})"
-                stack.append((f"{place}.{key}" if place else str(key), child))
-        elif isinstance(item, list):
-            stack.extend((f"{place}.{i}" if place else str(i), child) for i, child in enumerate(item))
-        elif not (item is None or isinstance(item, str | int | float | bool)):
-            return place, _NOT_PLAIN.get(type(item), f"a {type(item).__name__}")
-    return None
-
-
 # -- writing ---------------------------------------------------------------------------------------
 
 
