@@ -27,6 +27,8 @@ CASES_JSON = """\
 
 def cases_test(cases_file: str) -> str:
     return f"""\
+import os
+
 import pytest
 from pytest_llmversion import checks
 
@@ -214,6 +216,8 @@ def test_a_bad_cases_file_is_a_collection_error_naming_the_file_and_line(
 YAML_SEEN = """\
 import json, sys
 
+import os
+
 import pytest
 
 SEEN = {}
@@ -294,3 +298,18 @@ def test_a_cases_file_json_cannot_give_back_is_parsed_each_time(
         seen = yaml_seen(llm_project)["cases"]["ada"]
         assert (seen["expected"], seen["data"], seen["alias"]) == ("{'city': 'London'}", data, alias)
     assert not list((llm_project.path / ".llmversion" / "cache" / "cases").glob("*.json"))
+
+
+def test_a_damaged_parse_cache_entry_is_parsed_again_and_mended(llm_project: LLMProject) -> None:
+    """A cache entry cut short (a full disk, a killed run) is never taken for the cases: the file is parsed
+    again and the entry rewritten."""
+    llm_project.write("tests/cases/entities.yaml", CASES_YAML)
+    llm_project.test_file(cases_test("entities.yaml"))
+    llm_project.run("--llm-record").assert_outcomes(passed=2)
+    (entry,) = (llm_project.path / ".llmversion" / "cache" / "cases").glob("*.json")
+    whole = entry.read_text()
+    entry.write_text(whole[: len(whole) // 2])
+    result = llm_project.run("-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_entities[[]ada-current[]] MATCH", "*test_entities[[]alan-current[]] MATCH"])
+    assert entry.read_text() == whole
